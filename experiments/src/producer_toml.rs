@@ -1,0 +1,1 @@
+//! Reads a `[producer]` TOML table into the batching core's producer config.

@@ -1,0 +1,1 @@
+//! Producer configuration with Kafka's key names, defaults and validation.

@@ -1,0 +1,9 @@
+//! The simulated Kafka world: the producer's main thread and sender driving the real batching
+//! core, the network, replicated brokers with a controller, faults, and the delivery checker.
+//!
+//! The batching core lives in its own crate (`batching`, re-exported here as
+//! [`batching`]) so the compiler enforces that it never imports the engine.
+
+pub use batching;
+
+pub mod protocol;
