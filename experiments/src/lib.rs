@@ -1,3 +1,12 @@
 //! Experiment files, sweeps, the runner and result files behind the `linger` command line.
 
+pub mod catalog;
+pub mod error;
 pub mod producer_toml;
+pub mod results;
+pub mod runner;
+pub mod spec;
+pub mod stats;
+pub mod summary;
+pub mod sweep;
+pub mod world;

@@ -7,3 +7,10 @@
 pub use batching;
 
 pub mod protocol;
+pub mod producer;
+pub mod scenarios;
+pub mod world;
+pub mod network;
+pub mod cluster;
+pub mod faults;
+pub mod checker;

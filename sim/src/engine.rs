@@ -42,7 +42,11 @@ impl<E> Ctx<'_, E> {
     /// Schedules `event` at `at`, which must not be in the past.
     #[inline]
     pub fn schedule_at(&mut self, at: Instant, event: E) {
-        assert!(at >= self.now, "scheduled an event at {at}, before now ({})", self.now);
+        assert!(
+            at >= self.now,
+            "scheduled an event at {at}, before now ({})",
+            self.now
+        );
         self.queue.push(at, event);
     }
 
@@ -60,7 +64,11 @@ impl<E> Ctx<'_, E> {
     /// Arms `timer` to deliver `event` at `at`; an earlier arming of the same timer is cancelled.
     #[inline]
     pub fn arm(&mut self, timer: TimerId, at: Instant, event: E) {
-        assert!(at >= self.now, "armed a timer at {at}, before now ({})", self.now);
+        assert!(
+            at >= self.now,
+            "armed a timer at {at}, before now ({})",
+            self.now
+        );
         self.queue.arm(timer, at, event);
     }
 
@@ -83,15 +91,29 @@ impl<E> Ctx<'_, E> {
     }
 
     /// Records a trace event built by `fill`, which runs only when tracing is on.
+    ///
+    /// `component` is evaluated by the caller even when tracing is off, so pass a name the
+    /// component keeps (`&self.name`) rather than one formatted per call.
     #[inline]
-    pub fn trace(&mut self, component: &str, kind: &'static str, fill: impl FnOnce(TraceEvent) -> TraceEvent) {
+    pub fn trace(
+        &mut self,
+        component: &str,
+        kind: &'static str,
+        fill: impl FnOnce(TraceEvent) -> TraceEvent,
+    ) {
         if self.trace.is_on() {
-            let event = TraceEvent { time: self.now, component: component.to_owned(), kind, fields: Vec::new() };
+            let event = TraceEvent {
+                time: self.now,
+                component: component.to_owned(),
+                kind,
+                fields: Vec::new(),
+            };
             self.trace.record(fill(event));
         }
     }
 
-    /// Ends the run after this event, as if the queue were empty.
+    /// Ends the current [`Engine::run`] after this event with [`StopReason::Stopped`]. Pending
+    /// events stay queued, so a later run resumes where this one stopped.
     pub fn stop(&mut self) {
         *self.stop = true;
     }
@@ -116,8 +138,14 @@ pub enum LimitsError {
 impl fmt::Display for LimitsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LimitsError::ZeroMaxEvents => write!(f, "max_events must be at least 1"),
-            LimitsError::ZeroUntil => write!(f, "the run's virtual duration must be greater than zero"),
+            LimitsError::ZeroMaxEvents => {
+                write!(f, "max_events must be at least 1 (got 0)")
+            }
+            LimitsError::ZeroUntil => write!(
+                f,
+                "until must be a virtual time greater than zero (got 0): \
+                 the run would end before it starts"
+            ),
         }
     }
 }
@@ -127,21 +155,30 @@ impl std::error::Error for LimitsError {}
 impl RunLimits {
     /// No limits: run until no events remain.
     pub const fn unbounded() -> Self {
-        RunLimits { until: None, max_events: None }
+        RunLimits {
+            until: None,
+            max_events: None,
+        }
     }
     /// Stop before any event later than `until`.
     pub fn until(self, until: Instant) -> Result<Self, LimitsError> {
         if until == Instant::ZERO {
             return Err(LimitsError::ZeroUntil);
         }
-        Ok(RunLimits { until: Some(until), ..self })
+        Ok(RunLimits {
+            until: Some(until),
+            ..self
+        })
     }
     /// Fail with [`LimitExceeded`] once more than `max_events` events have been handled.
     pub fn max_events(self, max_events: u64) -> Result<Self, LimitsError> {
         if max_events == 0 {
             return Err(LimitsError::ZeroMaxEvents);
         }
-        Ok(RunLimits { max_events: Some(max_events), ..self })
+        Ok(RunLimits {
+            max_events: Some(max_events),
+            ..self
+        })
     }
     /// The time limit, if any.
     pub fn until_time(&self) -> Option<Instant> {
@@ -207,12 +244,22 @@ pub struct Engine<E> {
 impl<E> Engine<E> {
     /// An engine at time zero for a run with this master seed.
     pub fn new(seed: u64) -> Self {
-        Engine { now: Instant::ZERO, queue: EventQueue::new(), trace: Trace::off(), streams: RngStreams::new(seed), events: 0, stop: false }
+        Engine {
+            now: Instant::ZERO,
+            queue: EventQueue::new(),
+            trace: Trace::off(),
+            streams: RngStreams::new(seed),
+            events: 0,
+            stop: false,
+        }
     }
 
     /// Same as [`Engine::new`] with room for `capacity` pending events.
     pub fn with_capacity(seed: u64, capacity: usize) -> Self {
-        Engine { queue: EventQueue::with_capacity(capacity), ..Engine::new(seed) }
+        Engine {
+            queue: EventQueue::with_capacity(capacity),
+            ..Engine::new(seed)
+        }
     }
 
     /// Replaces the trace (off by default).
@@ -257,48 +304,252 @@ impl<E> Engine<E> {
 
     /// A handler context at the current time, for scheduling the first events.
     pub fn ctx(&mut self) -> Ctx<'_, E> {
-        Ctx { now: self.now, queue: &mut self.queue, trace: &mut self.trace, stop: &mut self.stop }
+        Ctx {
+            now: self.now,
+            queue: &mut self.queue,
+            trace: &mut self.trace,
+            stop: &mut self.stop,
+        }
     }
 
     /// Handles the next event, unless it lies after `until`. Returns false when nothing was run.
+    ///
+    /// Stepping ignores [`Ctx::stop`]; a stop requested during a step ends the next
+    /// [`Engine::run`] before it handles any event.
     pub fn step<M: Model<Event = E>>(&mut self, model: &mut M, until: Option<Instant>) -> bool {
-        let Some(next) = self.queue.peek_time() else { return false };
-        if until.is_some_and(|u| next > u) {
-            return false;
+        match self.queue.pop_due(until.unwrap_or(Instant::MAX)) {
+            Some((time, event)) => {
+                self.dispatch(model, time, event);
+                true
+            }
+            None => false,
         }
-        let (time, event) = self.queue.pop().expect("peeked an entry that is no longer there");
+    }
+
+    #[inline]
+    fn dispatch<M: Model<Event = E>>(&mut self, model: &mut M, time: Instant, event: E) {
         debug_assert!(time >= self.now, "the clock went backwards");
         self.now = time;
         self.events += 1;
-        let mut ctx = Ctx { now: time, queue: &mut self.queue, trace: &mut self.trace, stop: &mut self.stop };
+        let mut ctx = Ctx {
+            now: time,
+            queue: &mut self.queue,
+            trace: &mut self.trace,
+            stop: &mut self.stop,
+        };
         model.on_event(&mut ctx, event);
-        true
     }
 
     /// Runs until the queue drains, the time limit is reached, or a handler stops the run.
-    pub fn run<M: Model<Event = E>>(&mut self, model: &mut M, limits: RunLimits) -> Result<RunStats, LimitExceeded> {
-        let budget_end = limits.max_events.map(|m| self.events.saturating_add(m));
+    ///
+    /// Events at exactly `until` are handled. At most `max_events` events are handled by this
+    /// call; if one more event is due within the time limit, the run fails with
+    /// [`LimitExceeded`], which names the seed and the virtual time.
+    pub fn run<M: Model<Event = E>>(
+        &mut self,
+        model: &mut M,
+        limits: RunLimits,
+    ) -> Result<RunStats, LimitExceeded> {
+        let budget_end = limits
+            .max_events
+            .map_or(u64::MAX, |m| self.events.saturating_add(m));
+        let until = limits.until.unwrap_or(Instant::MAX);
         loop {
             if self.stop {
                 self.stop = false;
                 return Ok(self.stats(StopReason::Stopped));
             }
-            if budget_end.is_some_and(|end| self.events >= end) && self.queue.peek_time().is_some() {
-                return Err(LimitExceeded { seed: self.seed(), now: self.now, events: self.events });
-            }
-            if !self.step(model, limits.until) {
-                return Ok(match (self.queue.peek_time(), limits.until) {
-                    (Some(_), Some(until)) => {
-                        self.now = self.now.max(until);
-                        self.stats(StopReason::ReachedTime)
-                    }
-                    _ => self.stats(StopReason::Drained),
+            if self.events >= budget_end && self.queue.peek_time().is_some_and(|t| t <= until) {
+                return Err(LimitExceeded {
+                    seed: self.seed(),
+                    now: self.now,
+                    events: self.events,
                 });
             }
+            let Some((time, event)) = self.queue.pop_due(until) else {
+                return Ok(self.stop_without_due_event(limits.until));
+            };
+            self.dispatch(model, time, event);
+        }
+    }
+
+    /// Stats for a run that found no event due: drained, or stopped at the time limit with the
+    /// clock moved to the limit.
+    fn stop_without_due_event(&mut self, until: Option<Instant>) -> RunStats {
+        match (self.queue.peek_time(), until) {
+            (Some(_), Some(until)) => {
+                self.now = self.now.max(until);
+                self.stats(StopReason::ReachedTime)
+            }
+            _ => self.stats(StopReason::Drained),
         }
     }
 
     fn stats(&self, reason: StopReason) -> RunStats {
-        RunStats { reason, events: self.events, now: self.now }
+        RunStats {
+            reason,
+            events: self.events,
+            now: self.now,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each event `n > 0` schedules event `n - 1` one millisecond later; records what it saw.
+    struct Countdown {
+        seen: Vec<(u64, u32)>,
+        stop_at: Option<u32>,
+    }
+
+    impl Model for Countdown {
+        type Event = u32;
+        fn on_event(&mut self, ctx: &mut Ctx<'_, u32>, event: u32) {
+            self.seen.push((ctx.now().as_millis(), event));
+            if self.stop_at == Some(event) {
+                ctx.stop();
+            }
+            if event > 0 {
+                ctx.schedule_after(Duration::from_millis(1), event - 1);
+            }
+        }
+    }
+
+    fn countdown_from(start: u32) -> (Engine<u32>, Countdown) {
+        let mut engine = Engine::new(7);
+        engine.ctx().schedule_at(Instant::from_millis(1), start);
+        let model = Countdown {
+            seen: Vec::new(),
+            stop_at: None,
+        };
+        (engine, model)
+    }
+
+    #[test]
+    fn zero_limits_are_rejected_with_a_message_naming_the_key() {
+        let zero_events = RunLimits::unbounded().max_events(0);
+        assert_eq!(zero_events, Err(LimitsError::ZeroMaxEvents));
+        let message = LimitsError::ZeroMaxEvents.to_string();
+        assert!(message.contains("max_events"), "{message}");
+        let zero_time = RunLimits::unbounded().until(Instant::ZERO);
+        assert_eq!(zero_time, Err(LimitsError::ZeroUntil));
+        assert!(LimitsError::ZeroUntil.to_string().contains("until"));
+    }
+
+    #[test]
+    fn unbounded_run_drains_the_queue() {
+        let (mut engine, mut model) = countdown_from(3);
+        let stats = engine
+            .run(&mut model, RunLimits::unbounded())
+            .expect("no budget");
+        assert_eq!(stats.reason, StopReason::Drained);
+        assert_eq!(stats.events, 4);
+        assert_eq!(stats.now, Instant::from_millis(4));
+        assert_eq!(model.seen, vec![(1, 3), (2, 2), (3, 1), (4, 0)]);
+    }
+
+    #[test]
+    fn time_limit_handles_events_at_the_limit_and_moves_the_clock_to_it() {
+        let (mut engine, mut model) = countdown_from(100);
+        let limits = RunLimits::unbounded()
+            .until(Instant::from_nanos(3_500_000))
+            .expect("non-zero");
+        let stats = engine.run(&mut model, limits).expect("no budget");
+        assert_eq!(stats.reason, StopReason::ReachedTime);
+        assert_eq!(stats.events, 3, "events at 1, 2 and 3 ms");
+        assert_eq!(engine.now(), Instant::from_nanos(3_500_000));
+        let limits = RunLimits::unbounded()
+            .until(Instant::from_millis(4))
+            .expect("non-zero");
+        let stats = engine.run(&mut model, limits).expect("no budget");
+        assert_eq!(stats.events, 4, "the event at exactly 4 ms runs");
+    }
+
+    #[test]
+    fn exceeding_the_event_budget_reports_seed_and_time() {
+        let (mut engine, mut model) = countdown_from(100);
+        let limits = RunLimits::unbounded().max_events(5).expect("non-zero");
+        let error = engine
+            .run(&mut model, limits)
+            .expect_err("100 events exceed a budget of 5");
+        assert_eq!(error.seed, 7);
+        assert_eq!(error.events, 5);
+        assert_eq!(error.now, Instant::from_millis(5));
+        let message = error.to_string();
+        assert!(message.contains("seed 7"), "{message}");
+        assert!(message.contains("0.005000000s"), "{message}");
+    }
+
+    #[test]
+    fn a_budget_that_is_exactly_enough_is_not_exceeded() {
+        let (mut engine, mut model) = countdown_from(4);
+        let limits = RunLimits::unbounded().max_events(5).expect("non-zero");
+        let stats = engine.run(&mut model, limits).expect("5 events fit");
+        assert_eq!(stats.reason, StopReason::Drained);
+    }
+
+    #[test]
+    fn an_event_after_the_time_limit_does_not_count_against_the_budget() {
+        let (mut engine, mut model) = countdown_from(100);
+        let limits = RunLimits::unbounded()
+            .until(Instant::from_millis(2))
+            .and_then(|l| l.max_events(2))
+            .expect("non-zero");
+        let stats = engine.run(&mut model, limits).expect("2 events fit");
+        assert_eq!(stats.reason, StopReason::ReachedTime);
+        assert_eq!(stats.events, 2);
+    }
+
+    #[test]
+    fn a_handler_can_stop_the_run_and_a_later_run_resumes() {
+        let (mut engine, mut model) = countdown_from(5);
+        model.stop_at = Some(3);
+        let stats = engine
+            .run(&mut model, RunLimits::unbounded())
+            .expect("no budget");
+        assert_eq!(stats.reason, StopReason::Stopped);
+        assert_eq!(stats.events, 3);
+        let stats = engine
+            .run(&mut model, RunLimits::unbounded())
+            .expect("no budget");
+        assert_eq!(stats.reason, StopReason::Drained);
+        assert_eq!(stats.events, 6);
+    }
+
+    #[test]
+    fn step_respects_its_time_bound() {
+        let (mut engine, mut model) = countdown_from(5);
+        assert!(!engine.step(&mut model, Some(Instant::from_nanos(999_999))));
+        assert!(engine.step(&mut model, Some(Instant::from_millis(1))));
+        assert!(engine.step(&mut model, None));
+        assert_eq!(model.seen, vec![(1, 5), (2, 4)]);
+        assert_eq!(engine.events_handled(), 2);
+    }
+
+    #[test]
+    fn tracing_closure_runs_only_when_the_trace_is_on() {
+        struct Tracer;
+        impl Model for Tracer {
+            type Event = ();
+            fn on_event(&mut self, ctx: &mut Ctx<'_, ()>, (): ()) {
+                let on = ctx.tracing();
+                ctx.trace("tracer", "tick", |e| {
+                    assert!(on, "the closure ran with tracing off");
+                    e.with("n", 1u64)
+                });
+            }
+        }
+        for (trace, expected) in [(Trace::off(), 0), (Trace::keeping(), 1)] {
+            let mut engine = Engine::new(1);
+            engine.set_trace(trace);
+            engine.ctx().schedule_at(Instant::from_nanos(5), ());
+            engine
+                .run(&mut Tracer, RunLimits::unbounded())
+                .expect("no budget");
+            assert_eq!(engine.trace().event_count(), expected);
+            assert_eq!(engine.trace().events().len(), expected as usize);
+        }
     }
 }

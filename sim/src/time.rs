@@ -4,7 +4,7 @@
 //! seed agree to the nanosecond on every machine.
 
 use std::fmt;
-use std::ops::{Add, AddAssign, Sub};
+use std::ops::{Add, AddAssign, Mul, Sub};
 
 /// A point in virtual time, in nanoseconds since the start of the run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -39,6 +39,13 @@ impl Instant {
     /// `self - earlier`, or zero when `earlier` is later than `self`.
     pub const fn saturating_since(self, earlier: Instant) -> Duration {
         Duration(self.0.saturating_sub(earlier.0))
+    }
+    /// `self + d`, or `None` past [`Instant::MAX`].
+    pub const fn checked_add(self, d: Duration) -> Option<Instant> {
+        match self.0.checked_add(d.0) {
+            Some(ns) => Some(Instant(ns)),
+            None => None,
+        }
     }
     /// `self + d`, saturating at [`Instant::MAX`].
     pub const fn saturating_add(self, d: Duration) -> Instant {
@@ -76,6 +83,10 @@ impl Duration {
     pub const fn as_millis(self) -> u64 {
         self.0 / 1_000_000
     }
+    /// Whole microseconds (rounded down).
+    pub const fn as_micros(self) -> u64 {
+        self.0 / 1_000
+    }
     /// The duration in seconds as a float, for reporting only (never for decisions).
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / 1e9
@@ -93,7 +104,11 @@ impl Duration {
 impl Add<Duration> for Instant {
     type Output = Instant;
     fn add(self, d: Duration) -> Instant {
-        Instant(self.0.checked_add(d.0).expect("virtual time overflowed u64 nanoseconds"))
+        Instant(
+            self.0
+                .checked_add(d.0)
+                .expect("virtual time overflowed u64 nanoseconds"),
+        )
     }
 }
 
@@ -106,21 +121,73 @@ impl AddAssign<Duration> for Instant {
 impl Sub<Instant> for Instant {
     type Output = Duration;
     fn sub(self, earlier: Instant) -> Duration {
-        Duration(self.0.checked_sub(earlier.0).expect("subtracted a later instant from an earlier one"))
+        Duration(
+            self.0
+                .checked_sub(earlier.0)
+                .expect("subtracted a later instant from an earlier one"),
+        )
+    }
+}
+
+impl Sub<Duration> for Instant {
+    type Output = Instant;
+    fn sub(self, d: Duration) -> Instant {
+        Instant(
+            self.0
+                .checked_sub(d.0)
+                .expect("subtracted a duration reaching before the start of the run"),
+        )
+    }
+}
+
+impl Sub for Duration {
+    type Output = Duration;
+    fn sub(self, other: Duration) -> Duration {
+        Duration(
+            self.0
+                .checked_sub(other.0)
+                .expect("subtracted a longer duration from a shorter one"),
+        )
+    }
+}
+
+impl Mul<u64> for Duration {
+    type Output = Duration;
+    fn mul(self, factor: u64) -> Duration {
+        Duration(
+            self.0
+                .checked_mul(factor)
+                .expect("duration overflowed u64 nanoseconds"),
+        )
+    }
+}
+
+impl AddAssign for Duration {
+    fn add_assign(&mut self, other: Duration) {
+        *self = *self + other;
     }
 }
 
 impl Add for Duration {
     type Output = Duration;
     fn add(self, other: Duration) -> Duration {
-        Duration(self.0.checked_add(other.0).expect("duration overflowed u64 nanoseconds"))
+        Duration(
+            self.0
+                .checked_add(other.0)
+                .expect("duration overflowed u64 nanoseconds"),
+        )
     }
 }
 
 /// Formats as seconds with nanosecond precision, e.g. `1.000250000s`.
 impl fmt::Display for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:09}s", self.0 / 1_000_000_000, self.0 % 1_000_000_000)
+        write!(
+            f,
+            "{}.{:09}s",
+            self.0 / 1_000_000_000,
+            self.0 % 1_000_000_000
+        )
     }
 }
 
@@ -128,14 +195,62 @@ impl fmt::Display for Instant {
 impl fmt::Display for Duration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ns = self.0;
-        if ns != 0 && ns % 1_000_000_000 == 0 {
+        if ns != 0 && ns.is_multiple_of(1_000_000_000) {
             write!(f, "{}s", ns / 1_000_000_000)
-        } else if ns != 0 && ns % 1_000_000 == 0 {
+        } else if ns != 0 && ns.is_multiple_of(1_000_000) {
             write!(f, "{}ms", ns / 1_000_000)
-        } else if ns != 0 && ns % 1_000 == 0 {
+        } else if ns != 0 && ns.is_multiple_of(1_000) {
             write!(f, "{}us", ns / 1_000)
         } else {
             write!(f, "{ns}ns")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constructors_agree_on_units() {
+        assert_eq!(Duration::from_secs(2), Duration::from_millis(2_000));
+        assert_eq!(Duration::from_millis(3), Duration::from_micros(3_000));
+        assert_eq!(Duration::from_micros(4), Duration::from_nanos(4_000));
+        assert_eq!(Instant::from_millis(5).as_nanos(), 5_000_000);
+        assert_eq!(Duration::from_nanos(1_999_999).as_millis(), 1);
+        assert_eq!(Duration::from_nanos(1_999).as_micros(), 1);
+        assert_eq!(Duration::from_secs(u64::MAX), Duration::MAX, "saturates");
+    }
+
+    #[test]
+    fn arithmetic_is_exact_and_saturating_forms_saturate() {
+        let t = Instant::from_millis(10);
+        let d = Duration::from_millis(4);
+        assert_eq!(t + d - d, t);
+        assert_eq!((t + d) - t, d);
+        assert_eq!(d * 3 - d, Duration::from_millis(8));
+        let mut total = Duration::ZERO;
+        total += d;
+        total += d;
+        assert_eq!(total, Duration::from_millis(8));
+        assert_eq!(t.saturating_since(t + d), Duration::ZERO);
+        assert_eq!(Instant::MAX.saturating_add(d), Instant::MAX);
+        assert_eq!(Instant::MAX.checked_add(d), None);
+        assert_eq!(t.checked_add(d), Some(Instant::from_millis(14)));
+        assert_eq!(d.saturating_sub(total), Duration::ZERO);
+    }
+
+    #[test]
+    fn display_is_exact() {
+        assert_eq!(
+            Instant::from_nanos(1_000_250_000).to_string(),
+            "1.000250000s"
+        );
+        assert_eq!(Instant::ZERO.to_string(), "0.000000000s");
+        assert_eq!(Duration::from_secs(3).to_string(), "3s");
+        assert_eq!(Duration::from_millis(5).to_string(), "5ms");
+        assert_eq!(Duration::from_micros(250).to_string(), "250us");
+        assert_eq!(Duration::from_nanos(1_500).to_string(), "1500ns");
+        assert_eq!(Duration::ZERO.to_string(), "0ns");
     }
 }

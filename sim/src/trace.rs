@@ -4,6 +4,12 @@
 //! only runs when tracing is on. When on, every event is folded into an FNV-1a hash of its
 //! canonical JSON line (for determinism checks) and handed to an optional sink (JSON lines to a
 //! writer the caller owns, or an in-memory list for teaching views).
+//!
+//! Each event's canonical line is `{"t":<ns>,"c":"<component>","k":"<kind>","f":{<fields>}}`,
+//! with the fields in the order they were added, integers as JSON numbers and strings escaped
+//! per RFC 8259. The trace hash is FNV-1a over every line followed by `\n`, which is exactly the
+//! FNV-1a of the file a [`JsonLinesSink`] writes, so a hash can be checked against a file with
+//! [`hash_bytes`].
 
 use std::fmt::Write as _;
 use std::io;
@@ -160,16 +166,21 @@ pub struct JsonLinesSink<W: io::Write> {
 impl<W: io::Write> JsonLinesSink<W> {
     /// A sink writing to `writer`.
     pub fn new(writer: W) -> Self {
-        JsonLinesSink { writer, error: None }
+        JsonLinesSink {
+            writer,
+            error: None,
+        }
     }
 }
 
 impl<W: io::Write> TraceSink for JsonLinesSink<W> {
     fn record(&mut self, _event: &TraceEvent, line: &str) {
-        if self.error.is_none() {
-            if let Err(e) = self.writer.write_all(line.as_bytes()).and_then(|()| self.writer.write_all(b"\n")) {
-                self.error = Some(e);
-            }
+        if self.error.is_some() {
+            return;
+        }
+        let written = self.writer.write_all(line.as_bytes());
+        if let Err(e) = written.and_then(|()| self.writer.write_all(b"\n")) {
+            self.error = Some(e);
         }
     }
     fn finish(&mut self) -> io::Result<()> {
@@ -194,7 +205,7 @@ pub struct Trace {
     mode: TraceMode,
     hash: u64,
     event_count: u64,
-    sink: Option<Box<dyn TraceSink>>,
+    sink: Option<Box<dyn TraceSink + Send>>,
     kept: Option<Vec<TraceEvent>>,
 }
 
@@ -209,19 +220,40 @@ const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 impl Trace {
     /// A trace that records nothing.
     pub fn off() -> Self {
-        Trace { mode: TraceMode::Off, hash: FNV_OFFSET, event_count: 0, sink: None, kept: None }
+        Trace {
+            mode: TraceMode::Off,
+            hash: FNV_OFFSET,
+            event_count: 0,
+            sink: None,
+            kept: None,
+        }
     }
     /// A trace that only hashes events.
     pub fn hashing() -> Self {
-        Trace { mode: TraceMode::On, ..Trace::off() }
+        Trace {
+            mode: TraceMode::On,
+            ..Trace::off()
+        }
     }
     /// A trace that hashes events and keeps them in memory (see [`Trace::events`]).
     pub fn keeping() -> Self {
-        Trace { mode: TraceMode::On, kept: Some(Vec::new()), ..Trace::off() }
+        Trace {
+            mode: TraceMode::On,
+            kept: Some(Vec::new()),
+            ..Trace::off()
+        }
     }
-    /// A trace that hashes events and passes them to `sink`.
-    pub fn with_sink(sink: Box<dyn TraceSink>) -> Self {
-        Trace { mode: TraceMode::On, sink: Some(sink), ..Trace::off() }
+    /// A trace that hashes events and passes them to `sink`. Call [`Trace::finish`] at the end
+    /// of the run to flush the sink and learn of any write error.
+    ///
+    /// The sink must be `Send` so that a trace (and the engine holding it) can be built on one
+    /// thread and handed back from another, as a parallel sweep does.
+    pub fn with_sink(sink: Box<dyn TraceSink + Send>) -> Self {
+        Trace {
+            mode: TraceMode::On,
+            sink: Some(sink),
+            ..Trace::off()
+        }
     }
     /// Also keep events in memory.
     pub fn and_keep(mut self) -> Self {
@@ -285,4 +317,189 @@ impl Trace {
 /// Hash of a byte string with the trace's hash function, for tests that compare traces.
 pub fn hash_bytes(bytes: &[u8]) -> u64 {
     fnv1a64(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A writer whose bytes the test can read after the trace has taken it.
+    #[derive(Clone, Default)]
+    struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
+
+    impl io::Write for SharedBuffer {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0
+                .lock()
+                .expect("not poisoned")
+                .extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A writer that accepts `budget` bytes and then fails.
+    struct FailingWriter {
+        budget: usize,
+    }
+
+    impl io::Write for FailingWriter {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            if bytes.len() > self.budget {
+                return Err(io::Error::other("disk full"));
+            }
+            self.budget -= bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn tricky_events() -> Vec<TraceEvent> {
+        let nasty = "quote \" backslash \\ newline \n tab \t bell \u{7} del \u{7f} ünïcødé 🦀";
+        vec![
+            TraceEvent {
+                time: Instant::from_nanos(0),
+                component: "producer/0".to_owned(),
+                kind: "append",
+                fields: Vec::new(),
+            },
+            TraceEvent {
+                time: Instant::from_nanos(u64::MAX),
+                component: nasty.to_owned(),
+                kind: "edge",
+                fields: Vec::new(),
+            }
+            .with("max", u64::MAX)
+            .with("min", i64::MIN)
+            .with("yes", true)
+            .with("no", false)
+            .with("text", nasty)
+            .with("we\"ird", 1u32),
+        ]
+    }
+
+    fn json_of(event: &TraceEvent) -> serde_json::Value {
+        let fields: serde_json::Map<String, serde_json::Value> = event
+            .fields
+            .iter()
+            .map(|(key, value)| {
+                let value = match value {
+                    Value::U64(v) => serde_json::Value::from(*v),
+                    Value::I64(v) => serde_json::Value::from(*v),
+                    Value::Bool(v) => serde_json::Value::from(*v),
+                    Value::Str(v) => serde_json::Value::from(v.as_str()),
+                };
+                ((*key).to_owned(), value)
+            })
+            .collect();
+        serde_json::json!({
+            "t": event.time.as_nanos(),
+            "c": event.component,
+            "k": event.kind,
+            "f": fields,
+        })
+    }
+
+    #[test]
+    fn json_lines_sink_output_round_trips_through_a_json_parser() {
+        let buffer = SharedBuffer::default();
+        let mut trace = Trace::with_sink(Box::new(JsonLinesSink::new(buffer.clone())));
+        let events = tricky_events();
+        for event in &events {
+            trace.record(event.clone());
+        }
+        trace.finish().expect("the buffer never fails");
+        let text = String::from_utf8(buffer.0.lock().expect("not poisoned").clone())
+            .expect("JSON lines are UTF-8");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), events.len());
+        assert!(text.ends_with('\n'));
+        for (line, event) in lines.iter().zip(&events) {
+            let parsed: serde_json::Value = serde_json::from_str(line).expect("each line is JSON");
+            assert_eq!(parsed, json_of(event), "line {line}");
+            assert_eq!(*line, event.to_json_line());
+        }
+    }
+
+    #[test]
+    fn a_failing_writer_surfaces_its_error_from_finish() {
+        let sink = JsonLinesSink::new(FailingWriter { budget: 30 });
+        let mut trace = Trace::with_sink(Box::new(sink));
+        for event in tricky_events() {
+            trace.record(event);
+        }
+        let error = trace.finish().expect_err("the writer ran out of room");
+        assert_eq!(error.to_string(), "disk full");
+        assert_eq!(
+            trace.event_count(),
+            2,
+            "hashing goes on after the sink fails"
+        );
+    }
+
+    #[test]
+    fn equal_traces_hash_equal_and_any_difference_changes_the_hash() {
+        let hash_of = |events: &[TraceEvent]| {
+            let mut trace = Trace::hashing();
+            for event in events {
+                trace.record(event.clone());
+            }
+            trace.hash()
+        };
+        let events = tricky_events();
+        assert_eq!(hash_of(&events), hash_of(&events));
+        let mut later = events.clone();
+        later[0].time = Instant::from_nanos(1);
+        assert_ne!(hash_of(&events), hash_of(&later));
+        let reversed: Vec<TraceEvent> = events.iter().rev().cloned().collect();
+        assert_ne!(hash_of(&events), hash_of(&reversed));
+        assert_ne!(hash_of(&events), Trace::hashing().hash());
+    }
+
+    #[test]
+    fn traces_and_engines_can_cross_threads() {
+        fn assert_send<T: Send>() {}
+        assert_send::<Trace>();
+        assert_send::<crate::Engine<u64>>();
+    }
+
+    #[test]
+    fn an_off_trace_records_nothing() {
+        let mut trace = Trace::off();
+        for event in tricky_events() {
+            trace.record(event);
+        }
+        assert_eq!(trace.event_count(), 0);
+        assert_eq!(trace.hash(), Trace::hashing().hash());
+        assert!(trace.events().is_empty());
+        assert!(trace.finish().is_ok());
+    }
+
+    #[test]
+    fn kept_events_can_be_read_and_taken() {
+        let buffer = SharedBuffer::default();
+        let mut trace = Trace::with_sink(Box::new(JsonLinesSink::new(buffer.clone()))).and_keep();
+        for event in tricky_events() {
+            trace.record(event);
+        }
+        assert_eq!(trace.events(), tricky_events().as_slice());
+        assert_eq!(trace.events()[1].field("yes"), Some(&Value::Bool(true)));
+        assert_eq!(trace.take_events().len(), 2);
+        assert!(trace.events().is_empty());
+        assert_eq!(
+            buffer
+                .0
+                .lock()
+                .expect("not poisoned")
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count(),
+            2
+        );
+    }
 }

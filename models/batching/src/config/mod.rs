@@ -1,1 +1,67 @@
 //! Producer configuration with Kafka's key names, defaults and validation.
+//!
+//! [`ProducerConfig`] is the typed, effective configuration the accumulator and the sender read.
+//! The rest of this module turns user input (raw key/value entries with source locations, for
+//! example from a Java properties file) into one, with Kafka's type coercion, range checks and
+//! `ConfigException` rules, and lists the effective values for `linger check-config`.
+//!
+//! ```text
+//!  properties bytes --parse_properties--> ConfigEntry { key, RawValue, Location } --+
+//!  TOML [producer] (experiments::producer_toml) ------------------------------------+
+//!                                                                                   v
+//!   ProducerConfig::from_entries(KafkaVersion, entries)
+//!     1. per key: known? type (ConfigDef.parseType), range (ConfigDef.Range / ValidString)
+//!     2. post-process: backoffs, idempotence, transactional.id (ProducerConfig.java)
+//!     3. delivery.timeout.ms vs linger.ms + request.timeout.ms (KafkaProducer.java)
+//!                                                                                   v
+//!   Ok(Resolved { config, warnings })  |  Err(ConfigErrors { errors, warnings })
+//!                                                                                   v
+//!   Resolved::effective_listing() / check_config_lines(&result)  (for `linger check-config`)
+//! ```
+//!
+//! Units: durations in milliseconds and sizes in bytes, as Kafka's keys have them; the
+//! caller converts to simulated nanoseconds.
+//!
+//! Fidelity: follows `ProducerConfig.java` (the `CONFIG` definition and
+//! `postProcessAndValidateIdempotenceConfigs`), `CommonClientConfigs.java` (backoff
+//! post-processing) and `KafkaProducer.configureDeliveryTimeout`, for Kafka 3.0 to 4.2
+//! ([`KafkaVersion`]). Simplified: Kafka throws at the first bad key, linger reports them all;
+//! keys Kafka knows but linger does not model are accepted without type checks; unknown keys
+//! are errors here (Kafka only logs them), because in a simulator a typo silently changes an
+//! experiment.
+//!
+//! ```
+//! use batching::config::{KafkaVersion, ProducerConfig, parse_properties};
+//!
+//! let text = b"acks=1\nlinger.ms=20\n";
+//! let entries = parse_properties(text, Some("producer.properties"))?;
+//! let resolved = ProducerConfig::from_entries(KafkaVersion::V4_0, entries)?;
+//! assert_eq!(resolved.config.linger_ms, 20);
+//! // acks=1 silently disables the default idempotence (an INFO log in Kafka, a warning here).
+//! assert!(!resolved.config.enable_idempotence);
+//! assert_eq!(resolved.warnings.len(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod coerce;
+mod error;
+mod keys;
+mod listing;
+mod producer;
+mod properties;
+mod raw;
+mod resolve;
+mod suggest;
+
+pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, ConfigWarning, ConfigWarningKind};
+pub use keys::KAFKA_VERSION_KEY;
+pub use listing::{EffectiveEntry, Origin, check_config_lines};
+pub use producer::{Acks, CompressionType, KafkaVersion, PartitionerClass, ProducerConfig};
+pub use properties::{PropertiesError, PropertiesErrorKind, parse_properties};
+pub use raw::{ConfigEntry, Location, RawValue};
+pub use resolve::Resolved;
+
+#[cfg(test)]
+mod tests_properties;
+#[cfg(test)]
+mod tests_resolve;

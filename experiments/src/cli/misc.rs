@@ -1,0 +1,104 @@
+//! `linger check-config` and `linger list`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use experiments::catalog::{CATALOG, EntryKind};
+use experiments::error::InputError;
+use experiments::producer_toml::{ProducerTomlError, producer_config_from_toml_str};
+use experiments::spec::{Experiment, Source};
+use models::batching::config::{
+    KafkaVersion, ProducerConfig, check_config_lines, parse_properties,
+};
+
+use super::{emit, lib_error};
+
+/// Arguments of `linger check-config`.
+#[derive(Debug, clap::Args)]
+pub struct CheckConfigArgs {
+    /// A producer.properties file (or a TOML experiment file, whose [producer] is checked).
+    pub file: PathBuf,
+    /// The Kafka release whose defaults and rules apply, e.g. 3.9 (default: the newest known).
+    #[arg(long, value_name = "VERSION")]
+    pub kafka_version: Option<String>,
+}
+
+/// Runs `linger check-config`: prints the effective values (defaults marked), warnings and
+/// errors; exits 2 when Kafka would refuse the configuration.
+pub fn check_config(args: &CheckConfigArgs) -> Result<ExitCode> {
+    let version = match &args.kafka_version {
+        None => KafkaVersion::default(),
+        Some(text) => KafkaVersion::parse(text).ok_or_else(|| {
+            lib_error(
+                InputError::new(format!(
+                    "--kafka-version {text}: expected MAJOR.MINOR, e.g. 3.9"
+                ))
+                .into(),
+            )
+        })?,
+    };
+    let bytes = std::fs::read(&args.file).map_err(|error| {
+        lib_error(InputError::new(format!("cannot read {}: {error}", args.file.display())).into())
+    })?;
+    let name = args.file.display().to_string();
+    let result = if args.file.extension().is_some_and(|ext| ext == "toml") {
+        let text = String::from_utf8_lossy(&bytes);
+        match producer_config_from_toml_str(&text, &args.file, version) {
+            Ok(resolved) => Ok(resolved),
+            Err(ProducerTomlError::Config(errors)) => Err(errors),
+            Err(other) => return Err(lib_error(InputError::new(other.to_string()).into())),
+        }
+    } else {
+        let entries = parse_properties(&bytes, Some(&name))
+            .map_err(|error| lib_error(InputError::new(error.to_string()).into()))?;
+        ProducerConfig::from_entries(version, entries)
+    };
+    let lines = check_config_lines(&result);
+    emit(&(lines.join("\n") + "\n"));
+    match result {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(errors) => {
+            eprintln!(
+                "{name}: Kafka would refuse this configuration ({} errors)",
+                errors.errors.len()
+            );
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+/// Runs `linger list`.
+pub fn list() -> Result<ExitCode> {
+    let mut out = String::new();
+    for (kind, title) in [
+        (EntryKind::Experiment, "experiments"),
+        (EntryKind::Scenario, "teaching scenarios"),
+    ] {
+        out.push_str(&format!("{title}:\n"));
+        for entry in CATALOG.iter().filter(|e| e.kind == kind) {
+            let experiment = Experiment::parse(Source::built_in(entry.name, entry.text), &[]);
+            let (description, points) = match &experiment {
+                Ok(e) => (
+                    e.description.clone(),
+                    e.axes.iter().map(|a| a.values.len()).product::<usize>(),
+                ),
+                Err(_) => (String::new(), 1),
+            };
+            let shape = if points > 1 {
+                format!("sweep, {points} points")
+            } else {
+                "single run".to_string()
+            };
+            out.push_str(
+                &format!("  {:<28} {:<20} {description}\n", entry.name, shape).replace(" \n", "\n"),
+            );
+        }
+    }
+    out.push_str(
+        "\nrun one: linger run NAME (or --scenario NAME); sweep: linger sweep NAME --out DIR\n",
+    );
+    emit(&out);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,57 @@
+//! The command-line grammar of `linger` (clap) and one module per group of subcommands.
+
+pub mod bench;
+pub mod misc;
+pub mod render;
+pub mod run;
+pub mod sweep;
+
+use clap::{Parser, Subcommand};
+
+/// A deterministic simulator of the Apache Kafka producer's delivery semantics.
+///
+/// With no subcommand, runs the built-in default experiment (`linger run`).
+#[derive(Debug, Parser)]
+#[command(name = "linger", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do (default: `run` the built-in baseline experiment).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one experiment (replicate 0, or all) and print a summary.
+    Run(run::RunArgs),
+    /// Run every point of a sweep in parallel into a results directory (resumable).
+    Sweep(sweep::SweepArgs),
+    /// Join shard directories into the directory a single sweep would have produced.
+    Merge(sweep::MergeArgs),
+    /// Validate a producer.properties file and print the effective values.
+    CheckConfig(misc::CheckConfigArgs),
+    /// List the shipped experiments and teaching scenarios.
+    List,
+    /// Time a hot loop: the engine, the accumulator, or the default world.
+    Bench(bench::BenchArgs),
+    /// Plot a metric against an axis from a sweep's results (SVG and PNG).
+    Plot(render::PlotArgs),
+    /// Write an HTML and a Markdown report of a sweep's results, with plots.
+    Report(render::ReportArgs),
+    /// Run a teaching scenario and draw its events as a sequence diagram.
+    Teach(render::TeachArgs),
+}
+
+/// Turns a library error into the binary's error, keeping it for the exit code.
+pub fn lib_error(error: experiments::error::Error) -> anyhow::Error {
+    anyhow::Error::new(error)
+}
+
+/// Prints to stdout; a closed pipe (`linger run | head`) ends the output quietly.
+pub fn emit(text: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
+}

@@ -1,0 +1,152 @@
+//! `linger plot`, `linger report` and `linger teach`: hand result files and traces to the
+//! `reports` crate, which only reads files and never runs a simulation.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use experiments::catalog;
+use experiments::error::{Error, InputError};
+use experiments::results::write_atomically;
+use experiments::spec::Experiment;
+use experiments::sweep::run_seed;
+use experiments::world::{run_world, world_config};
+use reports::{OutcomeSummary, PlotRequest, ReportError};
+
+use super::{emit, lib_error};
+
+/// Arguments of `linger plot`.
+#[derive(Debug, clap::Args)]
+pub struct PlotArgs {
+    /// A sweep's results directory.
+    pub dir: PathBuf,
+    /// The x column, usually an axis (`linger.ms` finds `producer.linger.ms`).
+    #[arg(long)]
+    pub x: String,
+    /// The metric (`throughput`, `p99`, or any results.csv column).
+    #[arg(long)]
+    pub y: String,
+    /// A column whose values make separate lines.
+    #[arg(long)]
+    pub series: Option<String>,
+    /// Output path without extension (default: DIR/plots/<y>-vs-<x>); writes .svg and .png.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Arguments of `linger report`.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// A sweep's results directory; writes DIR/report.html, DIR/report.md and DIR/plots/.
+    pub dir: PathBuf,
+}
+
+/// Arguments of `linger teach`.
+#[derive(Debug, clap::Args)]
+pub struct TeachArgs {
+    /// The teaching scenario (`linger list`).
+    pub scenario: String,
+    /// The master seed (default: the scenario's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Also write the diagram as an SVG picture.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+    /// Also write a self-contained HTML page that steps through the events.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Also write the raw trace as JSON lines.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+}
+
+/// A reports error as the binary's error: a missing file or unknown column is bad input.
+fn report_error(error: ReportError) -> anyhow::Error {
+    let message = error.to_string();
+    match error {
+        ReportError::Io { .. } | ReportError::Plot { .. } => lib_error(Error::Run(message)),
+        _ => lib_error(InputError::new(message).into()),
+    }
+}
+
+fn file_safe(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect()
+}
+
+/// Runs `linger plot`.
+pub fn plot(args: &PlotArgs) -> Result<ExitCode> {
+    let request = PlotRequest { x: &args.x, y: &args.y, series: args.series.as_deref() };
+    let stem = args.out.clone().unwrap_or_else(|| {
+        args.dir.join(reports::PLOTS_DIR).join(format!("{}-vs-{}", file_safe(&args.y), file_safe(&args.x)))
+    });
+    // Only inside a real results directory is the default plots/ folder created.
+    if let Some(parent) = stem.parent().filter(|p| !p.as_os_str().is_empty())
+        && args.dir.join(reports::MANIFEST_FILE).exists()
+    {
+        std::fs::create_dir_all(parent).map_err(|e| lib_error(Error::io(parent, e)))?;
+    }
+    let written = reports::plot(&args.dir, &request, &stem).map_err(report_error)?;
+    for path in written {
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `linger report`.
+pub fn report(args: &ReportArgs) -> Result<ExitCode> {
+    let files = reports::report(&args.dir).map_err(report_error)?;
+    eprintln!("wrote {} and {} ({} plots)", files.html.display(), files.markdown.display(), files.plots.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Draws the standard plots of a finished sweep (`linger sweep --plots`).
+pub fn standard_plots(dir: &Path) -> Result<()> {
+    let written = reports::standard_plots(dir).map_err(report_error)?;
+    eprintln!("wrote {} plots under {}", written.len(), dir.join(reports::PLOTS_DIR).display());
+    Ok(())
+}
+
+/// Runs `linger teach`: the scenario with a kept trace, rendered as a sequence diagram.
+pub fn teach(args: &TeachArgs) -> Result<ExitCode> {
+    let source = catalog::scenario_source(&args.scenario).map_err(lib_error)?;
+    let overrides = super::run::overrides_of(&[], args.seed, None).map_err(lib_error)?;
+    let experiment = Experiment::parse(source, &overrides).map_err(lib_error)?;
+    let config = world_config(&experiment.source, &experiment.sections).map_err(|e| lib_error(e.into()))?;
+    let seed = run_seed(experiment.master_seed, "", 0);
+    let result = run_world(&config, seed, sim::Trace::keeping());
+    let mut lines = String::new();
+    for event in result.trace.events() {
+        lines.push_str(&event.to_json_line());
+        lines.push('\n');
+    }
+    let metric = |name: &str| result.metric(name).unwrap_or(0.0).max(0.0) as u64;
+    let summary = OutcomeSummary {
+        scenario: experiment.name.clone(),
+        description: experiment.description.clone(),
+        records_sent: metric("records_sent"),
+        records_acked: metric("records_acked"),
+        records_failed: metric("records_failed"),
+        delivered_once: metric("delivered_once"),
+        duplicated: metric("duplicated"),
+        lost_acked: metric("lost_acked"),
+        reordered: metric("reordered"),
+        failed_present: metric("failed_present"),
+        unfinished: metric("records_unfinished"),
+        explanation: None,
+    };
+    emit(&reports::render_terminal(&lines, &summary).map_err(report_error)?);
+    if let Some(path) = &args.svg {
+        let svg = reports::render_svg(&lines, &summary).map_err(report_error)?;
+        write_atomically(path, svg.as_bytes()).map_err(lib_error)?;
+    }
+    if let Some(path) = &args.html {
+        let html = reports::render_html(&lines, &summary).map_err(report_error)?;
+        write_atomically(path, html.as_bytes()).map_err(lib_error)?;
+    }
+    if let Some(path) = &args.trace {
+        write_atomically(path, lines.as_bytes()).map_err(lib_error)?;
+    }
+    eprintln!("replay: linger teach {} --seed {}", args.scenario, experiment.master_seed);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,272 @@
+//! `linger run`: one experiment, a readable summary or one JSON object, an optional trace file,
+//! and the seed with a one-line replay command.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use experiments::catalog;
+use experiments::error::{Error, InputError};
+use experiments::runner::RunOutcome;
+use experiments::spec::{Experiment, Override};
+use experiments::summary::{distinct_warnings, metrics_table};
+use experiments::sweep::{Points, canonical_point, run_seed};
+use experiments::world::{outcome_of, run_world, world_config};
+
+use super::{emit, lib_error};
+
+/// Arguments of `linger run`.
+#[derive(Debug, Default, clap::Args)]
+pub struct RunArgs {
+    /// An experiment file, or the name of a shipped experiment (`linger list`); default: the
+    /// built-in baseline.
+    pub file: Option<PathBuf>,
+    /// Run a teaching scenario instead of a file.
+    #[arg(long, conflicts_with = "file")]
+    pub scenario: Option<String>,
+    /// The master seed (overrides `[run] seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Run every replicate of `[run] replicates`, not just replicate 0.
+    #[arg(long)]
+    pub all_replicates: bool,
+    /// Run point N of the file's sweep (its seeds match that point's rows in results.csv).
+    #[arg(long, value_name = "N")]
+    pub point: Option<usize>,
+    /// Virtual time to send for, in ms (shorthand for --set run.duration_ms=MS).
+    #[arg(long, value_name = "MS")]
+    pub duration_ms: Option<f64>,
+    /// Override a key: --set producer.linger.ms=20 (repeatable).
+    #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the trace of replicate 0 as JSON lines to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+}
+
+/// The overrides given by `--set`, `--seed` and `--duration-ms`, in that order.
+pub fn overrides_of(
+    set: &[String],
+    seed: Option<u64>,
+    duration_ms: Option<f64>,
+) -> Result<Vec<Override>, Error> {
+    let mut overrides = Vec::new();
+    for text in set {
+        overrides.push(Override::parse(text)?);
+    }
+    if let Some(seed) = seed {
+        overrides.push(Override::parse(&format!("run.seed={seed}"))?);
+    }
+    if let Some(ms) = duration_ms {
+        overrides.push(Override::parse(&format!("run.duration_ms={ms:?}"))?);
+    }
+    Ok(overrides)
+}
+
+/// Runs `linger run`.
+pub fn run(args: &RunArgs) -> Result<ExitCode> {
+    let (source, shown_as) = match &args.scenario {
+        Some(name) => (
+            catalog::scenario_source(name).map_err(lib_error)?,
+            format!("--scenario {name}"),
+        ),
+        None => catalog::resolve(args.file.as_deref()).map_err(lib_error)?,
+    };
+    let overrides = overrides_of(&args.set, args.seed, args.duration_ms).map_err(lib_error)?;
+    let experiment = Experiment::parse(source, &overrides).map_err(lib_error)?;
+    let (sections, canonical) = point_sections(&experiment, args.point).map_err(lib_error)?;
+    let config = world_config(&experiment.source, &sections).map_err(|e| lib_error(e.into()))?;
+    let mut trace = open_trace(args.trace.as_ref()).map_err(lib_error)?;
+    let replicates = if args.all_replicates {
+        experiment.replicates
+    } else {
+        1
+    };
+    let mut runs = Vec::new();
+    for replicate in 0..replicates {
+        let seed = run_seed(experiment.master_seed, &canonical, replicate);
+        let mut result = run_world(
+            &config,
+            seed,
+            trace.take().unwrap_or_else(sim::Trace::hashing),
+        );
+        if let (0, Some(path)) = (replicate, &args.trace) {
+            result.trace.finish().map_err(|error| lib_error(Error::io(path, error)))?;
+        }
+        runs.push(RunReport {
+            replicate,
+            seed,
+            outcome: outcome_of(&result),
+            events: result.events,
+            virtual_time_ns: result.virtual_time_ns,
+            trace_hash: result.trace_hash,
+        });
+    }
+    let replay = replay_line(&shown_as, &experiment, args);
+    if args.json {
+        emit(&format!(
+            "{}\n",
+            json_report(&experiment, args.point, &runs, &replay)
+        ));
+    } else {
+        emit(&text_report(&experiment, args.point, &runs, &replay));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One finished run of `linger run`.
+pub struct RunReport {
+    replicate: u32,
+    seed: u64,
+    outcome: RunOutcome,
+    events: u64,
+    virtual_time_ns: u64,
+    trace_hash: u64,
+}
+
+fn point_sections(
+    experiment: &Experiment,
+    point: Option<usize>,
+) -> Result<(toml::Table, String), Error> {
+    let Some(index) = point else {
+        return Ok((experiment.sections.clone(), String::new()));
+    };
+    let points = Points::new(&experiment.axes, u64::MAX)?;
+    if index >= points.count() {
+        return Err(InputError::new(format!(
+            "--point {index}: the sweep has {} points (0 to {})",
+            points.count(),
+            points.count().saturating_sub(1)
+        ))
+        .into());
+    }
+    let values = points.values(index);
+    Ok((
+        experiment.sections_at(&values),
+        canonical_point(&experiment.axes, &values),
+    ))
+}
+
+/// Opens the trace file before the run, so an unwritable path fails before any work.
+fn open_trace(path: Option<&PathBuf>) -> Result<Option<sim::Trace>, Error> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let file = File::create(path).map_err(|error| {
+        InputError::new(format!(
+            "--trace {}: cannot write the trace file: {error}",
+            path.display()
+        ))
+    })?;
+    let sink = sim::trace::JsonLinesSink::new(BufWriter::new(file));
+    Ok(Some(sim::Trace::with_sink(Box::new(sink))))
+}
+
+fn replay_line(shown_as: &str, experiment: &Experiment, args: &RunArgs) -> String {
+    let mut line = format!("linger run {shown_as} --seed {}", experiment.master_seed);
+    if let Some(point) = args.point {
+        line.push_str(&format!(" --point {point}"));
+    }
+    if let Some(ms) = args.duration_ms {
+        line.push_str(&format!(" --duration-ms {ms}"));
+    }
+    for set in &args.set {
+        line.push_str(&format!(" --set '{set}'"));
+    }
+    if args.all_replicates {
+        line.push_str(" --all-replicates");
+    }
+    line
+}
+
+fn text_report(
+    experiment: &Experiment,
+    point: Option<usize>,
+    runs: &[RunReport],
+    replay: &str,
+) -> String {
+    let mut out = format!(
+        "experiment  {} ({})\n",
+        experiment.name, experiment.source.display_name
+    );
+    if !experiment.description.is_empty() {
+        out.push_str(&format!("            {}\n", experiment.description));
+    }
+    if !experiment.axes.is_empty() && point.is_none() {
+        out.push_str("note        the file has a [sweep]; this ran its base settings (use --point N or `linger sweep`)\n");
+    }
+    out.push_str(&format!("seed        master {}", experiment.master_seed));
+    for run in runs {
+        out.push_str(&format!(
+            "; replicate {} run seed {}",
+            run.replicate, run.seed
+        ));
+    }
+    out.push('\n');
+    out.push_str(&format!("replay      {replay}\n"));
+    for run in runs {
+        out.push_str(&format!(
+            "run         replicate {}: {} events, {:.3} virtual s, trace hash {:016x}\n",
+            run.replicate,
+            run.events,
+            run.virtual_time_ns as f64 / 1e9,
+            run.trace_hash
+        ));
+    }
+    out.push('\n');
+    let outcomes: Vec<RunOutcome> = runs.iter().map(|r| r.outcome.clone()).collect();
+    out.push_str(&metrics_table(&outcomes));
+    let warnings = distinct_warnings(&outcomes);
+    out.push_str(&format!("\nwarnings ({})\n", warnings.len()));
+    for warning in warnings {
+        out.push_str(&format!("  {warning}\n"));
+    }
+    out
+}
+
+fn json_number(value: f64) -> serde_json::Value {
+    serde_json::Number::from_f64(value).map_or(serde_json::Value::Null, serde_json::Value::Number)
+}
+
+fn json_report(
+    experiment: &Experiment,
+    point: Option<usize>,
+    runs: &[RunReport],
+    replay: &str,
+) -> String {
+    let runs: Vec<serde_json::Value> = runs
+        .iter()
+        .map(|run| {
+            let metrics: serde_json::Map<String, serde_json::Value> = run
+                .outcome
+                .metrics
+                .iter()
+                .map(|(name, value)| (name.clone(), json_number(*value)))
+                .collect();
+            serde_json::json!({
+                "replicate": run.replicate,
+                "seed": run.seed,
+                "events": run.events,
+                "virtual_time_ns": run.virtual_time_ns,
+                "trace_hash": format!("{:016x}", run.trace_hash),
+                "metrics": metrics,
+                "warnings": run.outcome.warnings,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "experiment": experiment.name,
+        "source": experiment.source.display_name,
+        "master_seed": experiment.master_seed,
+        "point": point,
+        "replay": replay,
+        "runs": runs,
+    })
+    .to_string()
+}

@@ -1,0 +1,153 @@
+//! `linger sweep` and `linger merge`: the parallel, resumable, shardable sweep runner.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Result;
+
+use experiments::catalog;
+use experiments::results::Overwrite;
+use experiments::runner::{self, Progress, SweepOptions};
+use experiments::spec::Experiment;
+use experiments::sweep::{POINTS_MAX_DEFAULT, Shard};
+use experiments::world::WorldRunner;
+
+use super::lib_error;
+use super::run::overrides_of;
+
+/// Arguments of `linger sweep`.
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// The experiment file (or a shipped experiment's name).
+    pub file: PathBuf,
+    /// The results directory (created; re-running the same command resumes it).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Worker threads (default: one per core); each run is single-threaded.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Run only shard K of N (a deterministic 1/N of the points); join with `linger merge`.
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
+    /// Refuse sweeps with more points than this.
+    #[arg(long, default_value_t = POINTS_MAX_DEFAULT)]
+    pub max_points: u64,
+    /// Stop after this many points in this invocation; re-run to continue.
+    #[arg(long, value_name = "K")]
+    pub max_points_this_run: Option<usize>,
+    /// Replace the results of a different experiment found in --out.
+    #[arg(long)]
+    pub force: bool,
+    /// Override a key of the base settings: --set producer.acks=all (repeatable).
+    #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
+    pub set: Vec<String>,
+    /// When the sweep is complete, draw the standard plots into DIR/plots/.
+    #[arg(long)]
+    pub plots: bool,
+}
+
+/// Arguments of `linger merge`.
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// The shard directories.
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Where to write the merged results.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Replace the results of a different experiment found in --out.
+    #[arg(long)]
+    pub force: bool,
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+fn install_ctrl_c() {
+    // A second Ctrl-C exits at once; the journal then holds every point finished so far.
+    let handler = || {
+        if STOP.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping: finishing the points already running (Ctrl-C again to quit now)");
+    };
+    if let Err(error) = ctrlc::set_handler(handler) {
+        eprintln!("warning: cannot catch Ctrl-C ({error}); a Ctrl-C ends the sweep at once");
+    }
+}
+
+fn overwrite_of(force: bool) -> Overwrite {
+    if force {
+        Overwrite::Force
+    } else {
+        Overwrite::Refuse
+    }
+}
+
+/// Runs `linger sweep`.
+pub fn sweep(args: &SweepArgs) -> Result<ExitCode> {
+    let (source, _) = catalog::resolve(Some(&args.file)).map_err(lib_error)?;
+    let overrides = overrides_of(&args.set, None, None).map_err(lib_error)?;
+    let experiment = Experiment::parse(source, &overrides).map_err(lib_error)?;
+    install_ctrl_c();
+    let options = SweepOptions {
+        out_dir: args.out.clone(),
+        threads: args.threads,
+        shard: args.shard.unwrap_or(Shard::ALL),
+        points_max: args.max_points,
+        max_points_this_run: args.max_points_this_run,
+        overwrite: overwrite_of(args.force),
+        progress: Progress::Bar,
+        stop: &STOP,
+    };
+    let report = runner::run_sweep(&experiment, &WorldRunner, &options).map_err(lib_error)?;
+    let finished = report.already_done + report.ran_now;
+    eprintln!(
+        "sweep `{}`: {} points x {} replicates{}; {} finished now, {} before; results in {}",
+        experiment.name,
+        report.point_count,
+        experiment.replicates,
+        shard_note(options.shard, report.shard_point_count),
+        report.ran_now,
+        report.already_done,
+        args.out.join("results.csv").display()
+    );
+    if report.complete {
+        if args.plots {
+            super::render::standard_plots(&args.out)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "incomplete: {finished} of {} points finished; run the same command again to resume",
+        report.shard_point_count
+    );
+    if STOP.load(Ordering::SeqCst) {
+        return Ok(ExitCode::from(130));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn shard_note(shard: Shard, shard_points: usize) -> String {
+    if shard == Shard::ALL {
+        String::new()
+    } else {
+        format!(
+            " (shard {}/{}: {shard_points} points)",
+            shard.index, shard.count
+        )
+    }
+}
+
+/// Runs `linger merge`.
+pub fn merge(args: &MergeArgs) -> Result<ExitCode> {
+    let report =
+        runner::merge(&args.dirs, &args.out, overwrite_of(args.force)).map_err(lib_error)?;
+    eprintln!(
+        "merged {} directories: {} points; results in {}",
+        report.input_count,
+        report.point_count,
+        args.out.join("results.csv").display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

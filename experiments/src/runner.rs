@@ -1,0 +1,626 @@
+//! The sweep runner: validates every point, then runs the points of one shard in parallel
+//! (rayon, across runs; each run is single-threaded), journals each finished point, and
+//! assembles the result files. Resumable, stoppable, and shardable; see `crate::results` for
+//! why the output bytes do not depend on threads, order, resumptions or shards.
+
+use std::collections::BTreeSet;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
+
+use crate::error::{Error, InputError, Result};
+use crate::results::{
+    self, FORMAT_VERSION, Journal, Manifest, ManifestAxis, Overwrite, PointResult, RunRow,
+};
+use crate::spec::{Experiment, OnInvalid};
+use crate::sweep::{Points, Shard, canonical_point, run_seed};
+
+/// What one simulation run reports.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunOutcome {
+    /// Metric name and value, always the same names in the same order.
+    pub metrics: Vec<(String, f64)>,
+    /// Warnings (for example a setting the producer silently overrides).
+    pub warnings: Vec<String>,
+}
+
+/// Turns a point's sections into a runnable configuration and runs it with a seed. The shipped
+/// implementation is `crate::world::WorldRunner`, which runs the real simulated world.
+pub trait PointRunner: Sync {
+    /// A validated configuration of one point.
+    type Config;
+
+    /// Validates one point's sections (stage two of validation).
+    fn configure(
+        &self,
+        experiment: &Experiment,
+        sections: &toml::Table,
+    ) -> Result<Self::Config, InputError>;
+
+    /// Runs one simulation.
+    fn run(&self, config: &Self::Config, seed: u64) -> Result<RunOutcome>;
+}
+
+/// Whether to draw a progress bar on stderr.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// A bar on stderr when it is a terminal (indicatif hides it otherwise).
+    Bar,
+    /// Nothing.
+    Hidden,
+}
+
+/// How to run a sweep.
+#[derive(Debug)]
+pub struct SweepOptions<'a> {
+    /// The output directory.
+    pub out_dir: PathBuf,
+    /// Worker threads; `None` means one per core.
+    pub threads: Option<usize>,
+    /// Which slice of the points to run.
+    pub shard: Shard,
+    /// Refuse sweeps with more points than this.
+    pub points_max: u64,
+    /// Stop after this many points in this invocation (the rest is left for a resume).
+    pub max_points_this_run: Option<usize>,
+    /// What to do with a directory holding another experiment.
+    pub overwrite: Overwrite,
+    /// Progress display.
+    pub progress: Progress,
+    /// Set (by Ctrl-C) to stop starting new points.
+    pub stop: &'a AtomicBool,
+}
+
+/// What a sweep invocation did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Points in the whole sweep.
+    pub point_count: usize,
+    /// Points in this shard.
+    pub shard_point_count: usize,
+    /// Points found finished in the journal.
+    pub already_done: usize,
+    /// Points finished by this invocation.
+    pub ran_now: usize,
+    /// Whether every point of the shard is now finished.
+    pub complete: bool,
+}
+
+/// The manifest of an experiment's sweep.
+pub fn manifest_of(experiment: &Experiment, point_count: usize, shard: Shard) -> Manifest {
+    let axes = experiment
+        .axes
+        .iter()
+        .map(|axis| ManifestAxis {
+            name: axis.name(),
+            values: axis
+                .values
+                .iter()
+                .map(|v| serde_json::to_value(v).expect("scalar TOML values convert to JSON"))
+                .collect(),
+        })
+        .collect();
+    Manifest {
+        format_version: FORMAT_VERSION,
+        experiment: experiment.name.clone(),
+        experiment_hash: experiment.hash_hex(),
+        master_seed: experiment.master_seed,
+        replicates: experiment.replicates,
+        point_count,
+        axes,
+        shard,
+    }
+}
+
+/// Validates the base sections, every axis value on its own (so an error names the axis and
+/// its line), and then every point of the slice. With `on_invalid = "record"` only a sweep in
+/// which no point at all is valid is refused (the first point's error is shown).
+pub fn validate_points<R: PointRunner>(
+    experiment: &Experiment,
+    runner: &R,
+    points: &Points<'_>,
+    slice: &[usize],
+) -> Result<()> {
+    if experiment.on_invalid == OnInvalid::Record {
+        let mut first_error = None;
+        for &index in slice {
+            match runner.configure(experiment, &experiment.sections_at(&points.values(index))) {
+                Ok(_) => return Ok(()),
+                Err(error) => {
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        return match first_error {
+            Some(error) => Err(InputError::at(
+                error.location,
+                format!(
+                    "no point of the sweep is valid; the first: {}",
+                    error.message
+                ),
+            )
+            .into()),
+            None => Ok(()),
+        };
+    }
+    runner.configure(experiment, &experiment.sections)?;
+    for axis in &experiment.axes {
+        for value in &axis.values {
+            let mut sections = experiment.sections.clone();
+            crate::spec::set_path(&mut sections, &axis.path, value.clone());
+            runner.configure(experiment, &sections).map_err(|error| {
+                let mut nested = vec!["sweep"];
+                nested.extend(axis.path.iter().map(String::as_str));
+                let location = experiment
+                    .source
+                    .location_of_key(&nested)
+                    .or_else(|| experiment.source.location_of_key(&["sweep", &axis.name()]));
+                InputError::at(
+                    location,
+                    format!("sweep axis `{}` = {value}: {}", axis.name(), error.message),
+                )
+            })?;
+        }
+    }
+    for &index in slice {
+        let values = points.values(index);
+        runner
+            .configure(experiment, &experiment.sections_at(&values))
+            .map_err(|error| {
+                let point = canonical_point(&experiment.axes, &values);
+                InputError::new(format!("sweep point {index} ({point}): {}", error.message))
+            })?;
+    }
+    Ok(())
+}
+
+/// Runs every replicate of one point.
+pub fn run_point<R: PointRunner>(
+    experiment: &Experiment,
+    runner: &R,
+    points: &Points<'_>,
+    index: usize,
+) -> Result<PointResult> {
+    let values = points.values(index);
+    let canonical = canonical_point(&experiment.axes, &values);
+    let config = match runner.configure(experiment, &experiment.sections_at(&values)) {
+        Ok(config) => config,
+        Err(error) if experiment.on_invalid == OnInvalid::Record => {
+            return Ok(invalid_point(experiment, index, &canonical, &error));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let mut rows = Vec::with_capacity(experiment.replicates as usize);
+    for replicate in 0..experiment.replicates {
+        let seed = run_seed(experiment.master_seed, &canonical, replicate);
+        let outcome = catch_unwind(AssertUnwindSafe(|| runner.run(&config, seed))).map_err(|panic| {
+            let what = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("a panic");
+            Error::Run(format!(
+                "point {index} ({canonical}) replicate {replicate} with seed {seed} panicked: {what}"
+            ))
+        })??;
+        rows.push(RunRow {
+            replicate,
+            seed,
+            metrics: outcome.metrics,
+            warnings: outcome.warnings,
+        });
+    }
+    Ok(PointResult { point: index, rows })
+}
+
+/// The rows of a point whose configuration is rejected: empty metrics, the reason as warning.
+fn invalid_point(
+    experiment: &Experiment,
+    index: usize,
+    canonical: &str,
+    error: &InputError,
+) -> PointResult {
+    let rows = (0..experiment.replicates)
+        .map(|replicate| RunRow {
+            replicate,
+            seed: run_seed(experiment.master_seed, canonical, replicate),
+            metrics: Vec::new(),
+            warnings: vec![format!("invalid configuration: {}", error.message)],
+        })
+        .collect();
+    PointResult { point: index, rows }
+}
+
+/// Runs (or resumes) a sweep into `options.out_dir`.
+pub fn run_sweep<R: PointRunner>(
+    experiment: &Experiment,
+    runner: &R,
+    options: &SweepOptions<'_>,
+) -> Result<SweepReport> {
+    let points = Points::new(&experiment.axes, options.points_max)?;
+    let manifest = manifest_of(experiment, points.count(), options.shard);
+    let slice = manifest.shard_points();
+    validate_points(experiment, runner, &points, &slice)?;
+    results::check_out_dir(&options.out_dir, &manifest, options.overwrite)?;
+    let pool = thread_pool(options.threads)?;
+    let copy = results::experiment_copy_text(&manifest, &experiment.source.text);
+    results::init_out_dir(&options.out_dir, &manifest, &copy)?;
+    let (journal, mut finished) = Journal::open(&options.out_dir)?;
+    let done: BTreeSet<usize> = finished.iter().map(|p| p.point).collect();
+    if let Some(stray) = done
+        .iter()
+        .find(|p| !options.shard.contains(**p) || **p >= points.count())
+    {
+        return Err(Error::Corrupt {
+            path: options.out_dir.join(results::JOURNAL_FILE),
+            message: format!("point {stray} does not belong to this sweep"),
+        });
+    }
+    let mut todo: Vec<usize> = slice
+        .iter()
+        .copied()
+        .filter(|p| !done.contains(p))
+        .collect();
+    if let Some(limit) = options.max_points_this_run {
+        todo.truncate(limit);
+    }
+    let already_done = finished.len();
+    let shared = Mutex::new((journal, Vec::new()));
+    let bar = progress_bar(options.progress, todo.len());
+    let outcome: Result<()> = pool.install(|| {
+        todo.par_iter().with_max_len(1).try_for_each(|&index| {
+            if options.stop.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            let result = run_point(experiment, runner, &points, index)?;
+            let mut guard = shared
+                .lock()
+                .expect("the journal lock is never held across a panic");
+            guard.0.append(&result)?;
+            guard.1.push(result);
+            bar.inc(1);
+            Ok(())
+        })
+    });
+    bar.finish_and_clear();
+    let (mut journal, new) = shared
+        .into_inner()
+        .expect("no worker is left holding the lock");
+    let ran_now = new.len();
+    finished.extend(new);
+    journal.sync()?;
+    results::write_results(&options.out_dir, &manifest, &finished)?;
+    outcome?;
+    Ok(SweepReport {
+        point_count: points.count(),
+        shard_point_count: slice.len(),
+        already_done,
+        ran_now,
+        complete: finished.len() == slice.len(),
+    })
+}
+
+fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(threads) = threads {
+        if threads == 0 {
+            return Err(InputError::new("--threads must be at least 1").into());
+        }
+        builder = builder.num_threads(threads);
+    }
+    builder
+        .build()
+        .map_err(|error| Error::Run(format!("cannot start worker threads: {error}")))
+}
+
+fn progress_bar(progress: Progress, len: usize) -> indicatif::ProgressBar {
+    let bar = match progress {
+        Progress::Bar => indicatif::ProgressBar::new(len as u64),
+        Progress::Hidden => indicatif::ProgressBar::hidden(),
+    };
+    let style = indicatif::ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:30}] {pos}/{len} points  {per_sec}  ETA {eta}",
+    )
+    .expect("the template is valid")
+    .progress_chars("=> ");
+    bar.set_style(style);
+    bar
+}
+
+/// What a merge did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MergeReport {
+    /// Points in the merged sweep.
+    pub point_count: usize,
+    /// Directories merged.
+    pub input_count: usize,
+}
+
+/// Joins shard directories into the directory a single unsharded run would have produced.
+pub fn merge(inputs: &[PathBuf], out: &Path, overwrite: Overwrite) -> Result<MergeReport> {
+    let mut manifests = Vec::new();
+    for dir in inputs {
+        let manifest = results::read_manifest(dir)?.ok_or_else(|| {
+            InputError::new(format!(
+                "{}: no {} here; is it a sweep directory?",
+                dir.display(),
+                results::MANIFEST_FILE
+            ))
+        })?;
+        if out
+            .canonicalize()
+            .ok()
+            .is_some_and(|o| dir.canonicalize().ok() == Some(o))
+        {
+            return Err(
+                InputError::new(format!("--out {} is also an input", out.display())).into(),
+            );
+        }
+        manifests.push(manifest);
+    }
+    let Some(first) = manifests.first() else {
+        return Err(InputError::new("merge needs at least one sweep directory").into());
+    };
+    let mut merged = first.clone();
+    merged.shard = Shard::ALL;
+    for (dir, manifest) in inputs.iter().zip(&manifests) {
+        let mut comparable = manifest.clone();
+        comparable.shard = Shard::ALL;
+        if comparable != merged {
+            return Err(InputError::new(format!(
+                "{}: holds experiment `{}` (hash {}), not `{}` (hash {}) like {}",
+                dir.display(),
+                manifest.experiment,
+                manifest.experiment_hash,
+                merged.experiment,
+                merged.experiment_hash,
+                inputs[0].display()
+            ))
+            .into());
+        }
+    }
+    let mut by_point = std::collections::BTreeMap::new();
+    for dir in inputs {
+        for result in results::read_journal(&dir.join(results::JOURNAL_FILE))? {
+            by_point.entry(result.point).or_insert(result);
+        }
+    }
+    let missing = merged.point_count - by_point.len();
+    if missing > 0 {
+        let first_missing = (0..merged.point_count)
+            .find(|p| !by_point.contains_key(p))
+            .unwrap_or(0);
+        return Err(InputError::new(format!(
+            "the inputs hold {} of {} points ({missing} missing, the first is point {first_missing}); \
+             finish or add the missing shards",
+            by_point.len(), merged.point_count
+        ))
+        .into());
+    }
+    results::check_out_dir(out, &merged, overwrite)?;
+    let copy_path = inputs[0].join(results::EXPERIMENT_COPY_FILE);
+    let copy = std::fs::read_to_string(&copy_path).map_err(|error| Error::io(&copy_path, error))?;
+    results::init_out_dir(out, &merged, &copy)?;
+    let finished: Vec<PointResult> = by_point.into_values().collect();
+    results::write_journal(&out.join(results::JOURNAL_FILE), &finished)?;
+    results::write_results(out, &merged, &finished)?;
+    Ok(MergeReport {
+        point_count: merged.point_count,
+        input_count: inputs.len(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Source;
+
+    /// A test-only stand-in for the world: metrics are a pure function of the sections and seed.
+    struct FakeRunner;
+
+    impl PointRunner for FakeRunner {
+        type Config = (i64, i64);
+
+        fn configure(
+            &self,
+            _: &Experiment,
+            sections: &toml::Table,
+        ) -> Result<(i64, i64), InputError> {
+            let producer = sections.get("producer").and_then(toml::Value::as_table);
+            let get = |key: &str| {
+                producer
+                    .and_then(|p| p.get(key))
+                    .and_then(toml::Value::as_integer)
+            };
+            let linger = get("linger.ms").unwrap_or(5);
+            if linger < 0 {
+                return Err(InputError::new(format!(
+                    "linger.ms must be >= 0, got {linger}"
+                )));
+            }
+            Ok((linger, get("batch.size").unwrap_or(16384)))
+        }
+
+        fn run(&self, config: &(i64, i64), seed: u64) -> Result<RunOutcome> {
+            let noise = (seed % 1000) as f64 / 1000.0;
+            Ok(RunOutcome {
+                metrics: vec![
+                    (
+                        "throughput".into(),
+                        config.1 as f64 / (1.0 + config.0 as f64) + noise,
+                    ),
+                    ("latency_ms".into(), config.0 as f64 * 1.5 + noise),
+                ],
+                warnings: if config.0 == 0 {
+                    vec!["no batching".into()]
+                } else {
+                    vec![]
+                },
+            })
+        }
+    }
+
+    const SWEEP: &str = "[run]\nseed = 3\nreplicates = 2\n[sweep.producer]\n\
+        \"linger.ms\" = [0, 1, 5, 10, 20]\n\"batch.size\" = { from = 1024, to = 8192, times = 2 }\n";
+
+    fn experiment() -> Experiment {
+        Experiment::parse(Source::built_in("fake.toml", SWEEP), &[]).expect("valid")
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("linger-runner-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn sweep(
+        dir: &Path,
+        threads: usize,
+        shard: Shard,
+        max_points_this_run: Option<usize>,
+    ) -> SweepReport {
+        let stop = AtomicBool::new(false);
+        let options = SweepOptions {
+            out_dir: dir.to_path_buf(),
+            threads: Some(threads),
+            shard,
+            points_max: 1000,
+            max_points_this_run,
+            overwrite: Overwrite::Refuse,
+            progress: Progress::Hidden,
+            stop: &stop,
+        };
+        run_sweep(&experiment(), &FakeRunner, &options).expect("sweep runs")
+    }
+
+    fn files(dir: &Path) -> Vec<Vec<u8>> {
+        [
+            "manifest.json",
+            "results.csv",
+            "results.jsonl",
+            "summary.csv",
+        ]
+        .iter()
+        .map(|name| std::fs::read(dir.join(name)).expect("file exists"))
+        .collect()
+    }
+
+    #[test]
+    fn threads_resumes_and_shards_give_identical_files() {
+        let one = temp_dir("one");
+        let report = sweep(&one, 1, Shard::ALL, None);
+        assert_eq!(
+            (report.point_count, report.ran_now, report.complete),
+            (20, 20, true)
+        );
+        let two = temp_dir("two");
+        sweep(&two, 2, Shard::ALL, None);
+        assert_eq!(files(&one), files(&two));
+
+        let resumed = temp_dir("resumed");
+        let first = sweep(&resumed, 2, Shard::ALL, Some(7));
+        assert_eq!((first.ran_now, first.complete), (7, false));
+        let second = sweep(&resumed, 2, Shard::ALL, None);
+        assert_eq!(
+            (second.already_done, second.ran_now, second.complete),
+            (7, 13, true)
+        );
+        assert_eq!(files(&one), files(&resumed));
+
+        let shards: Vec<PathBuf> = (1..=3).map(|k| temp_dir(&format!("shard{k}"))).collect();
+        for (k, dir) in shards.iter().enumerate() {
+            sweep(
+                dir,
+                1,
+                Shard {
+                    index: k as u32 + 1,
+                    count: 3,
+                },
+                None,
+            );
+        }
+        let merged = temp_dir("merged");
+        merge(&shards, &merged, Overwrite::Refuse).expect("merges");
+        assert_eq!(files(&one), files(&merged));
+        let error = merge(&shards[..2], &temp_dir("partial"), Overwrite::Refuse)
+            .expect_err("missing shard");
+        assert!(error.to_string().contains("missing"), "{error}");
+        for dir in [one, two, resumed, merged].iter().chain(&shards) {
+            std::fs::remove_dir_all(dir).expect("cleans up");
+        }
+    }
+
+    #[test]
+    fn a_bad_axis_value_names_the_axis_and_writes_nothing() {
+        let text = "[sweep.producer]\n\"linger.ms\" = [5, -1]\n";
+        let experiment =
+            Experiment::parse(Source::built_in("bad.toml", text), &[]).expect("parses");
+        let dir = temp_dir("bad");
+        let stop = AtomicBool::new(false);
+        let options = SweepOptions {
+            out_dir: dir.clone(),
+            threads: Some(1),
+            shard: Shard::ALL,
+            points_max: 1000,
+            max_points_this_run: None,
+            overwrite: Overwrite::Refuse,
+            progress: Progress::Hidden,
+            stop: &stop,
+        };
+        let error = run_sweep(&experiment, &FakeRunner, &options).expect_err("bad value");
+        let text = error.to_string();
+        assert!(
+            text.starts_with("<built-in bad.toml>:2:1: sweep axis `producer.linger.ms` = -1"),
+            "{text}"
+        );
+        assert!(!dir.exists());
+    }
+
+    #[test]
+    fn a_stop_request_keeps_finished_points() {
+        let dir = temp_dir("stop");
+        let stop = AtomicBool::new(true);
+        let options = SweepOptions {
+            out_dir: dir.clone(),
+            threads: Some(1),
+            shard: Shard::ALL,
+            points_max: 1000,
+            max_points_this_run: None,
+            overwrite: Overwrite::Refuse,
+            progress: Progress::Hidden,
+            stop: &stop,
+        };
+        let report = run_sweep(&experiment(), &FakeRunner, &options).expect("stops cleanly");
+        assert_eq!((report.ran_now, report.complete), (0, false));
+        assert!(dir.join("results.csv").exists());
+        std::fs::remove_dir_all(&dir).expect("cleans up");
+    }
+
+    #[test]
+    fn rejected_points_are_recorded_when_asked() {
+        let text = "[sweep]\non_invalid = \"record\"\n[sweep.producer]\n\"linger.ms\" = [5, -1]\n";
+        let experiment = Experiment::parse(Source::built_in("record.toml", text), &[]).expect("parses");
+        let dir = temp_dir("record");
+        let stop = AtomicBool::new(false);
+        let options = SweepOptions {
+            out_dir: dir.clone(),
+            threads: Some(1),
+            shard: Shard::ALL,
+            points_max: 1000,
+            max_points_this_run: None,
+            overwrite: Overwrite::Refuse,
+            progress: Progress::Hidden,
+            stop: &stop,
+        };
+        let report = run_sweep(&experiment, &FakeRunner, &options).expect("records the bad point");
+        assert!(report.complete);
+        let csv = std::fs::read_to_string(dir.join("results.csv")).expect("written");
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "point,replicate,seed,producer.linger.ms,throughput,latency_ms,warnings");
+        assert!(lines[2].starts_with("1,0,") && lines[2].contains(",-1,NaN,NaN,\"invalid configuration: linger.ms"), "{csv}");
+        std::fs::remove_dir_all(&dir).expect("cleans up");
+    }
+}

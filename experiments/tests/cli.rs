@@ -1,0 +1,363 @@
+//! End-to-end tests of the `linger` binary: the README's commands, sweeps that must give the same
+//! bytes whatever the threads, shards and interruptions, and every kind of bad input (exit code
+//! 2, a message naming the key/file/line, nothing written).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn linger(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_linger"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A fresh scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("linger-cli")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("writes");
+    path.to_string_lossy().into_owned()
+}
+
+/// A small sweep: 6 points x 2 replicates of a short, light world.
+const SMALL_SWEEP: &str = r#"
+[experiment]
+name = "small"
+
+[producer]
+acks = "all"
+
+[workload]
+arrivals = { kind = "constant", per_sec = 2000 }
+
+[run]
+seed = 42
+replicates = 2
+duration_ms = 200
+
+[sweep.producer]
+"linger.ms" = [0, 5, 20]
+"batch.size" = [16384, 65536]
+"#;
+
+const RESULT_FILES: [&str; 4] = [
+    "manifest.json",
+    "results.csv",
+    "results.jsonl",
+    "summary.csv",
+];
+
+fn result_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    RESULT_FILES
+        .iter()
+        .map(|name| {
+            (
+                name.to_string(),
+                std::fs::read(dir.join(name)).expect("result file exists"),
+            )
+        })
+        .collect()
+}
+
+fn sweep_ok(file: &str, out: &Path, extra: &[&str]) -> Output {
+    let out_text = out.to_string_lossy();
+    let mut args = vec!["sweep", file, "--out", &out_text];
+    args.extend_from_slice(extra);
+    let output = linger(&args);
+    assert!(output.status.success(), "sweep failed: {}", stderr(&output));
+    output
+}
+
+#[test]
+fn readme_run_prints_a_summary_with_seed_and_replay() {
+    let output = linger(&["run", "--duration-ms", "200"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("experiment  baseline"), "{text}");
+    assert!(text.contains("seed        master 1"), "{text}");
+    assert!(
+        text.contains("replay      linger run baseline --seed 1 --duration-ms 200"),
+        "{text}"
+    );
+    for heading in ["throughput", "latency", "delivery checker", "warnings"] {
+        assert!(text.contains(heading), "missing {heading}: {text}");
+    }
+}
+
+#[test]
+fn run_json_is_one_object_and_the_seed_replays() {
+    let first = linger(&["run", "--json", "--duration-ms", "200", "--seed", "7"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let value: serde_json::Value =
+        serde_json::from_str(stdout(&first).trim()).expect("one JSON object");
+    assert_eq!(value["master_seed"], 7);
+    assert!(
+        value["runs"][0]["metrics"]["throughput_records_per_s"].is_number(),
+        "{value}"
+    );
+    let again = linger(&["run", "--json", "--duration-ms", "200", "--seed", "7"]);
+    assert_eq!(
+        stdout(&first),
+        stdout(&again),
+        "the same seed gives the same bytes"
+    );
+}
+
+#[test]
+fn run_writes_a_json_lines_trace() {
+    let dir = scratch("trace");
+    let trace = dir.join("t.jsonl");
+    let output = linger(&[
+        "run",
+        "--duration-ms",
+        "50",
+        "--trace",
+        &trace.to_string_lossy(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = std::fs::read_to_string(&trace).expect("trace written");
+    for line in text.lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("each line is JSON");
+    }
+}
+
+#[test]
+fn sweep_bytes_do_not_depend_on_threads_shards_or_interruptions() {
+    let dir = scratch("identical");
+    let file = write(&dir, "small.toml", SMALL_SWEEP);
+    let one = dir.join("one");
+    sweep_ok(&file, &one, &["--threads", "1"]);
+    let csv =
+        String::from_utf8(std::fs::read(one.join("results.csv")).expect("csv")).expect("utf-8");
+    assert!(
+        csv.starts_with("point,replicate,seed,producer.linger.ms,producer.batch.size,"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 1 + 6 * 2, "{csv}");
+
+    let two = dir.join("two");
+    sweep_ok(&file, &two, &["--threads", "2"]);
+    assert_eq!(result_files(&one), result_files(&two), "1 vs 2 threads");
+
+    let resumed = dir.join("resumed");
+    sweep_ok(
+        &file,
+        &resumed,
+        &["--threads", "2", "--max-points-this-run", "3"],
+    );
+    let partial = std::fs::read_to_string(resumed.join("results.csv")).expect("partial csv");
+    assert_eq!(
+        partial.lines().count(),
+        1 + 3 * 2,
+        "three points kept: {partial}"
+    );
+    let second = sweep_ok(&file, &resumed, &["--threads", "2"]);
+    assert!(
+        stderr(&second).contains("3 finished now, 3 before"),
+        "{}",
+        stderr(&second)
+    );
+    assert_eq!(
+        result_files(&one),
+        result_files(&resumed),
+        "stopped and resumed"
+    );
+
+    let mut shard_dirs = Vec::new();
+    for k in 1..=3 {
+        let shard_dir = dir.join(format!("shard{k}"));
+        sweep_ok(&file, &shard_dir, &["--shard", &format!("{k}/3")]);
+        shard_dirs.push(shard_dir.to_string_lossy().into_owned());
+    }
+    let merged = dir.join("merged");
+    let mut args = vec!["merge"];
+    args.extend(shard_dirs.iter().map(String::as_str));
+    let merged_text = merged.to_string_lossy().into_owned();
+    args.extend(["--out", &merged_text]);
+    let output = linger(&args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(result_files(&one), result_files(&merged), "merged shards");
+}
+
+#[test]
+fn a_finished_sweep_rerun_changes_nothing() {
+    let dir = scratch("rerun");
+    let file = write(&dir, "small.toml", SMALL_SWEEP);
+    let out = dir.join("out");
+    sweep_ok(&file, &out, &[]);
+    let before = result_files(&out);
+    let again = sweep_ok(&file, &out, &[]);
+    assert!(
+        stderr(&again).contains("0 finished now, 6 before"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(before, result_files(&out));
+}
+
+/// Runs `args`, expects exit code 2 and a message containing every `needle`.
+fn expect_bad_input(args: &[&str], needles: &[&str]) -> String {
+    let output = linger(args);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {message}");
+    for needle in needles {
+        assert!(
+            message.contains(needle),
+            "{args:?}: missing `{needle}` in: {message}"
+        );
+    }
+    message
+}
+
+#[test]
+fn bad_experiment_files_exit_2_with_location_and_write_nothing() {
+    let dir = scratch("bad");
+    let cases: [(&str, &str, &[&str]); 8] = [
+        (
+            "malformed.toml",
+            "[producer]\n\"linger.ms\" = = 5\n",
+            &["malformed.toml:2:", "malformed TOML"],
+        ),
+        (
+            "section.toml",
+            "[workload]\n[netwrok]\nx = 1\n",
+            &["section.toml:2:", "did you mean `network`?"],
+        ),
+        (
+            "key.toml",
+            "[workload]\nrecrds = 5\n",
+            &["key.toml:2:", "recrds", "did you mean `records`?"],
+        ),
+        (
+            "producer.toml",
+            "[producer]\n\"lingr.ms\" = 5\n",
+            &["producer.toml:2", "lingr.ms", "linger.ms"],
+        ),
+        (
+            "axis.toml",
+            "[sweep.workload]\nrecrds = [1, 2]\n",
+            &["axis.toml:2:", "workload.recrds", "records"],
+        ),
+        (
+            "empty.toml",
+            "[sweep.producer]\n\"linger.ms\" = []\n",
+            &["empty.toml:2:", "producer.linger.ms", "empty"],
+        ),
+        (
+            "props.toml",
+            "[producer]\nproperties = \"missing.properties\"\n",
+            &["props.toml:2", "missing.properties"],
+        ),
+        (
+            "value.toml",
+            "[sweep.producer]\n\"linger.ms\" = [5, -3]\n",
+            &["value.toml:2:", "producer.linger.ms"],
+        ),
+    ];
+    for (name, text, needles) in cases {
+        let file = write(&dir, name, text);
+        let out = dir.join(format!("{name}.out"));
+        expect_bad_input(&["sweep", &file, "--out", &out.to_string_lossy()], needles);
+        assert!(!out.exists(), "{name}: nothing may be written");
+    }
+}
+
+#[test]
+fn bad_command_lines_exit_2() {
+    let dir = scratch("bad-cli");
+    let file = write(&dir, "small.toml", SMALL_SWEEP);
+    let out = dir.join("out");
+    let out_text = out.to_string_lossy().into_owned();
+    expect_bad_input(&["run", "--seed", "abc"], &["--seed"]);
+    expect_bad_input(
+        &["run", "--trace", "/nonexistent-dir/t.jsonl"],
+        &["--trace", "/nonexistent-dir/t.jsonl"],
+    );
+    expect_bad_input(&["run", "no-such-experiment"], &["no-such-experiment"]);
+    expect_bad_input(
+        &["sweep", &file, "--out", &out_text, "--max-points", "5"],
+        &["6 points", "--max-points"],
+    );
+    expect_bad_input(
+        &["sweep", &file, "--out", &out_text, "--shard", "4/3"],
+        &["4/3"],
+    );
+    assert!(!out.exists(), "nothing may be written");
+    expect_bad_input(
+        &["check-config", "/nonexistent.properties"],
+        &["/nonexistent.properties"],
+    );
+}
+
+#[test]
+fn an_out_dir_of_another_experiment_is_refused_unless_forced() {
+    let dir = scratch("other");
+    let file = write(&dir, "small.toml", SMALL_SWEEP);
+    let out = dir.join("out");
+    let out_text = out.to_string_lossy().into_owned();
+    sweep_ok(&file, &out, &[]);
+    let before = result_files(&out);
+    let other = write(
+        &dir,
+        "other.toml",
+        &SMALL_SWEEP.replace("seed = 42", "seed = 43"),
+    );
+    expect_bad_input(
+        &["sweep", &other, "--out", &out_text],
+        &["different experiment", "--force"],
+    );
+    assert_eq!(before, result_files(&out), "the refused run wrote nothing");
+    sweep_ok(&other, &out, &["--force"]);
+    assert_ne!(before, result_files(&out));
+}
+
+#[test]
+fn check_config_lists_defaults_and_refuses_conflicts() {
+    let dir = scratch("check-config");
+    let good = write(&dir, "good.properties", "linger.ms=7\nacks=1\n");
+    let output = linger(&["check-config", &good]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("linger.ms") && text.contains("good.properties:1"),
+        "{text}"
+    );
+    assert!(text.contains("# default"), "{text}");
+    let bad = write(&dir, "bad.properties", "acks=1\nenable.idempotence=true\n");
+    let output = linger(&["check-config", &bad]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stdout(&output).contains("error: "), "{}", stdout(&output));
+}
+
+#[test]
+fn list_names_every_shipped_experiment() {
+    let output = linger(&["list"]);
+    assert!(output.status.success());
+    let text = stdout(&output);
+    for name in [
+        "baseline",
+        "linger-batch-sweep",
+        "anomalies-sweep",
+        "durability-sweep",
+        "acks0-lost",
+    ] {
+        assert!(text.contains(name), "{name}: {text}");
+    }
+}

@@ -1,0 +1,195 @@
+//! `drain`: take at most one batch per partition for each ready node, up to
+//! `max.request.size`, and move the batches in flight.
+//!
+//! Fidelity: `RecordAccumulator.drain` / `drainBatchesForOneNode` /
+//! `shouldStopDrainBatchesForPartition` (4.x), plus the sender's bookkeeping right after the
+//! drain (`Sender.addToInflightBatches`, muting when `max.in.flight == 1`, the batch metrics).
+//!
+//! ```text
+//! parts = partitions led by the node, metadata order; start = drainIndex[node] % |parts|
+//! do: tp = parts[i]; drainIndex[node] = i; i = (i+1) % |parts|
+//!     muted / empty / first batch backing off        → next partition
+//!     size + first.size > max.request.size ∧ taken   → stop this node
+//!     idempotent ∧ shouldStopDrain(first)            → stop this node
+//!     take it; assign (pid, epoch, nextSeq) if it has no sequence yet; close; drained = now
+//! while i ≠ start
+//! ```
+//! The stored index is the last partition examined, so a node that stopped on a partition
+//! starts there next time.
+
+use super::RecordAccumulator;
+use crate::cluster::ClusterView;
+use crate::ids::{BatchId, NodeId, PartitionId, ProducerIdAndEpoch};
+
+/// A batch just drained: what the sender needs to build the produce request. The records are
+/// available through `RecordAccumulator::in_flight_batch`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DrainedBatch {
+    /// The batch.
+    pub batch_id: BatchId,
+    /// Its partition.
+    pub partition: PartitionId,
+    /// Producer id and epoch (NONE when not idempotent).
+    pub producer_id_and_epoch: ProducerIdAndEpoch,
+    /// Base sequence, when idempotent.
+    pub base_sequence: Option<i32>,
+    /// Records in the batch.
+    pub record_count: u32,
+    /// The batch's bytes on the wire.
+    pub size_bytes: u32,
+    /// Retries so far (0 on the first send).
+    pub attempts: u32,
+}
+
+/// The batches drained for one node: one produce request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeBatches {
+    /// The destination.
+    pub node: NodeId,
+    /// Its batches, at most one per partition.
+    pub batches: Vec<DrainedBatch>,
+}
+
+/// How much one node's drain has taken so far.
+#[derive(Clone, Copy, Debug)]
+struct Progress {
+    size_bytes: u64,
+    taken_count: u32,
+}
+
+/// What the drain loop does with one partition.
+enum Step {
+    Skip,
+    StopNode,
+    Take,
+}
+
+impl RecordAccumulator {
+    /// `drain` for the given ready nodes (those the network could take a request for).
+    /// Nodes that yield no batch are left out.
+    pub fn drain(&mut self, now_ns: u64, cluster: &ClusterView, nodes: &[NodeId]) -> Vec<NodeBatches> {
+        let mut requests = Vec::with_capacity(nodes.len());
+        for &node in nodes {
+            let batches = self.drain_node(now_ns, cluster, node);
+            if !batches.is_empty() {
+                requests.push(NodeBatches { node, batches });
+            }
+        }
+        requests
+    }
+
+    /// `drainBatchesForOneNode`.
+    fn drain_node(&mut self, now_ns: u64, cluster: &ClusterView, node: NodeId) -> Vec<DrainedBatch> {
+        let parts = cluster.partitions_for_node(node);
+        let mut out = Vec::new();
+        if parts.is_empty() {
+            return out;
+        }
+        let slot = node.0 as usize;
+        if self.drain_index.len() <= slot {
+            self.drain_index.resize(slot + 1, 0);
+        }
+        let start = self.drain_index[slot] % parts.len();
+        let mut index = start;
+        let mut progress = Progress {
+            size_bytes: 0,
+            taken_count: 0,
+        };
+        loop {
+            let partition = parts[index];
+            self.drain_index[slot] = index;
+            index = (index + 1) % parts.len();
+            match self.drain_step(now_ns, cluster, partition, progress) {
+                Step::Skip => {}
+                Step::StopNode => break,
+                Step::Take => {
+                    let drained = self.take_first(now_ns, partition);
+                    progress.size_bytes += u64::from(drained.size_bytes);
+                    progress.taken_count += 1;
+                    out.push(drained);
+                }
+            }
+            if index == start {
+                break;
+            }
+        }
+        out
+    }
+
+    fn drain_step(
+        &mut self,
+        now_ns: u64,
+        cluster: &ClusterView,
+        partition: PartitionId,
+        progress: Progress,
+    ) -> Step {
+        let Some(queues) = self.partitions.get_mut(partition.0 as usize) else {
+            return Step::Skip;
+        };
+        if queues.muted {
+            return Step::Skip;
+        }
+        let Some(first) = queues.queued.front_mut() else {
+            return Step::Skip;
+        };
+        first.maybe_update_leader_epoch(cluster.leader_epoch_for(partition));
+        if first.should_backoff(now_ns) {
+            return Step::Skip;
+        }
+        let max_bytes = u64::from(self.config.max_request_size_bytes);
+        if progress.size_bytes + u64::from(first.size_bytes()) > max_bytes
+            && progress.taken_count > 0
+        {
+            return Step::StopNode;
+        }
+        let first_sequence = first.base_sequence;
+        if let Some(state) = &self.idempotence
+            && state.should_stop_drain(partition, first_sequence)
+        {
+            return Step::StopNode;
+        }
+        Step::Take
+    }
+
+    /// Polls the partition's first batch, stamps it and moves it in flight.
+    fn take_first(&mut self, now_ns: u64, partition: PartitionId) -> DrainedBatch {
+        let index = partition.0 as usize;
+        let mut batch = self.partitions[index]
+            .queued
+            .pop_front()
+            .expect("drain_step saw a first batch");
+        if let Some(state) = &mut self.idempotence
+            && batch.base_sequence.is_none()
+        {
+            let (producer, base) = state.assign_sequence(partition, batch.id, batch.record_count());
+            batch.set_producer_state(producer, base);
+        }
+        batch.close_for_record_appends();
+        batch.drained(now_ns);
+        self.metrics.record_drain(
+            batch.size_bytes(),
+            batch.record_count(),
+            now_ns.saturating_sub(batch.created_at_ns),
+        );
+        self.metrics.record_size_bytes_max = self
+            .metrics
+            .record_size_bytes_max
+            .max(u64::from(batch.max_record_upper_bound_bytes));
+        let drained = DrainedBatch {
+            batch_id: batch.id,
+            partition,
+            producer_id_and_epoch: batch.producer_state,
+            base_sequence: batch.base_sequence,
+            record_count: batch.record_count(),
+            size_bytes: batch.size_bytes(),
+            attempts: batch.attempts,
+        };
+        let guarantee_order = self.guarantees_message_order();
+        let queues = &mut self.partitions[index];
+        queues.in_flight.push(batch);
+        if guarantee_order {
+            queues.muted = true;
+        }
+        drained
+    }
+}

@@ -1,0 +1,440 @@
+//! `ProducerBatch`: one batch of records for one partition, and its lifecycle.
+//!
+//! Fidelity: `ProducerBatch.java` with the `MemoryRecordsBuilder` room logic for uncompressed
+//! magic-v2 batches (`hasRoomFor`, `isFull`, `estimatedBytesWritten = 61 + records`), the retry
+//! bookkeeping (`reenqueued`, `attempts`, `lastAttemptMs`), the KIP-951 leader-epoch tracking
+//! (`maybeUpdateLeaderEpoch`, `hasLeaderChangedForTheOngoingRetry`), the producer state set at
+//! drain time (`setProducerState`, `resetProducerState`) and the final state of `done()`.
+//!
+//! Lifecycle (states of one batch; times are caller nanoseconds):
+//!
+//! ```text
+//!   append ──► Queued(open) ──next record does not fit / drained──► Queued(closed)
+//!                 │                                                   │ drain
+//!                 │ expire                                            ▼
+//!                 ├──────────────────────────► Expired ◄── expire ── InFlight ──response──┐
+//!                 │ abort (force close)                                │                  │
+//!                 └──────────────────────────► Aborted ◄── abort ──────┘                  │
+//!   InFlight ─ retriable error ─► Queued (front, attempts+1, backoff) ◄────────────────────┤
+//!   InFlight ─ MESSAGE_TOO_LARGE, >1 record ─► Split (children queued, attempts 0) ◄──────┤
+//!   InFlight ─ success ─► Succeeded{base_offset};  non-retriable ─► Failed{error} ◄───────┘
+//! ```
+
+use crate::completion::ProduceError;
+use crate::ids::{BatchId, PartitionId, ProducerIdAndEpoch, RecordId, increment_sequence};
+use crate::sizes::{RECORD_BATCH_OVERHEAD_BYTES, RecordShape, record_size_in_bytes};
+
+/// A record as stored in a batch: the application's id plus what its size depends on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchRecord {
+    /// The application's record id.
+    pub id: RecordId,
+    /// The record's CreateTime timestamp in milliseconds.
+    pub timestamp_ms: i64,
+    /// Key, value and header sizes.
+    pub shape: RecordShape,
+    /// The record's exact encoded size inside this batch.
+    pub size_bytes: u32,
+}
+
+/// How a batch ended (`ProducerBatch.FinalState`, extended with the reason).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FinalState {
+    /// Acknowledged; record `i` has offset `base_offset + i` (`-1` when unknown: acks=0 or a
+    /// legacy `DUPLICATE_SEQUENCE_NUMBER`).
+    Succeeded {
+        /// Offset of the first record, or -1.
+        base_offset: i64,
+    },
+    /// Failed with a non-retriable (or no longer retriable) error.
+    Failed {
+        /// The error the records' callbacks see.
+        error: ProduceError,
+    },
+    /// Expired after `delivery.timeout.ms` from creation (`TimeoutException`), queued or in
+    /// flight.
+    Expired,
+    /// Aborted by a forced close (`KafkaException("Producer is closed forcefully.")`).
+    Aborted,
+    /// Split after `MESSAGE_TOO_LARGE`; the records now live in `children`.
+    Split {
+        /// The batches that took over the records, in record order.
+        children: Vec<BatchId>,
+    },
+}
+
+/// Where a batch's buffer came from, and so where it goes back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BufferOrigin {
+    /// Allocated from the buffer pool: deallocated into it when the batch completes.
+    Pool,
+    /// A split batch's buffer, allocated outside the pool (`isSplitBatch`).
+    OffPool,
+}
+
+/// Whether more records may be appended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Appends {
+    Open,
+    Closed,
+}
+
+/// One producer batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProducerBatch {
+    pub(crate) id: BatchId,
+    pub(crate) partition: PartitionId,
+    pub(crate) created_at_ns: u64,
+    pub(crate) last_attempt_at_ns: u64,
+    pub(crate) last_append_at_ns: u64,
+    pub(crate) drained_at_ns: Option<u64>,
+    pub(crate) drain_count: u32,
+    pub(crate) attempts: u32,
+    pub(crate) in_retry: bool,
+    pub(crate) retry_backoff_ns: u64,
+    pub(crate) records: Vec<BatchRecord>,
+    pub(crate) first_timestamp_ms: Option<i64>,
+    pub(crate) records_bytes: u32,
+    pub(crate) write_limit_bytes: u32,
+    pub(crate) buffer_bytes: u32,
+    pub(crate) buffer_origin: BufferOrigin,
+    pub(crate) appends: Appends,
+    pub(crate) max_record_upper_bound_bytes: u32,
+    pub(crate) producer_state: ProducerIdAndEpoch,
+    pub(crate) base_sequence: Option<i32>,
+    pub(crate) sequence_has_been_reset: bool,
+    pub(crate) current_leader_epoch: Option<u32>,
+    pub(crate) attempts_when_leader_last_changed: u32,
+    pub(crate) final_state: Option<FinalState>,
+}
+
+impl ProducerBatch {
+    pub(crate) fn new(
+        id: BatchId,
+        partition: PartitionId,
+        now_ns: u64,
+        buffer: (u32, BufferOrigin),
+    ) -> Self {
+        ProducerBatch {
+            id,
+            partition,
+            created_at_ns: now_ns,
+            last_attempt_at_ns: now_ns,
+            last_append_at_ns: now_ns,
+            drained_at_ns: None,
+            drain_count: 0,
+            attempts: 0,
+            in_retry: false,
+            retry_backoff_ns: 0,
+            records: Vec::with_capacity(expected_record_count(buffer.0)),
+            first_timestamp_ms: None,
+            records_bytes: 0,
+            write_limit_bytes: buffer.0,
+            buffer_bytes: buffer.0,
+            buffer_origin: buffer.1,
+            appends: Appends::Open,
+            max_record_upper_bound_bytes: 0,
+            producer_state: ProducerIdAndEpoch::NONE,
+            base_sequence: None,
+            sequence_has_been_reset: false,
+            current_leader_epoch: None,
+            attempts_when_leader_last_changed: 0,
+            final_state: None,
+        }
+    }
+
+    /// The batch's id.
+    pub fn id(&self) -> BatchId {
+        self.id
+    }
+    /// The partition the batch is for.
+    pub fn partition(&self) -> PartitionId {
+        self.partition
+    }
+    /// When the first record was appended (`createdMs`); linger and delivery timeout count
+    /// from here.
+    pub fn created_at_ns(&self) -> u64 {
+        self.created_at_ns
+    }
+    /// The latest drain time (`drainedMs`), if drained at least once.
+    pub fn drained_at_ns(&self) -> Option<u64> {
+        self.drained_at_ns
+    }
+    /// How many times the batch was drained (sent), including retries.
+    pub fn drain_count(&self) -> u32 {
+        self.drain_count
+    }
+    /// Retries so far (`attempts`): raised on each re-enqueue, 0 for split children.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+    /// The backoff drawn for the current retry (0 before any retry).
+    pub fn retry_backoff_ns(&self) -> u64 {
+        self.retry_backoff_ns
+    }
+    /// The records, in offset order.
+    pub fn records(&self) -> &[BatchRecord] {
+        &self.records
+    }
+    /// Number of records.
+    pub fn record_count(&self) -> u32 {
+        self.records.len() as u32
+    }
+    /// Estimated (= actual, uncompressed) size: `61 + Σ record sizes`.
+    pub fn size_bytes(&self) -> u32 {
+        RECORD_BATCH_OVERHEAD_BYTES + self.records_bytes
+    }
+    /// Bytes of buffer memory the batch holds until it completes (`initialCapacity`).
+    pub fn buffer_bytes(&self) -> u32 {
+        self.buffer_bytes
+    }
+    /// Where the buffer came from.
+    pub fn buffer_origin(&self) -> BufferOrigin {
+        self.buffer_origin
+    }
+    /// The largest upper-bound record estimate in the batch (for `record-size-max`).
+    pub fn max_record_upper_bound_bytes(&self) -> u32 {
+        self.max_record_upper_bound_bytes
+    }
+    /// Producer id and epoch stamped at drain (NONE when not idempotent or not yet drained).
+    pub fn producer_id_and_epoch(&self) -> ProducerIdAndEpoch {
+        self.producer_state
+    }
+    /// Base sequence, assigned at first drain when idempotent.
+    pub fn base_sequence(&self) -> Option<i32> {
+        self.base_sequence
+    }
+    /// Sequence of the last record (`lastSequence`), wrapping like Kafka.
+    pub fn last_sequence(&self) -> Option<i32> {
+        let count = i32::try_from(self.records.len()).expect("record count fits i32");
+        self.base_sequence
+            .map(|base| increment_sequence(base, count - 1))
+    }
+    /// Whether the sequence was rewritten by an epoch bump (`sequenceHasBeenReset`).
+    pub fn sequence_has_been_reset(&self) -> bool {
+        self.sequence_has_been_reset
+    }
+    /// Whether the batch was re-enqueued at least once (`inRetry`).
+    pub fn in_retry(&self) -> bool {
+        self.in_retry
+    }
+    /// How the batch ended, once it has.
+    pub fn final_state(&self) -> Option<&FinalState> {
+        self.final_state.as_ref()
+    }
+    /// Whether the batch is complete (`isDone`).
+    pub fn is_done(&self) -> bool {
+        self.final_state.is_some()
+    }
+
+    /// `MemoryRecordsBuilder.isFull`: closed for appends, or at least one record and no room
+    /// left under the write limit.
+    pub fn is_full(&self) -> bool {
+        self.appends == Appends::Closed
+            || (!self.records.is_empty() && self.write_limit_bytes <= self.size_bytes())
+    }
+
+    /// The exact size `record` would take as the next record of this batch.
+    fn next_record_size(&self, timestamp_ms: i64, shape: RecordShape) -> u32 {
+        let offset_delta = i32::try_from(self.records.len()).expect("record count fits i32");
+        let timestamp_delta = self.first_timestamp_ms.map_or(0, |first| timestamp_ms - first);
+        record_size_in_bytes(offset_delta, timestamp_delta, shape)
+    }
+
+    /// `MemoryRecordsBuilder.hasRoomFor`: never when full or closed; always for the first
+    /// record; otherwise `writeLimit >= estimatedBytesWritten + exactRecordSize`.
+    pub(crate) fn has_room_for(&self, timestamp_ms: i64, shape: RecordShape) -> bool {
+        if self.is_full() {
+            return false;
+        }
+        if self.records.is_empty() {
+            return true;
+        }
+        let needed = self.size_bytes() + self.next_record_size(timestamp_ms, shape);
+        self.write_limit_bytes >= needed
+    }
+
+    /// `ProducerBatch.tryAppend`: appends if there is room and returns the growth of the
+    /// estimated size (`appendedBytes`), or `None` when the record does not fit.
+    pub(crate) fn try_append(&mut self, record: &PendingRecord, now_ns: u64) -> Option<u32> {
+        if !self.has_room_for(record.timestamp_ms, record.shape) {
+            return None;
+        }
+        let size_bytes = self.next_record_size(record.timestamp_ms, record.shape);
+        let before = self.estimated_size_for_switch();
+        if self.first_timestamp_ms.is_none() {
+            self.first_timestamp_ms = Some(record.timestamp_ms);
+        }
+        self.records.push(BatchRecord {
+            id: record.id,
+            timestamp_ms: record.timestamp_ms,
+            shape: record.shape,
+            size_bytes,
+        });
+        self.records_bytes += size_bytes;
+        self.max_record_upper_bound_bytes =
+            self.max_record_upper_bound_bytes.max(record.upper_bound_bytes);
+        self.last_append_at_ns = now_ns;
+        Some(self.estimated_size_for_switch() - before)
+    }
+
+    /// `estimatedSizeInBytes` as the sticky partitioner sees it: the header counts from the
+    /// first record on, so a new batch's first append reports header + record.
+    fn estimated_size_for_switch(&self) -> u32 {
+        if self.records.is_empty() {
+            0
+        } else {
+            self.size_bytes()
+        }
+    }
+
+    pub(crate) fn close_for_record_appends(&mut self) {
+        self.appends = Appends::Closed;
+    }
+
+    /// `waitedTimeMs`: time since the last attempt (creation for a fresh batch), never negative.
+    pub(crate) fn waited_ns(&self, now_ns: u64) -> u64 {
+        now_ns.saturating_sub(self.last_attempt_at_ns)
+    }
+
+    /// `maybeUpdateLeaderEpoch` (KIP-951): remember the attempt count when the leader epoch
+    /// rose, so a retry to a new leader skips its backoff.
+    pub(crate) fn maybe_update_leader_epoch(&mut self, latest: Option<u32>) {
+        if let Some(latest) = latest
+            && self.current_leader_epoch.is_none_or(|current| current < latest)
+        {
+            self.attempts_when_leader_last_changed = self.attempts;
+            self.current_leader_epoch = Some(latest);
+        }
+    }
+
+    /// `hasLeaderChangedForTheOngoingRetry`.
+    pub(crate) fn has_leader_changed_for_the_ongoing_retry(&self) -> bool {
+        self.attempts >= 1 && self.attempts == self.attempts_when_leader_last_changed
+    }
+
+    /// `RecordAccumulator.shouldBackoff`: a retried batch waits out its backoff unless the
+    /// leader changed during this retry.
+    pub(crate) fn should_backoff(&self, now_ns: u64) -> bool {
+        let should_wait_more =
+            self.attempts > 0 && self.waited_ns(now_ns) < self.retry_backoff_ns;
+        !self.has_leader_changed_for_the_ongoing_retry() && should_wait_more
+    }
+
+    /// `ProducerBatch.reenqueued`: attempts+1, the retry clock restarts now.
+    pub(crate) fn reenqueued(&mut self, now_ns: u64, backoff_ns: u64) {
+        self.in_retry = true;
+        self.attempts += 1;
+        self.last_attempt_at_ns = self.last_append_at_ns.max(now_ns);
+        self.last_append_at_ns = self.last_append_at_ns.max(now_ns);
+        self.retry_backoff_ns = backoff_ns;
+    }
+
+    /// `ProducerBatch.drained`: remembers the latest drain time.
+    pub(crate) fn drained(&mut self, now_ns: u64) {
+        self.drained_at_ns = Some(self.drained_at_ns.map_or(now_ns, |d| d.max(now_ns)));
+        self.drain_count += 1;
+    }
+
+    /// `setProducerState` at first drain.
+    pub(crate) fn set_producer_state(&mut self, state: ProducerIdAndEpoch, base_sequence: i32) {
+        self.producer_state = state;
+        self.base_sequence = Some(base_sequence);
+    }
+
+    /// `resetProducerState` after an epoch bump: new state and sequence, marked as reset.
+    pub(crate) fn reset_producer_state(&mut self, state: ProducerIdAndEpoch, base_sequence: i32) {
+        self.sequence_has_been_reset = true;
+        self.set_producer_state(state, base_sequence);
+    }
+
+    /// `hasReachedDeliveryTimeout`: `delivery.timeout <= now - createdMs`.
+    pub(crate) fn has_reached_delivery_timeout(&self, delivery_timeout_ns: u64, now_ns: u64) -> bool {
+        delivery_timeout_ns <= now_ns.saturating_sub(self.created_at_ns)
+    }
+}
+
+/// A guess at how many records a buffer will hold, to size the record list once: records of
+/// at least 64 bytes, at most 64 up front (the list grows beyond that if needed).
+fn expected_record_count(buffer_bytes: u32) -> usize {
+    (buffer_bytes / 64).clamp(1, 64) as usize
+}
+
+/// A record on its way into a batch: what `append` and `split` need.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PendingRecord {
+    pub(crate) id: RecordId,
+    pub(crate) timestamp_ms: i64,
+    pub(crate) shape: RecordShape,
+    pub(crate) upper_bound_bytes: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sizes::estimate_size_upper_bound;
+
+    fn record(id: u64) -> PendingRecord {
+        let shape = RecordShape {
+            key_bytes: Some(10),
+            value_bytes: Some(100),
+            header_count: 0,
+            headers_bytes: 0,
+        };
+        PendingRecord {
+            id: RecordId(id),
+            timestamp_ms: 0,
+            shape,
+            upper_bound_bytes: estimate_size_upper_bound(shape),
+        }
+    }
+
+    #[test]
+    fn has_room_for_fits_136_records_of_key10_value100_in_16384_like_memory_records_builder() {
+        let mut batch = ProducerBatch::new(BatchId(0), PartitionId(0), 0, (16384, BufferOrigin::Pool));
+        let mut appended = 0;
+        while batch.try_append(&record(appended), 0).is_some() {
+            appended += 1;
+        }
+        assert_eq!(appended, 136);
+        assert_eq!(batch.size_bytes(), 16317);
+        // The failed 137th leaves the batch not yet "full" by the isFull rule alone...
+        assert!(!batch.is_full());
+        // ...until tryAppend's caller closes it for appends.
+        batch.close_for_record_appends();
+        assert!(batch.is_full());
+    }
+
+    #[test]
+    fn first_record_always_fits_even_when_larger_than_the_buffer() {
+        let mut batch = ProducerBatch::new(BatchId(0), PartitionId(0), 0, (100, BufferOrigin::Pool));
+        assert_eq!(batch.try_append(&record(0), 0), Some(61 + 119));
+        assert!(batch.is_full(), "writeLimit <= estimatedBytesWritten makes it full");
+        assert_eq!(batch.try_append(&record(1), 0), None);
+    }
+
+    #[test]
+    fn reenqueued_counts_attempts_and_restarts_the_retry_clock() {
+        let mut batch = ProducerBatch::new(BatchId(0), PartitionId(0), 10, (16384, BufferOrigin::Pool));
+        batch.try_append(&record(0), 12);
+        batch.reenqueued(50, 7);
+        assert_eq!(batch.attempts(), 1);
+        assert!(batch.in_retry());
+        assert!(batch.should_backoff(56));
+        assert!(!batch.should_backoff(57));
+        assert_eq!(batch.waited_ns(60), 10);
+    }
+
+    #[test]
+    fn leader_epoch_change_during_retry_skips_backoff_kip_951() {
+        let mut batch = ProducerBatch::new(BatchId(0), PartitionId(0), 0, (16384, BufferOrigin::Pool));
+        batch.try_append(&record(0), 0);
+        batch.maybe_update_leader_epoch(Some(1));
+        batch.reenqueued(0, 100);
+        assert!(batch.should_backoff(10));
+        batch.maybe_update_leader_epoch(Some(1));
+        assert!(batch.should_backoff(10), "same epoch: keep backing off");
+        batch.maybe_update_leader_epoch(Some(2));
+        assert!(!batch.should_backoff(10), "new leader epoch during this retry");
+    }
+}

@@ -1,0 +1,49 @@
+//! Raw counters behind the producer metrics the sender reports.
+//!
+//! Kafka records these as sensors with rates over sample windows (`SenderMetricsRegistry`,
+//! §8 of the facts file). The core keeps only totals, sums and maxima; the world turns them
+//! into rates and averages over its own windows.
+
+/// Totals kept by the accumulator. Per-drain values count every drain, resends included, as
+/// `Sender.updateProduceRequestMetrics` does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AccumulatorMetrics {
+    /// Records accepted by `append`.
+    pub records_appended_total: u64,
+    /// Batches created by `append` (split children are counted in `batch_split_total`).
+    pub batches_created_total: u64,
+    /// Batches drained (`batch-size` sensor sample count).
+    pub batches_drained_total: u64,
+    /// `batch-size-avg` numerator: bytes of drained batches.
+    pub batch_size_bytes_sum: u64,
+    /// `batch-size-max`.
+    pub batch_size_bytes_max: u64,
+    /// `record-send-total`: records in drained batches.
+    pub records_drained_total: u64,
+    /// `record-queue-time-avg` numerator: `drained - created` per drained batch, ns.
+    pub record_queue_time_ns_sum: u64,
+    /// `record-queue-time-max`, ns.
+    pub record_queue_time_ns_max: u64,
+    /// `record-size-max`: the largest upper-bound record estimate of any drained batch.
+    pub record_size_bytes_max: u64,
+    /// `record-retry-total`: records re-enqueued after a retriable error.
+    pub record_retry_total: u64,
+    /// `record-error-total`: records failed (including expiry and abort), plus one per
+    /// `append` that failed (record too large, buffer exhausted).
+    pub record_error_total: u64,
+    /// `batch-split-total`.
+    pub batch_split_total: u64,
+    /// Batches expired by `delivery.timeout.ms` (queued or in flight).
+    pub batches_expired_total: u64,
+}
+
+impl AccumulatorMetrics {
+    pub(crate) fn record_drain(&mut self, size_bytes: u32, record_count: u32, queue_time_ns: u64) {
+        self.batches_drained_total += 1;
+        self.batch_size_bytes_sum += u64::from(size_bytes);
+        self.batch_size_bytes_max = self.batch_size_bytes_max.max(u64::from(size_bytes));
+        self.records_drained_total += u64::from(record_count);
+        self.record_queue_time_ns_sum += queue_time_ns;
+        self.record_queue_time_ns_max = self.record_queue_time_ns_max.max(queue_time_ns);
+    }
+}

@@ -1,0 +1,245 @@
+//! The built-in sticky partitioner for records without a key (KIP-794, `BuiltInPartitioner`).
+//!
+//! Fidelity: one sticky partition per topic with a produced-bytes counter; switch after
+//! `producedBytes >= batch.size` when switching is enabled (the partition's last batch is full
+//! or its deque is empty) or `>= 2 * batch.size` always; the next partition is uniform over
+//! partitions with a known leader (all partitions when none has one), or, with adaptive
+//! partitioning and usable load stats, weighted by `max + 1 - queueSize` through a cumulative
+//! frequency table. The random draw is `toPositive(nextInt())` from the caller's [`Entropy`].
+//! Load stats are rebuilt by `ready()` (see the accumulator).
+
+use crate::cluster::ClusterView;
+use crate::entropy::Entropy;
+use crate::ids::PartitionId;
+
+/// The partitioner settings (`partitioner.*` configs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PartitionerConfig {
+    /// `partitioner.adaptive.partitioning.enable` (default true).
+    pub adaptive_partitioning: bool,
+    /// `partitioner.availability.timeout.ms` in ns (default 0 = off).
+    pub availability_timeout_ns: u64,
+    /// `partitioner.ignore.keys` (default false): route keyed records through the sticky
+    /// partitioner too.
+    pub ignore_keys: bool,
+}
+
+impl Default for PartitionerConfig {
+    fn default() -> Self {
+        PartitionerConfig {
+            adaptive_partitioning: true,
+            availability_timeout_ns: 0,
+            ignore_keys: false,
+        }
+    }
+}
+
+/// Whether a sticky partition switch is allowed after this append (`enableSwitch`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SwitchPolicy {
+    /// The partition's last batch is full (or there is none): switch at `batch.size`.
+    Enabled,
+    /// The last batch still has room: switch only at `2 * batch.size`.
+    Held,
+}
+
+/// The cumulative frequency table; its buffers are reused across `ready` passes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct LoadStats {
+    in_use: bool,
+    cumulative_frequency: Vec<u32>,
+    partition_ids: Vec<PartitionId>,
+}
+
+/// The sticky partition state of the topic.
+#[derive(Clone, Debug)]
+pub(crate) struct BuiltInPartitioner {
+    sticky_batch_size: u32,
+    current: Option<(PartitionId, u32)>,
+    load_stats: LoadStats,
+}
+
+impl BuiltInPartitioner {
+    pub(crate) fn new(sticky_batch_size: u32) -> Self {
+        assert!(sticky_batch_size >= 1, "stickyBatchSize must be >= 1");
+        BuiltInPartitioner {
+            sticky_batch_size,
+            current: None,
+            load_stats: LoadStats::default(),
+        }
+    }
+
+    /// `peekCurrentPartitionInfo`: the current sticky partition, choosing one if none yet.
+    pub(crate) fn current_partition(
+        &mut self,
+        cluster: &ClusterView,
+        entropy: &mut dyn Entropy,
+    ) -> PartitionId {
+        if let Some((partition, _)) = self.current {
+            return partition;
+        }
+        let partition = self.next_partition(cluster, entropy);
+        self.current = Some((partition, 0));
+        partition
+    }
+
+    /// `nextPartition`.
+    fn next_partition(&self, cluster: &ClusterView, entropy: &mut dyn Entropy) -> PartitionId {
+        let random = entropy.next_u32() & 0x7fff_ffff;
+        let stats = &self.load_stats;
+        if stats.in_use {
+            let total = *stats
+                .cumulative_frequency
+                .last()
+                .expect("load stats have at least one partition");
+            let weighted = random % total;
+            let index = stats
+                .cumulative_frequency
+                .partition_point(|&bound| bound <= weighted);
+            return stats.partition_ids[index];
+        }
+        let available = cluster.available_partitions();
+        if available.is_empty() {
+            PartitionId(random % cluster.partition_count())
+        } else {
+            available[(random as usize) % available.len()]
+        }
+    }
+
+    /// `updatePartitionInfo`: count the appended bytes and maybe switch partition. Returns
+    /// whether it switched (a new sticky choice, possibly the same partition again).
+    pub(crate) fn update_partition_info(
+        &mut self,
+        appended_bytes: u32,
+        policy: SwitchPolicy,
+        cluster: &ClusterView,
+        entropy: &mut dyn Entropy,
+    ) -> bool {
+        let Some((partition, produced)) = self.current else {
+            return false;
+        };
+        let produced = produced.saturating_add(appended_bytes);
+        self.current = Some((partition, produced));
+        let enough = produced >= self.sticky_batch_size && policy == SwitchPolicy::Enabled;
+        if enough || produced >= self.sticky_batch_size.saturating_mul(2) {
+            let next = self.next_partition(cluster, entropy);
+            self.current = Some((next, 0));
+            return true;
+        }
+        false
+    }
+
+    /// `updatePartitionLoadStats`: `queue_sizes[..length]` are the queue sizes of
+    /// `partition_ids[..length]`; `queue_sizes.len()` is the number of partitions considered.
+    /// `None` means adaptive partitioning is not in use this round.
+    pub(crate) fn update_load_stats(&mut self, stats: Option<(&[u32], &[PartitionId], usize)>) {
+        self.load_stats.in_use = false;
+        let Some((queue_sizes, partition_ids, length)) = stats else {
+            return;
+        };
+        if length < 1 || queue_sizes.len() < 2 {
+            return;
+        }
+        let mut max_plus_one = queue_sizes[0];
+        let mut all_equal = true;
+        for &size in &queue_sizes[1..length] {
+            all_equal &= size == max_plus_one;
+            max_plus_one = max_plus_one.max(size);
+        }
+        max_plus_one += 1;
+        if all_equal && length == queue_sizes.len() {
+            return;
+        }
+        let table = &mut self.load_stats;
+        table.cumulative_frequency.clear();
+        let mut running = 0;
+        for &size in &queue_sizes[..length] {
+            running += max_plus_one - size;
+            table.cumulative_frequency.push(running);
+        }
+        table.partition_ids.clear();
+        table.partition_ids.extend_from_slice(&partition_ids[..length]);
+        table.in_use = true;
+    }
+
+    #[cfg(test)]
+    pub(crate) fn load_stats_range_end(&self) -> Option<u32> {
+        let stats = &self.load_stats;
+        stats
+            .in_use
+            .then(|| stats.cumulative_frequency.last().copied())
+            .flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entropy::Scripted;
+    use crate::ids::NodeId;
+
+    fn cluster3() -> ClusterView {
+        ClusterView::with_leaders(&[Some(NodeId(0)), Some(NodeId(1)), Some(NodeId(2))])
+    }
+
+    #[test]
+    fn sticky_partition_is_uniform_over_available_partitions() {
+        let cluster = ClusterView::with_leaders(&[Some(NodeId(0)), None, Some(NodeId(2))]);
+        let mut p = BuiltInPartitioner::new(100);
+        let mut entropy = Scripted::new(vec![1]);
+        // available = [0, 2]; 1 % 2 = 1 -> partition 2.
+        assert_eq!(p.current_partition(&cluster, &mut entropy), PartitionId(2));
+    }
+
+    #[test]
+    fn sticky_partition_falls_back_to_all_partitions_when_none_is_available() {
+        let cluster = ClusterView::new(3);
+        let mut p = BuiltInPartitioner::new(100);
+        let mut entropy = Scripted::new(vec![0x8000_0005]);
+        // toPositive masks the sign bit: 5 % 3 = 2.
+        assert_eq!(p.current_partition(&cluster, &mut entropy), PartitionId(2));
+    }
+
+    #[test]
+    fn sticky_switch_waits_for_batch_size_and_enabled_switch_or_twice_batch_size() {
+        let cluster = cluster3();
+        let mut p = BuiltInPartitioner::new(100);
+        let mut entropy = Scripted::new(vec![0, 1, 2]);
+        assert_eq!(p.current_partition(&cluster, &mut entropy), PartitionId(0));
+        p.update_partition_info(150, SwitchPolicy::Held, &cluster, &mut entropy);
+        assert_eq!(p.current_partition(&cluster, &mut entropy), PartitionId(0));
+        p.update_partition_info(0, SwitchPolicy::Enabled, &cluster, &mut entropy);
+        assert_eq!(p.current_partition(&cluster, &mut entropy), PartitionId(1));
+        p.update_partition_info(199, SwitchPolicy::Held, &cluster, &mut entropy);
+        assert_eq!(p.current_partition(&cluster, &mut entropy), PartitionId(1));
+        p.update_partition_info(1, SwitchPolicy::Held, &cluster, &mut entropy);
+        assert_eq!(p.current_partition(&cluster, &mut entropy), PartitionId(2));
+    }
+
+    #[test]
+    fn adaptive_load_stats_weight_shorter_queues_with_max_plus_one_minus_size() {
+        let cluster = cluster3();
+        let mut p = BuiltInPartitioner::new(100);
+        let ids = [PartitionId(0), PartitionId(1), PartitionId(2)];
+        // Kafka's example: queue sizes 0 3 1 -> weights 4 1 3 -> CFT 4 5 8.
+        p.update_load_stats(Some((&[0, 3, 1], &ids, 3)));
+        assert_eq!(p.load_stats_range_end(), Some(8));
+        let picks: Vec<PartitionId> = (0..8)
+            .map(|draw| p.next_partition(&cluster, &mut Scripted::new(vec![draw])))
+            .collect();
+        let expected = [0, 0, 0, 0, 1, 2, 2, 2].map(PartitionId);
+        assert_eq!(picks, expected);
+    }
+
+    #[test]
+    fn adaptive_load_stats_unused_when_all_queues_equal_or_fewer_than_two_partitions() {
+        let mut p = BuiltInPartitioner::new(100);
+        let ids = [PartitionId(0), PartitionId(1)];
+        p.update_load_stats(Some((&[2, 2], &ids, 2)));
+        assert_eq!(p.load_stats_range_end(), None);
+        p.update_load_stats(Some((&[2, 2], &ids, 1)));
+        assert_eq!(p.load_stats_range_end(), Some(1), "an exclusion keeps stats on");
+        p.update_load_stats(Some((&[2], &ids[..1], 1)));
+        assert_eq!(p.load_stats_range_end(), None);
+    }
+}

@@ -1,0 +1,435 @@
+//! The broker's request path: a serialised processing queue, the leader append with its checks
+//! (leadership, size, min ISR, idempotence), and the acks=all purgatory.
+//!
+//! ```text
+//!   on_message ─► inbox, done at max(now, busy_until) + cost ─► RequestProcessed
+//!     Produce:  per batch: not leader → NOT_LEADER_OR_FOLLOWER (+hint) │ too big → MESSAGE_TOO_LARGE
+//!               acks=all ∧ |ISR| < min ISR → NOT_ENOUGH_REPLICAS (nothing written)
+//!               dedup/sequence → duplicate (original offset) │ OUT_OF_ORDER │ INVALID_EPOCH │ append
+//!               acks=0: no response │ acks=1: respond now │ acks=all: purgatory until HW ≥ last+1
+//!     Metadata: the published view        InitProducerId: a fresh producer id, epoch 0
+//! ```
+//!
+//! Purgatory transitions per partition slot (DelayedProduce): pending → NONE when HW passes and
+//! |ISR| ≥ min ISR; → NOT_ENOUGH_REPLICAS_AFTER_APPEND when HW passes with |ISR| < min ISR;
+//! → NOT_LEADER_OR_FOLLOWER when leadership is lost; → REQUEST_TIMED_OUT at the request timeout.
+
+use std::rc::Rc;
+
+use sim::{Ctx, Duration};
+
+use super::log::LogBatch;
+use super::producer_state::SeqCheck;
+use super::{ClusterEvent, DelayedProduce, Role, Watcher, trace_broker};
+use crate::cluster::{Cluster, broker_list};
+use crate::network::{DropReason, NetEvent, Network};
+use crate::protocol::{
+    Acks, BrokerId, ErrorCode, Message, Node, PartitionId, PartitionResponse, ProduceRequest,
+    ProduceResponse, ProducerId, WireBatch,
+};
+
+/// The result of one batch of a produce request on the leader.
+enum AppendOutcome {
+    /// Rejected: this response, nothing written.
+    Rejected(PartitionResponse),
+    /// Written now: respond once the HW passes `required_offset`.
+    Appended {
+        response: PartitionResponse,
+        required_offset: i64,
+    },
+    /// Already in the log: respond (original offset) once the HW passes `required_offset`.
+    Duplicate {
+        response: PartitionResponse,
+        required_offset: i64,
+    },
+}
+
+impl Cluster {
+    pub(crate) fn enqueue_request<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        (from, to): (Node, BrokerId),
+        msg: Message,
+    ) {
+        let Some(broker) = self.brokers.get_mut(to.0 as usize) else {
+            return;
+        };
+        if !broker.alive {
+            net.record_drop(ctx, (from, Node::Broker(to)), &msg, DropReason::BrokerDown);
+            return;
+        }
+        let cost = match &msg {
+            Message::ProduceRequest(r) => {
+                let bytes: u64 = r.batches.iter().map(|b| u64::from(b.size_bytes)).sum();
+                let per_batch =
+                    self.params.append_cost_per_batch.as_nanos() * r.batches.len() as u64;
+                per_batch + bytes * self.params.append_cost_per_kib_ns / 1024
+            }
+            Message::MetadataRequest { .. } | Message::InitProducerIdRequest { .. } => 0,
+            // Responses are never addressed to a broker; ignore anything else.
+            _ => return,
+        };
+        let done = ctx.now().max(broker.busy_until) + Duration::from_nanos(cost);
+        broker.busy_until = done;
+        broker.inbox.push_back((from, msg));
+        ctx.schedule_at(
+            done,
+            E::from(ClusterEvent::RequestProcessed {
+                broker: to,
+                incarnation: broker.incarnation,
+            }),
+        );
+    }
+
+    pub(crate) fn on_request_processed<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        b: BrokerId,
+        incarnation: u32,
+    ) {
+        let broker = &mut self.brokers[b.0 as usize];
+        if !broker.alive || broker.incarnation != incarnation {
+            return;
+        }
+        let Some((from, msg)) = broker.inbox.pop_front() else {
+            return;
+        };
+        match msg {
+            Message::ProduceRequest(req) => self.handle_produce(ctx, net, (b, from), req),
+            Message::MetadataRequest { correlation_id: _ } => {
+                let response = Message::MetadataResponse(self.published.clone());
+                net.send(ctx, Node::Broker(b), from, response);
+            }
+            Message::InitProducerIdRequest { correlation_id } => {
+                let producer_id = ProducerId(self.next_producer_id);
+                self.next_producer_id += 1;
+                net.send(
+                    ctx,
+                    Node::Broker(b),
+                    from,
+                    Message::InitProducerIdResponse {
+                        correlation_id,
+                        producer_id,
+                        epoch: 0,
+                    },
+                );
+            }
+            _ => {}
+        }
+    }
+
+    fn handle_produce<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        (b, client): (BrokerId, Node),
+        req: ProduceRequest,
+    ) {
+        let mut responses = Vec::with_capacity(req.batches.len());
+        let mut waits = Vec::new();
+        let mut appended = Vec::new();
+        for batch in req.batches {
+            let (response, required_offset) = match self.append_to_leader(ctx, b, batch, req.acks) {
+                AppendOutcome::Rejected(r) => {
+                    responses.push(r);
+                    continue;
+                }
+                AppendOutcome::Appended {
+                    response,
+                    required_offset,
+                } => {
+                    appended.push(response.partition);
+                    (response, required_offset)
+                }
+                AppendOutcome::Duplicate {
+                    response,
+                    required_offset,
+                } => (response, required_offset),
+            };
+            if req.acks == Acks::All {
+                waits.push((responses.len(), response.partition, required_offset));
+            }
+            responses.push(response);
+        }
+        for p in appended {
+            self.maybe_advance_hw(ctx, net, b, p);
+            self.wake_parked_fetches(ctx, net, b, p);
+        }
+        if req.acks == Acks::None {
+            return;
+        }
+        let mut delayed = DelayedProduce {
+            client,
+            correlation_id: req.correlation_id,
+            responses,
+            pending_count: 0,
+        };
+        let id = self.brokers[b.0 as usize].next_delayed_id;
+        for (slot, p, required_offset) in waits {
+            let verdict = self.hw_passed_verdict(p);
+            let replica = self
+                .replica_mut(b, p)
+                .expect("the partition was just appended on this broker");
+            if replica.hw >= required_offset {
+                delayed.responses[slot].error = verdict;
+                continue;
+            }
+            let Role::Leader(leader) = &mut replica.role else {
+                unreachable!("append_to_leader checked leadership")
+            };
+            leader.watchers.push_back(Watcher {
+                required_offset,
+                delayed_id: id,
+                slot,
+            });
+            delayed.pending_count += 1;
+        }
+        if delayed.pending_count == 0 {
+            self.send_produce_response(ctx, net, b, delayed);
+            return;
+        }
+        let broker = &mut self.brokers[b.0 as usize];
+        broker.next_delayed_id += 1;
+        broker.purgatory.insert(id, delayed);
+        let at = ctx.now() + Duration::from_nanos(req.timeout_ns);
+        ctx.schedule_at(
+            at,
+            E::from(ClusterEvent::PurgatoryTimeout {
+                broker: b,
+                incarnation: broker.incarnation,
+                id,
+            }),
+        );
+    }
+
+    /// The leader-side append of one batch (Partition.appendRecordsToLeader + UnifiedLog checks).
+    fn append_to_leader<E: From<ClusterEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        b: BrokerId,
+        batch: WireBatch,
+        acks: Acks,
+    ) -> AppendOutcome {
+        let p = batch.partition;
+        let tag = batch.batch_tag;
+        if p.0 >= self.params.partition_count {
+            return AppendOutcome::Rejected(self.error_response(
+                p,
+                ErrorCode::UnknownTopicOrPartition,
+                tag,
+            ));
+        }
+        let min_isr = self.params.effective_min_isr as usize;
+        let isr_len = self.partitions[p.0 as usize].isr.len();
+        let max_bytes = self.params.max_message_bytes;
+        let leading = matches!(
+            self.replica_mut(b, p).map(|r| &r.role),
+            Some(Role::Leader(_))
+        );
+        if !leading {
+            return AppendOutcome::Rejected(self.error_response(
+                p,
+                ErrorCode::NotLeaderOrFollower,
+                tag,
+            ));
+        }
+        if batch.size_bytes > max_bytes {
+            return AppendOutcome::Rejected(self.error_response(
+                p,
+                ErrorCode::MessageTooLarge,
+                tag,
+            ));
+        }
+        if acks == Acks::All && isr_len < min_isr {
+            let isr = broker_list(&self.partitions[p.0 as usize].isr);
+            trace_broker(ctx, b, "not_enough_replicas", |e| {
+                e.with("partition", p.0).with("isr", isr)
+            });
+            return AppendOutcome::Rejected(self.error_response(
+                p,
+                ErrorCode::NotEnoughReplicas,
+                tag,
+            ));
+        }
+        let replica = self.replica_mut(b, p).expect("checked above");
+        let (first_seq, last_seq) = (batch.base_sequence, batch.last_sequence());
+        let (pid, epoch) = (batch.producer_id, batch.producer_epoch);
+        if pid != ProducerId::NONE {
+            match replica.producers.check(pid, epoch, first_seq, last_seq) {
+                SeqCheck::Append => {}
+                SeqCheck::Duplicate { base_offset } => {
+                    trace_broker(ctx, b, "duplicate", |e| {
+                        e.with("partition", p.0)
+                            .with("offset", base_offset)
+                            .with("pid", pid.0)
+                            .with("epoch", i64::from(epoch))
+                            .with("seq", first_seq)
+                    });
+                    let required_offset = base_offset + batch.records.len() as i64;
+                    return AppendOutcome::Duplicate {
+                        response: success(p, base_offset, tag),
+                        required_offset,
+                    };
+                }
+                SeqCheck::Reject { error, expected } => {
+                    if error == ErrorCode::OutOfOrderSequenceNumber {
+                        trace_broker(ctx, b, "out_of_order", |e| {
+                            e.with("partition", p.0)
+                                .with("pid", pid.0)
+                                .with("epoch", i64::from(epoch))
+                                .with("seq", first_seq)
+                                .with("expected", expected)
+                        });
+                    }
+                    return AppendOutcome::Rejected(self.error_response(p, error, tag));
+                }
+            }
+        }
+        let base_offset = self.append_batch(ctx, b, batch);
+        let required_offset = self.log_end_offset(b, p);
+        AppendOutcome::Appended {
+            response: success(p, base_offset, tag),
+            required_offset,
+        }
+    }
+
+    /// Writes the batch at the leader's log end; returns its base offset.
+    fn append_batch<E>(&mut self, ctx: &mut Ctx<'_, E>, b: BrokerId, batch: WireBatch) -> i64 {
+        let p = batch.partition;
+        let replica = self
+            .replica_mut(b, p)
+            .expect("the caller checked the replica");
+        let Role::Leader(leader) = &replica.role else {
+            unreachable!("the caller checked leadership")
+        };
+        let entry = Rc::new(LogBatch {
+            base_offset: replica.log.leo(),
+            leader_epoch: leader.epoch,
+            producer_id: batch.producer_id,
+            producer_epoch: batch.producer_epoch,
+            base_sequence: batch.base_sequence,
+            last_sequence: batch.last_sequence(),
+            size_bytes: batch.size_bytes,
+            records: batch.records,
+        });
+        replica.producers.record(&entry);
+        replica.log.append(Rc::clone(&entry));
+        trace_broker(ctx, b, "append", |e| {
+            e.with("partition", p.0)
+                .with("base_offset", entry.base_offset)
+                .with("records", entry.records.len())
+                .with("pid", entry.producer_id.0)
+                .with("epoch", i64::from(entry.producer_epoch))
+                .with("seq", entry.base_sequence)
+                .with(
+                    "first_record",
+                    entry.records.first().map_or(-1, |r| r.id.0 as i64),
+                )
+        });
+        entry.base_offset
+    }
+
+    /// Resolves slot `slot` of delayed produce `id` on broker `b` with `error`; sends the
+    /// response when it was the last pending slot.
+    pub(crate) fn resolve_delayed<E: From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        b: BrokerId,
+        (watcher, error): (Watcher, ErrorCode),
+    ) {
+        let broker = &mut self.brokers[b.0 as usize];
+        let Some(delayed) = broker.purgatory.get_mut(&watcher.delayed_id) else {
+            return;
+        };
+        let response = &mut delayed.responses[watcher.slot];
+        if error != ErrorCode::None {
+            response.error = error;
+            if error == ErrorCode::NotLeaderOrFollower {
+                response.base_offset = -1;
+                response.log_start_offset = -1;
+            }
+        }
+        delayed.pending_count -= 1;
+        if delayed.pending_count == 0 {
+            let delayed = broker
+                .purgatory
+                .remove(&watcher.delayed_id)
+                .expect("looked up above");
+            self.send_produce_response(ctx, net, b, delayed);
+        }
+    }
+
+    pub(crate) fn on_purgatory_timeout<E: From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        (b, incarnation): (BrokerId, u32),
+        id: u64,
+    ) {
+        let broker = &mut self.brokers[b.0 as usize];
+        if !broker.alive || broker.incarnation != incarnation {
+            return;
+        }
+        let Some(mut delayed) = broker.purgatory.remove(&id) else {
+            return;
+        };
+        // Slots still watched time out; their watchers are dropped lazily when popped.
+        for replica in broker.replicas.iter_mut().flatten() {
+            if let Role::Leader(leader) = &mut replica.role {
+                for w in leader.watchers.iter().filter(|w| w.delayed_id == id) {
+                    delayed.responses[w.slot].error = ErrorCode::RequestTimedOut;
+                    delayed.responses[w.slot].base_offset = -1;
+                }
+                leader.watchers.retain(|w| w.delayed_id != id);
+            }
+        }
+        self.send_produce_response(ctx, net, b, delayed);
+    }
+
+    fn send_produce_response<E: From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        b: BrokerId,
+        delayed: DelayedProduce,
+    ) {
+        let corr = delayed.correlation_id;
+        for r in &delayed.responses {
+            trace_broker(ctx, b, "respond", |e| {
+                e.with("corr", corr)
+                    .with("partition", r.partition.0)
+                    .with("error", r.error.name())
+                    .with("offset", r.base_offset)
+            });
+        }
+        let msg = Message::ProduceResponse(ProduceResponse {
+            correlation_id: corr,
+            partitions: delayed.responses,
+        });
+        net.send(ctx, Node::Broker(b), delayed.client, msg);
+    }
+
+    /// The verdict for a watcher whose offset the HW passed: NONE, or
+    /// NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR is below min ISR.
+    pub(crate) fn hw_passed_verdict(&self, p: PartitionId) -> ErrorCode {
+        if self.partitions[p.0 as usize].isr.len() >= self.params.effective_min_isr as usize {
+            ErrorCode::None
+        } else {
+            ErrorCode::NotEnoughReplicasAfterAppend
+        }
+    }
+}
+
+fn success(p: PartitionId, base_offset: i64, batch_tag: u64) -> PartitionResponse {
+    PartitionResponse {
+        partition: p,
+        error: ErrorCode::None,
+        base_offset,
+        log_start_offset: 0,
+        current_leader: None,
+        batch_tag,
+    }
+}

@@ -1,0 +1,504 @@
+//! Configuration shared by the cluster, the network and the faults: the TOML vocabulary
+//! (`ClusterConfig`, `DistConfig`, node and link names), the `ConfigError` every `validate` returns,
+//! and the one-time conversion of `_ms` floats into integer nanoseconds.
+//!
+//! ```text
+//!   [cluster]                      keys as in Kafka's broker/topic configs
+//!   brokers = 3                    replication_factor = 3      partitions = 6
+//!   "min.insync.replicas" = 2      "unclean.leader.election.enable" = false
+//!   "replica.lag.time.max.ms" = 30000                          "replica.fetch.wait.max.ms" = 500
+//!   latency = { dist = "lognormal", median_ms = 0.5, sigma = 0.3 }   (in [network])
+//! ```
+//!
+//! Durations are written in milliseconds (floats allowed) and converted to integer nanoseconds
+//! once, here; nothing downstream sees a float time.
+
+use serde::Deserialize;
+use sim::{Dist, Duration};
+
+use crate::protocol::{BrokerId, Node};
+
+/// A configuration value that makes no sense, naming the key and what is allowed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// One key has a bad value.
+    #[error("{key}: {problem}")]
+    Invalid {
+        /// The key, as written in the experiment file (e.g. `cluster."min.insync.replicas"`).
+        key: String,
+        /// What is wrong and what is allowed.
+        problem: String,
+    },
+}
+
+impl ConfigError {
+    /// A bad value for `key`.
+    pub fn invalid(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Converts a duration in milliseconds (a float from a file) to integer nanoseconds, once.
+pub fn ms_to_duration(key: &str, ms: f64) -> Result<Duration, ConfigError> {
+    if !ms.is_finite() || ms < 0.0 {
+        return Err(ConfigError::invalid(
+            key,
+            format!("{ms} is not a duration: use a finite number of ms >= 0"),
+        ));
+    }
+    let ns = (ms * 1e6).round();
+    if ns >= u64::MAX as f64 {
+        return Err(ConfigError::invalid(key, format!("{ms} ms is too large")));
+    }
+    Ok(Duration::from_nanos(ns as u64))
+}
+
+/// Checks that `p` is a probability.
+pub fn check_probability(key: &str, p: f64) -> Result<(), ConfigError> {
+    if p.is_finite() && (0.0..=1.0).contains(&p) {
+        Ok(())
+    } else {
+        Err(ConfigError::invalid(
+            key,
+            format!("{p} is not a probability: allowed 0.0 ..= 1.0"),
+        ))
+    }
+}
+
+/// The denominator of integer probabilities: parts per billion.
+pub const RATIO_DENOMINATOR: u64 = 1_000_000_000;
+
+/// A probability as parts per billion, converted once (call [`check_probability`] first).
+pub fn probability_to_ppb(p: f64) -> u64 {
+    ((p.clamp(0.0, 1.0)) * RATIO_DENOMINATOR as f64).round() as u64
+}
+
+/// A distribution of durations as written in a file, e.g.
+/// `{ dist = "lognormal", median_ms = 0.5, sigma = 0.3 }` or `{ dist = "constant", ms = 0.5 }`.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
+pub enum DistConfig {
+    /// Always `ms`.
+    Constant {
+        /// The value, ms.
+        ms: f64,
+    },
+    /// Uniform over `[lo_ms, hi_ms]`.
+    Uniform {
+        /// Smallest value, ms.
+        lo_ms: f64,
+        /// Largest value, ms.
+        hi_ms: f64,
+    },
+    /// Normal, truncated at zero.
+    Normal {
+        /// Mean, ms.
+        mean_ms: f64,
+        /// Standard deviation, ms.
+        std_dev_ms: f64,
+    },
+    /// Log-normal with this median and shape `sigma` (of `ln` of the value).
+    Lognormal {
+        /// Median, ms.
+        median_ms: f64,
+        /// Standard deviation of the underlying normal.
+        sigma: f64,
+    },
+    /// Exponential with this mean.
+    Exponential {
+        /// Mean, ms.
+        mean_ms: f64,
+    },
+}
+
+impl DistConfig {
+    /// A constant distribution of `ms` milliseconds.
+    pub const fn constant_ms(ms: f64) -> Self {
+        DistConfig::Constant { ms }
+    }
+
+    /// Validates and converts to the engine's integer-nanosecond distribution.
+    pub fn to_dist(&self, key: &str) -> Result<Dist, ConfigError> {
+        match *self {
+            DistConfig::Constant { ms } => {
+                Ok(Dist::Constant(ms_to_duration(&format!("{key}.ms"), ms)?))
+            }
+            DistConfig::Uniform { lo_ms, hi_ms } => {
+                let lo = ms_to_duration(&format!("{key}.lo_ms"), lo_ms)?;
+                let hi = ms_to_duration(&format!("{key}.hi_ms"), hi_ms)?;
+                if lo > hi {
+                    return Err(ConfigError::invalid(
+                        key,
+                        format!("lo_ms {lo_ms} is above hi_ms {hi_ms}"),
+                    ));
+                }
+                Ok(Dist::Uniform { lo, hi })
+            }
+            DistConfig::Normal {
+                mean_ms,
+                std_dev_ms,
+            } => Ok(Dist::Normal {
+                mean: ms_to_duration(&format!("{key}.mean_ms"), mean_ms)?,
+                std_dev: ms_to_duration(&format!("{key}.std_dev_ms"), std_dev_ms)?,
+            }),
+            DistConfig::Lognormal { median_ms, sigma } => {
+                let median = ms_to_duration(&format!("{key}.median_ms"), median_ms)?;
+                if median == Duration::ZERO {
+                    return Err(ConfigError::invalid(
+                        format!("{key}.median_ms"),
+                        "must be > 0 for a lognormal",
+                    ));
+                }
+                if !sigma.is_finite() || sigma < 0.0 {
+                    return Err(ConfigError::invalid(
+                        format!("{key}.sigma"),
+                        format!("{sigma}: allowed a finite number >= 0"),
+                    ));
+                }
+                Ok(Dist::LogNormal {
+                    mu: (median.as_nanos() as f64).ln(),
+                    sigma,
+                })
+            }
+            DistConfig::Exponential { mean_ms } => Ok(Dist::Exponential {
+                mean: ms_to_duration(&format!("{key}.mean_ms"), mean_ms)?,
+            }),
+        }
+    }
+}
+
+/// A node named in a file: `"client"` or `"broker<N>"` (also `"b<N>"`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct NodeName(pub String);
+
+impl NodeName {
+    /// Resolves the name against a cluster of `broker_count` brokers.
+    pub fn resolve(&self, key: &str, broker_count: u32) -> Result<Node, ConfigError> {
+        let name = self.0.trim();
+        if name == "client" {
+            return Ok(Node::Client);
+        }
+        let digits = name
+            .strip_prefix("broker")
+            .or_else(|| name.strip_prefix('b'))
+            .map(|d| d.trim_start_matches(['-', ' ', '/']));
+        let index = digits.and_then(|d| d.parse::<u32>().ok()).ok_or_else(|| {
+            ConfigError::invalid(
+                key,
+                format!(
+                    "unknown node {:?}: allowed \"client\" or \"broker<N>\" (e.g. \"broker0\")",
+                    self.0
+                ),
+            )
+        })?;
+        if index >= broker_count {
+            return Err(ConfigError::invalid(
+                key,
+                format!(
+                    "broker {index} does not exist: the cluster has brokers 0..{}",
+                    broker_count.saturating_sub(1)
+                ),
+            ));
+        }
+        Ok(Node::Broker(BrokerId(index)))
+    }
+}
+
+/// A link between two nodes, both directions: `["client", "broker1"]`.
+pub type LinkName = [NodeName; 2];
+
+/// Resolves a link name to its two distinct nodes.
+pub fn resolve_link(
+    key: &str,
+    link: &LinkName,
+    broker_count: u32,
+) -> Result<(Node, Node), ConfigError> {
+    let a = link[0].resolve(key, broker_count)?;
+    let b = link[1].resolve(key, broker_count)?;
+    if a == b {
+        return Err(ConfigError::invalid(
+            key,
+            format!(
+                "a link joins two different nodes, not {:?} to itself",
+                link[0].0
+            ),
+        ));
+    }
+    Ok((a, b))
+}
+
+fn default_brokers() -> u32 {
+    3
+}
+fn default_partitions() -> u32 {
+    6
+}
+fn default_replication_factor() -> u32 {
+    3
+}
+fn default_min_isr() -> u32 {
+    2
+}
+fn default_lag_ms() -> f64 {
+    30_000.0
+}
+fn default_fetch_wait_ms() -> f64 {
+    500.0
+}
+fn default_fetch_backoff_ms() -> f64 {
+    1_000.0
+}
+fn default_socket_timeout_ms() -> f64 {
+    30_000.0
+}
+fn default_append_batch_ns() -> u64 {
+    5_000
+}
+fn default_append_byte_ns() -> f64 {
+    0.5
+}
+fn default_election_delay_ms() -> f64 {
+    6_000.0
+}
+fn default_metadata_delay_ms() -> f64 {
+    50.0
+}
+fn default_max_message_bytes() -> u32 {
+    1_048_588
+}
+fn default_true() -> bool {
+    true
+}
+
+/// The cluster: brokers, the topic's partitions and replication, broker timings.
+///
+/// Kafka keys keep their dotted names (quoted in TOML); simulator-only keys use snake_case.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// Number of brokers.
+    #[serde(default = "default_brokers")]
+    pub brokers: u32,
+    /// Partitions of the one topic.
+    #[serde(default = "default_partitions")]
+    pub partitions: u32,
+    /// Replicas per partition.
+    #[serde(default = "default_replication_factor")]
+    pub replication_factor: u32,
+    /// `min.insync.replicas` (Kafka default 1; the simulator's default cluster uses 2).
+    #[serde(rename = "min.insync.replicas", default = "default_min_isr")]
+    pub min_insync_replicas: u32,
+    /// `unclean.leader.election.enable` (default false).
+    #[serde(rename = "unclean.leader.election.enable", default)]
+    pub unclean_leader_election_enable: bool,
+    /// `replica.lag.time.max.ms` (default 30000).
+    #[serde(rename = "replica.lag.time.max.ms", default = "default_lag_ms")]
+    pub replica_lag_time_max_ms: f64,
+    /// `replica.fetch.wait.max.ms` (default 500): how long a leader parks an empty follower fetch.
+    #[serde(
+        rename = "replica.fetch.wait.max.ms",
+        default = "default_fetch_wait_ms"
+    )]
+    pub replica_fetch_wait_max_ms: f64,
+    /// `replica.fetch.backoff.ms` (default 1000): a follower's pause after a failed fetch.
+    #[serde(
+        rename = "replica.fetch.backoff.ms",
+        default = "default_fetch_backoff_ms"
+    )]
+    pub replica_fetch_backoff_ms: f64,
+    /// `replica.socket.timeout.ms` (default 30000): a follower gives up on a fetch after this.
+    #[serde(
+        rename = "replica.socket.timeout.ms",
+        default = "default_socket_timeout_ms"
+    )]
+    pub replica_socket_timeout_ms: f64,
+    /// `max.message.bytes` (default 1048588): larger batches get MESSAGE_TOO_LARGE.
+    #[serde(rename = "max.message.bytes", default = "default_max_message_bytes")]
+    pub max_message_bytes: u32,
+    /// Broker CPU per appended batch, ns.
+    #[serde(default = "default_append_batch_ns")]
+    pub append_cost_per_batch_ns: u64,
+    /// Broker CPU per appended byte, ns (fractions allowed).
+    #[serde(default = "default_append_byte_ns")]
+    pub append_cost_per_byte_ns: f64,
+    /// How long the controller takes to notice a dead broker and elect new leaders
+    /// (KRaft's broker session timeout, default 9 s; 6 s here).
+    #[serde(default = "default_election_delay_ms")]
+    pub controller_election_delay_ms: f64,
+    /// How long a leadership change takes to reach the metadata that brokers serve to clients.
+    #[serde(default = "default_metadata_delay_ms")]
+    pub metadata_propagation_delay_ms: f64,
+    /// Kafka 3.7+: the high watermark does not advance while |ISR| < min ISR. `false` gives the
+    /// older behaviour, where acks=all can end in NOT_ENOUGH_REPLICAS_AFTER_APPEND.
+    #[serde(default = "default_true")]
+    pub hw_frozen_under_min_isr: bool,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            brokers: default_brokers(),
+            partitions: default_partitions(),
+            replication_factor: default_replication_factor(),
+            min_insync_replicas: default_min_isr(),
+            unclean_leader_election_enable: false,
+            replica_lag_time_max_ms: default_lag_ms(),
+            replica_fetch_wait_max_ms: default_fetch_wait_ms(),
+            replica_fetch_backoff_ms: default_fetch_backoff_ms(),
+            replica_socket_timeout_ms: default_socket_timeout_ms(),
+            max_message_bytes: default_max_message_bytes(),
+            append_cost_per_batch_ns: default_append_batch_ns(),
+            append_cost_per_byte_ns: default_append_byte_ns(),
+            controller_election_delay_ms: default_election_delay_ms(),
+            metadata_propagation_delay_ms: default_metadata_delay_ms(),
+            hw_frozen_under_min_isr: true,
+        }
+    }
+}
+
+/// [`ClusterConfig`] checked and converted to integer nanoseconds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterParams {
+    /// Number of brokers.
+    pub broker_count: u32,
+    /// Number of partitions.
+    pub partition_count: u32,
+    /// Replicas per partition.
+    pub replication_factor: u32,
+    /// `min(min.insync.replicas, replication factor)`.
+    pub effective_min_isr: u32,
+    /// Unclean election allowed.
+    pub unclean_election: bool,
+    /// `replica.lag.time.max.ms`.
+    pub replica_lag_time_max: Duration,
+    /// `replica.fetch.wait.max.ms`.
+    pub replica_fetch_wait_max: Duration,
+    /// `replica.fetch.backoff.ms`.
+    pub replica_fetch_backoff: Duration,
+    /// `replica.socket.timeout.ms`.
+    pub replica_socket_timeout: Duration,
+    /// `max.message.bytes`.
+    pub max_message_bytes: u32,
+    /// Append cost per batch.
+    pub append_cost_per_batch: Duration,
+    /// Append cost per 1024 bytes, ns (kept as per-KiB to stay integer).
+    pub append_cost_per_kib_ns: u64,
+    /// Controller detection + election delay.
+    pub controller_election_delay: Duration,
+    /// Metadata propagation delay.
+    pub metadata_propagation_delay: Duration,
+    /// HW frozen under min ISR (3.7+).
+    pub hw_frozen_under_min_isr: bool,
+}
+
+impl ClusterConfig {
+    /// Checks every key; the error names the first bad one.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.params().map(|_| ())
+    }
+
+    /// Validates and converts to [`ClusterParams`].
+    pub fn params(&self) -> Result<ClusterParams, ConfigError> {
+        self.check_counts()?;
+        let lag = ms_to_duration(
+            "cluster.\"replica.lag.time.max.ms\"",
+            self.replica_lag_time_max_ms,
+        )?;
+        if lag < Duration::from_millis(1) {
+            return Err(ConfigError::invalid(
+                "cluster.\"replica.lag.time.max.ms\"",
+                "must be at least 1 ms",
+            ));
+        }
+        let byte_cost = self.append_cost_per_byte_ns;
+        if !byte_cost.is_finite() || byte_cost < 0.0 {
+            return Err(ConfigError::invalid(
+                "cluster.append_cost_per_byte_ns",
+                format!("{byte_cost}: allowed a finite number >= 0"),
+            ));
+        }
+        let socket_timeout = ms_to_duration(
+            "cluster.\"replica.socket.timeout.ms\"",
+            self.replica_socket_timeout_ms,
+        )?;
+        if socket_timeout == Duration::ZERO {
+            return Err(ConfigError::invalid(
+                "cluster.\"replica.socket.timeout.ms\"",
+                "must be > 0",
+            ));
+        }
+        Ok(ClusterParams {
+            broker_count: self.brokers,
+            partition_count: self.partitions,
+            replication_factor: self.replication_factor,
+            effective_min_isr: self.min_insync_replicas.min(self.replication_factor),
+            unclean_election: self.unclean_leader_election_enable,
+            replica_lag_time_max: lag,
+            replica_fetch_wait_max: ms_to_duration(
+                "cluster.\"replica.fetch.wait.max.ms\"",
+                self.replica_fetch_wait_max_ms,
+            )?,
+            replica_fetch_backoff: ms_to_duration(
+                "cluster.\"replica.fetch.backoff.ms\"",
+                self.replica_fetch_backoff_ms,
+            )?,
+            replica_socket_timeout: socket_timeout,
+            max_message_bytes: self.max_message_bytes,
+            append_cost_per_batch: Duration::from_nanos(self.append_cost_per_batch_ns),
+            append_cost_per_kib_ns: (byte_cost * 1024.0).round() as u64,
+            controller_election_delay: ms_to_duration(
+                "cluster.controller_election_delay_ms",
+                self.controller_election_delay_ms,
+            )?,
+            metadata_propagation_delay: ms_to_duration(
+                "cluster.metadata_propagation_delay_ms",
+                self.metadata_propagation_delay_ms,
+            )?,
+            hw_frozen_under_min_isr: self.hw_frozen_under_min_isr,
+        })
+    }
+
+    fn check_counts(&self) -> Result<(), ConfigError> {
+        if self.brokers == 0 || self.brokers > 1000 {
+            return Err(ConfigError::invalid(
+                "cluster.brokers",
+                format!("{}: allowed 1 ..= 1000", self.brokers),
+            ));
+        }
+        if self.partitions == 0 || self.partitions > 100_000 {
+            return Err(ConfigError::invalid(
+                "cluster.partitions",
+                format!("{}: allowed 1 ..= 100000", self.partitions),
+            ));
+        }
+        if self.replication_factor == 0 || self.replication_factor > self.brokers {
+            return Err(ConfigError::invalid(
+                "cluster.replication_factor",
+                format!(
+                    "{}: allowed 1 ..= brokers ({})",
+                    self.replication_factor, self.brokers
+                ),
+            ));
+        }
+        if self.min_insync_replicas == 0 || self.min_insync_replicas > self.replication_factor {
+            return Err(ConfigError::invalid(
+                "cluster.\"min.insync.replicas\"",
+                format!(
+                    "{}: allowed 1 ..= replication_factor ({})",
+                    self.min_insync_replicas, self.replication_factor
+                ),
+            ));
+        }
+        if self.max_message_bytes == 0 {
+            return Err(ConfigError::invalid(
+                "cluster.\"max.message.bytes\"",
+                "must be > 0",
+            ));
+        }
+        Ok(())
+    }
+}

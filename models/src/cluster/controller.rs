@@ -1,0 +1,356 @@
+//! The controller: leader elections, broker crash and restart, role changes with truncation,
+//! the metadata served to clients, and settling at the end of a run.
+//!
+//! ```text
+//!   crash(b) ─► broker stops (inbox, purgatory, fetches dropped; log kept)
+//!      └─ after controller_election_delay: DeathDetected ─► remove b from ISRs (never emptying one)
+//!                                                        └► elect for partitions b led
+//!   elect(p): first live ISR replica in assignment order │ else unclean: first live replica
+//!             │ else offline; epoch += 1 ─► new leader; live followers truncate + refetch
+//!             └► PublishMetadata after metadata_propagation_delay
+//!   restart(b) ─► (death handled first if not yet) ─► follower of each led partition
+//!                 (truncate to divergence), or elected if the partition was offline
+//! ```
+//!
+//! Fidelity: KRaft `PartitionChangeBuilder` election order; ELR (KIP-966) is not modelled. Roles
+//! change on brokers at the moment of the election; only clients see it late.
+
+use sim::Ctx;
+
+use super::{ClusterEvent, LeaderState, Role, broker_list, trace_broker};
+use crate::cluster::Cluster;
+use crate::cluster::producer_state::ProducerStates;
+use crate::network::{NetEvent, Network};
+use crate::protocol::{
+    BrokerId, ErrorCode, LeaderEpoch, MetadataResponse, PartitionId, PartitionMetadata,
+};
+
+impl Cluster {
+    /// Crashes broker `b`: it stops answering and forgets everything but its logs.
+    pub fn crash<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        b: BrokerId,
+    ) {
+        let delay = self.params.controller_election_delay;
+        let Some(broker) = self.brokers.get_mut(b.0 as usize) else {
+            return;
+        };
+        if !broker.alive {
+            return;
+        }
+        broker.alive = false;
+        broker.death_handled = false;
+        broker.incarnation += 1;
+        broker.inbox.clear();
+        broker.purgatory.clear();
+        broker.parked_fetches.iter_mut().for_each(|f| *f = None);
+        broker
+            .fetchers
+            .iter_mut()
+            .for_each(|f| *f = Default::default());
+        for replica in broker.replicas.iter_mut().flatten() {
+            replica.role = Role::Offline;
+        }
+        let incarnation = broker.incarnation;
+        trace_broker(ctx, b, "crash", |e| e);
+        ctx.schedule_after(
+            delay,
+            E::from(ClusterEvent::DeathDetected {
+                broker: b,
+                incarnation,
+            }),
+        );
+    }
+
+    /// Restarts broker `b`: it rejoins as a follower (truncating where its log diverges from
+    /// the leader's), or is elected where a partition it replicates is offline.
+    pub fn restart<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        b: BrokerId,
+    ) {
+        let Some(broker) = self.brokers.get(b.0 as usize) else {
+            return;
+        };
+        if broker.alive {
+            return;
+        }
+        if !broker.death_handled {
+            self.handle_death(ctx, net, b);
+        }
+        let broker = &mut self.brokers[b.0 as usize];
+        broker.alive = true;
+        broker.incarnation += 1;
+        broker.busy_until = ctx.now();
+        trace_broker(ctx, b, "restart", |e| e);
+        for p in 0..self.partitions.len() {
+            let partition = PartitionId(p as u32);
+            if !self.partitions[p].replicas.contains(&b) {
+                continue;
+            }
+            match self.partitions[p].leader {
+                Some(leader) => {
+                    let epoch = self.partitions[p].leader_epoch;
+                    self.become_follower(ctx, net, (b, partition), (leader, epoch));
+                }
+                None => self.elect(ctx, net, partition),
+            }
+        }
+        self.schedule_isr_check(ctx, b);
+    }
+
+    pub(crate) fn on_death_detected<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        b: BrokerId,
+        incarnation: u32,
+    ) {
+        let broker = &self.brokers[b.0 as usize];
+        if broker.alive || broker.death_handled || broker.incarnation != incarnation {
+            return;
+        }
+        self.handle_death(ctx, net, b);
+    }
+
+    /// The controller fences a dead broker: out of every ISR it is in (an ISR is never
+    /// emptied), and new leaders for the partitions it led.
+    fn handle_death<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        b: BrokerId,
+    ) {
+        self.brokers[b.0 as usize].death_handled = true;
+        for p in 0..self.partitions.len() {
+            let partition = PartitionId(p as u32);
+            let state = &mut self.partitions[p];
+            if state.isr.len() > 1 && state.isr.contains(&b) {
+                state.isr.retain(|&r| r != b);
+                let list = broker_list(&state.isr);
+                ctx.trace("controller", "isr_shrink", |e| {
+                    e.with("partition", partition.0).with("isr", list)
+                });
+                if let Some(leader) = state.leader.filter(|&l| l != b) {
+                    self.maybe_advance_hw(ctx, net, leader, partition);
+                }
+            }
+            if self.partitions[p].leader == Some(b) {
+                self.elect(ctx, net, partition);
+            }
+        }
+    }
+
+    /// Elects a leader for `p`: the first live ISR member in assignment order, else (unclean
+    /// election enabled) the first live replica, else none (offline).
+    fn elect<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        p: PartitionId,
+    ) {
+        let state = &self.partitions[p.0 as usize];
+        let alive = |r: &&BrokerId| self.brokers[r.0 as usize].alive;
+        let clean = state
+            .replicas
+            .iter()
+            .filter(alive)
+            .find(|r| state.isr.contains(r))
+            .copied();
+        let unclean = if clean.is_none() && self.params.unclean_election {
+            state.replicas.iter().find(alive).copied()
+        } else {
+            None
+        };
+        let state = &mut self.partitions[p.0 as usize];
+        match clean.or(unclean) {
+            Some(leader) => {
+                state.leader = Some(leader);
+                state.leader_epoch = LeaderEpoch(state.leader_epoch.0 + 1);
+                if unclean.is_some() {
+                    state.isr = vec![leader];
+                }
+                let epoch = state.leader_epoch.0;
+                let was_unclean = unclean.is_some();
+                ctx.trace("controller", "elect", |e| {
+                    e.with("partition", p.0)
+                        .with("leader", leader.0)
+                        .with("epoch", epoch)
+                        .with("unclean", was_unclean)
+                });
+                self.apply_leadership(ctx, net, p);
+            }
+            None => {
+                state.leader = None;
+                ctx.trace("controller", "offline", |e| e.with("partition", p.0));
+            }
+        }
+        self.publish_metadata(ctx);
+    }
+
+    /// Tells every live replica of `p` its role under the controller's current record.
+    pub(crate) fn apply_leadership<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        p: PartitionId,
+    ) {
+        let state = self.partitions[p.0 as usize].clone();
+        let Some(leader) = state.leader else { return };
+        if self.brokers[leader.0 as usize].alive {
+            self.become_leader(ctx, net, (leader, p), state.leader_epoch);
+        }
+        for &r in state.replicas.iter().filter(|&&r| r != leader) {
+            if self.brokers[r.0 as usize].alive {
+                self.become_follower(ctx, net, (r, p), (leader, state.leader_epoch));
+            }
+        }
+    }
+
+    fn become_leader<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        (b, p): (BrokerId, PartitionId),
+        epoch: LeaderEpoch,
+    ) {
+        let followers = self.initial_followers(ctx.now(), b, p);
+        self.detach_from_fetchers(b, p);
+        let replica = self.replica_mut(b, p).expect("a leader is a replica");
+        if matches!(&replica.role, Role::Leader(s) if s.epoch == epoch) {
+            return;
+        }
+        let epoch_start_offset = replica.log.leo();
+        replica.role = Role::Leader(LeaderState {
+            epoch,
+            epoch_start_offset,
+            followers,
+            watchers: Default::default(),
+        });
+        trace_broker(ctx, b, "become_leader", |e| {
+            e.with("partition", p.0).with("epoch", epoch.0)
+        });
+        self.maybe_advance_hw(ctx, net, b, p);
+    }
+
+    fn become_follower<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        (b, p): (BrokerId, PartitionId),
+        (leader, epoch): (BrokerId, LeaderEpoch),
+    ) {
+        let replica = self.replica_mut(b, p).expect("a follower is a replica");
+        if matches!(replica.role, Role::Follower { leader: l, epoch: e } if l == leader && e == epoch)
+        {
+            return;
+        }
+        if let Role::Leader(state) = std::mem::replace(&mut replica.role, Role::Offline) {
+            for w in state.watchers {
+                self.resolve_delayed(ctx, net, b, (w, ErrorCode::NotLeaderOrFollower));
+            }
+        }
+        self.truncate_to_leader(ctx, b, p, leader);
+        let replica = self.replica_mut(b, p).expect("a follower is a replica");
+        replica.role = Role::Follower { leader, epoch };
+        trace_broker(ctx, b, "become_follower", |e| {
+            e.with("partition", p.0).with("leader", leader.0)
+        });
+        self.detach_from_fetchers(b, p);
+        self.brokers[b.0 as usize].fetchers[leader.0 as usize]
+            .partitions
+            .push(p);
+        self.kick_fetcher(ctx, b, leader);
+    }
+
+    /// Truncates `b`'s replica of `p` to where it diverges from `leader`'s log.
+    fn truncate_to_leader<E>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        b: BrokerId,
+        p: PartitionId,
+        leader: BrokerId,
+    ) {
+        let (Some(mine), Some(theirs)) = (self.log(b, p), self.log(leader, p)) else {
+            return;
+        };
+        let to_offset = mine.divergence_offset(theirs);
+        let replica = self.replica_mut(b, p).expect("checked above");
+        if to_offset < replica.log.leo() {
+            let removed = replica.log.truncate_to(to_offset);
+            replica.producers = ProducerStates::rebuild(&replica.log);
+            trace_broker(ctx, b, "truncate", |e| {
+                e.with("partition", p.0)
+                    .with("to_offset", to_offset)
+                    .with("removed", removed)
+            });
+        }
+        replica.hw = replica.hw.min(replica.log.leo());
+    }
+
+    fn detach_from_fetchers(&mut self, b: BrokerId, p: PartitionId) {
+        for fetcher in &mut self.brokers[b.0 as usize].fetchers {
+            fetcher.partitions.retain(|&q| q != p);
+        }
+    }
+
+    /// The metadata clients would see if it were published now.
+    pub(crate) fn metadata_snapshot(&self) -> MetadataResponse {
+        MetadataResponse {
+            partitions: self
+                .partitions
+                .iter()
+                .enumerate()
+                .map(|(p, s)| PartitionMetadata {
+                    partition: PartitionId(p as u32),
+                    leader: s.leader,
+                    leader_epoch: s.leader_epoch,
+                })
+                .collect(),
+        }
+    }
+
+    fn publish_metadata<E: From<ClusterEvent>>(&mut self, ctx: &mut Ctx<'_, E>) {
+        let snapshot = Box::new(self.metadata_snapshot());
+        ctx.schedule_after(
+            self.params.metadata_propagation_delay,
+            E::from(ClusterEvent::PublishMetadata(snapshot)),
+        );
+    }
+
+    /// Starts settling: heals every link and restarts every crashed broker. The caller stops
+    /// the producer and the random faults first, then runs until [`Cluster::is_settled`].
+    pub fn begin_settle<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+    ) {
+        self.settling = true;
+        net.heal_all();
+        for b in 0..self.brokers.len() {
+            self.restart(ctx, net, BrokerId(b as u32));
+        }
+    }
+
+    /// Whether replication has caught up: every broker up, every partition led with its full
+    /// replica set in the ISR, every replica at the leader's LEO, and the HW at the LEO.
+    pub fn is_settled(&self) -> bool {
+        self.brokers.iter().all(|b| b.alive)
+            && (0..self.partitions.len()).all(|p| {
+                let partition = PartitionId(p as u32);
+                let state = &self.partitions[p];
+                let Some(leader) = state.leader else {
+                    return false;
+                };
+                let leo = self.log_end_offset(leader, partition);
+                state.isr.len() == state.replicas.len()
+                    && self.high_watermark_on(leader, partition) == leo
+                    && state
+                        .replicas
+                        .iter()
+                        .all(|&r| self.log_end_offset(r, partition) == leo)
+            })
+    }
+}

@@ -1,0 +1,155 @@
+//! A replica's log: record batches with offsets and leader epochs, shared between replicas.
+//!
+//! ```text
+//!   entries: [Rc<LogBatch> base 0 | base 40 | base 95 | ...]   leo = next offset to write
+//! ```
+//!
+//! A follower copies the leader's batches by reference (`Rc`), so replication never clones a
+//! record vector; the batch's offsets are fixed at the leader's append and are the same on
+//! every replica. Truncation cuts at a batch boundary.
+
+use std::rc::Rc;
+
+use crate::protocol::{LeaderEpoch, ProducerId, WireRecord};
+
+/// One batch in a log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogBatch {
+    /// Offset of the first record.
+    pub base_offset: i64,
+    /// The leader epoch under which the leader appended it.
+    pub leader_epoch: LeaderEpoch,
+    /// Producer id, or [`ProducerId::NONE`].
+    pub producer_id: ProducerId,
+    /// Producer epoch.
+    pub producer_epoch: i16,
+    /// First sequence (−1 when not idempotent).
+    pub base_sequence: i32,
+    /// Last sequence (−1 when not idempotent).
+    pub last_sequence: i32,
+    /// The records.
+    pub records: Vec<WireRecord>,
+    /// Batch size in bytes.
+    pub size_bytes: u32,
+}
+
+impl LogBatch {
+    /// The offset after this batch's last record.
+    pub fn next_offset(&self) -> i64 {
+        self.base_offset + self.records.len() as i64
+    }
+}
+
+/// The batches of one replica of one partition.
+#[derive(Clone, Debug, Default)]
+pub struct PartitionLog {
+    entries: Vec<Rc<LogBatch>>,
+    leo: i64,
+}
+
+impl PartitionLog {
+    /// The log end offset: the offset the next record will get.
+    pub fn leo(&self) -> i64 {
+        self.leo
+    }
+
+    /// Every batch, in offset order.
+    pub fn entries(&self) -> &[Rc<LogBatch>] {
+        &self.entries
+    }
+
+    /// Appends a batch whose base offset is the current log end offset.
+    pub fn append(&mut self, batch: Rc<LogBatch>) {
+        assert_eq!(
+            batch.base_offset, self.leo,
+            "a batch must start at the log end offset"
+        );
+        self.leo = batch.next_offset();
+        self.entries.push(batch);
+    }
+
+    /// Index of the first batch at or after `offset`.
+    pub fn index_from(&self, offset: i64) -> usize {
+        self.entries.partition_point(|e| e.next_offset() <= offset)
+    }
+
+    /// The leader epoch of the last batch, if any.
+    pub fn last_epoch(&self) -> Option<LeaderEpoch> {
+        self.entries.last().map(|e| e.leader_epoch)
+    }
+
+    /// Removes every batch at or after `offset` (which must be a batch boundary or the end);
+    /// returns the number of records removed.
+    pub fn truncate_to(&mut self, offset: i64) -> u64 {
+        let keep = self.index_from(offset);
+        let removed: u64 = self.entries[keep..]
+            .iter()
+            .map(|e| e.records.len() as u64)
+            .sum();
+        self.entries.truncate(keep);
+        self.leo = self.entries.last().map_or(0, |e| e.next_offset());
+        removed
+    }
+
+    /// The end of the longest common prefix with `leader`'s log: batches are the same when they
+    /// have the same base offset, leader epoch and length (one leader per epoch writes each
+    /// offset once). This is the point Kafka's leader-epoch divergence protocol truncates to.
+    pub fn divergence_offset(&self, leader: &PartitionLog) -> i64 {
+        let same = self
+            .entries
+            .iter()
+            .zip(&leader.entries)
+            .take_while(|(a, b)| {
+                Rc::ptr_eq(a, b)
+                    || (a.base_offset == b.base_offset
+                        && a.leader_epoch == b.leader_epoch
+                        && a.records.len() == b.records.len())
+            })
+            .count();
+        if same == 0 {
+            0
+        } else {
+            self.entries[same - 1].next_offset()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::RecordId;
+
+    fn batch(base: i64, epoch: u32, n: u64) -> Rc<LogBatch> {
+        Rc::new(LogBatch {
+            base_offset: base,
+            leader_epoch: LeaderEpoch(epoch),
+            producer_id: ProducerId::NONE,
+            producer_epoch: -1,
+            base_sequence: -1,
+            last_sequence: -1,
+            records: (0..n)
+                .map(|i| WireRecord {
+                    id: RecordId(base as u64 + i),
+                    size_bytes: 10,
+                })
+                .collect(),
+            size_bytes: 100,
+        })
+    }
+
+    #[test]
+    fn truncate_and_divergence_follow_batch_boundaries() {
+        let mut leader = PartitionLog::default();
+        let mut follower = PartitionLog::default();
+        let shared = batch(0, 0, 3);
+        leader.append(shared.clone());
+        follower.append(shared);
+        follower.append(batch(3, 0, 2));
+        leader.append(batch(3, 1, 4));
+        assert_eq!(follower.divergence_offset(&leader), 3);
+        assert_eq!(follower.truncate_to(3), 2);
+        assert_eq!(follower.leo(), 3);
+        assert_eq!(leader.index_from(3), 1);
+        assert_eq!(leader.index_from(7), 2);
+    }
+}

@@ -1,0 +1,577 @@
+//! The replicated brokers and their controller: partitions with replica assignment, leader logs,
+//! follower fetching, ISR and high watermark, produce purgatory, elections, truncation and
+//! broker-side idempotence.
+//!
+//! ```text
+//!  client ──ProduceRequest──► broker inbox (serialised: busy_until += per-batch + per-byte cost)
+//!                                 │ RequestProcessed
+//!                                 ▼
+//!   leader append ─► acks=0: nothing │ acks=1: respond │ acks=all: purgatory until HW ≥ last+1
+//!        │ wakes parked fetches                                   ▲ HW = min LEO over ISR
+//!        ▼                                                        │
+//!   follower ◄─FetchResponse(batches by Rc, HW)── leader ◄─FetchRequest(LEO per partition)─ follower
+//!   controller: crash seen after controller_election_delay → elect from live ISR (or unclean),
+//!               bump epoch, followers truncate to the divergence point, metadata after a delay
+//! ```
+//!
+//! API overview (for the world):
+//! - [`Cluster::new`]`(&ClusterConfig)`, then [`Cluster::start`]`(ctx, net)` at time zero.
+//! - [`Cluster::on_message`]`(ctx, net, from, to_broker, msg)` for each `NetEvent::Deliver` to a
+//!   broker; [`Cluster::on_event`]`(ctx, net, ev)` for each [`ClusterEvent`].
+//! - Faults: [`Cluster::crash`], [`Cluster::restart`]; queries [`Cluster::is_alive`],
+//!   [`Cluster::leader_of`], [`Cluster::isr`], [`Cluster::high_watermark`], [`Cluster::metadata`].
+//! - End of run: [`Cluster::begin_settle`] (heal links, restart brokers), run until
+//!   [`Cluster::is_settled`], then [`Cluster::final_logs`] for the checker.
+//!
+//! Units: integer ns for time, bytes for sizes, offsets as `i64` like Kafka.
+//!
+//! Fidelity (facts file §5; Kafka `ReplicaManager`, `Partition.scala`, `DelayedProduce`,
+//! `UnifiedLog`, KRaft `PartitionChangeBuilder`):
+//! - ISR changes take effect at once (AlterPartition to the controller is not delayed).
+//! - Follower fetches travel the broker↔broker links of the [`Network`] (latency, bandwidth,
+//!   cuts) as cluster events, not as [`Message`]s; one fetch session per (follower, leader) pair
+//!   covers all its partitions, long-polls for `replica.fetch.wait.max.ms`, times out after
+//!   `replica.socket.timeout.ms`, and backs off `replica.fetch.backoff.ms` on a cut link.
+//! - The controller sees only crashes (not cuts) and applies elections to brokers at once;
+//!   clients see them through metadata after `metadata_propagation_delay_ms`.
+//! - A crashed broker's log survives (Kafka flushes lazily, but replication is the durability
+//!   story here); on restart it truncates to its divergence point with the leader.
+//! - Truncation points are computed from both logs directly (the result of Kafka's leader-epoch
+//!   protocol), and producer state is rebuilt from the truncated log.
+//! - No preferred-leader rebalancing, no log retention, no producer-id expiry.
+
+pub mod config;
+pub mod log;
+pub mod producer_state;
+
+mod broker;
+mod controller;
+mod replica;
+
+use std::collections::{BTreeMap, VecDeque};
+
+use sim::{Ctx, Instant};
+
+pub use self::config::{ClusterConfig, ClusterParams, ConfigError, DistConfig, NodeName};
+use self::log::PartitionLog;
+use self::producer_state::ProducerStates;
+use crate::checker::FinalLogs;
+use crate::network::{NetEvent, Network};
+use crate::protocol::{
+    BrokerId, ErrorCode, LeaderEpoch, Message, MetadataResponse, Node, PartitionId,
+    PartitionResponse,
+};
+
+/// Everything the cluster schedules for itself.
+#[derive(Clone, Debug)]
+pub enum ClusterEvent {
+    /// The broker finished processing the request at the head of its inbox.
+    RequestProcessed {
+        /// The broker.
+        broker: BrokerId,
+        /// Its incarnation when the request was queued (stale after a crash).
+        incarnation: u32,
+    },
+    /// A follower sends its next fetch to a leader.
+    FetchSend {
+        /// The follower.
+        follower: BrokerId,
+        /// The leader.
+        leader: BrokerId,
+        /// The follower's incarnation.
+        incarnation: u32,
+    },
+    /// A fetch request reaches the leader.
+    FetchArrive(Box<replica::FetchRequest>),
+    /// A parked (long-polling) fetch's wait ran out.
+    FetchWaitExpired {
+        /// The leader holding it.
+        leader: BrokerId,
+        /// The follower that sent it.
+        follower: BrokerId,
+        /// The leader's incarnation.
+        incarnation: u32,
+        /// The fetch's sequence number.
+        fetch_seq: u64,
+    },
+    /// A fetch response reaches the follower.
+    FetchResponseArrive(Box<replica::FetchResponse>),
+    /// A follower gives up waiting for a fetch response.
+    FetchTimeout {
+        /// The follower.
+        follower: BrokerId,
+        /// The leader.
+        leader: BrokerId,
+        /// The follower's incarnation.
+        incarnation: u32,
+        /// The fetch's sequence number.
+        fetch_seq: u64,
+    },
+    /// An acks=all request's purgatory timeout.
+    PurgatoryTimeout {
+        /// The broker.
+        broker: BrokerId,
+        /// Its incarnation.
+        incarnation: u32,
+        /// The delayed produce.
+        id: u64,
+    },
+    /// The periodic ISR shrink check (every `replica.lag.time.max.ms / 2`).
+    IsrCheck {
+        /// The broker.
+        broker: BrokerId,
+        /// Its incarnation.
+        incarnation: u32,
+    },
+    /// The controller notices that a broker died.
+    DeathDetected {
+        /// The broker.
+        broker: BrokerId,
+        /// Its incarnation after the crash.
+        incarnation: u32,
+    },
+    /// The metadata that brokers serve to clients changes to this.
+    PublishMetadata(Box<MetadataResponse>),
+}
+
+/// The controller's record of one partition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionState {
+    /// Replicas in assignment order.
+    pub replicas: Vec<BrokerId>,
+    /// The leader, or `None` when the partition is offline.
+    pub leader: Option<BrokerId>,
+    /// The leader epoch.
+    pub leader_epoch: LeaderEpoch,
+    /// The in-sync replicas, in assignment order.
+    pub isr: Vec<BrokerId>,
+}
+
+/// What a leader tracks about one follower (Kafka's `Replica` state).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FollowerProgress {
+    pub(crate) broker: BrokerId,
+    /// Its LEO as of its last fetch (−1 = unknown).
+    pub(crate) leo: i64,
+    pub(crate) last_caught_up: Instant,
+    pub(crate) last_fetch_time: Instant,
+    pub(crate) last_fetch_leader_leo: i64,
+}
+
+/// An acks=all produce waiting for the high watermark (a watcher per partition).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Watcher {
+    pub(crate) required_offset: i64,
+    pub(crate) delayed_id: u64,
+    pub(crate) slot: usize,
+}
+
+/// A replica's role.
+#[derive(Clone, Debug)]
+pub(crate) enum Role {
+    /// Not serving (the broker is down or has not been told its role yet).
+    Offline,
+    /// Leading at this epoch.
+    Leader(LeaderState),
+    /// Following `leader` at `epoch`.
+    Follower {
+        leader: BrokerId,
+        epoch: LeaderEpoch,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct LeaderState {
+    pub(crate) epoch: LeaderEpoch,
+    pub(crate) epoch_start_offset: i64,
+    pub(crate) followers: Vec<FollowerProgress>,
+    pub(crate) watchers: VecDeque<Watcher>,
+}
+
+/// One replica of one partition on one broker.
+#[derive(Clone, Debug)]
+pub(crate) struct Replica {
+    pub(crate) log: PartitionLog,
+    pub(crate) hw: i64,
+    pub(crate) producers: ProducerStates,
+    pub(crate) role: Role,
+}
+
+/// An acks=all request in purgatory.
+#[derive(Clone, Debug)]
+pub(crate) struct DelayedProduce {
+    pub(crate) client: Node,
+    pub(crate) correlation_id: u64,
+    pub(crate) responses: Vec<PartitionResponse>,
+    pub(crate) pending_count: usize,
+}
+
+/// One follower's fetch session with one leader.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Fetcher {
+    pub(crate) partitions: Vec<PartitionId>,
+    pub(crate) in_flight: Option<u64>,
+    pub(crate) scheduled: bool,
+    pub(crate) fetch_seq: u64,
+    pub(crate) sent_at: Instant,
+    pub(crate) watchdog_armed: bool,
+}
+
+/// One broker.
+#[derive(Clone, Debug)]
+pub(crate) struct Broker {
+    pub(crate) alive: bool,
+    pub(crate) death_handled: bool,
+    pub(crate) incarnation: u32,
+    pub(crate) busy_until: Instant,
+    pub(crate) inbox: VecDeque<(Node, Message)>,
+    /// Indexed by partition; `None` when not a replica.
+    pub(crate) replicas: Vec<Option<Replica>>,
+    /// Indexed by leader broker.
+    pub(crate) fetchers: Vec<Fetcher>,
+    pub(crate) purgatory: BTreeMap<u64, DelayedProduce>,
+    pub(crate) next_delayed_id: u64,
+    /// Indexed by follower broker: a fetch parked here (long poll).
+    pub(crate) parked_fetches: Vec<Option<replica::FetchRequest>>,
+}
+
+/// The whole cluster: brokers, the controller's partition records, the published metadata.
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    params: ClusterParams,
+    brokers: Vec<Broker>,
+    partitions: Vec<PartitionState>,
+    published: MetadataResponse,
+    next_producer_id: i64,
+    settling: bool,
+}
+
+/// Traces under the component `broker/<id>`, building the name only when tracing is on.
+pub(crate) fn trace_broker<E>(
+    ctx: &mut Ctx<'_, E>,
+    broker: BrokerId,
+    kind: &'static str,
+    fill: impl FnOnce(sim::TraceEvent) -> sim::TraceEvent,
+) {
+    if ctx.tracing() {
+        ctx.trace(&format!("broker/{}", broker.0), kind, fill);
+    }
+}
+
+/// A list of brokers as text for traces, e.g. `"0,2"`.
+pub(crate) fn broker_list(brokers: &[BrokerId]) -> String {
+    brokers
+        .iter()
+        .map(|b| b.0.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Kafka's round-robin replica assignment (`AdminUtils.assignReplicasToBrokers` without racks),
+/// with start index and shift 0 so runs are deterministic.
+pub fn assign_replicas(
+    broker_count: u32,
+    partition_count: u32,
+    replication_factor: u32,
+) -> Vec<Vec<BrokerId>> {
+    let n = broker_count;
+    (0..partition_count)
+        .map(|p| {
+            let first = p % n;
+            let shift = p / n;
+            let mut replicas = vec![BrokerId(first)];
+            for j in 1..replication_factor {
+                let offset = 1 + (shift + j - 1) % (n - 1).max(1);
+                replicas.push(BrokerId((first + offset) % n));
+            }
+            replicas
+        })
+        .collect()
+}
+
+impl Cluster {
+    /// A cluster with every broker up and no leaders yet; call [`Cluster::start`] at time zero.
+    pub fn new(config: &ClusterConfig) -> Result<Cluster, ConfigError> {
+        let params = config.params()?;
+        let assignment = assign_replicas(
+            params.broker_count,
+            params.partition_count,
+            params.replication_factor,
+        );
+        let broker_count = params.broker_count as usize;
+        let brokers = (0..params.broker_count)
+            .map(|b| Broker {
+                alive: true,
+                death_handled: true,
+                incarnation: 0,
+                busy_until: Instant::ZERO,
+                inbox: VecDeque::new(),
+                replicas: assignment
+                    .iter()
+                    .map(|r| {
+                        r.contains(&BrokerId(b)).then(|| Replica {
+                            log: PartitionLog::default(),
+                            hw: 0,
+                            producers: ProducerStates::default(),
+                            role: Role::Offline,
+                        })
+                    })
+                    .collect(),
+                fetchers: vec![Fetcher::default(); broker_count],
+                purgatory: BTreeMap::new(),
+                next_delayed_id: 0,
+                parked_fetches: vec![None; broker_count],
+            })
+            .collect();
+        let partitions = assignment
+            .into_iter()
+            .map(|replicas| PartitionState {
+                isr: replicas.clone(),
+                replicas,
+                leader: None,
+                leader_epoch: LeaderEpoch(0),
+            })
+            .collect();
+        Ok(Cluster {
+            params,
+            brokers,
+            partitions,
+            published: MetadataResponse {
+                partitions: Vec::new(),
+            },
+            next_producer_id: 0,
+            settling: false,
+        })
+    }
+
+    /// Elects the first replica of every partition, publishes metadata at once, starts the
+    /// followers' fetchers and the ISR checks.
+    pub fn start<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+    ) {
+        for p in 0..self.partitions.len() {
+            let partition = PartitionId(p as u32);
+            let leader = self.partitions[p].replicas[0];
+            self.partitions[p].leader = Some(leader);
+            self.apply_leadership(ctx, net, partition);
+        }
+        self.published = self.metadata_snapshot();
+        for b in 0..self.brokers.len() {
+            self.schedule_isr_check(ctx, BrokerId(b as u32));
+        }
+    }
+
+    /// Handles a message delivered to broker `to` (requests; anything else is ignored).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the world's delivery contract: ctx, net, from, to, msg"
+    )]
+    pub fn on_message<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        from: Node,
+        to: BrokerId,
+        msg: Message,
+    ) {
+        self.enqueue_request(ctx, net, (from, to), msg);
+    }
+
+    /// Handles one of the cluster's own events.
+    pub fn on_event<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        ev: ClusterEvent,
+    ) {
+        match ev {
+            ClusterEvent::RequestProcessed {
+                broker,
+                incarnation,
+            } => self.on_request_processed(ctx, net, broker, incarnation),
+            ClusterEvent::FetchSend {
+                follower,
+                leader,
+                incarnation,
+            } => self.on_fetch_send(ctx, net, (follower, leader), incarnation),
+            ClusterEvent::FetchArrive(req) => self.on_fetch_arrive(ctx, net, *req),
+            ClusterEvent::FetchWaitExpired {
+                leader,
+                follower,
+                incarnation,
+                fetch_seq,
+            } => self.on_fetch_wait_expired(ctx, net, (leader, follower), (incarnation, fetch_seq)),
+            ClusterEvent::FetchResponseArrive(resp) => self.on_fetch_response(ctx, *resp),
+            ClusterEvent::FetchTimeout {
+                follower,
+                leader,
+                incarnation,
+                fetch_seq,
+            } => self.on_fetch_timeout(ctx, (follower, leader), incarnation, fetch_seq),
+            ClusterEvent::PurgatoryTimeout {
+                broker,
+                incarnation,
+                id,
+            } => self.on_purgatory_timeout(ctx, net, (broker, incarnation), id),
+            ClusterEvent::IsrCheck {
+                broker,
+                incarnation,
+            } => self.on_isr_check(ctx, net, broker, incarnation),
+            ClusterEvent::DeathDetected {
+                broker,
+                incarnation,
+            } => self.on_death_detected(ctx, net, broker, incarnation),
+            ClusterEvent::PublishMetadata(metadata) => self.published = *metadata,
+        }
+    }
+
+    /// Whether broker `b` is up.
+    pub fn is_alive(&self, b: BrokerId) -> bool {
+        self.brokers.get(b.0 as usize).is_some_and(|br| br.alive)
+    }
+
+    /// Number of brokers.
+    pub fn broker_count(&self) -> u32 {
+        self.params.broker_count
+    }
+
+    /// Number of partitions.
+    pub fn partition_count(&self) -> u32 {
+        self.params.partition_count
+    }
+
+    /// The validated parameters.
+    pub fn params(&self) -> &ClusterParams {
+        &self.params
+    }
+
+    /// The controller's record of partition `p`.
+    pub fn partition_state(&self, p: PartitionId) -> &PartitionState {
+        &self.partitions[p.0 as usize]
+    }
+
+    /// The current leader of `p` (the controller's view, not yet the clients').
+    pub fn leader_of(&self, p: PartitionId) -> Option<BrokerId> {
+        self.partitions[p.0 as usize].leader
+    }
+
+    /// The ISR of `p`.
+    pub fn isr(&self, p: PartitionId) -> &[BrokerId] {
+        &self.partitions[p.0 as usize].isr
+    }
+
+    /// The high watermark of `p` on `broker`'s replica (−1 when it has none).
+    pub fn high_watermark_on(&self, broker: BrokerId, p: PartitionId) -> i64 {
+        self.replica(broker, p).map_or(-1, |r| r.hw)
+    }
+
+    /// The high watermark of `p` on its leader (−1 when offline).
+    pub fn high_watermark(&self, p: PartitionId) -> i64 {
+        self.leader_of(p)
+            .map_or(-1, |l| self.high_watermark_on(l, p))
+    }
+
+    /// The log end offset of `p` on `broker` (−1 when it has no replica).
+    pub fn log_end_offset(&self, broker: BrokerId, p: PartitionId) -> i64 {
+        self.replica(broker, p).map_or(-1, |r| r.log.leo())
+    }
+
+    /// The batches of `p` on `broker`.
+    pub fn log(&self, broker: BrokerId, p: PartitionId) -> Option<&PartitionLog> {
+        self.replica(broker, p).map(|r| &r.log)
+    }
+
+    /// The metadata brokers currently serve to clients.
+    pub fn metadata(&self) -> &MetadataResponse {
+        &self.published
+    }
+
+    /// Whether [`Cluster::begin_settle`] was called.
+    pub fn is_settling(&self) -> bool {
+        self.settling
+    }
+
+    fn replica(&self, broker: BrokerId, p: PartitionId) -> Option<&Replica> {
+        self.brokers
+            .get(broker.0 as usize)?
+            .replicas
+            .get(p.0 as usize)?
+            .as_ref()
+    }
+
+    pub(crate) fn replica_mut(&mut self, broker: BrokerId, p: PartitionId) -> Option<&mut Replica> {
+        self.brokers
+            .get_mut(broker.0 as usize)?
+            .replicas
+            .get_mut(p.0 as usize)?
+            .as_mut()
+    }
+
+    /// The KIP-951 hint for NOT_LEADER_OR_FOLLOWER: the leader in the served metadata.
+    pub(crate) fn leader_hint(&self, p: PartitionId) -> Option<(BrokerId, LeaderEpoch)> {
+        let m = self.published.partitions.get(p.0 as usize)?;
+        m.leader.map(|l| (l, m.leader_epoch))
+    }
+
+    /// The final committed logs: per partition, the leader's records below its high watermark
+    /// (an offline partition uses the replica with the highest high watermark).
+    pub fn final_logs(&self) -> FinalLogs {
+        use crate::checker::{FinalPartitionLog, LoggedRecord};
+        let partitions = (0..self.partitions.len())
+            .map(|p| {
+                let partition = PartitionId(p as u32);
+                let source = self.leader_of(partition).or_else(|| {
+                    self.partitions[p]
+                        .replicas
+                        .iter()
+                        .copied()
+                        .max_by_key(|&b| {
+                            (self.high_watermark_on(b, partition), std::cmp::Reverse(b))
+                        })
+                });
+                let mut records = Vec::new();
+                if let Some(replica) = source.and_then(|b| self.replica(b, partition)) {
+                    for batch in replica
+                        .log
+                        .entries()
+                        .iter()
+                        .take_while(|e| e.base_offset < replica.hw)
+                    {
+                        for (i, r) in batch.records.iter().enumerate() {
+                            let offset = batch.base_offset + i as i64;
+                            if offset < replica.hw {
+                                records.push(LoggedRecord { id: r.id, offset });
+                            }
+                        }
+                    }
+                }
+                FinalPartitionLog { partition, records }
+            })
+            .collect();
+        FinalLogs { partitions }
+    }
+
+    /// An error response for one batch.
+    pub(crate) fn error_response(
+        &self,
+        p: PartitionId,
+        error: ErrorCode,
+        batch_tag: u64,
+    ) -> PartitionResponse {
+        let current_leader = if error == ErrorCode::NotLeaderOrFollower {
+            self.leader_hint(p)
+        } else {
+            None
+        };
+        PartitionResponse {
+            partition: p,
+            error,
+            base_offset: -1,
+            log_start_offset: -1,
+            current_leader,
+            batch_tag,
+        }
+    }
+}

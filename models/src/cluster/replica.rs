@@ -1,0 +1,638 @@
+//! Replication: follower fetch sessions, the leader's view of its followers, ISR shrink and
+//! expand, and the high watermark.
+//!
+//! ```text
+//!   follower                                  leader
+//!   FetchSend ── transit(f→l) ──► FetchArrive: update follower LEO / lastCaughtUpTime,
+//!                                              expand ISR, advance HW (completes purgatory)
+//!                                              data beyond fetch offset? respond now
+//!                                              : park until an append or fetch.wait.max
+//!   FetchResponseArrive ◄── transit(l→f) ──── respond: batches by Rc (≤ 1 MiB per partition), HW
+//!   append, HW = min(leader HW, LEO); next FetchSend after the append cost
+//! ```
+//!
+//! Fidelity (`Partition.scala`, `Replica.scala`): `lastCaughtUpTime` follows
+//! `Replica.updateFetchStateOrThrow`; caught up = `LEO == leader LEO` or
+//! `now − lastCaughtUpTime ≤ replica.lag.time.max.ms`; shrink runs every lag/2; expand needs
+//! `LEO ≥ HW` and `LEO ≥` the leader epoch's start offset; the HW is the minimum LEO over the ISR
+//! and does not move while |ISR| < min ISR (3.7+, switchable). A follower fetch that is lost (cut
+//! link, dead leader) is noticed after `replica.socket.timeout.ms`; a cut seen at send time
+//! backs off `replica.fetch.backoff.ms`.
+
+use std::rc::Rc;
+
+use sim::{Ctx, Duration, Instant};
+
+use super::log::LogBatch;
+use super::{ClusterEvent, FollowerProgress, Role, Watcher, broker_list, trace_broker};
+use crate::cluster::Cluster;
+use crate::network::{NetEvent, Network};
+use crate::protocol::{BrokerId, LeaderEpoch, Node, PartitionId};
+
+/// Most bytes a fetch response carries per partition (`replica.fetch.max.bytes`).
+const FETCH_MAX_BYTES_PER_PARTITION: u64 = 1_048_576;
+
+/// One partition in a fetch request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FetchPartition {
+    /// Which partition.
+    pub partition: PartitionId,
+    /// The follower's LEO.
+    pub fetch_offset: i64,
+    /// The leader epoch the follower follows.
+    pub epoch: LeaderEpoch,
+}
+
+/// A follower's fetch request to a leader.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchRequest {
+    /// The follower.
+    pub follower: BrokerId,
+    /// The leader.
+    pub leader: BrokerId,
+    /// The follower's incarnation.
+    pub incarnation: u32,
+    /// The fetch's sequence number in its session.
+    pub fetch_seq: u64,
+    /// Partitions and offsets.
+    pub partitions: Vec<FetchPartition>,
+}
+
+/// Data for one partition in a fetch response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchedPartition {
+    /// Which partition.
+    pub partition: PartitionId,
+    /// The leader's epoch (the follower ignores data from another epoch).
+    pub epoch: LeaderEpoch,
+    /// The offset this data starts at (the request's fetch offset).
+    pub fetch_offset: i64,
+    /// The leader's high watermark.
+    pub hw: i64,
+    /// Batches from `fetch_offset`, shared with the leader's log.
+    pub batches: Vec<Rc<LogBatch>>,
+}
+
+/// A leader's fetch response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchResponse {
+    /// The follower.
+    pub follower: BrokerId,
+    /// The leader.
+    pub leader: BrokerId,
+    /// The follower's incarnation (from the request).
+    pub incarnation: u32,
+    /// The fetch's sequence number.
+    pub fetch_seq: u64,
+    /// Partitions this broker still leads at the requested epoch.
+    pub partitions: Vec<FetchedPartition>,
+}
+
+impl Cluster {
+    /// Starts a fetch from `follower` to `leader` now, unless one is in flight or scheduled.
+    pub(crate) fn kick_fetcher<E: From<ClusterEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        follower: BrokerId,
+        leader: BrokerId,
+    ) {
+        let broker = &mut self.brokers[follower.0 as usize];
+        let fetcher = &mut broker.fetchers[leader.0 as usize];
+        if !broker.alive
+            || fetcher.scheduled
+            || fetcher.in_flight.is_some()
+            || fetcher.partitions.is_empty()
+        {
+            return;
+        }
+        fetcher.scheduled = true;
+        ctx.schedule_at(
+            ctx.now(),
+            E::from(ClusterEvent::FetchSend {
+                follower,
+                leader,
+                incarnation: broker.incarnation,
+            }),
+        );
+    }
+
+    pub(crate) fn on_fetch_send<E: From<ClusterEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        (follower, leader): (BrokerId, BrokerId),
+        incarnation: u32,
+    ) {
+        let backoff = self.params.replica_fetch_backoff;
+        let socket_timeout = self.params.replica_socket_timeout;
+        let broker = &mut self.brokers[follower.0 as usize];
+        if !broker.alive || broker.incarnation != incarnation {
+            return;
+        }
+        let fetcher = &mut broker.fetchers[leader.0 as usize];
+        fetcher.scheduled = false;
+        if fetcher.in_flight.is_some() || fetcher.partitions.is_empty() {
+            return;
+        }
+        let partitions: Vec<FetchPartition> = fetcher
+            .partitions
+            .iter()
+            .filter_map(|&p| {
+                let replica = broker.replicas[p.0 as usize].as_ref()?;
+                match replica.role {
+                    Role::Follower { leader: l, epoch } if l == leader => Some(FetchPartition {
+                        partition: p,
+                        fetch_offset: replica.log.leo(),
+                        epoch,
+                    }),
+                    _ => None,
+                }
+            })
+            .collect();
+        let fetcher = &mut broker.fetchers[leader.0 as usize];
+        let now = ctx.now();
+        let bytes = 64 + 16 * partitions.len() as u64;
+        let Some(at) = net.transit(now, Node::Broker(follower), Node::Broker(leader), bytes) else {
+            fetcher.scheduled = true;
+            ctx.schedule_at(
+                now + backoff,
+                E::from(ClusterEvent::FetchSend {
+                    follower,
+                    leader,
+                    incarnation,
+                }),
+            );
+            return;
+        };
+        fetcher.fetch_seq += 1;
+        let fetch_seq = fetcher.fetch_seq;
+        fetcher.in_flight = Some(fetch_seq);
+        fetcher.sent_at = now;
+        if !fetcher.watchdog_armed {
+            fetcher.watchdog_armed = true;
+            let ev = ClusterEvent::FetchTimeout {
+                follower,
+                leader,
+                incarnation,
+                fetch_seq,
+            };
+            ctx.schedule_at(now + socket_timeout, E::from(ev));
+        }
+        let req = FetchRequest {
+            follower,
+            leader,
+            incarnation,
+            fetch_seq,
+            partitions,
+        };
+        ctx.schedule_at(at, E::from(ClusterEvent::FetchArrive(Box::new(req))));
+    }
+
+    /// The follower's watchdog: at most one pending per fetcher, re-armed for the fetch in flight.
+    pub(crate) fn on_fetch_timeout<E: From<ClusterEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        (follower, leader): (BrokerId, BrokerId),
+        incarnation: u32,
+        _fetch_seq: u64,
+    ) {
+        let socket_timeout = self.params.replica_socket_timeout;
+        let backoff = self.params.replica_fetch_backoff;
+        let broker = &mut self.brokers[follower.0 as usize];
+        if !broker.alive || broker.incarnation != incarnation {
+            return;
+        }
+        let fetcher = &mut broker.fetchers[leader.0 as usize];
+        fetcher.watchdog_armed = false;
+        let Some(fetch_seq) = fetcher.in_flight else {
+            return;
+        };
+        let now = ctx.now();
+        let deadline = fetcher.sent_at + socket_timeout;
+        if now < deadline {
+            fetcher.watchdog_armed = true;
+            ctx.schedule_at(
+                deadline,
+                E::from(ClusterEvent::FetchTimeout {
+                    follower,
+                    leader,
+                    incarnation,
+                    fetch_seq,
+                }),
+            );
+            return;
+        }
+        fetcher.in_flight = None;
+        fetcher.scheduled = true;
+        ctx.schedule_at(
+            now + backoff,
+            E::from(ClusterEvent::FetchSend {
+                follower,
+                leader,
+                incarnation,
+            }),
+        );
+    }
+
+    pub(crate) fn on_fetch_arrive<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        req: FetchRequest,
+    ) {
+        let leader = req.leader;
+        if !self.brokers[leader.0 as usize].alive {
+            return;
+        }
+        let mut has_data = false;
+        for fp in &req.partitions {
+            let Some(leo) = self.leader_leo_at_epoch(leader, fp.partition, fp.epoch) else {
+                has_data = true; // answer at once so the follower learns nothing is coming
+                continue;
+            };
+            if fp.fetch_offset > leo {
+                continue;
+            }
+            self.update_follower_state(
+                ctx,
+                net,
+                (leader, fp.partition),
+                (req.follower, fp.fetch_offset),
+            );
+            has_data |= leo > fp.fetch_offset;
+        }
+        let wait = self.params.replica_fetch_wait_max;
+        if has_data || wait == Duration::ZERO {
+            self.respond_fetch(ctx, net, req);
+            return;
+        }
+        let broker = &mut self.brokers[leader.0 as usize];
+        let (follower, fetch_seq, incarnation) = (req.follower, req.fetch_seq, broker.incarnation);
+        broker.parked_fetches[follower.0 as usize] = Some(req);
+        let ev = ClusterEvent::FetchWaitExpired {
+            leader,
+            follower,
+            incarnation,
+            fetch_seq,
+        };
+        ctx.schedule_at(ctx.now() + wait, E::from(ev));
+    }
+
+    fn leader_leo_at_epoch(
+        &self,
+        leader: BrokerId,
+        p: PartitionId,
+        epoch: LeaderEpoch,
+    ) -> Option<i64> {
+        let replica = self.brokers[leader.0 as usize]
+            .replicas
+            .get(p.0 as usize)?
+            .as_ref()?;
+        match &replica.role {
+            Role::Leader(state) if state.epoch == epoch => Some(replica.log.leo()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn on_fetch_wait_expired<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        (leader, follower): (BrokerId, BrokerId),
+        (incarnation, fetch_seq): (u32, u64),
+    ) {
+        let broker = &mut self.brokers[leader.0 as usize];
+        if !broker.alive || broker.incarnation != incarnation {
+            return;
+        }
+        let slot = &mut broker.parked_fetches[follower.0 as usize];
+        if slot.as_ref().is_some_and(|r| r.fetch_seq == fetch_seq) {
+            let req = slot.take().expect("checked just above");
+            self.respond_fetch(ctx, net, req);
+        }
+    }
+
+    /// Answers every fetch parked on `leader` that covers `p` (new data arrived).
+    pub(crate) fn wake_parked_fetches<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        leader: BrokerId,
+        p: PartitionId,
+    ) {
+        for i in 0..self.partitions[p.0 as usize].replicas.len() {
+            let follower = self.partitions[p.0 as usize].replicas[i];
+            let slot = &mut self.brokers[leader.0 as usize].parked_fetches[follower.0 as usize];
+            if slot
+                .as_ref()
+                .is_some_and(|r| r.partitions.iter().any(|fp| fp.partition == p))
+            {
+                let req = slot.take().expect("checked just above");
+                self.respond_fetch(ctx, net, req);
+            }
+        }
+    }
+
+    fn respond_fetch<E: From<ClusterEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        req: FetchRequest,
+    ) {
+        let FetchRequest {
+            follower,
+            leader,
+            incarnation,
+            fetch_seq,
+            partitions,
+        } = req;
+        let mut bytes = 64u64;
+        let mut fetched = Vec::with_capacity(partitions.len());
+        for fp in partitions {
+            let Some(replica) =
+                self.brokers[leader.0 as usize].replicas[fp.partition.0 as usize].as_ref()
+            else {
+                continue;
+            };
+            let Role::Leader(state) = &replica.role else {
+                continue;
+            };
+            if state.epoch != fp.epoch || fp.fetch_offset > replica.log.leo() {
+                continue;
+            }
+            let mut taken = 0u64;
+            let batches: Vec<Rc<LogBatch>> = replica.log.entries()
+                [replica.log.index_from(fp.fetch_offset)..]
+                .iter()
+                .take_while(|b| {
+                    let fits = taken == 0
+                        || taken + u64::from(b.size_bytes) <= FETCH_MAX_BYTES_PER_PARTITION;
+                    taken += u64::from(b.size_bytes);
+                    fits
+                })
+                .cloned()
+                .collect();
+            bytes += 16 + batches.iter().map(|b| u64::from(b.size_bytes)).sum::<u64>();
+            fetched.push(FetchedPartition {
+                partition: fp.partition,
+                epoch: fp.epoch,
+                fetch_offset: fp.fetch_offset,
+                hw: replica.hw,
+                batches,
+            });
+        }
+        let resp = FetchResponse {
+            follower,
+            leader,
+            incarnation,
+            fetch_seq,
+            partitions: fetched,
+        };
+        if let Some(at) = net.transit(
+            ctx.now(),
+            Node::Broker(leader),
+            Node::Broker(follower),
+            bytes,
+        ) {
+            ctx.schedule_at(
+                at,
+                E::from(ClusterEvent::FetchResponseArrive(Box::new(resp))),
+            );
+        }
+    }
+
+    pub(crate) fn on_fetch_response<E: From<ClusterEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        resp: FetchResponse,
+    ) {
+        let (batch_cost, kib_cost) = (
+            self.params.append_cost_per_batch.as_nanos(),
+            self.params.append_cost_per_kib_ns,
+        );
+        let broker = &mut self.brokers[resp.follower.0 as usize];
+        let fetcher = &mut broker.fetchers[resp.leader.0 as usize];
+        if !broker.alive
+            || broker.incarnation != resp.incarnation
+            || fetcher.in_flight != Some(resp.fetch_seq)
+        {
+            return;
+        }
+        fetcher.in_flight = None;
+        let mut cost = 0u64;
+        for fp in resp.partitions {
+            let Some(replica) = broker.replicas[fp.partition.0 as usize].as_mut() else {
+                continue;
+            };
+            let following = matches!(replica.role, Role::Follower { leader, epoch } if leader == resp.leader && epoch == fp.epoch);
+            if !following || replica.log.leo() != fp.fetch_offset {
+                continue;
+            }
+            for batch in fp.batches {
+                cost += batch_cost + u64::from(batch.size_bytes) * kib_cost / 1024;
+                replica.producers.record(&batch);
+                replica.log.append(batch);
+            }
+            replica.hw = replica.hw.max(fp.hw.min(replica.log.leo()));
+        }
+        broker.busy_until = ctx.now().max(broker.busy_until) + Duration::from_nanos(cost);
+        let fetcher = &mut broker.fetchers[resp.leader.0 as usize];
+        if !fetcher.scheduled && !fetcher.partitions.is_empty() {
+            fetcher.scheduled = true;
+            let ev = ClusterEvent::FetchSend {
+                follower: resp.follower,
+                leader: resp.leader,
+                incarnation: broker.incarnation,
+            };
+            ctx.schedule_at(broker.busy_until, E::from(ev));
+        }
+    }
+
+    /// Kafka's `updateFollowerFetchState`: LEO, `lastCaughtUpTime`, then ISR expand and HW.
+    fn update_follower_state<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        (leader, p): (BrokerId, PartitionId),
+        (follower, fetch_offset): (BrokerId, i64),
+    ) {
+        let now = ctx.now();
+        let replica = self
+            .replica_mut(leader, p)
+            .expect("the caller checked leadership");
+        let leo = replica.log.leo();
+        let hw = replica.hw;
+        let Role::Leader(state) = &mut replica.role else {
+            return;
+        };
+        let epoch_start = state.epoch_start_offset;
+        let Some(progress) = state.followers.iter_mut().find(|f| f.broker == follower) else {
+            return;
+        };
+        if fetch_offset >= leo {
+            progress.last_caught_up = progress.last_caught_up.max(now);
+        } else if fetch_offset >= progress.last_fetch_leader_leo {
+            progress.last_caught_up = progress.last_caught_up.max(progress.last_fetch_time);
+        }
+        progress.last_fetch_leader_leo = leo;
+        progress.last_fetch_time = now;
+        progress.leo = fetch_offset;
+        let isr = &mut self.partitions[p.0 as usize].isr;
+        if !isr.contains(&follower) && fetch_offset >= hw && fetch_offset >= epoch_start {
+            isr.push(follower);
+            let replicas = &self.partitions[p.0 as usize].replicas;
+            let mut sorted: Vec<BrokerId> = replicas
+                .iter()
+                .copied()
+                .filter(|r| self.partitions[p.0 as usize].isr.contains(r))
+                .collect();
+            std::mem::swap(&mut self.partitions[p.0 as usize].isr, &mut sorted);
+            let list = broker_list(&self.partitions[p.0 as usize].isr);
+            trace_broker(ctx, leader, "isr_expand", |e| {
+                e.with("partition", p.0).with("isr", list)
+            });
+        }
+        self.maybe_advance_hw(ctx, net, leader, p);
+    }
+
+    /// Recomputes the leader's HW (min LEO over the ISR; frozen under min ISR) and completes the
+    /// purgatory watchers it passes.
+    pub(crate) fn maybe_advance_hw<E: From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        leader: BrokerId,
+        p: PartitionId,
+    ) {
+        let frozen = self.params.hw_frozen_under_min_isr;
+        let min_isr = self.params.effective_min_isr as usize;
+        let isr = &self.partitions[p.0 as usize].isr;
+        if frozen && isr.len() < min_isr {
+            return;
+        }
+        let Some(replica) = self.brokers[leader.0 as usize].replicas[p.0 as usize].as_mut() else {
+            return;
+        };
+        let Role::Leader(state) = &mut replica.role else {
+            return;
+        };
+        let mut new_hw = replica.log.leo();
+        for f in state.followers.iter().filter(|f| isr.contains(&f.broker)) {
+            new_hw = new_hw.min(f.leo);
+        }
+        if new_hw <= replica.hw {
+            return;
+        }
+        replica.hw = new_hw;
+        let mut passed: Vec<Watcher> = Vec::new();
+        while state
+            .watchers
+            .front()
+            .is_some_and(|w| w.required_offset <= new_hw)
+        {
+            passed.push(state.watchers.pop_front().expect("checked non-empty"));
+        }
+        trace_broker(ctx, leader, "hw", |e| {
+            e.with("partition", p.0).with("hw", new_hw)
+        });
+        if passed.is_empty() {
+            return;
+        }
+        let verdict = self.hw_passed_verdict(p);
+        for w in passed {
+            self.resolve_delayed(ctx, net, leader, (w, verdict));
+        }
+    }
+
+    /// The periodic shrink: drop ISR members that are not caught up, then retry the HW.
+    pub(crate) fn on_isr_check<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        b: BrokerId,
+        incarnation: u32,
+    ) {
+        let broker = &self.brokers[b.0 as usize];
+        if !broker.alive || broker.incarnation != incarnation {
+            return;
+        }
+        for p in 0..self.partitions.len() {
+            let partition = PartitionId(p as u32);
+            let lagging = self.lagging_isr_members(ctx.now(), b, partition);
+            if lagging.is_empty() {
+                continue;
+            }
+            self.partitions[p].isr.retain(|r| !lagging.contains(r));
+            let list = broker_list(&self.partitions[p].isr);
+            trace_broker(ctx, b, "isr_shrink", |e| {
+                e.with("partition", partition.0).with("isr", list)
+            });
+            self.maybe_advance_hw(ctx, net, b, partition);
+        }
+        self.schedule_isr_check(ctx, b);
+    }
+
+    fn lagging_isr_members(&self, now: Instant, b: BrokerId, p: PartitionId) -> Vec<BrokerId> {
+        let lag = self.params.replica_lag_time_max;
+        let Some(replica) = self.brokers[b.0 as usize].replicas[p.0 as usize].as_ref() else {
+            return Vec::new();
+        };
+        let Role::Leader(state) = &replica.role else {
+            return Vec::new();
+        };
+        let leo = replica.log.leo();
+        let isr = &self.partitions[p.0 as usize].isr;
+        state
+            .followers
+            .iter()
+            .filter(|f| {
+                isr.contains(&f.broker)
+                    && f.leo != leo
+                    && now.saturating_since(f.last_caught_up) > lag
+            })
+            .map(|f| f.broker)
+            .collect()
+    }
+
+    pub(crate) fn schedule_isr_check<E: From<ClusterEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        b: BrokerId,
+    ) {
+        let period = Duration::from_nanos((self.params.replica_lag_time_max.as_nanos() / 2).max(1));
+        let incarnation = self.brokers[b.0 as usize].incarnation;
+        ctx.schedule_after(
+            period,
+            E::from(ClusterEvent::IsrCheck {
+                broker: b,
+                incarnation,
+            }),
+        );
+    }
+
+    /// Fresh follower progress for a new leader: ISR members count as caught up now.
+    pub(crate) fn initial_followers(
+        &self,
+        now: Instant,
+        leader: BrokerId,
+        p: PartitionId,
+    ) -> Vec<FollowerProgress> {
+        let state = &self.partitions[p.0 as usize];
+        state
+            .replicas
+            .iter()
+            .filter(|&&r| r != leader)
+            .map(|&r| FollowerProgress {
+                broker: r,
+                leo: -1,
+                last_caught_up: if state.isr.contains(&r) {
+                    now
+                } else {
+                    Instant::ZERO
+                },
+                last_fetch_time: Instant::ZERO,
+                last_fetch_leader_leo: -1,
+            })
+            .collect()
+    }
+}

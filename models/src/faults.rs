@@ -1,0 +1,515 @@
+//! Faults: a scripted schedule and seeded random processes that crash and restart brokers, cut
+//! and heal links, drop responses and add latency spikes.
+//!
+//! ```text
+//!   [faults]
+//!   schedule = [ { at_ms = 1000, action = "crash", broker = 0 },
+//!                { at_ms = 4000, action = "restart", broker = 0 },
+//!                { at_ms = 2000, action = "cut", link = ["client", "broker1"] },
+//!                { at_ms = 2500, action = "drop_responses", broker = 2, n = 3 },
+//!                { at_ms = 3000, action = "latency_spike", link = ["client", "broker0"], extra_ms = 50, until_ms = 3500 } ]
+//!   random = { crash_rate_per_broker_per_s = 0.01, restart_delay = { dist = "constant", ms = 5000 },
+//!              link_flap_rate_per_s = 0.1, link_flap_duration = { dist = "exponential", mean_ms = 500 } }
+//! ```
+//!
+//! API: [`Faults::new`] validates against the cluster, [`Faults::start`] schedules
+//! [`FaultEvent`]s, the world passes each one to [`Faults::apply`], and [`Faults::stop`] ends every
+//! fault process before settling. Random draws come only from streams named `faults/...`.
+//!
+//! Fidelity: crash-stop brokers with durable logs (see `cluster`); a cut is a symmetric network
+//! partition of one link; "drop_responses" drops the next N broker→client messages on one link.
+
+use serde::Deserialize;
+use sim::{Ctx, Dist, Duration, Instant, RngStreams, Stream};
+
+use crate::cluster::config::{ConfigError, DistConfig, LinkName, ms_to_duration, resolve_link};
+use crate::cluster::{Cluster, ClusterConfig, ClusterEvent};
+use crate::network::{NetEvent, Network, node_label};
+use crate::protocol::{BrokerId, Node};
+
+/// A scripted action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultAction {
+    /// Crash `broker`.
+    Crash,
+    /// Restart `broker`.
+    Restart,
+    /// Cut `link`.
+    Cut,
+    /// Heal `link`.
+    Heal,
+    /// Drop the next `n` responses from `broker` to the client.
+    DropResponses,
+    /// Add `extra_ms` to `link` (or every link) until `until_ms`.
+    LatencySpike,
+}
+
+/// One entry of the scripted schedule.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledFault {
+    /// When, ms from the start of the run.
+    pub at_ms: f64,
+    /// What.
+    pub action: FaultAction,
+    /// The broker (crash, restart, drop_responses).
+    #[serde(default)]
+    pub broker: Option<u32>,
+    /// The link (cut, heal; latency_spike: omitted = every link).
+    #[serde(default)]
+    pub link: Option<LinkName>,
+    /// How many responses (drop_responses).
+    #[serde(default)]
+    pub n: Option<u64>,
+    /// Extra latency (latency_spike), ms.
+    #[serde(default)]
+    pub extra_ms: Option<f64>,
+    /// End of the spike (latency_spike), ms from the start of the run.
+    #[serde(default)]
+    pub until_ms: Option<f64>,
+}
+
+fn default_restart_delay() -> DistConfig {
+    DistConfig::constant_ms(10_000.0)
+}
+fn default_flap_duration() -> DistConfig {
+    DistConfig::constant_ms(1_000.0)
+}
+fn default_max_down() -> u32 {
+    1
+}
+
+/// Random fault processes (all off by default).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RandomFaultsConfig {
+    /// Poisson rate of crashes per broker per second (0 = off).
+    #[serde(default)]
+    pub crash_rate_per_broker_per_s: f64,
+    /// Time from a random crash to its restart.
+    #[serde(default = "default_restart_delay")]
+    pub restart_delay: DistConfig,
+    /// At most this many brokers down from random crashes at once.
+    #[serde(default = "default_max_down")]
+    pub max_down_brokers: u32,
+    /// Poisson rate of link flaps over the whole network, per second (0 = off).
+    #[serde(default)]
+    pub link_flap_rate_per_s: f64,
+    /// How long a flapped link stays cut.
+    #[serde(default = "default_flap_duration")]
+    pub link_flap_duration: DistConfig,
+}
+
+impl Default for RandomFaultsConfig {
+    fn default() -> Self {
+        RandomFaultsConfig {
+            crash_rate_per_broker_per_s: 0.0,
+            restart_delay: default_restart_delay(),
+            max_down_brokers: default_max_down(),
+            link_flap_rate_per_s: 0.0,
+            link_flap_duration: default_flap_duration(),
+        }
+    }
+}
+
+/// The faults of one run (default: none).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultsConfig {
+    /// Scripted faults, in time order.
+    #[serde(default)]
+    pub schedule: Vec<ScheduledFault>,
+    /// Random processes.
+    #[serde(default)]
+    pub random: RandomFaultsConfig,
+}
+
+/// A scripted action resolved to nodes and integer times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResolvedAction {
+    /// Crash a broker.
+    Crash(BrokerId),
+    /// Restart a broker.
+    Restart(BrokerId),
+    /// Cut a link.
+    Cut(Node, Node),
+    /// Heal a link.
+    Heal(Node, Node),
+    /// Drop the next n responses from a broker to the client.
+    DropResponses(BrokerId, u64),
+    /// A latency spike on one link or (None) every link.
+    LatencySpike {
+        /// The link, or every link.
+        link: Option<(Node, Node)>,
+        /// Extra delay.
+        extra: Duration,
+        /// End of the spike.
+        until: Instant,
+    },
+}
+
+/// What the faults schedule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultEvent {
+    /// Scripted fault number `index`.
+    Scripted {
+        /// Index in the schedule.
+        index: usize,
+    },
+    /// A random crash of `broker`.
+    RandomCrash {
+        /// The broker.
+        broker: BrokerId,
+    },
+    /// The restart after a random crash.
+    RandomRestart {
+        /// The broker.
+        broker: BrokerId,
+    },
+    /// A random link flap starts.
+    FlapStart,
+    /// A random link flap ends.
+    FlapEnd {
+        /// One end.
+        a: Node,
+        /// The other end.
+        b: Node,
+    },
+}
+
+fn rate_mean(key: &str, rate: f64) -> Result<Option<Duration>, ConfigError> {
+    if !rate.is_finite() || rate < 0.0 {
+        return Err(ConfigError::invalid(
+            key,
+            format!("{rate}: allowed a finite rate >= 0 per second"),
+        ));
+    }
+    if rate == 0.0 {
+        return Ok(None);
+    }
+    Ok(Some(Duration::from_nanos(
+        (1e9 / rate).round().max(1.0) as u64
+    )))
+}
+
+impl FaultsConfig {
+    /// Checks every key against the cluster (brokers and links must exist, times in order).
+    pub fn validate(&self, cluster: &ClusterConfig) -> Result<(), ConfigError> {
+        self.resolve(cluster).map(|_| ())
+    }
+
+    /// Resolves the schedule to `(at, action)` pairs.
+    pub fn resolve(
+        &self,
+        cluster: &ClusterConfig,
+    ) -> Result<Vec<(Instant, ResolvedAction)>, ConfigError> {
+        let mut out = Vec::with_capacity(self.schedule.len());
+        let mut previous = Instant::ZERO;
+        for (i, f) in self.schedule.iter().enumerate() {
+            let key = format!("faults.schedule[{i}]");
+            let at = Instant::ZERO + ms_to_duration(&format!("{key}.at_ms"), f.at_ms)?;
+            if at < previous {
+                return Err(ConfigError::invalid(
+                    format!("{key}.at_ms"),
+                    format!(
+                        "{} is before the previous fault: list faults in time order",
+                        f.at_ms
+                    ),
+                ));
+            }
+            previous = at;
+            out.push((at, resolve_action(&key, f, at, cluster.brokers)?));
+        }
+        let r = &self.random;
+        rate_mean(
+            "faults.random.crash_rate_per_broker_per_s",
+            r.crash_rate_per_broker_per_s,
+        )?;
+        rate_mean("faults.random.link_flap_rate_per_s", r.link_flap_rate_per_s)?;
+        r.restart_delay.to_dist("faults.random.restart_delay")?;
+        r.link_flap_duration
+            .to_dist("faults.random.link_flap_duration")?;
+        if r.max_down_brokers >= cluster.brokers && r.crash_rate_per_broker_per_s > 0.0 {
+            return Err(ConfigError::invalid(
+                "faults.random.max_down_brokers",
+                format!(
+                    "{}: allowed 0 ..= brokers - 1 ({})",
+                    r.max_down_brokers,
+                    cluster.brokers.saturating_sub(1)
+                ),
+            ));
+        }
+        Ok(out)
+    }
+}
+
+fn resolve_action(
+    key: &str,
+    f: &ScheduledFault,
+    at: Instant,
+    brokers: u32,
+) -> Result<ResolvedAction, ConfigError> {
+    let broker = || -> Result<BrokerId, ConfigError> {
+        let b = f.broker.ok_or_else(|| {
+            ConfigError::invalid(format!("{key}.broker"), "this action needs a broker")
+        })?;
+        if b >= brokers {
+            return Err(ConfigError::invalid(
+                format!("{key}.broker"),
+                format!("broker {b} does not exist: allowed 0 ..= {}", brokers - 1),
+            ));
+        }
+        Ok(BrokerId(b))
+    };
+    let link = || -> Result<(Node, Node), ConfigError> {
+        let l = f.link.as_ref().ok_or_else(|| {
+            ConfigError::invalid(
+                format!("{key}.link"),
+                "this action needs a link, e.g. [\"client\", \"broker0\"]",
+            )
+        })?;
+        resolve_link(&format!("{key}.link"), l, brokers)
+    };
+    Ok(match f.action {
+        FaultAction::Crash => ResolvedAction::Crash(broker()?),
+        FaultAction::Restart => ResolvedAction::Restart(broker()?),
+        FaultAction::Cut => {
+            let (a, b) = link()?;
+            ResolvedAction::Cut(a, b)
+        }
+        FaultAction::Heal => {
+            let (a, b) = link()?;
+            ResolvedAction::Heal(a, b)
+        }
+        FaultAction::DropResponses => {
+            let n = f.n.filter(|&n| n > 0).ok_or_else(|| {
+                ConfigError::invalid(format!("{key}.n"), "drop_responses needs n >= 1")
+            })?;
+            ResolvedAction::DropResponses(broker()?, n)
+        }
+        FaultAction::LatencySpike => {
+            let extra_ms = f.extra_ms.ok_or_else(|| {
+                ConfigError::invalid(format!("{key}.extra_ms"), "latency_spike needs extra_ms")
+            })?;
+            let extra = ms_to_duration(&format!("{key}.extra_ms"), extra_ms)?;
+            let until_ms = f.until_ms.ok_or_else(|| {
+                ConfigError::invalid(format!("{key}.until_ms"), "latency_spike needs until_ms")
+            })?;
+            let until = Instant::ZERO + ms_to_duration(&format!("{key}.until_ms"), until_ms)?;
+            if until <= at {
+                return Err(ConfigError::invalid(
+                    format!("{key}.until_ms"),
+                    format!("{until_ms} must be after at_ms {}", f.at_ms),
+                ));
+            }
+            let link = if f.link.is_some() {
+                Some(link()?)
+            } else {
+                None
+            };
+            ResolvedAction::LatencySpike { link, extra, until }
+        }
+    })
+}
+
+/// The fault processes of one run.
+#[derive(Clone, Debug)]
+pub struct Faults {
+    schedule: Vec<(Instant, ResolvedAction)>,
+    crash_mean: Option<Duration>,
+    restart_delay: Dist,
+    max_down_brokers: u32,
+    flap_mean: Option<Duration>,
+    flap_duration: Dist,
+    crash_streams: Vec<Stream>,
+    flap_stream: Stream,
+    randomly_down: Vec<BrokerId>,
+    stopped: bool,
+}
+
+impl Faults {
+    /// Validates `config` against `cluster` and seeds the streams `faults/crash/<b>` and
+    /// `faults/flap`.
+    pub fn new(
+        config: &FaultsConfig,
+        cluster: &ClusterConfig,
+        streams: &RngStreams,
+    ) -> Result<Faults, ConfigError> {
+        let schedule = config.resolve(cluster)?;
+        let r = &config.random;
+        Ok(Faults {
+            schedule,
+            crash_mean: rate_mean(
+                "faults.random.crash_rate_per_broker_per_s",
+                r.crash_rate_per_broker_per_s,
+            )?,
+            restart_delay: r.restart_delay.to_dist("faults.random.restart_delay")?,
+            max_down_brokers: r.max_down_brokers,
+            flap_mean: rate_mean("faults.random.link_flap_rate_per_s", r.link_flap_rate_per_s)?,
+            flap_duration: r
+                .link_flap_duration
+                .to_dist("faults.random.link_flap_duration")?,
+            crash_streams: (0..cluster.brokers)
+                .map(|b| streams.stream(&format!("faults/crash/{b}")))
+                .collect(),
+            flap_stream: streams.stream("faults/flap"),
+            randomly_down: Vec::new(),
+            stopped: false,
+        })
+    }
+
+    /// The resolved scripted schedule.
+    pub fn schedule(&self) -> &[(Instant, ResolvedAction)] {
+        &self.schedule
+    }
+
+    /// Schedules the scripted faults and the first event of each random process.
+    pub fn start<E: From<FaultEvent>>(&mut self, ctx: &mut Ctx<'_, E>) {
+        for (index, &(at, _)) in self.schedule.iter().enumerate() {
+            ctx.schedule_at(at.max(ctx.now()), E::from(FaultEvent::Scripted { index }));
+        }
+        if let Some(mean) = self.crash_mean {
+            for b in 0..self.crash_streams.len() {
+                let delay = self.crash_streams[b].exponential(mean);
+                ctx.schedule_after(
+                    delay,
+                    E::from(FaultEvent::RandomCrash {
+                        broker: BrokerId(b as u32),
+                    }),
+                );
+            }
+        }
+        if let Some(mean) = self.flap_mean {
+            let delay = self.flap_stream.exponential(mean);
+            ctx.schedule_after(delay, E::from(FaultEvent::FlapStart));
+        }
+    }
+
+    /// Ends every fault process: later fault events do nothing (used before settling).
+    pub fn stop(&mut self) {
+        self.stopped = true;
+    }
+
+    /// Applies one fault event.
+    pub fn apply<E: From<FaultEvent> + From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        cluster: &mut Cluster,
+        net: &mut Network,
+        ev: FaultEvent,
+    ) {
+        if self.stopped {
+            return;
+        }
+        match ev {
+            FaultEvent::Scripted { index } => {
+                let action = self.schedule[index].1;
+                apply_action(ctx, cluster, net, action);
+            }
+            FaultEvent::RandomCrash { broker } => self.on_random_crash(ctx, cluster, broker),
+            FaultEvent::RandomRestart { broker } => {
+                self.randomly_down.retain(|&b| b != broker);
+                apply_action(ctx, cluster, net, ResolvedAction::Restart(broker));
+                if let Some(mean) = self.crash_mean {
+                    let delay = self.crash_streams[broker.0 as usize].exponential(mean);
+                    ctx.schedule_after(delay, E::from(FaultEvent::RandomCrash { broker }));
+                }
+            }
+            FaultEvent::FlapStart => self.on_flap_start(ctx, net),
+            FaultEvent::FlapEnd { a, b } => {
+                apply_action(ctx, cluster, net, ResolvedAction::Heal(a, b))
+            }
+        }
+    }
+
+    fn on_random_crash<E: From<FaultEvent> + From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        cluster: &mut Cluster,
+        broker: BrokerId,
+    ) {
+        let Some(mean) = self.crash_mean else { return };
+        let stream = &mut self.crash_streams[broker.0 as usize];
+        if !cluster.is_alive(broker) || self.randomly_down.len() as u32 >= self.max_down_brokers {
+            let delay = stream.exponential(mean);
+            ctx.schedule_after(delay, E::from(FaultEvent::RandomCrash { broker }));
+            return;
+        }
+        let restart_after = self.restart_delay.sample(stream);
+        self.randomly_down.push(broker);
+        ctx.trace("faults", "crash", |e| {
+            e.with("broker", broker.0).with("random", true)
+        });
+        cluster.crash(ctx, broker);
+        ctx.schedule_after(restart_after, E::from(FaultEvent::RandomRestart { broker }));
+    }
+
+    fn on_flap_start<E: From<FaultEvent>>(&mut self, ctx: &mut Ctx<'_, E>, net: &mut Network) {
+        let Some(mean) = self.flap_mean else { return };
+        let pairs = net.node_pairs();
+        let (a, b) = pairs[self.flap_stream.below(pairs.len() as u64) as usize];
+        let duration = self.flap_duration.sample(&mut self.flap_stream);
+        ctx.trace("faults", "cut", |e| {
+            e.with("a", node_label(a))
+                .with("b", node_label(b))
+                .with("random", true)
+        });
+        net.cut(a, b);
+        ctx.schedule_after(duration, E::from(FaultEvent::FlapEnd { a, b }));
+        let next = self.flap_stream.exponential(mean);
+        ctx.schedule_after(next, E::from(FaultEvent::FlapStart));
+    }
+}
+
+/// Applies one resolved action now.
+pub fn apply_action<E: From<ClusterEvent> + From<NetEvent>>(
+    ctx: &mut Ctx<'_, E>,
+    cluster: &mut Cluster,
+    net: &mut Network,
+    action: ResolvedAction,
+) {
+    match action {
+        ResolvedAction::Crash(b) => {
+            ctx.trace("faults", "crash", |e| e.with("broker", b.0));
+            cluster.crash(ctx, b);
+        }
+        ResolvedAction::Restart(b) => {
+            ctx.trace("faults", "restart", |e| e.with("broker", b.0));
+            cluster.restart(ctx, net, b);
+        }
+        ResolvedAction::Cut(a, b) => {
+            ctx.trace("faults", "cut", |e| {
+                e.with("a", node_label(a)).with("b", node_label(b))
+            });
+            net.cut(a, b);
+        }
+        ResolvedAction::Heal(a, b) => {
+            ctx.trace("faults", "heal", |e| {
+                e.with("a", node_label(a)).with("b", node_label(b))
+            });
+            net.heal(a, b);
+        }
+        ResolvedAction::DropResponses(b, n) => {
+            ctx.trace("faults", "drop_responses", |e| {
+                e.with("broker", b.0).with("n", n)
+            });
+            net.drop_next_responses(b, n);
+        }
+        ResolvedAction::LatencySpike { link, extra, until } => {
+            ctx.trace("faults", "latency_spike", |e| {
+                e.with("extra_ns", extra.as_nanos())
+                    .with("until_ns", until.as_nanos())
+            });
+            let window = (ctx.now(), until);
+            match link {
+                Some((a, b)) => net.latency_spike(a, b, window, extra),
+                None => {
+                    for (a, b) in net.node_pairs() {
+                        net.latency_spike(a, b, window, extra);
+                    }
+                }
+            }
+        }
+    }
+}

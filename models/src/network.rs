@@ -1,0 +1,490 @@
+//! The simulated network: one link per ordered pair of nodes, each with latency, bandwidth,
+//! loss, cuts, latency spikes and scripted response drops.
+//!
+//! ```text
+//!   send(from,to,msg) ─► link(from→to): cut? drop │ drop_next>0 (responses)? drop │ loss ratio? drop
+//!                          │ serialise: start = max(now, busy_until); busy_until = start + bytes/bandwidth
+//!                          │ arrive   = max(busy_until + latency + spike, last_arrival)   (in order)
+//!                          └─► schedule NetEvent::Deliver { from, to, msg } at arrive
+//! ```
+//!
+//! API overview:
+//! - [`NetworkConfig`] (serde, `Default` = 0.5 ms constant LAN latency, 10 Gbit/s, no loss) with
+//!   per-link overrides; [`Network::new`] validates it against the broker count.
+//! - [`Network::send`] applies the link and schedules [`NetEvent::Deliver`]; the world hands the
+//!   delivered message to the cluster or the producer.
+//! - [`Network::transit`] gives the arrival time of a broker-to-broker message that is not a
+//!   [`Message`] (follower fetches), through the same link state, or `None` when the link is cut.
+//! - Fault hooks: [`Network::cut`], [`Network::heal`], [`Network::heal_all`],
+//!   [`Network::drop_next_responses`], [`Network::latency_spike`]; query [`Network::is_cut`] and
+//!   [`Network::connection_broken`].
+//!
+//! Units: time in integer ns, bandwidth in bytes per second, probabilities as parts per billion.
+//!
+//! Fidelity: a link stands for a TCP connection, so it never reorders. A cut drops every message
+//! *sent* while it lasts, in both directions; a message already on the wire when the cut starts
+//! is still delivered (it had left the sender). Request loss applies to client→broker messages,
+//! response loss to broker→client messages; broker↔broker traffic is lost only by cuts. The
+//! client models its own request timeouts; there is no TCP reset notification.
+
+use serde::Deserialize;
+use sim::{Ctx, Dist, Duration, Instant, RngStreams, Stream};
+
+use crate::cluster::config::{
+    ConfigError, DistConfig, LinkName, RATIO_DENOMINATOR, check_probability, probability_to_ppb,
+    resolve_link,
+};
+use crate::protocol::{BrokerId, Message, Node};
+
+/// What the network schedules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NetEvent {
+    /// `msg` arrives at `to`.
+    Deliver {
+        /// Sender.
+        from: Node,
+        /// Receiver.
+        to: Node,
+        /// The message.
+        msg: Message,
+    },
+}
+
+fn default_latency() -> DistConfig {
+    DistConfig::constant_ms(0.5)
+}
+fn default_bandwidth() -> u64 {
+    1_250_000_000
+}
+
+/// The network of one run.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// One-way latency of every link unless overridden.
+    #[serde(default = "default_latency")]
+    pub latency: DistConfig,
+    /// Bandwidth of every link direction, bytes per second (default 10 Gbit/s); 0 = unlimited.
+    #[serde(default = "default_bandwidth")]
+    pub bandwidth_bytes_per_s: u64,
+    /// Probability that a client→broker request is lost.
+    #[serde(default)]
+    pub request_loss: f64,
+    /// Probability that a broker→client response is lost.
+    #[serde(default)]
+    pub response_loss: f64,
+    /// Per-link overrides (both directions).
+    #[serde(default)]
+    pub links: Vec<LinkOverride>,
+}
+
+/// Settings for one link, both directions.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkOverride {
+    /// The two nodes, e.g. `["client", "broker1"]`.
+    pub link: LinkName,
+    /// Latency on this link.
+    #[serde(default)]
+    pub latency: Option<DistConfig>,
+    /// Bandwidth on this link, bytes per second; 0 = unlimited.
+    #[serde(default)]
+    pub bandwidth_bytes_per_s: Option<u64>,
+    /// Request loss on this link (client→broker direction).
+    #[serde(default)]
+    pub request_loss: Option<f64>,
+    /// Response loss on this link (broker→client direction).
+    #[serde(default)]
+    pub response_loss: Option<f64>,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        NetworkConfig {
+            latency: default_latency(),
+            bandwidth_bytes_per_s: default_bandwidth(),
+            request_loss: 0.0,
+            response_loss: 0.0,
+            links: Vec::new(),
+        }
+    }
+}
+
+impl NetworkConfig {
+    /// Checks every key against a cluster of `broker_count` brokers.
+    pub fn validate(&self, broker_count: u32) -> Result<(), ConfigError> {
+        self.latency.to_dist("network.latency")?;
+        check_probability("network.request_loss", self.request_loss)?;
+        check_probability("network.response_loss", self.response_loss)?;
+        for (i, o) in self.links.iter().enumerate() {
+            let key = format!("network.links[{i}]");
+            resolve_link(&format!("{key}.link"), &o.link, broker_count)?;
+            if let Some(l) = &o.latency {
+                l.to_dist(&format!("{key}.latency"))?;
+            }
+            if let Some(p) = o.request_loss {
+                check_probability(&format!("{key}.request_loss"), p)?;
+            }
+            if let Some(p) = o.response_loss {
+                check_probability(&format!("{key}.response_loss"), p)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A temporary extra delay on a link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Spike {
+    from: Instant,
+    until: Instant,
+    extra: Duration,
+}
+
+/// One direction of one link.
+#[derive(Clone, Debug)]
+struct Link {
+    latency: Dist,
+    bandwidth_bytes_per_s: u64,
+    loss_ppb: u64,
+    cut: bool,
+    drop_next: u64,
+    spikes: Vec<Spike>,
+    busy_until: Instant,
+    last_arrival: Instant,
+    stream: Stream,
+}
+
+/// Why a message was dropped (the `reason` field of the `net/drop` trace event).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DropReason {
+    /// The link is cut.
+    Cut,
+    /// A scripted "drop the next N responses".
+    Scripted,
+    /// Random loss.
+    Loss,
+    /// The receiving broker is down.
+    BrokerDown,
+}
+
+impl DropReason {
+    /// The name used in traces.
+    pub fn name(self) -> &'static str {
+        match self {
+            DropReason::Cut => "cut",
+            DropReason::Scripted => "scripted",
+            DropReason::Loss => "loss",
+            DropReason::BrokerDown => "broker_down",
+        }
+    }
+}
+
+/// The network of one run: `(brokers + 1)^2` directed links.
+#[derive(Clone, Debug)]
+pub struct Network {
+    node_count: usize,
+    links: Vec<Link>,
+    dropped_count: u64,
+}
+
+/// Index of a node: the client is 0, broker `b` is `b + 1`.
+fn node_index(node: Node) -> usize {
+    match node {
+        Node::Client => 0,
+        Node::Broker(BrokerId(b)) => b as usize + 1,
+    }
+}
+
+/// A short label for traces: `client` or `broker/<id>`.
+pub fn node_label(node: Node) -> String {
+    match node {
+        Node::Client => "client".to_owned(),
+        Node::Broker(BrokerId(b)) => format!("broker/{b}"),
+    }
+}
+
+/// The kind of a message, for traces.
+pub fn message_kind(msg: &Message) -> &'static str {
+    match msg {
+        Message::ProduceRequest(_) => "produce_request",
+        Message::ProduceResponse(_) => "produce_response",
+        Message::MetadataRequest { .. } => "metadata_request",
+        Message::MetadataResponse(_) => "metadata_response",
+        Message::InitProducerIdRequest { .. } => "init_producer_id_request",
+        Message::InitProducerIdResponse { .. } => "init_producer_id_response",
+    }
+}
+
+/// The correlation id of a message, or -1 when it has none.
+pub fn message_correlation_id(msg: &Message) -> i64 {
+    match msg {
+        Message::ProduceRequest(r) => r.correlation_id as i64,
+        Message::ProduceResponse(r) => r.correlation_id as i64,
+        Message::MetadataRequest { correlation_id }
+        | Message::InitProducerIdRequest { correlation_id }
+        | Message::InitProducerIdResponse { correlation_id, .. } => *correlation_id as i64,
+        Message::MetadataResponse(_) => -1,
+    }
+}
+
+impl Network {
+    /// Builds the links of a cluster of `broker_count` brokers; per-link streams come from
+    /// `streams` under `net/link/<from>-><to>`.
+    pub fn new(
+        config: &NetworkConfig,
+        broker_count: u32,
+        streams: &RngStreams,
+    ) -> Result<Network, ConfigError> {
+        config.validate(broker_count)?;
+        let node_count = broker_count as usize + 1;
+        let default_latency = config.latency.to_dist("network.latency")?;
+        let mut links = Vec::with_capacity(node_count * node_count);
+        for from in 0..node_count {
+            for to in 0..node_count {
+                let loss = match (from, to) {
+                    (0, t) if t > 0 => config.request_loss,
+                    (f, 0) if f > 0 => config.response_loss,
+                    _ => 0.0,
+                };
+                links.push(Link {
+                    latency: default_latency,
+                    bandwidth_bytes_per_s: config.bandwidth_bytes_per_s,
+                    loss_ppb: probability_to_ppb(loss),
+                    cut: false,
+                    drop_next: 0,
+                    spikes: Vec::new(),
+                    busy_until: Instant::ZERO,
+                    last_arrival: Instant::ZERO,
+                    stream: streams.stream(&format!("net/link/{from}->{to}")),
+                });
+            }
+        }
+        let mut net = Network {
+            node_count,
+            links,
+            dropped_count: 0,
+        };
+        for (i, o) in config.links.iter().enumerate() {
+            net.apply_override(i, o, broker_count)?;
+        }
+        Ok(net)
+    }
+
+    fn apply_override(
+        &mut self,
+        i: usize,
+        o: &LinkOverride,
+        broker_count: u32,
+    ) -> Result<(), ConfigError> {
+        let key = format!("network.links[{i}]");
+        let (a, b) = resolve_link(&format!("{key}.link"), &o.link, broker_count)?;
+        let latency = o
+            .latency
+            .map(|l| l.to_dist(&format!("{key}.latency")))
+            .transpose()?;
+        for (from, to) in [(a, b), (b, a)] {
+            let link = self.link_mut(from, to);
+            if let Some(l) = latency {
+                link.latency = l;
+            }
+            if let Some(bw) = o.bandwidth_bytes_per_s {
+                link.bandwidth_bytes_per_s = bw;
+            }
+            let loss = match (from, to) {
+                (Node::Client, Node::Broker(_)) => o.request_loss,
+                (Node::Broker(_), Node::Client) => o.response_loss,
+                _ => None,
+            };
+            if let Some(p) = loss {
+                link.loss_ppb = probability_to_ppb(p);
+            }
+        }
+        Ok(())
+    }
+
+    fn link_index(&self, from: Node, to: Node) -> usize {
+        let (f, t) = (node_index(from), node_index(to));
+        assert!(
+            f < self.node_count && t < self.node_count,
+            "node {from:?} or {to:?} is not on this network"
+        );
+        f * self.node_count + t
+    }
+
+    fn link_mut(&mut self, from: Node, to: Node) -> &mut Link {
+        let i = self.link_index(from, to);
+        &mut self.links[i]
+    }
+
+    /// Sends `msg`: drops it (with a `net/drop` trace event) or schedules its delivery.
+    pub fn send<E: From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        from: Node,
+        to: Node,
+        msg: Message,
+    ) {
+        let now = ctx.now();
+        let is_response = matches!(to, Node::Client);
+        let link = self.link_mut(from, to);
+        let verdict = if link.cut {
+            Err(DropReason::Cut)
+        } else if is_response && link.drop_next > 0 {
+            link.drop_next -= 1;
+            Err(DropReason::Scripted)
+        } else if link.loss_ppb > 0 && link.stream.bernoulli(link.loss_ppb, RATIO_DENOMINATOR) {
+            Err(DropReason::Loss)
+        } else {
+            Ok(link.arrival(now, msg.size_bytes()))
+        };
+        match verdict {
+            Ok(at) => ctx.schedule_at(at, E::from(NetEvent::Deliver { from, to, msg })),
+            Err(reason) => {
+                self.dropped_count += 1;
+                trace_drop(ctx, from, to, &msg, reason);
+            }
+        }
+    }
+
+    /// The arrival time of `bytes` sent now from `from` to `to` through the link's latency,
+    /// bandwidth and order, or `None` when the link is cut (for broker-internal traffic such as
+    /// follower fetches, which is not a [`Message`]).
+    pub fn transit(&mut self, now: Instant, from: Node, to: Node, bytes: u64) -> Option<Instant> {
+        let link = self.link_mut(from, to);
+        if link.cut {
+            return None;
+        }
+        Some(link.arrival(now, bytes))
+    }
+
+    /// Cuts the link between `a` and `b` in both directions.
+    pub fn cut(&mut self, a: Node, b: Node) {
+        self.link_mut(a, b).cut = true;
+        self.link_mut(b, a).cut = true;
+    }
+
+    /// Heals the link between `a` and `b`.
+    pub fn heal(&mut self, a: Node, b: Node) {
+        self.link_mut(a, b).cut = false;
+        self.link_mut(b, a).cut = false;
+    }
+
+    /// Heals every link and forgets scripted drops and spikes (used when the run settles).
+    pub fn heal_all(&mut self) {
+        for link in &mut self.links {
+            link.cut = false;
+            link.drop_next = 0;
+            link.spikes.clear();
+        }
+    }
+
+    /// Drops the next `n` responses from `broker` to the client.
+    pub fn drop_next_responses(&mut self, broker: BrokerId, n: u64) {
+        let link = self.link_mut(Node::Broker(broker), Node::Client);
+        link.drop_next = link.drop_next.saturating_add(n);
+    }
+
+    /// Adds `extra` to the latency of messages sent between `a` and `b` (both directions) during
+    /// `[from, until)`.
+    pub fn latency_spike(&mut self, a: Node, b: Node, window: (Instant, Instant), extra: Duration) {
+        let spike = Spike {
+            from: window.0,
+            until: window.1,
+            extra,
+        };
+        for (f, t) in [(a, b), (b, a)] {
+            let link = self.link_mut(f, t);
+            link.spikes.retain(|s| s.until > window.0);
+            link.spikes.push(spike);
+        }
+    }
+
+    /// Whether the link between `a` and `b` is cut.
+    pub fn is_cut(&self, a: Node, b: Node) -> bool {
+        self.links[self.link_index(a, b)].cut
+    }
+
+    /// Whether a connection between `client` and `broker` cannot carry traffic right now
+    /// (the link is cut); the client still learns of it only through its own timeouts.
+    pub fn connection_broken(&self, _now: Instant, client: Node, broker: BrokerId) -> bool {
+        self.is_cut(client, Node::Broker(broker))
+    }
+
+    /// Messages dropped so far, for every reason.
+    pub fn dropped_count(&self) -> u64 {
+        self.dropped_count
+    }
+
+    /// Counts a drop decided outside the network (e.g. the receiver is down) and traces it.
+    pub fn record_drop<E>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        (from, to): (Node, Node),
+        msg: &Message,
+        reason: DropReason,
+    ) {
+        self.dropped_count += 1;
+        trace_drop(ctx, from, to, msg, reason);
+    }
+
+    /// Every ordered pair of distinct nodes, for random link faults: `(client, broker)` pairs first.
+    pub fn node_pairs(&self) -> Vec<(Node, Node)> {
+        let node = |i: usize| {
+            if i == 0 {
+                Node::Client
+            } else {
+                Node::Broker(BrokerId((i - 1) as u32))
+            }
+        };
+        let mut pairs = Vec::new();
+        for a in 0..self.node_count {
+            for b in a + 1..self.node_count {
+                pairs.push((node(a), node(b)));
+            }
+        }
+        pairs
+    }
+}
+
+fn trace_drop<E>(ctx: &mut Ctx<'_, E>, from: Node, to: Node, msg: &Message, reason: DropReason) {
+    ctx.trace("net", "drop", |e| {
+        e.with("from", node_label(from))
+            .with("to", node_label(to))
+            .with("msg", message_kind(msg))
+            .with("corr", message_correlation_id(msg))
+            .with("reason", reason.name())
+    });
+}
+
+impl Link {
+    /// Serialises `bytes` behind what is already queued, then adds latency and any spike;
+    /// never earlier than the previous arrival on this link direction.
+    fn arrival(&mut self, now: Instant, bytes: u64) -> Instant {
+        let start = now.max(self.busy_until);
+        let serialise_ns = if self.bandwidth_bytes_per_s == 0 {
+            0
+        } else {
+            // ceil(bytes * 1e9 / bandwidth) in u128 to avoid overflow.
+            let num = u128::from(bytes) * 1_000_000_000u128;
+            let bw = u128::from(self.bandwidth_bytes_per_s);
+            u64::try_from(num.div_ceil(bw)).unwrap_or(u64::MAX)
+        };
+        self.busy_until = start.saturating_add(Duration::from_nanos(serialise_ns));
+        let extra = self
+            .spikes
+            .iter()
+            .filter(|s| s.from <= now && now < s.until)
+            .map(|s| s.extra)
+            .max()
+            .unwrap_or_default();
+        let latency = self.latency.sample(&mut self.stream);
+        let arrive = self
+            .busy_until
+            .saturating_add(latency)
+            .saturating_add(extra)
+            .max(self.last_arrival);
+        self.last_arrival = arrive;
+        arrive
+    }
+}

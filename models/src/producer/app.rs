@@ -1,0 +1,371 @@
+//! The application's main thread as a state machine: `send()` calls at the workload's times,
+//! blocking on the first metadata and on buffer memory, sync sends waiting for their callback,
+//! and periodic `flush()`.
+//!
+//! ```text
+//!  Scheduled ──AppStep──► send(): push record ──► metadata unknown ──► WaitingMetadata ─┐
+//!      ▲                        │                                                      │
+//!      │                        ▼ append                                               │
+//!      │        Appended / failed at once ◄── resume ◄── BlockedOnBuffer (MustWait) ◄──┘
+//!      │                        │
+//!      ├──── async: next arrival│ (thread busy for send_cpu_ms)
+//!      └──── sync: WaitingAck ──┘ until the record's callback
+//!  flush(): Flushing until every record sent before the call is complete
+//!  stop_sending: the current step finishes, then Stopped
+//! ```
+//!
+//! Units: ns.
+//!
+//! Fidelity: `KafkaProducer.send`/`doSend` (facts §2.1): `waitOnMetadata` and the buffer wait
+//! share `max.block.ms`; failures inside `send()` (`TimeoutException`,
+//! `BufferExhaustedException`, `RecordTooLargeException`) reach the callback at once and count
+//! in `record-error-total`; `flush()` marks every partition ready and waits for the records sent
+//! before it. Simplified: one application thread; `send()` costs `send_cpu_ms` of that thread,
+//! charged once per call, whatever the blocking.
+
+use std::io::Write as _;
+
+use sim::{Ctx, Instant};
+
+use super::records::{AppRecord, Completion, Outcome};
+use super::workload::{NewRecord, SendMode, WorkloadPlan};
+use super::{Producer, ProducerEvent};
+use crate::batching::{AbortOnNewBatch, AppendOutcome, AppendRequest, ProduceError, RecordMeta, WaitTicket};
+use crate::network::Network;
+use crate::protocol::RecordId;
+use crate::world::{Event, RunEvent};
+
+/// Where the application thread is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AppState {
+    /// An `AppStep` event is pending.
+    Scheduled,
+    /// Inside `send()`, waiting for the topic's metadata.
+    WaitingMetadata { record: RecordId, new: NewRecord, deadline_ns: u64 },
+    /// Inside `send()`, waiting for buffer memory.
+    BlockedOnBuffer { ticket: WaitTicket, record: RecordId, since_ns: u64 },
+    /// `send().get()`: waiting for this record's callback.
+    WaitingAck { record: RecordId },
+    /// `flush()`: waiting until every record below `end` is complete.
+    Flushing { end: u64 },
+    /// Done sending.
+    Stopped,
+}
+
+/// Whether the application still sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sending {
+    Open,
+    Stopping,
+}
+
+/// The application thread's state.
+pub(crate) struct AppThread {
+    pub(crate) state: AppState,
+    sending: Sending,
+    mode: SendMode,
+    send_cpu_ns: u64,
+    flush_every_ns: u64,
+    flush_due: bool,
+    record_limit: Option<u64>,
+    next_arrival_ns: u64,
+    /// When the current `send()` call started (its CPU cost runs from here).
+    call_started_ns: u64,
+    key_buf: Vec<u8>,
+}
+
+impl AppThread {
+    pub(crate) fn new(plan: &WorkloadPlan) -> Self {
+        AppThread {
+            state: AppState::Stopped,
+            sending: Sending::Open,
+            mode: plan.mode,
+            send_cpu_ns: plan.send_cpu_ns,
+            flush_every_ns: plan.flush_every_ns,
+            flush_due: false,
+            record_limit: plan.record_limit,
+            next_arrival_ns: 0,
+            call_started_ns: 0,
+            key_buf: Vec::with_capacity(24),
+        }
+    }
+
+    /// Whether the thread has stopped for good.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.state == AppState::Stopped
+    }
+}
+
+impl Producer {
+    pub(super) fn app_start(&mut self, ctx: &mut Ctx<'_, Event>) {
+        if self.app.flush_every_ns > 0 {
+            ctx.schedule_after(sim::Duration::from_nanos(self.app.flush_every_ns), Event::Producer(ProducerEvent::FlushTick));
+        }
+        self.schedule_app_step(ctx, ctx.now().as_nanos());
+    }
+
+    fn schedule_app_step(&mut self, ctx: &mut Ctx<'_, Event>, at_ns: u64) {
+        if self.app.sending == Sending::Stopping {
+            self.app.state = AppState::Stopped;
+            return;
+        }
+        self.app.state = AppState::Scheduled;
+        ctx.schedule_at(Instant::from_nanos(at_ns.max(ctx.now().as_nanos())), Event::Producer(ProducerEvent::AppStep));
+    }
+
+    /// The application stops calling `send()`; a call in progress finishes first. Every
+    /// partition becomes ready (a flush that never ends) so queued batches leave without linger.
+    pub(crate) fn stop_sending(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network) {
+        if self.app.sending == Sending::Stopping {
+            return;
+        }
+        self.app.sending = Sending::Stopping;
+        if self.app.state == AppState::Scheduled {
+            self.app.state = AppState::Stopped;
+        }
+        let _ = self.acc.begin_flush();
+        self.run_once(ctx, net);
+    }
+
+    pub(super) fn on_app_step(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network) {
+        if self.app.state != AppState::Scheduled {
+            return;
+        }
+        let now = ctx.now().as_nanos();
+        if self.app.flush_due {
+            self.app.flush_due = false;
+            if self.app_flush(ctx, net) {
+                return;
+            }
+        }
+        if self.app.record_limit.is_some_and(|limit| self.records.len() >= limit) {
+            self.app.state = AppState::Stopped;
+            return;
+        }
+        let new = self.workload.next_record();
+        self.app.call_started_ns = now;
+        let key_len = new.key.map_or(0, |k| self.fill_key(k).len() as u32);
+        let id = self.records.push(AppRecord {
+            sent_at_ns: now,
+            key: new.key.map(|k| u32::try_from(k).expect("key counts are validated below 2^32")),
+            partition: 0,
+            bytes: new.value_bytes.saturating_add(key_len),
+            outcome: Outcome::Unfinished,
+        });
+        self.metrics.records_sent += 1;
+        if self.app.record_limit.is_some_and(|limit| self.records.len() >= limit) {
+            ctx.schedule_at(ctx.now(), Event::Run(RunEvent::SendingDone));
+        }
+        if !self.metadata.known {
+            let deadline_ns = now + self.settings.max_block_ns;
+            self.app.state = AppState::WaitingMetadata { record: id, new, deadline_ns };
+            ctx.schedule_at(Instant::from_nanos(deadline_ns), Event::Producer(ProducerEvent::MetadataWaitExpired));
+            self.metadata.update_requested = true;
+            self.run_once(ctx, net);
+            return;
+        }
+        self.append_record(ctx, net, id, new);
+    }
+
+    /// Writes `key-<k>` into the reusable key buffer.
+    fn fill_key(&mut self, k: u64) -> &[u8] {
+        self.app.key_buf.clear();
+        write!(self.app.key_buf, "key-{k}").expect("writing to a Vec cannot fail");
+        &self.app.key_buf
+    }
+
+    fn append_record(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network, id: RecordId, new: NewRecord) {
+        let now = ctx.now().as_nanos();
+        let waited = now - self.app.call_started_ns;
+        if let Some(k) = new.key {
+            self.fill_key(k);
+        }
+        let request = AppendRequest {
+            now_ns: now,
+            record: RecordMeta {
+                id: crate::batching::RecordId(id.0),
+                key: new.key.map(|_| self.app.key_buf.as_slice()),
+                value_bytes: Some(new.value_bytes),
+                header_count: 0,
+                headers_bytes: 0,
+                timestamp_ms: None,
+            },
+            partition: None,
+            max_block_ns: self.settings.max_block_ns.saturating_sub(waited),
+            abort_on_new_batch: AbortOnNewBatch::No,
+        };
+        let outcome = self.acc.append(&request, &self.metadata.view, &mut self.partitioner_entropy);
+        self.on_append_outcome(ctx, net, id, outcome);
+    }
+
+    fn on_append_outcome(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network, id: RecordId, outcome: AppendOutcome) {
+        match outcome {
+            AppendOutcome::Appended { partition, batch_id, batch_is_full, new_batch } => {
+                self.records.set_partition(id, partition.0);
+                let key = self.records.get(id).key;
+                ctx.trace("app", "send", |e| {
+                    e.with("record", id.0).with("key", key.map_or(-1, i64::from)).with("partition", partition.0)
+                });
+                if new_batch {
+                    ctx.trace("producer", "batch_new", |e| e.with("batch", batch_id.0).with("partition", partition.0));
+                }
+                if batch_is_full || new_batch {
+                    self.wake_sender(ctx);
+                }
+                self.after_send(ctx, id);
+            }
+            AppendOutcome::MustWait { ticket, deadline_ns } => {
+                let since_ns = ctx.now().as_nanos();
+                self.app.state = AppState::BlockedOnBuffer { ticket, record: id, since_ns };
+                ctx.schedule_at(
+                    Instant::from_nanos(deadline_ns.max(since_ns)),
+                    Event::Producer(ProducerEvent::BufferWaitExpired { ticket: ticket.0 }),
+                );
+                // While a send waits for memory every partition is ready: let the sender drain.
+                self.wake_sender(ctx);
+            }
+            AppendOutcome::RecordTooLarge { .. } => self.fail_in_send(ctx, id, ProduceError::RecordTooLarge),
+            AppendOutcome::BufferExhausted => {
+                self.metrics.buffer_exhausted += 1;
+                self.fail_in_send(ctx, id, ProduceError::BufferExhausted);
+            }
+            AppendOutcome::Closed | AppendOutcome::UnknownTicket | AppendOutcome::AbortForNewBatch { .. } => {
+                self.fail_in_send(ctx, id, ProduceError::ProducerClosedForcefully);
+            }
+        }
+        let _ = net;
+    }
+
+    /// An `ApiException` inside `send()`: the callback runs at once with the error.
+    fn fail_in_send(&mut self, ctx: &mut Ctx<'_, Event>, id: RecordId, error: ProduceError) {
+        // The core counts RecordTooLarge and BufferExhausted in record-error-total itself.
+        if !matches!(error, ProduceError::RecordTooLarge | ProduceError::BufferExhausted) {
+            self.metrics.send_errors += 1;
+        }
+        ctx.trace("app", "send", |e| e.with("record", id.0).with("key", -1i64).with("partition", -1i64));
+        self.complete_record(ctx, id, Outcome::Failed { error });
+        self.after_send(ctx, id);
+    }
+
+    /// `send()` returned: the thread is busy until its CPU cost is paid, then takes the next
+    /// record (async) or waits for this one's callback (sync).
+    fn after_send(&mut self, ctx: &mut Ctx<'_, Event>, id: RecordId) {
+        let free_at = self.app.call_started_ns + self.app.send_cpu_ns;
+        match self.app.mode {
+            SendMode::Sync => {
+                if self.records.get(id).outcome == Outcome::Unfinished {
+                    self.app.state = AppState::WaitingAck { record: id };
+                } else {
+                    self.schedule_app_step(ctx, free_at);
+                }
+            }
+            SendMode::Async => {
+                self.app.next_arrival_ns = self.workload.next_arrival_ns(self.app.next_arrival_ns);
+                let at = self.app.next_arrival_ns.max(free_at);
+                self.schedule_app_step(ctx, at);
+            }
+        }
+    }
+
+    /// Runs the application callback of record `id`: counts it, traces it, and unblocks a sync
+    /// send or a flush waiting for it.
+    pub(super) fn complete_record(&mut self, ctx: &mut Ctx<'_, Event>, id: RecordId, outcome: Outcome) {
+        if self.records.complete(id, outcome) == Completion::Ignored {
+            return;
+        }
+        let now = ctx.now().as_nanos();
+        self.metrics.last_completion_ns = now;
+        match outcome {
+            Outcome::Acked { offset } => {
+                let record = *self.records.get(id);
+                self.metrics.on_ack(now - record.sent_at_ns, u64::from(record.bytes));
+                ctx.trace("app", "ack", |e| e.with("record", id.0).with("offset", offset));
+            }
+            Outcome::Failed { error } => {
+                self.metrics.records_failed += 1;
+                ctx.trace("app", "fail", |e| e.with("record", id.0).with("error", error.name()));
+            }
+            Outcome::Unfinished => {}
+        }
+        match self.app.state {
+            AppState::WaitingAck { record } if record == id => {
+                let free_at = self.app.call_started_ns + self.app.send_cpu_ns;
+                self.schedule_app_step(ctx, free_at.max(now));
+            }
+            AppState::Flushing { end } if self.records.all_complete_below(end) => {
+                self.acc.end_flush();
+                self.schedule_app_step(ctx, now);
+            }
+            _ => {}
+        }
+    }
+
+    /// `flush()`: returns true when the thread now waits for it.
+    fn app_flush(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network) -> bool {
+        let _ = self.acc.begin_flush();
+        let end = self.records.len();
+        if self.records.all_complete_below(end) {
+            self.acc.end_flush();
+            return false;
+        }
+        self.app.state = AppState::Flushing { end };
+        self.run_once(ctx, net);
+        true
+    }
+
+    pub(super) fn on_flush_tick(&mut self, ctx: &mut Ctx<'_, Event>, _net: &mut Network) {
+        if self.app.sending == Sending::Stopping {
+            return;
+        }
+        self.app.flush_due = true;
+        ctx.schedule_after(sim::Duration::from_nanos(self.app.flush_every_ns), Event::Producer(ProducerEvent::FlushTick));
+    }
+
+    /// Resumes the blocked send if the buffer pool woke it.
+    pub(super) fn wake_blocked_app(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network) {
+        let woken = self.acc.take_woken_waiters();
+        let AppState::BlockedOnBuffer { ticket, record, since_ns } = self.app.state else { return };
+        if !woken.contains(&ticket) {
+            return;
+        }
+        self.resume_blocked(ctx, net, (ticket, record, since_ns));
+    }
+
+    fn resume_blocked(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network, blocked: (WaitTicket, RecordId, u64)) {
+        let (ticket, record, since_ns) = blocked;
+        let now = ctx.now().as_nanos();
+        let outcome = self.acc.resume_append(ticket, now, &self.metadata.view, &mut self.partitioner_entropy);
+        if let AppendOutcome::MustWait { .. } = outcome {
+            return;
+        }
+        let _ = since_ns;
+        self.app.state = AppState::Scheduled;
+        self.on_append_outcome(ctx, net, record, outcome);
+    }
+
+    pub(super) fn on_buffer_wait_expired(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network, ticket: u64) {
+        match self.app.state {
+            AppState::BlockedOnBuffer { ticket: t, record, since_ns } if t.0 == ticket => {
+                self.resume_blocked(ctx, net, (t, record, since_ns));
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn on_metadata_wait_expired(&mut self, ctx: &mut Ctx<'_, Event>, _net: &mut Network) {
+        let AppState::WaitingMetadata { record, deadline_ns, .. } = self.app.state else { return };
+        if deadline_ns != ctx.now().as_nanos() {
+            return;
+        }
+        self.app.state = AppState::Scheduled;
+        self.fail_in_send(ctx, record, ProduceError::DeliveryTimeout);
+    }
+
+    /// The first metadata arrived: a send waiting for it continues.
+    pub(super) fn on_metadata_known(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network) {
+        if let AppState::WaitingMetadata { record, new, .. } = self.app.state {
+            self.app.state = AppState::Scheduled;
+            self.append_record(ctx, net, record, new);
+        }
+    }
+}

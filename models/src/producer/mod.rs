@@ -1,0 +1,297 @@
+//! The producer client: the application's main thread (workload), the sender, the client's
+//! metadata and connections, the idempotent producer's bookkeeping, and Kafka's metrics.
+//!
+//! ```text
+//!   workload ──send()──► batching::RecordAccumulator ──ready/drain──► sender ──► Network
+//!      ▲                        ▲ complete / expire                      │
+//!      └── callbacks (ack/fail) ┴──────────── responses, timeouts ◄──────┘
+//! ```
+//!
+//! The batching decisions (append, ready, drain, completeBatch, expiry, sequences, epoch bump)
+//! are made by the real core in `batching`; this module is the I/O around it: it turns the
+//! core's answers into network messages, timers and application callbacks.
+//!
+//! Units: integer ns of virtual time everywhere; the config's ms are converted once in
+//! [`Settings::from_config`].
+//!
+//! Fidelity: `KafkaProducer` + `Sender` + `NetworkClient` + `Metadata` of the Java client 4.x
+//! (facts §2-§4). Simplified, and said where it applies: connection setup is instant,
+//! compression is not modelled (batches are sent uncompressed), custom partitioners are not
+//! modelled (the built-in partitioner is used), transactions are not modelled.
+
+mod app;
+pub mod client;
+pub mod metrics;
+pub mod records;
+mod sender;
+pub mod workload;
+
+use sim::{Ctx, Stream, TimerId};
+
+use crate::batching::config::{CompressionType, PartitionerClass, ProducerConfig};
+use crate::batching::{
+    AccumulatorConfig, ClusterView, Entropy, Idempotence, PartitionerConfig, PartitionerMode, RecordAccumulator,
+};
+use crate::batching::backoff::ExponentialBackoff;
+use crate::network::Network;
+use crate::protocol::{Acks, BrokerId, Message};
+use crate::world::Event;
+
+use self::app::AppThread;
+use self::client::Connections;
+use self::metrics::ProducerMetrics;
+use self::records::AppRecords;
+use self::workload::{Workload, WorkloadPlan};
+
+const MS: u64 = 1_000_000;
+
+/// Everything the producer schedules for itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProducerEvent {
+    /// The application thread's next step (a send, or continuing after CPU time).
+    AppStep,
+    /// The sender's one re-armable wake-up (`Sender.runOnce`).
+    SenderWake,
+    /// A `send()` blocked on buffer memory reached `max.block.ms`.
+    BufferWaitExpired {
+        /// The blocked append's ticket.
+        ticket: u64,
+    },
+    /// A `send()` blocked on the first metadata reached `max.block.ms`.
+    MetadataWaitExpired,
+    /// Time for the application's periodic `flush()`.
+    FlushTick,
+}
+
+/// The producer settings the sender uses, in ns.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Settings {
+    pub(crate) acks: Acks,
+    pub(crate) idempotence: Idempotence,
+    pub(crate) request_timeout_ns: u64,
+    pub(crate) max_block_ns: u64,
+    pub(crate) retry_backoff_ns: u64,
+    pub(crate) metadata_max_age_ns: u64,
+}
+
+impl Settings {
+    /// Maps the validated producer config into the core's settings and the sender's, and
+    /// lists what is accepted but not modelled.
+    pub(crate) fn from_config(config: &ProducerConfig) -> (Settings, AccumulatorConfig, Vec<String>) {
+        let idempotence = if config.enable_idempotence { Idempotence::Enabled } else { Idempotence::Disabled };
+        let accumulator = AccumulatorConfig {
+            batch_size_bytes: config.batch_size,
+            linger_ns: config.linger_ms.saturating_mul(MS),
+            buffer_memory_bytes: config.buffer_memory,
+            max_request_size_bytes: config.max_request_size,
+            delivery_timeout_ns: u64::from(config.delivery_timeout_ms) * MS,
+            request_timeout_ns: u64::from(config.request_timeout_ms) * MS,
+            retry_backoff_ns: config.retry_backoff_ms.saturating_mul(MS),
+            retry_backoff_max_ns: config.retry_backoff_max_ms.saturating_mul(MS),
+            max_in_flight_requests_per_connection: config.max_in_flight_requests_per_connection,
+            retries: config.retries,
+            idempotence,
+            partitioner: PartitionerConfig {
+                adaptive_partitioning: config.partitioner_adaptive_partitioning_enable,
+                availability_timeout_ns: config.partitioner_availability_timeout_ms.saturating_mul(MS),
+                ignore_keys: config.partitioner_ignore_keys,
+            },
+            partitioner_mode: PartitionerMode::BuiltIn,
+        };
+        let settings = Settings {
+            acks: match config.acks {
+                crate::batching::config::Acks::Zero => Acks::None,
+                crate::batching::config::Acks::One => Acks::Leader,
+                crate::batching::config::Acks::All => Acks::All,
+            },
+            idempotence,
+            request_timeout_ns: accumulator.request_timeout_ns,
+            max_block_ns: config.max_block_ms.saturating_mul(MS),
+            retry_backoff_ns: accumulator.retry_backoff_ns,
+            metadata_max_age_ns: config.metadata_max_age_ms.saturating_mul(MS),
+        };
+        let mut warnings = Vec::new();
+        if config.compression_type != CompressionType::None {
+            warnings.push(format!(
+                "compression.type={} is accepted but not modelled: batches are sent uncompressed",
+                config.compression_type
+            ));
+        }
+        if config.partitioner_class != PartitionerClass::BuiltIn {
+            warnings.push(format!(
+                "partitioner.class={} is accepted but not modelled: the built-in partitioner is used",
+                config.partitioner_class.class_name()
+            ));
+        }
+        if config.transactional_id.is_some() {
+            warnings.push("transactional.id is accepted but transactions are not modelled".to_owned());
+        }
+        (settings, accumulator, warnings)
+    }
+}
+
+/// A seeded stream as the core's source of randomness.
+pub(crate) struct StreamEntropy(pub(crate) Stream);
+
+impl Entropy for StreamEntropy {
+    fn next_u32(&mut self) -> u32 {
+        (self.0.next_u64() >> 32) as u32
+    }
+}
+
+/// The client's metadata: the leaders it believes in and its refresh state.
+pub(crate) struct ClientMetadata {
+    pub(crate) view: ClusterView,
+    /// Whether any metadata response has arrived (the topic is known).
+    pub(crate) known: bool,
+    pub(crate) update_requested: bool,
+    pub(crate) request_in_flight: bool,
+    pub(crate) last_refresh_ns: u64,
+    /// The earliest time of the next metadata request (`retry.backoff.ms` after the last).
+    pub(crate) next_allowed_ns: u64,
+}
+
+/// The idempotent producer's InitProducerId state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ProducerIdRequest {
+    /// Nothing to do (not idempotent, or the id is known).
+    Idle,
+    /// An InitProducerId request is needed.
+    Needed,
+    /// One is in flight.
+    InFlight,
+}
+
+/// The whole producer client.
+pub(crate) struct Producer {
+    pub(crate) settings: Settings,
+    pub(crate) acc: RecordAccumulator,
+    pub(crate) workload: Workload,
+    pub(crate) app: AppThread,
+    pub(crate) records: AppRecords,
+    pub(crate) metadata: ClientMetadata,
+    pub(crate) conns: Connections<(crate::batching::PartitionId, crate::batching::BatchId)>,
+    pub(crate) pid_request: ProducerIdRequest,
+    pub(crate) metrics: ProducerMetrics,
+    pub(crate) partitioner_entropy: StreamEntropy,
+    pub(crate) backoff_entropy: StreamEntropy,
+    pub(crate) reconnect_rng: Stream,
+    pub(crate) sender_timer: TimerId,
+    pub(crate) next_correlation_id: u64,
+}
+
+impl Producer {
+    pub(crate) fn new(
+        config: &ProducerConfig,
+        plan: WorkloadPlan,
+        topology: (u32, u32),
+        streams: &sim::RngStreams,
+        sender_timer: TimerId,
+    ) -> (Producer, Vec<String>) {
+        let (broker_count, partition_count) = topology;
+        let (settings, acc_config, warnings) = Settings::from_config(config);
+        let reconnect = ExponentialBackoff::new(
+            config.reconnect_backoff_ms.saturating_mul(MS),
+            config.reconnect_backoff_max_ms.saturating_mul(MS),
+        );
+        let producer = Producer {
+            settings,
+            acc: RecordAccumulator::new(acc_config),
+            app: AppThread::new(&plan),
+            workload: Workload::new(plan, streams),
+            records: AppRecords::new(),
+            metadata: ClientMetadata {
+                view: ClusterView::new(partition_count),
+                known: false,
+                update_requested: true,
+                request_in_flight: false,
+                last_refresh_ns: 0,
+                next_allowed_ns: 0,
+            },
+            conns: Connections::new(
+                broker_count,
+                settings.request_timeout_ns,
+                config.max_in_flight_requests_per_connection,
+                reconnect,
+            ),
+            pid_request: match settings.idempotence {
+                Idempotence::Enabled => ProducerIdRequest::Needed,
+                Idempotence::Disabled => ProducerIdRequest::Idle,
+            },
+            metrics: ProducerMetrics::new(),
+            partitioner_entropy: StreamEntropy(streams.stream("producer/partitioner")),
+            backoff_entropy: StreamEntropy(streams.stream("producer/retry_backoff")),
+            reconnect_rng: streams.stream("producer/reconnect"),
+            sender_timer,
+            next_correlation_id: 0,
+        };
+        (producer, warnings)
+    }
+
+    /// Starts the application thread and the sender at time zero.
+    pub(crate) fn start(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network) {
+        self.app_start(ctx);
+        self.run_once(ctx, net);
+    }
+
+    /// Handles one of the producer's own events.
+    pub(crate) fn on_event(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network, ev: ProducerEvent) {
+        match ev {
+            ProducerEvent::AppStep => self.on_app_step(ctx, net),
+            ProducerEvent::SenderWake => self.run_once(ctx, net),
+            ProducerEvent::BufferWaitExpired { ticket } => self.on_buffer_wait_expired(ctx, net, ticket),
+            ProducerEvent::MetadataWaitExpired => self.on_metadata_wait_expired(ctx, net),
+            ProducerEvent::FlushTick => self.on_flush_tick(ctx, net),
+        }
+    }
+
+    /// Handles a message delivered to the client.
+    pub(crate) fn on_message(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network, from: BrokerId, msg: Message) {
+        match msg {
+            Message::ProduceResponse(response) => self.on_produce_response(ctx, from, response),
+            Message::MetadataResponse(response) => {
+                if self.on_metadata_response(ctx, from, response) {
+                    self.on_metadata_known(ctx, net);
+                }
+            }
+            Message::InitProducerIdResponse { correlation_id, producer_id, epoch } => {
+                self.on_init_producer_id_response(ctx, from, correlation_id, (producer_id, epoch))
+            }
+            Message::ProduceRequest(_) | Message::MetadataRequest { .. } | Message::InitProducerIdRequest { .. } => {
+                return;
+            }
+        }
+        self.wake_blocked_app(ctx, net);
+        self.run_once(ctx, net);
+    }
+
+    /// Whether nothing is left to do: no queued or in-flight batch, no blocked send.
+    pub(crate) fn is_quiescent(&self) -> bool {
+        !self.acc.has_incomplete() && self.app.is_idle()
+    }
+
+    /// The metric rows over `elapsed_ns` of virtual time.
+    pub(crate) fn metric_rows(&self, elapsed_ns: u64, checker: &metrics::CheckerCounts) -> Vec<(&'static str, f64)> {
+        let core = self.acc.metrics();
+        let pool = self.acc.pool().metrics();
+        let counters = metrics::CoreCounters {
+            records_drained: core.records_drained_total,
+            batches_drained: core.batches_drained_total,
+            batch_bytes_sum: core.batch_size_bytes_sum,
+            batch_bytes_max: core.batch_size_bytes_max,
+            queue_time_ns_sum: core.record_queue_time_ns_sum,
+            queue_time_ns_max: core.record_queue_time_ns_max,
+            records_retried: core.record_retry_total,
+            records_errored: core.record_error_total,
+            batch_splits: core.batch_split_total,
+            buffer_exhausted: pool.buffer_exhausted_count,
+            buffer_wait_ns: pool.wait_time_ns_total,
+        };
+        self.metrics.rows(elapsed_ns, self.records.unfinished(), checker, &counters)
+    }
+
+    /// Records with no outcome yet.
+    pub(crate) fn unfinished(&self) -> u64 {
+        self.records.unfinished()
+    }
+}

@@ -1,0 +1,434 @@
+//! The sender: Kafka's `Sender.runOnce` as an event-driven state machine with one re-armable
+//! wake-up timer, plus the client's handling of responses, request timeouts, metadata and
+//! InitProducerId.
+//!
+//! ```text
+//!  SenderWake / response / append of a new or full batch
+//!    └─► run_once(now)
+//!          1 close connections whose oldest request timed out; fail their batches (REQUEST_TIMED_OUT)
+//!          2 idempotent housekeeping (resolve sequences, local epoch bump); InitProducerId if needed
+//!          3 metadata request if one is wanted (errors, unknown leaders, metadata.max.age.ms)
+//!          4 ready → client.ready(node) → drain → one ProduceRequest per node (acks=0: done at once)
+//!          5 expire batches past delivery.timeout.ms (queued and in flight)
+//!          6 re-arm the timer at min(next ready check, next expiry, next request timeout,
+//!            reconnect backoff end, metadata backoff end, metadata max age)
+//! ```
+//!
+//! Units: ns.
+//!
+//! Fidelity: `Sender.sendProducerData`, `Sender.handleProduceResponse`/`completeBatch`
+//! (the decision itself is the core's), `NetworkClient.handleTimedOutRequests` (a timed-out
+//! request closes the connection and every request on it fails as timed out; late responses on
+//! the closed connection are ignored), `Metadata` (refresh on invalid-metadata errors, unknown
+//! leaders and disconnects, KIP-951 leader hints, `retry.backoff.ms` between refreshes).
+//! Simplified: the metadata refresh backoff is flat `retry.backoff.ms`.
+
+use sim::{Ctx, Instant};
+
+use super::client::{InFlightRequest, RequestKind};
+use super::records::Outcome;
+use super::{Producer, ProducerEvent, ProducerIdRequest};
+use crate::batching::{
+    BatchId, BatchResponse, CompletionOutcome, FinalState, Idempotence, NodeBatches, NodeId, NodeReadiness,
+    PartitionMetadata, ProduceError, ProducerBatch, ProducerIdAction, ProducerIdAndEpoch,
+};
+use crate::network::Network;
+use crate::protocol::{
+    Acks, BrokerId, ErrorCode, LeaderEpoch, Message, MetadataResponse, Node, PartitionId, ProduceRequest,
+    ProduceResponse, ProducerId, RecordId, WireBatch, WireRecord,
+};
+use crate::world::Event;
+
+/// Drain rounds per wake-up: each round drains at most one batch per partition per node.
+const DRAIN_ROUNDS_MAX: usize = 64;
+
+/// The core's name for a wire error code (`None` for success).
+pub(crate) fn produce_error(code: ErrorCode) -> Option<ProduceError> {
+    Some(match code {
+        ErrorCode::None => return None,
+        ErrorCode::UnknownTopicOrPartition => ProduceError::UnknownTopicOrPartition,
+        ErrorCode::LeaderNotAvailable => ProduceError::LeaderNotAvailable,
+        ErrorCode::NotLeaderOrFollower => ProduceError::NotLeaderOrFollower,
+        ErrorCode::RequestTimedOut => ProduceError::RequestTimedOut,
+        ErrorCode::MessageTooLarge => ProduceError::MessageTooLarge,
+        ErrorCode::NetworkException => ProduceError::NetworkException,
+        ErrorCode::NotEnoughReplicas => ProduceError::NotEnoughReplicas,
+        ErrorCode::NotEnoughReplicasAfterAppend => ProduceError::NotEnoughReplicasAfterAppend,
+        ErrorCode::OutOfOrderSequenceNumber => ProduceError::OutOfOrderSequenceNumber,
+        ErrorCode::InvalidProducerEpoch => ProduceError::InvalidProducerEpoch,
+        ErrorCode::UnknownProducerId => ProduceError::UnknownProducerId,
+    })
+}
+
+impl Producer {
+    /// Wakes the sender now (an append opened or filled a batch).
+    pub(super) fn wake_sender(&mut self, ctx: &mut Ctx<'_, Event>) {
+        ctx.arm(self.sender_timer, ctx.now(), Event::Producer(ProducerEvent::SenderWake));
+    }
+
+    fn next_correlation_id(&mut self) -> u64 {
+        self.next_correlation_id += 1;
+        self.next_correlation_id
+    }
+
+    /// One pass of `Sender.runOnce`.
+    pub(super) fn run_once(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network) {
+        let now = ctx.now().as_nanos();
+        self.handle_request_timeouts(ctx, now);
+        self.idempotent_housekeeping(ctx);
+        self.maybe_send_init_producer_id(ctx, net, now);
+        self.maybe_send_metadata_request(ctx, net, now);
+        let mut next_check = None;
+        for _ in 0..DRAIN_ROUNDS_MAX {
+            let (drained, check) = self.send_producer_data(ctx, net, now);
+            next_check = check;
+            if !drained {
+                break;
+            }
+        }
+        self.expire_batches(ctx, now);
+        self.wake_blocked_app(ctx, net);
+        self.rearm_sender(ctx, now, next_check);
+    }
+
+    fn rearm_sender(&mut self, ctx: &mut Ctx<'_, Event>, now: u64, next_check: Option<u64>) {
+        let metadata = &self.metadata;
+        let candidates = [
+            next_check,
+            self.acc.next_expiry_at_ns(),
+            self.conns.next_timeout_ns(),
+            self.conns.next_reconnect_ns(),
+            (metadata.update_requested && !metadata.request_in_flight).then_some(metadata.next_allowed_ns),
+            metadata.known.then(|| metadata.last_refresh_ns.saturating_add(self.settings.metadata_max_age_ns)),
+        ];
+        match candidates.into_iter().flatten().min() {
+            // Never wake at the same instant again: everything due now was just handled.
+            Some(at) => ctx.arm(self.sender_timer, Instant::from_nanos(at.max(now + 1)), Event::Producer(ProducerEvent::SenderWake)),
+            None => ctx.disarm(self.sender_timer),
+        }
+    }
+
+    fn handle_request_timeouts(&mut self, ctx: &mut Ctx<'_, Event>, now: u64) {
+        while self.conns.next_timeout_ns().is_some_and(|t| t <= now) {
+            let jitter = (self.reconnect_rng.next_u64() >> 32) as u32;
+            let Some((node, requests)) = self.conns.close_timed_out(now, jitter) else { break };
+            // A disconnect invalidates metadata.
+            self.metadata.update_requested = true;
+            for request in requests {
+                let corr = request.correlation_id;
+                ctx.trace("producer", "request_timeout", |e| e.with("corr", corr).with("node", node));
+                match request.kind {
+                    RequestKind::Produce { batches } => {
+                        for (partition, batch_id) in batches {
+                            let response = BatchResponse {
+                                now_ns: now,
+                                partition,
+                                batch_id,
+                                error: Some(ProduceError::RequestTimedOut),
+                                base_offset: -1,
+                                log_start_offset: -1,
+                            };
+                            self.complete_batch(ctx, &response);
+                        }
+                    }
+                    RequestKind::Metadata => self.metadata.request_in_flight = false,
+                    RequestKind::InitProducerId => self.pid_request = ProducerIdRequest::Needed,
+                }
+            }
+        }
+    }
+
+    fn idempotent_housekeeping(&mut self, ctx: &mut Ctx<'_, Event>) {
+        match self.acc.on_sender_loop_start() {
+            ProducerIdAction::None => {}
+            ProducerIdAction::EpochBumped(state) => {
+                ctx.trace("producer", "epoch_bump", |e| e.with("pid", state.producer_id).with("epoch", i64::from(state.epoch)));
+            }
+            ProducerIdAction::InitProducerIdNeeded => {
+                if self.pid_request != ProducerIdRequest::InFlight {
+                    self.pid_request = ProducerIdRequest::Needed;
+                }
+            }
+        }
+    }
+
+    fn maybe_send_init_producer_id(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network, now: u64) {
+        if self.pid_request != ProducerIdRequest::Needed {
+            return;
+        }
+        let Some(node) = self.conns.least_loaded(now) else { return };
+        let correlation_id = self.next_correlation_id();
+        net.send(ctx, Node::Client, Node::Broker(BrokerId(node)), Message::InitProducerIdRequest { correlation_id });
+        self.conns.push(node, InFlightRequest { correlation_id, sent_at_ns: now, kind: RequestKind::InitProducerId });
+        self.pid_request = ProducerIdRequest::InFlight;
+    }
+
+    fn maybe_send_metadata_request(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network, now: u64) {
+        let metadata = &mut self.metadata;
+        if metadata.known && now >= metadata.last_refresh_ns.saturating_add(self.settings.metadata_max_age_ns) {
+            metadata.update_requested = true;
+        }
+        if !metadata.update_requested || metadata.request_in_flight || now < metadata.next_allowed_ns {
+            return;
+        }
+        let Some(node) = self.conns.least_loaded(now) else { return };
+        let correlation_id = self.next_correlation_id();
+        net.send(ctx, Node::Client, Node::Broker(BrokerId(node)), Message::MetadataRequest { correlation_id });
+        self.conns.push(node, InFlightRequest { correlation_id, sent_at_ns: now, kind: RequestKind::Metadata });
+        let metadata = &mut self.metadata;
+        metadata.request_in_flight = true;
+        metadata.update_requested = false;
+        metadata.next_allowed_ns = now + self.settings.retry_backoff_ns;
+    }
+
+    /// `sendProducerData` from `ready` to the requests. Returns whether anything was drained and
+    /// the next ready check.
+    fn send_producer_data(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network, now: u64) -> (bool, Option<u64>) {
+        if !self.metadata.known {
+            return (false, None);
+        }
+        if self.settings.idempotence == Idempotence::Enabled
+            && !self.acc.idempotence().is_some_and(|s| s.producer_id_and_epoch().is_valid())
+        {
+            return (false, None);
+        }
+        let check = self.acc.ready(now, &self.metadata.view);
+        if !check.unknown_leader_partitions.is_empty() {
+            self.metadata.update_requested = true;
+        }
+        let mut nodes = Vec::with_capacity(check.ready_nodes.len());
+        for &node in &check.ready_nodes {
+            let readiness = if self.conns.ready(node.0, now) {
+                nodes.push(node);
+                NodeReadiness::CanDrain
+            } else {
+                NodeReadiness::CannotDrain
+            };
+            self.acc.update_node_latency_stats(node, now, readiness);
+        }
+        if nodes.is_empty() {
+            return (false, check.next_check_at_ns);
+        }
+        let requests = self.acc.drain(now, &self.metadata.view, &nodes);
+        let drained = !requests.is_empty();
+        for request in requests {
+            self.send_produce_request(ctx, net, now, request);
+        }
+        (drained, check.next_check_at_ns)
+    }
+
+    fn wire_batch(&self, batch: &ProducerBatch) -> WireBatch {
+        let state = batch.producer_id_and_epoch();
+        WireBatch {
+            partition: PartitionId(batch.partition().0),
+            producer_id: ProducerId(state.producer_id),
+            producer_epoch: state.epoch,
+            base_sequence: batch.base_sequence().unwrap_or(-1),
+            records: batch.records().iter().map(|r| WireRecord { id: RecordId(r.id.0), size_bytes: r.size_bytes }).collect(),
+            size_bytes: batch.size_bytes(),
+            batch_tag: batch.id().0,
+        }
+    }
+
+    fn send_produce_request(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network, now: u64, request: NodeBatches) {
+        let correlation_id = self.next_correlation_id();
+        let node = request.node.0;
+        let mut wire = Vec::with_capacity(request.batches.len());
+        let mut ids = Vec::with_capacity(request.batches.len());
+        for drained in &request.batches {
+            let batch = self
+                .acc
+                .in_flight_batch(drained.partition, drained.batch_id)
+                .expect("a batch drained a moment ago is in flight");
+            wire.push(self.wire_batch(batch));
+            ids.push((drained.partition, drained.batch_id));
+            self.metrics.produce_request_records += u64::from(drained.record_count);
+            ctx.trace("producer", "drain", |e| {
+                e.with("batch", drained.batch_id.0)
+                    .with("partition", drained.partition.0)
+                    .with("node", node)
+                    .with("pid", drained.producer_id_and_epoch.producer_id)
+                    .with("epoch", i64::from(drained.producer_id_and_epoch.epoch))
+                    .with("seq", i64::from(drained.base_sequence.unwrap_or(-1)))
+                    .with("records", drained.record_count)
+                    .with("attempt", drained.attempts)
+            });
+        }
+        self.metrics.produce_requests += 1;
+        let batch_count = wire.len();
+        ctx.trace("producer", "request", |e| e.with("corr", correlation_id).with("node", node).with("batches", batch_count));
+        let message = Message::ProduceRequest(ProduceRequest {
+            correlation_id,
+            acks: self.settings.acks,
+            timeout_ns: self.settings.request_timeout_ns,
+            batches: wire,
+        });
+        net.send(ctx, Node::Client, Node::Broker(BrokerId(node)), message);
+        if self.settings.acks == Acks::None {
+            // acks=0: complete as soon as the request is written, with offset -1.
+            for (partition, batch_id) in ids {
+                let response =
+                    BatchResponse { now_ns: now, partition, batch_id, error: None, base_offset: -1, log_start_offset: -1 };
+                self.complete_batch(ctx, &response);
+            }
+        } else {
+            self.conns.push(node, InFlightRequest { correlation_id, sent_at_ns: now, kind: RequestKind::Produce { batches: ids } });
+            self.metrics.requests_in_flight_max = self.metrics.requests_in_flight_max.max(self.conns.in_flight_total() as u64);
+        }
+    }
+
+    /// `completeBatch` through the core, then the callbacks of a finished batch.
+    fn complete_batch(&mut self, ctx: &mut Ctx<'_, Event>, response: &BatchResponse) {
+        match self.acc.complete(response, &mut self.backoff_entropy) {
+            CompletionOutcome::Done(batch) => self.finish_batch(ctx, &batch),
+            CompletionOutcome::Retried { batch_id, backoff_ns } => {
+                let error = response.error.map_or("NONE", ProduceError::name);
+                ctx.trace("producer", "retry", |e| {
+                    e.with("batch", batch_id.0)
+                        .with("partition", response.partition.0)
+                        .with("error", error)
+                        .with("backoff_ms", backoff_ns / 1_000_000)
+                });
+            }
+            CompletionOutcome::Split(_) | CompletionOutcome::LateResponse => {}
+        }
+    }
+
+    /// Runs the callbacks of a batch that reached a final state, in record order.
+    fn finish_batch(&mut self, ctx: &mut Ctx<'_, Event>, batch: &ProducerBatch) {
+        let outcome_of = |index: usize| -> Option<Outcome> {
+            Some(match batch.final_state()? {
+                FinalState::Succeeded { base_offset } if *base_offset < 0 => Outcome::Acked { offset: -1 },
+                FinalState::Succeeded { base_offset } => Outcome::Acked { offset: base_offset + index as i64 },
+                FinalState::Failed { error } => Outcome::Failed { error: *error },
+                FinalState::Expired => Outcome::Failed { error: ProduceError::DeliveryTimeout },
+                FinalState::Aborted => Outcome::Failed { error: ProduceError::ProducerClosedForcefully },
+                FinalState::Split { .. } => return None,
+            })
+        };
+        if batch.final_state() == Some(&FinalState::Expired) {
+            ctx.trace("producer", "expire", |e| e.with("batch", batch.id().0).with("partition", batch.partition().0));
+        }
+        for (index, record) in batch.records().iter().enumerate() {
+            if let Some(outcome) = outcome_of(index) {
+                self.complete_record(ctx, RecordId(record.id.0), outcome);
+            }
+        }
+    }
+
+    fn expire_batches(&mut self, ctx: &mut Ctx<'_, Event>, now: u64) {
+        if self.acc.next_expiry_at_ns().is_none_or(|t| t > now) {
+            return;
+        }
+        for batch in self.acc.expire(now) {
+            self.finish_batch(ctx, &batch);
+        }
+    }
+
+    pub(super) fn on_produce_response(&mut self, ctx: &mut Ctx<'_, Event>, from: BrokerId, response: ProduceResponse) {
+        let Some(request) = self.conns.take(from.0, response.correlation_id) else {
+            // The connection was closed (request timeout) or the batches expired: ignore it.
+            return;
+        };
+        let now = ctx.now().as_nanos();
+        self.metrics.on_response(now - request.sent_at_ns);
+        let corr = response.correlation_id;
+        ctx.trace("producer", "response", |e| e.with("corr", corr).with("node", from.0));
+        for part in response.partitions {
+            let partition = crate::batching::PartitionId(part.partition.0);
+            let error = produce_error(part.error);
+            if error.is_some_and(ProduceError::invalidates_metadata) {
+                self.metadata.update_requested = true;
+            }
+            if let (ErrorCode::NotLeaderOrFollower, Some((leader, epoch))) = (part.error, part.current_leader) {
+                self.apply_leader_hint(ctx, partition, leader, epoch);
+            }
+            let batch_response = BatchResponse {
+                now_ns: now,
+                partition,
+                batch_id: BatchId(part.batch_tag),
+                error,
+                base_offset: part.base_offset,
+                log_start_offset: part.log_start_offset,
+            };
+            self.complete_batch(ctx, &batch_response);
+        }
+    }
+
+    /// KIP-951: a NOT_LEADER_OR_FOLLOWER response names the new leader; use it at once when its
+    /// epoch is newer than what the metadata says.
+    fn apply_leader_hint(&mut self, ctx: &mut Ctx<'_, Event>, partition: crate::batching::PartitionId, leader: BrokerId, epoch: LeaderEpoch) {
+        if self.metadata.view.leader_epoch_for(partition).is_some_and(|known| known >= epoch.0) {
+            return;
+        }
+        self.set_partition_leader(ctx, partition, Some(leader), epoch);
+    }
+
+    fn set_partition_leader(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        partition: crate::batching::PartitionId,
+        leader: Option<BrokerId>,
+        epoch: LeaderEpoch,
+    ) {
+        let metadata = PartitionMetadata { leader: leader.map(|b| NodeId(b.0)), leader_epoch: Some(epoch.0) };
+        self.metadata.view.set_leader(partition, metadata);
+        ctx.trace("producer", "metadata", |e| {
+            e.with("partition", partition.0).with("leader", leader.map_or(-1, |b| i64::from(b.0))).with("epoch", epoch.0)
+        });
+    }
+
+    /// Applies a metadata response; returns whether the topic just became known.
+    pub(super) fn on_metadata_response(&mut self, ctx: &mut Ctx<'_, Event>, from: BrokerId, response: MetadataResponse) -> bool {
+        if self.take_metadata_request(from).is_none() {
+            return false;
+        }
+        let now = ctx.now().as_nanos();
+        self.metadata.request_in_flight = false;
+        self.metadata.last_refresh_ns = now;
+        for entry in &response.partitions {
+            let partition = crate::batching::PartitionId(entry.partition.0);
+            if partition.0 >= self.metadata.view.partition_count() {
+                continue;
+            }
+            let current = (self.metadata.view.leader_for(partition), self.metadata.view.leader_epoch_for(partition));
+            let new = (entry.leader.map(|b| NodeId(b.0)), Some(entry.leader_epoch.0));
+            // Never go back to an older epoch (Metadata.updateLatestMetadata keeps the newer one).
+            let older = current.1.is_some_and(|known| known > entry.leader_epoch.0);
+            if current != new && !older {
+                self.set_partition_leader(ctx, partition, entry.leader, entry.leader_epoch);
+            }
+            if entry.leader.is_none() {
+                self.metadata.update_requested = true;
+            }
+        }
+        let became_known = !self.metadata.known;
+        self.metadata.known = true;
+        became_known
+    }
+
+    /// The outstanding metadata request on `from`, if any (matched by kind: metadata responses
+    /// carry no correlation id).
+    fn take_metadata_request(&mut self, from: BrokerId) -> Option<InFlightRequest<(crate::batching::PartitionId, BatchId)>> {
+        let conn = self.conns.nodes.get_mut(from.0 as usize)?;
+        let index = conn.in_flight.iter().position(|r| matches!(r.kind, RequestKind::Metadata))?;
+        conn.failed_attempts = 0;
+        conn.in_flight.remove(index)
+    }
+
+    pub(super) fn on_init_producer_id_response(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        from: BrokerId,
+        correlation_id: u64,
+        assigned: (ProducerId, i16),
+    ) {
+        if self.conns.take(from.0, correlation_id).is_none() {
+            return;
+        }
+        let (producer_id, epoch) = assigned;
+        self.acc.set_producer_id_and_epoch(ProducerIdAndEpoch { producer_id: producer_id.0, epoch });
+        self.pid_request = ProducerIdRequest::Idle;
+        ctx.trace("producer", "init_producer_id", |e| e.with("pid", producer_id.0).with("epoch", i64::from(epoch)));
+    }
+}

@@ -1,0 +1,461 @@
+//! The application's main thread: what it sends, when, and how it waits.
+//!
+//! ```text
+//!   arrivals ("workload/arrivals") ──► send() ──► accumulator.append ──► wake sender
+//!   keys ("workload/keys"), value sizes ("workload/values")        │
+//!   sync mode: the next send waits for this record's ack/failure ◄─┘
+//! ```
+//!
+//! Units: rates in records per virtual second, sizes in bytes, times in ms in the file and
+//! integer ns inside.
+//!
+//! Fidelity: follows the seed document's `SimpleProducerSync` / async-with-callback examples and
+//! `KafkaProducer.send()` (facts §2.1): one application thread, a per-send CPU cost during which
+//! the thread is busy, blocking in `send()` for buffer memory up to `max.block.ms`, and
+//! `flush()` waiting for every record sent before the call. Simplified: the thread does nothing
+//! else (no think time between sync sends beyond the CPU cost).
+
+use serde::Deserialize;
+use sim::{Duration, Stream};
+
+/// How the application calls `send()`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SendMode {
+    /// `send(record, callback)`: fire and continue (open loop at the arrival rate).
+    #[default]
+    Async,
+    /// `send(record).get()`: the next send waits for this record's ack or failure (closed loop).
+    Sync,
+}
+
+/// When records arrive at the application thread (open loop).
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Arrivals {
+    /// Evenly spaced at `per_sec` records per second.
+    Constant {
+        /// Records per virtual second.
+        per_sec: f64,
+    },
+    /// A Poisson process with mean `per_sec` records per second.
+    Poisson {
+        /// Mean records per virtual second.
+        per_sec: f64,
+    },
+    /// Alternating bursts: `per_sec` (constant spacing) for `on_ms`, then silence for `off_ms`.
+    OnOff {
+        /// Records per virtual second while on.
+        per_sec: f64,
+        /// Length of an on period in ms.
+        on_ms: f64,
+        /// Length of an off period in ms.
+        off_ms: f64,
+    },
+    /// As fast as the thread can go: the next send starts when the previous `send()` returns.
+    Saturate,
+}
+
+impl Default for Arrivals {
+    fn default() -> Self {
+        Arrivals::Constant { per_sec: 100_000.0 }
+    }
+}
+
+/// Which keys the records carry.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Keys {
+    /// No key: the built-in sticky partitioner chooses.
+    #[default]
+    None,
+    /// Key `key-<k>` with `k` uniform over `0..count`.
+    Uniform {
+        /// Number of distinct keys.
+        count: u64,
+    },
+    /// Key `key-<k>` with `k` Zipf-distributed (exponent `s`) over `0..count`.
+    Zipf {
+        /// Number of distinct keys.
+        count: u64,
+        /// The Zipf exponent (`s > 0`).
+        s: f64,
+    },
+}
+
+/// The size of each record's value.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum ValueBytes {
+    /// Always this many bytes.
+    Constant(u32),
+    /// A distribution.
+    Dist(ValueDist),
+}
+
+impl Default for ValueBytes {
+    fn default() -> Self {
+        ValueBytes::Constant(512)
+    }
+}
+
+/// A distribution of value sizes.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ValueDist {
+    /// Uniform over `min..=max` bytes.
+    Uniform {
+        /// Smallest value size.
+        min: u32,
+        /// Largest value size.
+        max: u32,
+    },
+    /// Exponential with this mean, at least 1 byte.
+    Exponential {
+        /// Mean value size.
+        mean: u32,
+    },
+}
+
+/// The `[workload]` section: the application's main thread.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkloadConfig {
+    /// `async` (callback) or `sync` (`send().get()`).
+    pub mode: SendMode,
+    /// The arrival process (async mode; sync mode sends back to back).
+    pub arrivals: Arrivals,
+    /// Keys.
+    pub keys: Keys,
+    /// Value sizes in bytes.
+    pub value_bytes: ValueBytes,
+    /// CPU time of one `send()` call on the application thread, in ms.
+    pub send_cpu_ms: f64,
+    /// Call `flush()` every this many ms (0: never).
+    pub flush_every_ms: f64,
+    /// Stop after this many records (0: no limit; the run's duration still applies).
+    pub records: u64,
+}
+
+impl Default for WorkloadConfig {
+    fn default() -> Self {
+        WorkloadConfig {
+            mode: SendMode::Async,
+            arrivals: Arrivals::default(),
+            keys: Keys::None,
+            value_bytes: ValueBytes::default(),
+            send_cpu_ms: 0.0,
+            flush_every_ms: 0.0,
+            records: 0,
+        }
+    }
+}
+
+/// A `[workload]` value that makes no sense.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("[workload] {key}: {message}")]
+pub struct WorkloadError {
+    /// The offending key.
+    pub key: &'static str,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+fn bad(key: &'static str, message: impl Into<String>) -> WorkloadError {
+    WorkloadError { key, message: message.into() }
+}
+
+/// Converts a non-negative, finite number of ms to integer ns.
+pub(crate) fn ms_to_ns(key: &'static str, ms: f64) -> Result<u64, WorkloadError> {
+    if !ms.is_finite() || ms < 0.0 {
+        return Err(bad(key, format!("must be a finite number of ms >= 0, got {ms}")));
+    }
+    Ok((ms * 1e6).round() as u64)
+}
+
+fn rate_to_gap_ns(key: &'static str, per_sec: f64) -> Result<u64, WorkloadError> {
+    if !per_sec.is_finite() || per_sec <= 0.0 {
+        return Err(bad(key, format!("must be a rate > 0 records per second, got {per_sec}")));
+    }
+    let gap = (1e9 / per_sec).round();
+    if gap < 1.0 {
+        return Err(bad(key, format!("{per_sec} records/s is above 1e9 (one per ns)")));
+    }
+    Ok(gap as u64)
+}
+
+/// The arrival process with its parameters converted to integer ns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ArrivalPlan {
+    Constant { gap_ns: u64 },
+    Poisson { mean_gap_ns: u64 },
+    OnOff { gap_ns: u64, on_ns: u64, off_ns: u64 },
+    Saturate,
+}
+
+/// Key choice with Zipf weights pre-converted to an integer cumulative table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum KeyPlan {
+    None,
+    Uniform { count: u64 },
+    Zipf { cumulative: Vec<u64> },
+}
+
+/// Value sizes, validated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ValuePlan {
+    Constant(u32),
+    Uniform { min: u32, max: u32 },
+    Exponential { mean: u32 },
+}
+
+/// A validated workload, ready to generate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct WorkloadPlan {
+    pub(crate) mode: SendMode,
+    pub(crate) arrivals: ArrivalPlan,
+    pub(crate) keys: KeyPlan,
+    pub(crate) values: ValuePlan,
+    pub(crate) send_cpu_ns: u64,
+    pub(crate) flush_every_ns: u64,
+    pub(crate) record_limit: Option<u64>,
+}
+
+/// Largest key count we build a Zipf table for (the table holds one u64 per key).
+const ZIPF_KEYS_MAX: u64 = 10_000_000;
+
+impl WorkloadConfig {
+    /// Checks every value and converts to integer units.
+    pub(crate) fn plan(&self) -> Result<WorkloadPlan, WorkloadError> {
+        let arrivals = match self.arrivals {
+            Arrivals::Constant { per_sec } => ArrivalPlan::Constant { gap_ns: rate_to_gap_ns("arrivals.per_sec", per_sec)? },
+            Arrivals::Poisson { per_sec } => ArrivalPlan::Poisson { mean_gap_ns: rate_to_gap_ns("arrivals.per_sec", per_sec)? },
+            Arrivals::OnOff { per_sec, on_ms, off_ms } => {
+                let on_ns = ms_to_ns("arrivals.on_ms", on_ms)?;
+                if on_ns == 0 {
+                    return Err(bad("arrivals.on_ms", "must be > 0"));
+                }
+                ArrivalPlan::OnOff { gap_ns: rate_to_gap_ns("arrivals.per_sec", per_sec)?, on_ns, off_ns: ms_to_ns("arrivals.off_ms", off_ms)? }
+            }
+            Arrivals::Saturate => ArrivalPlan::Saturate,
+        };
+        let send_cpu_ns = ms_to_ns("send_cpu_ms", self.send_cpu_ms)?;
+        if arrivals == ArrivalPlan::Saturate && self.mode == SendMode::Async && send_cpu_ns == 0 {
+            return Err(bad("arrivals", "kind = \"saturate\" with mode = \"async\" needs send_cpu_ms > 0 (else infinitely many sends at one instant)"));
+        }
+        Ok(WorkloadPlan {
+            mode: self.mode,
+            arrivals,
+            keys: self.key_plan()?,
+            values: self.value_plan()?,
+            send_cpu_ns,
+            flush_every_ns: ms_to_ns("flush_every_ms", self.flush_every_ms)?,
+            record_limit: (self.records > 0).then_some(self.records),
+        })
+    }
+
+    fn key_plan(&self) -> Result<KeyPlan, WorkloadError> {
+        Ok(match self.keys {
+            Keys::None => KeyPlan::None,
+            Keys::Uniform { count } => {
+                if count == 0 {
+                    return Err(bad("keys.count", "must be at least 1"));
+                }
+                KeyPlan::Uniform { count }
+            }
+            Keys::Zipf { count, s } => {
+                if count == 0 || count > ZIPF_KEYS_MAX {
+                    return Err(bad("keys.count", format!("must be in 1..={ZIPF_KEYS_MAX} for zipf, got {count}")));
+                }
+                if !s.is_finite() || s <= 0.0 {
+                    return Err(bad("keys.s", format!("the zipf exponent must be > 0, got {s}")));
+                }
+                KeyPlan::Zipf { cumulative: zipf_table(count, s) }
+            }
+        })
+    }
+
+    fn value_plan(&self) -> Result<ValuePlan, WorkloadError> {
+        Ok(match self.value_bytes {
+            ValueBytes::Constant(n) => ValuePlan::Constant(n),
+            ValueBytes::Dist(ValueDist::Uniform { min, max }) => {
+                if min > max {
+                    return Err(bad("value_bytes", format!("min ({min}) is above max ({max})")));
+                }
+                ValuePlan::Uniform { min, max }
+            }
+            ValueBytes::Dist(ValueDist::Exponential { mean }) => {
+                if mean == 0 {
+                    return Err(bad("value_bytes.mean", "must be at least 1"));
+                }
+                ValuePlan::Exponential { mean }
+            }
+        })
+    }
+}
+
+/// Integer cumulative weights of Zipf(s) over `count` keys, scaled so the total is about 2^62.
+/// Floats are used once here; every draw afterwards is an integer comparison.
+fn zipf_table(count: u64, s: f64) -> Vec<u64> {
+    let weights: Vec<f64> = (1..=count).map(|k| (k as f64).powf(-s)).collect();
+    let total: f64 = weights.iter().sum();
+    let scale = (1u64 << 62) as f64 / total;
+    let mut running = 0u64;
+    weights
+        .iter()
+        .map(|w| {
+            running += ((w * scale) as u64).max(1);
+            running
+        })
+        .collect()
+}
+
+/// One record as the application hands it to `send()`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct NewRecord {
+    /// Key index (`key-<k>`), if keyed.
+    pub(crate) key: Option<u64>,
+    /// Value size in bytes.
+    pub(crate) value_bytes: u32,
+}
+
+/// The workload's random streams and arrival clock.
+pub(crate) struct Workload {
+    pub(crate) plan: WorkloadPlan,
+    arrivals_rng: Stream,
+    keys_rng: Stream,
+    values_rng: Stream,
+    /// Start of the current on period (on/off arrivals).
+    on_started_ns: u64,
+}
+
+impl Workload {
+    pub(crate) fn new(plan: WorkloadPlan, streams: &sim::RngStreams) -> Self {
+        Workload {
+            plan,
+            arrivals_rng: streams.stream("workload/arrivals"),
+            keys_rng: streams.stream("workload/keys"),
+            values_rng: streams.stream("workload/values"),
+            on_started_ns: 0,
+        }
+    }
+
+    /// The arrival time of the record after one that arrived at `prev_ns`.
+    pub(crate) fn next_arrival_ns(&mut self, prev_ns: u64) -> u64 {
+        match self.plan.arrivals {
+            ArrivalPlan::Constant { gap_ns } => prev_ns + gap_ns,
+            ArrivalPlan::Poisson { mean_gap_ns } => {
+                prev_ns + self.arrivals_rng.exponential(Duration::from_nanos(mean_gap_ns)).as_nanos().max(1)
+            }
+            ArrivalPlan::OnOff { gap_ns, on_ns, off_ns } => {
+                let next = prev_ns + gap_ns;
+                if next < self.on_started_ns + on_ns {
+                    next
+                } else {
+                    self.on_started_ns += on_ns + off_ns;
+                    self.on_started_ns.max(next)
+                }
+            }
+            ArrivalPlan::Saturate => prev_ns,
+        }
+    }
+
+    /// Draws the next record's key and value size.
+    pub(crate) fn next_record(&mut self) -> NewRecord {
+        let key = match &self.plan.keys {
+            KeyPlan::None => None,
+            KeyPlan::Uniform { count } => Some(self.keys_rng.below(*count)),
+            KeyPlan::Zipf { cumulative } => {
+                let total = *cumulative.last().expect("zipf tables have at least one key");
+                let x = self.keys_rng.below(total);
+                Some(cumulative.partition_point(|&c| c <= x) as u64)
+            }
+        };
+        let value_bytes = match self.plan.values {
+            ValuePlan::Constant(n) => n,
+            ValuePlan::Uniform { min, max } => {
+                self.values_rng.uniform_inclusive(u64::from(min), u64::from(max)) as u32
+            }
+            ValuePlan::Exponential { mean } => {
+                let ns = self.values_rng.exponential(Duration::from_nanos(u64::from(mean))).as_nanos();
+                u32::try_from(ns.max(1)).unwrap_or(u32::MAX)
+            }
+        };
+        NewRecord { key, value_bytes }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(toml_like: WorkloadConfig) -> WorkloadPlan {
+        toml_like.plan().expect("valid workload")
+    }
+
+    #[test]
+    fn constant_arrivals_are_evenly_spaced() {
+        let p = plan(WorkloadConfig { arrivals: Arrivals::Constant { per_sec: 1000.0 }, ..WorkloadConfig::default() });
+        let mut w = Workload::new(p, &sim::RngStreams::new(1));
+        assert_eq!(w.next_arrival_ns(0), 1_000_000);
+        assert_eq!(w.next_arrival_ns(1_000_000), 2_000_000);
+    }
+
+    #[test]
+    fn on_off_arrivals_skip_the_off_period() {
+        let p = plan(WorkloadConfig {
+            arrivals: Arrivals::OnOff { per_sec: 1000.0, on_ms: 2.5, off_ms: 10.0 },
+            ..WorkloadConfig::default()
+        });
+        let mut w = Workload::new(p, &sim::RngStreams::new(1));
+        let mut t = 0;
+        let mut times = Vec::new();
+        for _ in 0..4 {
+            t = w.next_arrival_ns(t);
+            times.push(t);
+        }
+        assert_eq!(times, vec![1_000_000, 2_000_000, 12_500_000, 13_500_000]);
+    }
+
+    #[test]
+    fn zipf_prefers_low_keys_and_stays_in_range() {
+        let p = plan(WorkloadConfig { keys: Keys::Zipf { count: 100, s: 1.2 }, ..WorkloadConfig::default() });
+        let mut w = Workload::new(p, &sim::RngStreams::new(7));
+        let mut counts = [0u32; 100];
+        for _ in 0..20_000 {
+            let k = w.next_record().key.expect("keyed");
+            counts[k as usize] += 1;
+        }
+        assert!(counts[0] > counts[1] && counts[1] > counts[10], "{:?}", &counts[..12]);
+        assert!(counts[0] > 3000, "key 0 should take a large share: {}", counts[0]);
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let err = WorkloadConfig { arrivals: Arrivals::Constant { per_sec: 0.0 }, ..WorkloadConfig::default() }
+            .plan()
+            .expect_err("zero rate");
+        assert_eq!(err.key, "arrivals.per_sec");
+        let err = WorkloadConfig { keys: Keys::Uniform { count: 0 }, ..WorkloadConfig::default() }
+            .plan()
+            .expect_err("zero keys");
+        assert_eq!(err.key, "keys.count");
+        let err = WorkloadConfig { arrivals: Arrivals::Saturate, ..WorkloadConfig::default() }
+            .plan()
+            .expect_err("saturate without cpu cost");
+        assert_eq!(err.key, "arrivals");
+    }
+
+    #[test]
+    fn uniform_value_sizes_stay_in_bounds() {
+        let p = plan(WorkloadConfig {
+            value_bytes: ValueBytes::Dist(ValueDist::Uniform { min: 10, max: 20 }),
+            ..WorkloadConfig::default()
+        });
+        let mut w = Workload::new(p, &sim::RngStreams::new(3));
+        for _ in 0..1000 {
+            let v = w.next_record().value_bytes;
+            assert!((10..=20).contains(&v));
+        }
+    }
+}

@@ -1,0 +1,422 @@
+//! The teaching scenarios of issue 4 as named world configs, for `linger teach NAME` and
+//! `linger run --scenario NAME`.
+//!
+//! ```text
+//!   SCENARIOS[i] ─ name, title, what to look for ─► build() ─► WorldConfig ─► world::run
+//!                                                     └─► Err(Config) for a config Kafka rejects
+//! ```
+//!
+//! Every scenario sends a handful of records with one key (`key-0`), so they all go to one
+//! partition `p` whose replicas are `[L, F1, F2]` in assignment order (`L` leads at the start),
+//! and scripts the faults around that partition. Times are virtual ms from the start of the run.
+//! The outcome is judged by the checker from the final broker logs (see
+//! `models/tests/scenarios.rs`).
+//!
+//! Fidelity: the faults are deliberately surgical (a cut link for a few ms, one dropped response)
+//! so each scenario shows one mechanism of the Java producer; they are not a realistic failure
+//! model. Where a real TCP connection would behave differently (a single response cannot be lost
+//! on a live TCP connection), the scenario says so in its description.
+
+use crate::batching::config::{KafkaVersion, ProducerConfig, RawValue};
+use crate::batching::murmur2::partition_for_key;
+use crate::cluster::ClusterConfig;
+use crate::cluster::assign_replicas;
+use crate::cluster::config::NodeName;
+use crate::faults::{FaultAction, FaultsConfig, ScheduledFault};
+use crate::producer::workload::{Arrivals, Keys, SendMode, ValueBytes, WorkloadConfig};
+use crate::world::{RunConfig, WorldConfig, default_config};
+
+/// A teaching scenario.
+#[derive(Clone, Copy, Debug)]
+pub struct Scenario {
+    /// Its name on the command line, e.g. `acks0-lost`.
+    pub name: &'static str,
+    /// One line: what it shows.
+    pub title: &'static str,
+    /// A few sentences: the setup, the fault, and what the checker reports.
+    pub description: &'static str,
+    build: fn() -> Result<WorldConfig, ScenarioError>,
+}
+
+impl Scenario {
+    /// Builds the scenario's world config, or the configuration error Kafka would raise.
+    pub fn build(&self) -> Result<WorldConfig, ScenarioError> {
+        (self.build)()
+    }
+}
+
+/// A scenario that cannot be built.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ScenarioError {
+    /// No scenario has this name.
+    #[error("unknown scenario `{name}`; known scenarios: {known}")]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// Every known name, comma-separated.
+        known: String,
+    },
+    /// The producer config is rejected, as `new KafkaProducer(props)` would throw
+    /// `ConfigException`; the run does not start.
+    #[error("scenario `{scenario}`: the producer config is invalid (Kafka throws ConfigException): {message}")]
+    Config {
+        /// The scenario.
+        scenario: &'static str,
+        /// The config error(s), as Kafka phrases them.
+        message: String,
+    },
+}
+
+/// Every scenario, in the issue's order.
+pub const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "acks0-lost",
+        title: "acks=0: a lost request loses records and nobody is told",
+        description: "acks=0 (idempotence is switched off silently). 20 records to one partition, one every 10 ms. \
+The client->leader link is cut from 52 ms to 88 ms, so four produce requests vanish. \
+The application was told every record succeeded with offset -1; the checker finds the four records absent (silent_absent).",
+        build: acks0_lost,
+    },
+    Scenario {
+        name: "sync-vs-async",
+        title: "send().get() per record: one record per round trip plus linger.ms",
+        description: "2000 records of 512 B sent synchronously (each send waits for its ack; linger.ms=5 applies to every one). \
+Compare with `async-batching`, the same records sent asynchronously: the async run's throughput is over 100 times higher, because batches carry many records per request.",
+        build: sync_send,
+    },
+    Scenario {
+        name: "async-batching",
+        title: "the same 2000 records sent asynchronously with batching",
+        description: "The async half of `sync-vs-async`: the application calls send() as fast as its CPU allows (5 us per call); \
+records share batches and requests, so throughput is limited by the client CPU, not by round trips.",
+        build: async_send,
+    },
+    Scenario {
+        name: "acks1-failover-loss",
+        title: "acks=1: the leader acknowledges, crashes before the followers fetch, and the record is gone",
+        description: "acks=1. 60 records to partition p, one every 10 ms. At 100 ms the links leader<->followers are cut, \
+so followers stop fetching; the leader keeps acknowledging. At 300 ms the leader crashes; the controller elects a follower \
+(still in the ISR) at about 800 ms. Records acknowledged between 100 and 300 ms exist only on the dead leader, which truncates them \
+when it rejoins: the checker reports acknowledged records lost (lost_acked).",
+        build: acks1_failover_loss,
+    },
+    Scenario {
+        name: "acks-all-min-isr",
+        title: "acks=all, RF 3, min.insync.replicas=2: the same crash loses nothing acknowledged",
+        description: "The fault of `acks1-failover-loss` with acks=all and min.insync.replicas=2. The leader cannot advance its high watermark \
+while the followers cannot fetch, so it acknowledges nothing written after the cut; those records time out on the client and are retried \
+to the new leader. The checker reports no acknowledged record lost.",
+        build: acks_all_min_isr,
+    },
+    Scenario {
+        name: "acks-all-isr-shrunk",
+        title: "acks=all with only the leader in sync: NOT_ENOUGH_REPLICAS",
+        description: "acks=all, min.insync.replicas=2, retries=0, idempotence off. Both followers of partition p crash at 0 ms; \
+after replica.lag.time.max.ms (300 ms here) the ISR is just the leader, and the leader rejects produce requests with \
+NOT_ENOUGH_REPLICAS before appending: those sends fail and their records are absent (failed_absent).",
+        build: acks_all_isr_shrunk,
+    },
+    Scenario {
+        name: "retry-duplicate",
+        title: "idempotence off, retries on, a lost response: a duplicate in the log",
+        description: "enable.idempotence=false, acks=all. Five records, one every 10 ms. The response to the third record's request is dropped \
+(on a real TCP connection a lone response cannot vanish; think of it as a response lost with its connection). \
+The request times out after request.timeout.ms=1000 and the batch is sent again; the broker appends it a second time (duplicated).",
+        build: retry_duplicate,
+    },
+    Scenario {
+        name: "idempotent-retry",
+        title: "the same lost response with idempotence on: no duplicate, the original offset",
+        description: "`retry-duplicate` with enable.idempotence=true. The retried batch carries the same producer id, epoch and sequence; \
+the broker finds it among the last five batches of that producer and answers with the original offset without appending (trace: broker duplicate). \
+The checker reports no duplicate, and the offsets the application saw match the log.",
+        build: idempotent_retry,
+    },
+    Scenario {
+        name: "reorder-inflight",
+        title: "idempotence off, max.in.flight=5: a failed batch retried after a later one",
+        description: "enable.idempotence=false, max.in.flight.requests.per.connection=5. Five records, one every 10 ms, each in its own batch. \
+The client->leader link is cut from 22 ms to 28 ms, so the third batch's request is lost; the fourth and fifth succeed. \
+The third is retried after its request timeout and lands after them: the checker reports a reordered record.",
+        build: reorder_inflight,
+    },
+    Scenario {
+        name: "idempotent-order",
+        title: "the same loss with idempotence on: order preserved through OUT_OF_ORDER_SEQUENCE_NUMBER",
+        description: "`reorder-inflight` with enable.idempotence=true. The broker rejects the fourth batch with OUT_OF_ORDER_SEQUENCE_NUMBER \
+(it expects the third's sequence); the client retries it, but drain sends only the lowest outstanding sequence, so after the third times out \
+the batches go again in sequence order. The checker reports no reordering and no duplicate.",
+        build: idempotent_order,
+    },
+    Scenario {
+        name: "delivery-timeout",
+        title: "delivery.timeout.ms expires while the leader is unreachable",
+        description: "delivery.timeout.ms=1500, request.timeout.ms=500. Ten records at 0-45 ms while the client->leader link is cut (2 ms to 2950 ms): \
+they expire with TimeoutException and are absent (failed_absent). Ten more at 3000-3045 ms while the leader's responses are dropped: the leader \
+writes them, the client never hears so, and they expire too: the checker reports them 'reported failed but present' (failed_present).",
+        build: delivery_timeout,
+    },
+    Scenario {
+        name: "idempotence-acks0-conflict",
+        title: "enable.idempotence=true with acks=0: the producer does not start",
+        description: "Setting enable.idempotence=true explicitly together with acks=0 makes `new KafkaProducer(props)` throw ConfigException \
+(acks must be all for the idempotent producer). linger refuses to start the run with the same meaning.",
+        build: idempotence_acks0_conflict,
+    },
+];
+
+/// The scenario called `name`.
+pub fn find(name: &str) -> Result<&'static Scenario, ScenarioError> {
+    SCENARIOS.iter().find(|s| s.name == name).ok_or_else(|| ScenarioError::Unknown {
+        name: name.to_owned(),
+        known: SCENARIOS.iter().map(|s| s.name).collect::<Vec<_>>().join(", "),
+    })
+}
+
+/// Builds the scenario called `name`.
+pub fn build(name: &str) -> Result<WorldConfig, ScenarioError> {
+    find(name)?.build()
+}
+
+/// The one key every scenario sends, and where its partition lives in the default cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyPlacement {
+    /// The partition of `key-0`.
+    pub partition: u32,
+    /// Its first leader.
+    pub leader: u32,
+    /// Its other replicas, in assignment order.
+    pub followers: Vec<u32>,
+}
+
+/// Where `key-0` goes in `cluster` (murmur2 of the key bytes, round-robin assignment).
+pub fn key_placement(cluster: &ClusterConfig) -> KeyPlacement {
+    let partition = partition_for_key(b"key-0", cluster.partitions).0;
+    let replicas = assign_replicas(cluster.brokers, cluster.partitions, cluster.replication_factor);
+    let list = &replicas[partition as usize];
+    KeyPlacement { partition, leader: list[0].0, followers: list[1..].iter().map(|b| b.0).collect() }
+}
+
+/// Resolves producer keys as a user's properties would be, with Kafka 4.0 rules.
+fn producer(scenario: &'static str, entries: &[(&str, &str)]) -> Result<(ProducerConfig, Vec<String>), ScenarioError> {
+    let entries = entries
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), RawValue::Str((*v).to_owned()), crate::batching::config::Location::default()));
+    match ProducerConfig::from_entries(KafkaVersion::V4_0, entries) {
+        Ok(resolved) => Ok((resolved.config, resolved.warnings.iter().map(ToString::to_string).collect())),
+        Err(errors) => Err(ScenarioError::Config { scenario, message: errors.to_string() }),
+    }
+}
+
+/// A small world: `records` records of 100 B with key `key-0`, one every `gap_ms`.
+fn small_world(scenario: &'static str, entries: &[(&str, &str)], records: u64, per_sec: f64) -> Result<WorldConfig, ScenarioError> {
+    let (producer, producer_warnings) = producer(scenario, entries)?;
+    let mut cluster = ClusterConfig::default();
+    cluster.controller_election_delay_ms = 500.0;
+    Ok(WorldConfig {
+        producer,
+        producer_warnings,
+        workload: WorkloadConfig {
+            mode: SendMode::Async,
+            arrivals: Arrivals::Constant { per_sec },
+            keys: Keys::Uniform { count: 1 },
+            value_bytes: ValueBytes::Constant(100),
+            records,
+            ..WorkloadConfig::default()
+        },
+        run: RunConfig { duration_ms: 0.0, settle_ms: 10_000.0, ..RunConfig::default() },
+        cluster,
+        ..default_config()
+    })
+}
+
+fn link(a: &str, b: u32) -> Option<[NodeName; 2]> {
+    Some([NodeName(a.to_owned()), NodeName(format!("broker{b}"))])
+}
+
+fn broker_link(a: u32, b: u32) -> Option<[NodeName; 2]> {
+    Some([NodeName(format!("broker{a}")), NodeName(format!("broker{b}"))])
+}
+
+fn fault(at_ms: f64, action: FaultAction) -> ScheduledFault {
+    ScheduledFault { at_ms, action, broker: None, link: None, n: None, extra_ms: None, until_ms: None }
+}
+
+fn faults(schedule: Vec<ScheduledFault>) -> FaultsConfig {
+    FaultsConfig { schedule, ..FaultsConfig::default() }
+}
+
+/// Cuts the client's link to the leader of `key-0` from `from_ms` to `to_ms`.
+fn cut_client_leader(config: &WorldConfig, from_ms: f64, to_ms: f64) -> Vec<ScheduledFault> {
+    let leader = key_placement(&config.cluster).leader;
+    vec![
+        ScheduledFault { link: link("client", leader), ..fault(from_ms, FaultAction::Cut) },
+        ScheduledFault { link: link("client", leader), ..fault(to_ms, FaultAction::Heal) },
+    ]
+}
+
+fn acks0_lost() -> Result<WorldConfig, ScenarioError> {
+    let mut config = small_world("acks0-lost", &[("acks", "0")], 20, 100.0)?;
+    config.faults = faults(cut_client_leader(&config, 52.0, 88.0));
+    Ok(config)
+}
+
+fn sync_async_world(scenario: &'static str, mode: SendMode) -> Result<WorldConfig, ScenarioError> {
+    let (producer, producer_warnings) = producer(scenario, &[])?;
+    Ok(WorldConfig {
+        producer,
+        producer_warnings,
+        workload: WorkloadConfig {
+            mode,
+            arrivals: Arrivals::Saturate,
+            keys: Keys::None,
+            value_bytes: ValueBytes::Constant(512),
+            send_cpu_ms: 0.005,
+            records: 2000,
+            ..WorkloadConfig::default()
+        },
+        run: RunConfig { duration_ms: 0.0, ..RunConfig::default() },
+        ..default_config()
+    })
+}
+
+fn sync_send() -> Result<WorldConfig, ScenarioError> {
+    sync_async_world("sync-vs-async", SendMode::Sync)
+}
+
+fn async_send() -> Result<WorldConfig, ScenarioError> {
+    sync_async_world("async-batching", SendMode::Async)
+}
+
+/// Cut the leader of `key-0` off its followers at 100 ms, crash it at 300 ms.
+fn leader_isolated_then_crashed(config: &WorldConfig) -> Vec<ScheduledFault> {
+    let placement = key_placement(&config.cluster);
+    let mut schedule: Vec<ScheduledFault> = placement
+        .followers
+        .iter()
+        .map(|&f| ScheduledFault { link: broker_link(placement.leader, f), ..fault(100.0, FaultAction::Cut) })
+        .collect();
+    schedule.push(ScheduledFault { broker: Some(placement.leader), ..fault(300.0, FaultAction::Crash) });
+    schedule
+}
+
+fn acks1_failover_loss() -> Result<WorldConfig, ScenarioError> {
+    let entries = [("acks", "1"), ("request.timeout.ms", "1000"), ("delivery.timeout.ms", "30000")];
+    let mut config = small_world("acks1-failover-loss", &entries, 60, 100.0)?;
+    config.faults = faults(leader_isolated_then_crashed(&config));
+    Ok(config)
+}
+
+fn acks_all_min_isr() -> Result<WorldConfig, ScenarioError> {
+    let entries = [("acks", "all"), ("request.timeout.ms", "1000"), ("delivery.timeout.ms", "30000")];
+    let mut config = small_world("acks-all-min-isr", &entries, 60, 100.0)?;
+    config.cluster.min_insync_replicas = 2;
+    config.faults = faults(leader_isolated_then_crashed(&config));
+    Ok(config)
+}
+
+fn acks_all_isr_shrunk() -> Result<WorldConfig, ScenarioError> {
+    let entries = [
+        ("acks", "all"),
+        ("enable.idempotence", "false"),
+        ("retries", "0"),
+        ("request.timeout.ms", "1000"),
+    ];
+    let mut config = small_world("acks-all-isr-shrunk", &entries, 40, 50.0)?;
+    config.cluster.min_insync_replicas = 2;
+    config.cluster.replica_lag_time_max_ms = 300.0;
+    let placement = key_placement(&config.cluster);
+    config.faults = faults(
+        placement
+            .followers
+            .iter()
+            .map(|&f| ScheduledFault { broker: Some(f), ..fault(0.0, FaultAction::Crash) })
+            .collect(),
+    );
+    Ok(config)
+}
+
+fn lost_response_world(scenario: &'static str, idempotence: &str) -> Result<WorldConfig, ScenarioError> {
+    let entries = [("acks", "all"), ("enable.idempotence", idempotence), ("request.timeout.ms", "1000")];
+    let mut config = small_world(scenario, &entries, 5, 100.0)?;
+    let leader = key_placement(&config.cluster).leader;
+    // The third record is sent at 20 ms and drained at 25 ms; its response leaves the broker
+    // a few ms later, after this fault is armed.
+    config.faults = faults(vec![ScheduledFault { broker: Some(leader), n: Some(1), ..fault(24.0, FaultAction::DropResponses) }]);
+    Ok(config)
+}
+
+fn retry_duplicate() -> Result<WorldConfig, ScenarioError> {
+    lost_response_world("retry-duplicate", "false")
+}
+
+fn idempotent_retry() -> Result<WorldConfig, ScenarioError> {
+    lost_response_world("idempotent-retry", "true")
+}
+
+fn lost_request_world(scenario: &'static str, idempotence: &str) -> Result<WorldConfig, ScenarioError> {
+    let entries = [
+        ("acks", "all"),
+        ("enable.idempotence", idempotence),
+        ("max.in.flight.requests.per.connection", "5"),
+        ("request.timeout.ms", "1000"),
+    ];
+    let mut config = small_world(scenario, &entries, 5, 100.0)?;
+    config.faults = faults(cut_client_leader(&config, 22.0, 28.0));
+    Ok(config)
+}
+
+fn reorder_inflight() -> Result<WorldConfig, ScenarioError> {
+    lost_request_world("reorder-inflight", "false")
+}
+
+fn idempotent_order() -> Result<WorldConfig, ScenarioError> {
+    lost_request_world("idempotent-order", "true")
+}
+
+fn delivery_timeout() -> Result<WorldConfig, ScenarioError> {
+    let entries = [("delivery.timeout.ms", "1500"), ("request.timeout.ms", "500")];
+    let mut config = small_world("delivery-timeout", &entries, 20, 200.0)?;
+    config.workload.arrivals = Arrivals::OnOff { per_sec: 200.0, on_ms: 50.0, off_ms: 2950.0 };
+    let leader = key_placement(&config.cluster).leader;
+    let mut schedule = cut_client_leader(&config, 2.0, 2950.0);
+    schedule.push(ScheduledFault { broker: Some(leader), n: Some(1_000_000), ..fault(2900.0, FaultAction::DropResponses) });
+    config.faults = faults(schedule);
+    Ok(config)
+}
+
+fn idempotence_acks0_conflict() -> Result<WorldConfig, ScenarioError> {
+    small_world("idempotence-acks0-conflict", &[("enable.idempotence", "true"), ("acks", "0")], 10, 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scenario_name_is_unique_and_found() {
+        for s in SCENARIOS {
+            assert_eq!(find(s.name).expect("listed").name, s.name);
+        }
+        let mut names: Vec<_> = SCENARIOS.iter().map(|s| s.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), SCENARIOS.len());
+    }
+
+    #[test]
+    fn an_unknown_name_lists_the_known_ones() {
+        let err = build("acks-zero").expect_err("unknown");
+        assert!(err.to_string().contains("acks0-lost"), "{err}");
+    }
+
+    #[test]
+    fn every_buildable_scenario_validates() {
+        for s in SCENARIOS {
+            match s.build() {
+                Ok(config) => config.validate().unwrap_or_else(|e| panic!("{}: {e}", s.name)),
+                Err(e) => assert_eq!(s.name, "idempotence-acks0-conflict", "{e}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,425 @@
+//! The world: the producer, the network, the brokers and the faults in one engine model, and
+//! the run that drives them from the first `send()` to the checker's verdict.
+//!
+//! ```text
+//!   run(config, seed, trace)
+//!     ├─ send phase:   workload + sender + network + cluster + faults   (run.duration_ms / records)
+//!     ├─ drain phase:  no new sends; in-flight work finishes            (bounded by drain_ms)
+//!     ├─ settle phase: cluster heals and catches up                     (bounded by settle_ms)
+//!     └─ verdict:      final logs + what the application was told ──► checker ──► RunResult
+//! ```
+//!
+//! Units: the file's `_ms` values are converted to integer ns once; every rate in the metrics
+//! is per virtual second.
+
+use serde::Deserialize;
+use sim::{Ctx, Engine, Instant, Model, RunLimits};
+
+pub use crate::checker::CheckerReport;
+use crate::batching::config::ProducerConfig;
+use crate::checker::check;
+use crate::cluster::{Cluster, ClusterConfig, ClusterEvent};
+use crate::faults::{FaultEvent, Faults, FaultsConfig};
+use crate::network::{NetEvent, Network, NetworkConfig};
+use crate::producer::metrics::{CheckerCounts, METRIC_NAMES};
+use crate::producer::workload::{WorkloadConfig, WorkloadError, ms_to_ns};
+use crate::producer::{Producer, ProducerEvent};
+use crate::protocol::Node;
+
+/// The `[run]` section: how long the world runs.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunConfig {
+    /// Virtual time during which the application sends, in ms.
+    pub duration_ms: f64,
+    /// After sending stops, how long in-flight work may take to finish, in ms; when absent,
+    /// `delivery.timeout.ms` plus 5 s.
+    pub drain_ms: Option<f64>,
+    /// After draining, how long the cluster may take to heal and catch up, in ms.
+    pub settle_ms: f64,
+    /// Bound on handled events (0: derived from the workload).
+    pub max_events: u64,
+    /// The master seed (read by the experiments runner; [`run`] takes the seed as an argument).
+    pub seed: u64,
+    /// Replicates per point (read by the experiments runner).
+    pub replicates: u32,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig { duration_ms: 10_000.0, drain_ms: None, settle_ms: 10_000.0, max_events: 0, seed: 1, replicates: 1 }
+    }
+}
+
+/// Everything one run needs.
+#[derive(Clone, Debug)]
+pub struct WorldConfig {
+    /// The effective producer config (already validated by `batching::config`).
+    pub producer: ProducerConfig,
+    /// Warnings from resolving the producer config (e.g. idempotence silently disabled); they are
+    /// copied into [`RunResult::warnings`].
+    pub producer_warnings: Vec<String>,
+    /// `[workload]`.
+    pub workload: WorkloadConfig,
+    /// `[run]`.
+    pub run: RunConfig,
+    /// `[cluster]`.
+    pub cluster: ClusterConfig,
+    /// `[network]`.
+    pub network: NetworkConfig,
+    /// `[faults]`.
+    pub faults: FaultsConfig,
+}
+
+/// A world config that cannot run.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WorldConfigError {
+    /// A `[workload]` value is wrong.
+    #[error(transparent)]
+    Workload(#[from] WorkloadError),
+    /// A `[cluster]`, `[network]` or `[faults]` value is wrong.
+    #[error("{0}")]
+    Cluster(#[from] crate::cluster::ConfigError),
+    /// A `[run]` value is wrong.
+    #[error("[run] {key}: {message}")]
+    Run {
+        /// The offending key.
+        key: &'static str,
+        /// What is wrong and what is allowed.
+        message: String,
+    },
+}
+
+impl WorldConfig {
+    /// Checks every section; [`run`] calls this and records a failure as a warning-only result.
+    pub fn validate(&self) -> Result<(), WorldConfigError> {
+        self.workload.plan()?;
+        self.cluster.validate()?;
+        self.network.validate(self.cluster.brokers)?;
+        self.faults.validate(&self.cluster)?;
+        if let Some(drain) = self.run.drain_ms {
+            ms_to_ns("drain_ms", drain).map_err(run_error)?;
+        }
+        ms_to_ns("settle_ms", self.run.settle_ms).map_err(run_error)?;
+        let duration = ms_to_ns("duration_ms", self.run.duration_ms).map_err(run_error)?;
+        if duration == 0 && self.workload.records == 0 {
+            return Err(WorldConfigError::Run {
+                key: "duration_ms",
+                message: "must be > 0 unless [workload] records limits the run".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn run_error(e: WorkloadError) -> WorldConfigError {
+    WorldConfigError::Run { key: e.key, message: e.message }
+}
+
+/// What one run produced.
+pub struct RunResult {
+    /// Metrics in the fixed order of [`crate::producer::metrics::METRIC_NAMES`].
+    pub metrics: Vec<(&'static str, f64)>,
+    /// The checker's verdict over the final broker logs.
+    pub checker: CheckerReport,
+    /// Config warnings and run warnings (limits hit, records left unfinished, ...).
+    pub warnings: Vec<String>,
+    /// Hash of the trace (FNV-1a of its JSON lines); equal runs have equal hashes.
+    pub trace_hash: u64,
+    /// Events handled.
+    pub events: u64,
+    /// The virtual clock at the end of the run, in ns.
+    pub virtual_time_ns: u64,
+    /// The trace, handed back (kept events; the caller finishes a sink).
+    pub trace: sim::Trace,
+}
+
+impl RunResult {
+    /// The metric called `name`, if it exists.
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        self.metrics.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    }
+}
+
+/// The default experiment: 3 brokers, RF 3, 6 partitions, async 100k records/s of 512 B,
+/// `linger.ms` 5, no faults, 60 virtual seconds.
+pub fn default_config() -> WorldConfig {
+    WorldConfig {
+        producer: ProducerConfig::default(),
+        producer_warnings: Vec::new(),
+        workload: WorkloadConfig::default(),
+        run: RunConfig { duration_ms: 60_000.0, ..RunConfig::default() },
+        cluster: ClusterConfig::default(),
+        network: NetworkConfig::default(),
+        faults: FaultsConfig::default(),
+    }
+}
+
+/// Everything that can happen in the world.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// The producer's own events (application thread, sender).
+    Producer(ProducerEvent),
+    /// The brokers' and controller's events.
+    Cluster(ClusterEvent),
+    /// A message arriving.
+    Net(NetEvent),
+    /// A fault.
+    Fault(FaultEvent),
+    /// The run's own phases.
+    Run(RunEvent),
+}
+
+impl From<ClusterEvent> for Event {
+    fn from(ev: ClusterEvent) -> Self {
+        Event::Cluster(ev)
+    }
+}
+impl From<NetEvent> for Event {
+    fn from(ev: NetEvent) -> Self {
+        Event::Net(ev)
+    }
+}
+impl From<FaultEvent> for Event {
+    fn from(ev: FaultEvent) -> Self {
+        Event::Fault(ev)
+    }
+}
+
+/// The run's phases, driven by these events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunEvent {
+    /// The send phase is over (duration reached or record limit sent).
+    SendingDone,
+    /// Check whether the current phase can end.
+    Poll,
+}
+
+/// Where the run is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Sending,
+    /// In-flight work finishes until nothing is left or the deadline passes.
+    Draining { until: Instant },
+    /// The cluster heals and catches up until settled or the deadline passes.
+    Settling { until: Instant },
+    Done,
+}
+
+/// How often the run checks whether a drain or settle phase is over.
+const POLL_INTERVAL: sim::Duration = sim::Duration::from_millis(10);
+
+/// The whole world as one engine model.
+pub struct World {
+    producer: Producer,
+    cluster: Cluster,
+    net: Network,
+    faults: Faults,
+    phase: Phase,
+    drain_ns: u64,
+    settle_ns: u64,
+    /// When the application stopped sending.
+    sending_done_ns: u64,
+}
+
+impl Model for World {
+    type Event = Event;
+
+    fn on_event(&mut self, ctx: &mut Ctx<'_, Event>, event: Event) {
+        match event {
+            Event::Producer(ev) => self.producer.on_event(ctx, &mut self.net, ev),
+            Event::Net(NetEvent::Deliver { from, to, msg }) => match (from, to) {
+                (Node::Broker(broker), Node::Client) => self.producer.on_message(ctx, &mut self.net, broker, msg),
+                (_, Node::Broker(broker)) => self.cluster.on_message(ctx, &mut self.net, from, broker, msg),
+                (Node::Client, Node::Client) => {}
+            },
+            Event::Cluster(ev) => self.cluster.on_event(ctx, &mut self.net, ev),
+            Event::Fault(ev) => self.faults.apply(ctx, &mut self.cluster, &mut self.net, ev),
+            Event::Run(ev) => self.on_run_event(ctx, ev),
+        }
+    }
+}
+
+impl World {
+    fn on_run_event(&mut self, ctx: &mut Ctx<'_, Event>, ev: RunEvent) {
+        let now = ctx.now();
+        match (ev, self.phase) {
+            (RunEvent::SendingDone, Phase::Sending) => {
+                self.sending_done_ns = now.as_nanos();
+                self.producer.stop_sending(ctx, &mut self.net);
+                self.phase = Phase::Draining { until: now.saturating_add(sim::Duration::from_nanos(self.drain_ns)) };
+                ctx.schedule_at(now, Event::Run(RunEvent::Poll));
+            }
+            (RunEvent::Poll, Phase::Draining { until }) => {
+                if self.producer.is_quiescent() || now >= until {
+                    self.begin_settle(ctx);
+                    self.phase = Phase::Settling { until: now.saturating_add(sim::Duration::from_nanos(self.settle_ns)) };
+                }
+                ctx.schedule_after(POLL_INTERVAL, Event::Run(RunEvent::Poll));
+            }
+            (RunEvent::Poll, Phase::Settling { until }) => {
+                if self.is_settled() || now >= until {
+                    self.phase = Phase::Done;
+                    ctx.stop();
+                } else {
+                    ctx.schedule_after(POLL_INTERVAL, Event::Run(RunEvent::Poll));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Ends faults, heals every link, restarts crashed brokers.
+    fn begin_settle(&mut self, ctx: &mut Ctx<'_, Event>) {
+        self.faults.stop();
+        self.cluster.begin_settle(ctx, &mut self.net);
+    }
+
+    fn is_settled(&self) -> bool {
+        self.cluster.is_settled()
+    }
+}
+
+/// The sim's trace of one world, the limits and the seed.
+struct Prepared {
+    world: World,
+    limits: RunLimits,
+    duration_ns: u64,
+    warnings: Vec<String>,
+}
+
+fn prepare(config: &WorldConfig, engine: &mut Engine<Event>) -> Result<Prepared, String> {
+    config.validate().map_err(|e| e.to_string())?;
+    let plan = config.workload.plan().map_err(|e| e.to_string())?;
+    let streams = engine.streams();
+    let cluster = Cluster::new(&config.cluster).map_err(|e| e.to_string())?;
+    let net = Network::new(&config.network, config.cluster.brokers, &streams).map_err(|e| e.to_string())?;
+    let faults = Faults::new(&config.faults, &config.cluster, &streams).map_err(|e| e.to_string())?;
+    let timer = engine.ctx().new_timer();
+    let topology = (config.cluster.brokers, config.cluster.partitions);
+    let (producer, mut warnings) = Producer::new(&config.producer, plan, topology, &streams, timer);
+    let duration_ns = ms_to_ns("duration_ms", config.run.duration_ms).map_err(|e| e.to_string())?;
+    let delivery_ns = u64::from(config.producer.delivery_timeout_ms) * 1_000_000;
+    let drain_ns = match config.run.drain_ms {
+        Some(ms) => ms_to_ns("drain_ms", ms).map_err(|e| e.to_string())?,
+        None => delivery_ns + 5_000_000_000,
+    };
+    let settle_ns = ms_to_ns("settle_ms", config.run.settle_ms).map_err(|e| e.to_string())?;
+    let send_bound_ns = if duration_ns > 0 { duration_ns } else { 3_600_000_000_000 };
+    let until = Instant::from_nanos(send_bound_ns + drain_ns + settle_ns + 1_000_000_000);
+    let max_events = if config.run.max_events > 0 { config.run.max_events } else { default_max_events(config, send_bound_ns) };
+    let limits = RunLimits::unbounded()
+        .until(until)
+        .and_then(|l| l.max_events(max_events))
+        .map_err(|e| format!("[run]: {e}"))?;
+    warnings.splice(0..0, config.producer_warnings.iter().cloned());
+    let world = World { producer, cluster, net, faults, phase: Phase::Sending, drain_ns, settle_ns, sending_done_ns: 0 };
+    Ok(Prepared { world, limits, duration_ns, warnings })
+}
+
+/// A generous event budget: about 40 events per record plus background traffic.
+fn default_max_events(config: &WorldConfig, send_ns: u64) -> u64 {
+    let records = match config.workload.records {
+        0 => 200_000_000,
+        n => n,
+    };
+    let secs = send_ns / 1_000_000_000 + 200;
+    records.saturating_mul(40).saturating_add(secs.saturating_mul(1_000_000)).max(1_000_000)
+}
+
+/// An empty result for a run that could not start.
+fn not_started(message: String, trace: sim::Trace) -> RunResult {
+    let checker = check(&[], &crate::checker::FinalLogs { partitions: Vec::new() });
+    RunResult {
+        metrics: METRIC_NAMES.iter().map(|n| (*n, 0.0)).collect(),
+        checker,
+        warnings: vec![format!("the run did not start: {message}")],
+        trace_hash: trace.hash(),
+        events: 0,
+        virtual_time_ns: 0,
+        trace,
+    }
+}
+
+/// Runs one world with `seed` and returns its metrics and verdict. A config that cannot run
+/// gives an empty result whose first warning says why ("the run did not start: ...").
+pub fn run(config: &WorldConfig, seed: u64, trace: sim::Trace) -> RunResult {
+    let mut engine: Engine<Event> = Engine::new(seed);
+    let mut prepared = match prepare(config, &mut engine) {
+        Ok(p) => p,
+        Err(message) => return not_started(message, trace),
+    };
+    engine.set_trace(trace);
+    {
+        let world = &mut prepared.world;
+        let mut ctx = engine.ctx();
+        world.cluster.start(&mut ctx, &mut world.net);
+        world.faults.start(&mut ctx);
+        world.producer.start(&mut ctx, &mut world.net);
+        if prepared.duration_ns > 0 {
+            ctx.schedule_at(Instant::from_nanos(prepared.duration_ns), Event::Run(RunEvent::SendingDone));
+        }
+    }
+    let outcome = engine.run(&mut prepared.world, prepared.limits);
+    let mut warnings = prepared.warnings;
+    if let Err(e) = &outcome {
+        panic!("{e}");
+    }
+    finish(engine, prepared.world, &mut warnings, seed).with_warnings(warnings)
+}
+
+impl RunResult {
+    fn with_warnings(mut self, warnings: Vec<String>) -> Self {
+        self.warnings = warnings;
+        self
+    }
+}
+
+fn finish(mut engine: Engine<Event>, world: World, warnings: &mut Vec<String>, seed: u64) -> RunResult {
+    let World { producer, cluster, phase, sending_done_ns, .. } = world;
+    if phase != Phase::Done {
+        warnings.push(format!("the run stopped in phase {phase:?} (time limit) at {}", engine.now()));
+    }
+    let unfinished = producer.unfinished();
+    if unfinished > 0 {
+        warnings.push(format!("{unfinished} records had no outcome when the run ended"));
+    }
+    let sent = producer.records.sent_records();
+    let report = check(&sent, &cluster.final_logs());
+    let m = &producer.metrics;
+    assert_eq!(
+        m.records_sent,
+        m.records_acked + m.records_failed + unfinished,
+        "accounting: sent = acked + failed + unfinished (seed {seed})"
+    );
+    let counts = checker_counts(&report);
+    // Rates are over the active part of the run: until sending stopped or the last callback,
+    // whichever is later (the settle phase is bookkeeping, not producer time).
+    let elapsed_ns = sending_done_ns.max(producer.metrics.last_completion_ns).max(1);
+    let metrics = producer.metric_rows(elapsed_ns, &counts);
+    let trace = std::mem::take(engine.trace_mut());
+    RunResult {
+        metrics,
+        checker: report,
+        warnings: Vec::new(),
+        trace_hash: trace.hash(),
+        events: engine.events_handled(),
+        virtual_time_ns: engine.now().as_nanos(),
+        trace,
+    }
+}
+
+fn checker_counts(report: &CheckerReport) -> CheckerCounts {
+    CheckerCounts {
+        delivered_once: report.delivered_once,
+        duplicated: report.duplicated,
+        duplicate_copies: report.duplicate_copies,
+        lost_acked: report.acked_lost,
+        failed_absent: report.failed_absent,
+        silent_absent: report.silent_lost,
+        failed_present: report.failed_present,
+        unfinished_absent: report.unfinished_absent,
+        unfinished_present: report.unfinished_present,
+        reordered: report.reordered,
+    }
+}

@@ -1,0 +1,452 @@
+//! Reading a sweep's results directory: the manifest (with its format version), the tidy
+//! `results.csv`, the sweep axes, and column look-up by exact name, unique suffix or alias.
+//!
+//! The directory layout is the experiments crate's: `manifest.json` (an object with an integer
+//! `format_version`, optionally `axes`), `results.csv` (one row per replicate: `point`,
+//! `replicate`, `seed`, one column per axis, then metric columns) and, for the report, any copy of
+//! the experiment file (`*.toml`). `summary.csv` is not read: means and 95% intervals are
+//! recomputed from the replicates, which keeps this reader independent of the summary's layout.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::ReportError;
+
+/// The results format this reader understands (`format_version` in `manifest.json`).
+pub const RESULTS_FORMAT_VERSION: u64 = 1;
+
+/// The manifest's file name inside a results directory.
+pub const MANIFEST_FILE: &str = "manifest.json";
+/// The tidy per-replicate results file inside a results directory.
+pub const RESULTS_FILE: &str = "results.csv";
+
+/// Short names accepted for metric columns (alias, column).
+pub const COLUMN_ALIASES: &[(&str, &str)] = &[
+    ("throughput", "throughput_records_per_s"),
+    ("throughput_bytes", "throughput_bytes_per_s"),
+    ("p50", "latency_p50_ms"),
+    ("p90", "latency_p90_ms"),
+    ("p99", "latency_p99_ms"),
+    ("p999", "latency_p999_ms"),
+    ("latency", "latency_p99_ms"),
+];
+
+/// Metric columns of the results schema; the first of them ends the axis columns.
+const KNOWN_METRICS: &[&str] = &[
+    "throughput_records_per_s",
+    "throughput_bytes_per_s",
+    "latency_p50_ms",
+    "latency_p90_ms",
+    "latency_p99_ms",
+    "latency_p999_ms",
+    "latency_max_ms",
+    "latency_mean_ms",
+    "records_sent",
+    "records_acked",
+    "records_failed",
+    "records_unfinished",
+    "delivered_once",
+    "duplicated",
+    "duplicate_copies",
+    "lost_acked",
+    "failed_absent",
+    "silent_absent",
+    "failed_present",
+    "unfinished_absent",
+    "unfinished_present",
+    "reordered",
+];
+
+/// Columns that identify a row rather than describe the configuration.
+const ID_COLUMNS: &[&str] = &["point", "replicate", "seed"];
+
+/// One data row of `results.csv`.
+#[derive(Clone, Debug)]
+pub(crate) struct Row {
+    /// 1-based line in the file.
+    pub line: u64,
+    /// The cells, in column order.
+    pub cells: Vec<String>,
+}
+
+/// A configuration point: the rows (replicates) that share one set of axis values.
+#[derive(Clone, Debug)]
+pub(crate) struct Point {
+    /// One value per sweep axis, in axis order.
+    pub axis_values: Vec<String>,
+    /// Indexes into `Sweep::rows`.
+    pub rows: Vec<usize>,
+}
+
+/// A loaded results directory.
+#[derive(Clone, Debug)]
+pub(crate) struct Sweep {
+    /// The directory.
+    pub dir: PathBuf,
+    /// The parsed manifest.
+    pub manifest: serde_json::Value,
+    /// The results file's path (for error messages).
+    pub results_path: PathBuf,
+    /// The header of `results.csv`.
+    pub columns: Vec<String>,
+    /// The data rows.
+    pub rows: Vec<Row>,
+    /// Column indexes of the sweep axes.
+    pub axes: Vec<usize>,
+    /// Configuration points in order of first appearance.
+    pub points: Vec<Point>,
+    /// Copies of experiment files found in the directory: (file name, text).
+    pub experiment_files: Vec<(String, String)>,
+}
+
+impl Sweep {
+    /// Loads and validates `dir`; nothing is written.
+    pub(crate) fn load(dir: &Path) -> Result<Sweep, ReportError> {
+        if !dir.is_dir() {
+            return Err(ReportError::MissingDir {
+                dir: dir.to_path_buf(),
+            });
+        }
+        let manifest = read_manifest(dir)?;
+        let results_path = dir.join(RESULTS_FILE);
+        if !results_path.is_file() {
+            return Err(ReportError::MissingFile { path: results_path });
+        }
+        let (columns, rows) = read_csv(&results_path)?;
+        let axes = find_axes(&manifest, &columns, &results_path)?;
+        let points = group_points(&columns, &rows, &axes);
+        let experiment_files = read_experiment_files(dir)?;
+        Ok(Sweep {
+            dir: dir.to_path_buf(),
+            manifest,
+            results_path,
+            columns,
+            rows,
+            axes,
+            points,
+            experiment_files,
+        })
+    }
+
+    /// The column called `name`: an exact name, an alias from [`COLUMN_ALIASES`], or a unique
+    /// suffix at a `.`/`_`/`-` boundary (`linger.ms` finds `producer.linger.ms`).
+    pub(crate) fn column(&self, name: &str) -> Result<usize, ReportError> {
+        resolve_column(&self.columns, name).map_err(|matches| {
+            if matches.is_empty() {
+                ReportError::UnknownColumn {
+                    name: name.to_owned(),
+                    path: self.results_path.clone(),
+                    available: self.columns.clone(),
+                }
+            } else {
+                ReportError::AmbiguousColumn {
+                    name: name.to_owned(),
+                    path: self.results_path.clone(),
+                    matches,
+                }
+            }
+        })
+    }
+
+    /// Like [`Sweep::column`] but `None` when absent or ambiguous.
+    pub(crate) fn find_column(&self, name: &str) -> Option<usize> {
+        resolve_column(&self.columns, name).ok()
+    }
+
+    /// Position of column `column` among the axes, if it is an axis.
+    pub(crate) fn axis_index(&self, column: usize) -> Option<usize> {
+        self.axes.iter().position(|&a| a == column)
+    }
+
+    /// The numeric value of `column` in row `row`; `None` for an empty or NaN cell.
+    pub(crate) fn number(&self, row: usize, column: usize) -> Result<Option<f64>, ReportError> {
+        let row = &self.rows[row];
+        let text = row.cells.get(column).map(|s| s.trim()).unwrap_or("");
+        parse_number(text).map_err(|()| ReportError::NotNumeric {
+            path: self.results_path.clone(),
+            line: row.line,
+            column: self.columns[column].clone(),
+            value: text.to_owned(),
+        })
+    }
+
+    /// Validates that every cell of `column` is a number or empty.
+    pub(crate) fn check_numeric(&self, column: usize) -> Result<(), ReportError> {
+        for row in 0..self.rows.len() {
+            self.number(row, column)?;
+        }
+        Ok(())
+    }
+
+    /// The per-replicate values of `column` at `point`, skipping empty cells.
+    pub(crate) fn values(&self, point: &Point, column: usize) -> Result<Vec<f64>, ReportError> {
+        let mut out = Vec::with_capacity(point.rows.len());
+        for &row in &point.rows {
+            if let Some(v) = self.number(row, column)? {
+                out.push(v);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A short label of a point's configuration, such as `linger.ms=5 batch.size=16384`.
+    pub(crate) fn point_label(&self, point: &Point) -> String {
+        let parts: Vec<String> = self
+            .axes
+            .iter()
+            .zip(&point.axis_values)
+            .map(|(&a, v)| format!("{}={v}", short_name(&self.columns[a])))
+            .collect();
+        if parts.is_empty() {
+            "default".to_owned()
+        } else {
+            parts.join(" ")
+        }
+    }
+}
+
+/// The name without a leading `producer.`/`broker.`/`network.` style prefix, for labels.
+pub(crate) fn short_name(column: &str) -> &str {
+    for prefix in [
+        "producer.",
+        "broker.",
+        "brokers.",
+        "network.",
+        "net.",
+        "workload.",
+        "cluster.",
+    ] {
+        if let Some(rest) = column.strip_prefix(prefix) {
+            return rest;
+        }
+    }
+    column
+}
+
+fn parse_number(text: &str) -> Result<Option<f64>, ()> {
+    if text.is_empty() || text.eq_ignore_ascii_case("nan") {
+        return Ok(None);
+    }
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(Some(v)),
+        Ok(_) => Ok(None),
+        Err(_) => Err(()),
+    }
+}
+
+/// Finds `name` among `columns`; on failure returns the candidates (empty when none match).
+pub(crate) fn resolve_column(columns: &[String], name: &str) -> Result<usize, Vec<String>> {
+    if let Some(i) = columns.iter().position(|c| c == name) {
+        return Ok(i);
+    }
+    if let Some((_, target)) = COLUMN_ALIASES.iter().find(|(alias, _)| *alias == name)
+        && let Some(i) = columns.iter().position(|c| c == target)
+    {
+        return Ok(i);
+    }
+    let wanted = normalise(name);
+    let matches: Vec<usize> = (0..columns.len())
+        .filter(|&i| {
+            let have = normalise(&columns[i]);
+            have == wanted || have.ends_with(&format!(".{wanted}"))
+        })
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(*one),
+        _ => Err(matches.iter().map(|&i| columns[i].clone()).collect()),
+    }
+}
+
+fn normalise(name: &str) -> String {
+    name.trim().to_ascii_lowercase().replace(['_', '-'], ".")
+}
+
+fn read_manifest(dir: &Path) -> Result<serde_json::Value, ReportError> {
+    let path = dir.join(MANIFEST_FILE);
+    if !path.is_file() {
+        return Err(ReportError::MissingFile { path });
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| ReportError::io(&path, e))?;
+    let manifest: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| ReportError::Json {
+            source_name: path.display().to_string(),
+            line: Some(e.line() as u64),
+            message: e.to_string(),
+        })?;
+    let version = ["format_version", "format"]
+        .iter()
+        .find_map(|k| manifest.get(*k).and_then(serde_json::Value::as_u64));
+    match version {
+        None => Err(ReportError::NoFormatVersion {
+            path,
+            supported: RESULTS_FORMAT_VERSION,
+        }),
+        Some(v) if v < RESULTS_FORMAT_VERSION => Err(ReportError::UnsupportedFormat {
+            path,
+            found: v,
+            supported: RESULTS_FORMAT_VERSION,
+            advice: "the results are older than this reader; re-run the sweep",
+        }),
+        Some(v) if v > RESULTS_FORMAT_VERSION => Err(ReportError::UnsupportedFormat {
+            path,
+            found: v,
+            supported: RESULTS_FORMAT_VERSION,
+            advice: "the results are newer than this reader; update linger",
+        }),
+        Some(_) => Ok(manifest),
+    }
+}
+
+fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Row>), ReportError> {
+    let csv_error = |e: csv::Error| ReportError::Csv {
+        path: path.to_path_buf(),
+        line: e.position().map(csv::Position::line),
+        message: e.to_string(),
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .from_path(path)
+        .map_err(csv_error)?;
+    let columns: Vec<String> = reader
+        .headers()
+        .map_err(csv_error)?
+        .iter()
+        .map(|h| h.trim().to_owned())
+        .collect();
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(csv_error)?;
+        let line = record.position().map_or(0, csv::Position::line);
+        rows.push(Row {
+            line,
+            cells: record.iter().map(str::to_owned).collect(),
+        });
+    }
+    if rows.is_empty() {
+        return Err(ReportError::NoRows {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok((columns, rows))
+}
+
+/// The axis columns: the manifest's `axes` list when present, else the header columns between
+/// the id columns and the first known metric.
+fn find_axes(
+    manifest: &serde_json::Value,
+    columns: &[String],
+    path: &Path,
+) -> Result<Vec<usize>, ReportError> {
+    if let Some(list) = manifest.get("axes").and_then(serde_json::Value::as_array) {
+        let mut axes = Vec::new();
+        for entry in list {
+            let name = entry.as_str().or_else(|| {
+                ["column", "key", "name"]
+                    .iter()
+                    .find_map(|k| entry.get(*k)?.as_str())
+            });
+            let Some(name) = name else { continue };
+            match resolve_column(columns, name) {
+                Ok(i) if !axes.contains(&i) => axes.push(i),
+                Ok(_) => {}
+                Err(_) => {
+                    return Err(ReportError::UnknownColumn {
+                        name: name.to_owned(),
+                        path: path.to_path_buf(),
+                        available: columns.to_vec(),
+                    });
+                }
+            }
+        }
+        return Ok(axes);
+    }
+    Ok((0..columns.len())
+        .take_while(|&i| !KNOWN_METRICS.contains(&columns[i].as_str()))
+        .filter(|&i| !ID_COLUMNS.contains(&columns[i].as_str()))
+        .collect())
+}
+
+fn group_points(columns: &[String], rows: &[Row], axes: &[usize]) -> Vec<Point> {
+    let point_column = columns.iter().position(|c| c == "point");
+    let mut keys: Vec<String> = Vec::new();
+    let mut points: Vec<Point> = Vec::new();
+    for (index, row) in rows.iter().enumerate() {
+        let axis_values: Vec<String> = axes
+            .iter()
+            .map(|&a| row.cells.get(a).cloned().unwrap_or_default())
+            .collect();
+        let key = match point_column.and_then(|p| row.cells.get(p)) {
+            Some(p) => p.clone(),
+            None => axis_values.join("\u{1f}"),
+        };
+        match keys.iter().position(|k| *k == key) {
+            Some(i) => points[i].rows.push(index),
+            None => {
+                keys.push(key);
+                points.push(Point {
+                    axis_values,
+                    rows: vec![index],
+                });
+            }
+        }
+    }
+    points
+}
+
+fn read_experiment_files(dir: &Path) -> Result<Vec<(String, String)>, ReportError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| ReportError::io(dir, e))?;
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".toml"))
+        .collect();
+    names.sort();
+    let mut files = Vec::new();
+    for name in names {
+        let path = dir.join(&name);
+        let text = std::fs::read_to_string(&path).map_err(|e| ReportError::io(&path, e))?;
+        files.push((name, text));
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cols(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn column_found_by_exact_name_suffix_and_alias() {
+        let c = cols(&[
+            "point",
+            "producer.linger.ms",
+            "producer.batch.size",
+            "throughput_records_per_s",
+        ]);
+        assert_eq!(resolve_column(&c, "producer.linger.ms"), Ok(1));
+        assert_eq!(resolve_column(&c, "linger.ms"), Ok(1));
+        assert_eq!(resolve_column(&c, "linger_ms"), Ok(1));
+        assert_eq!(resolve_column(&c, "batch.size"), Ok(2));
+        assert_eq!(resolve_column(&c, "throughput"), Ok(3));
+        assert_eq!(resolve_column(&c, "nope"), Err(vec![]));
+    }
+
+    #[test]
+    fn ambiguous_suffix_lists_the_candidates() {
+        let c = cols(&["producer.retries", "broker.retries"]);
+        assert_eq!(
+            resolve_column(&c, "retries"),
+            Err(vec![
+                "producer.retries".to_owned(),
+                "broker.retries".to_owned()
+            ])
+        );
+    }
+
+    #[test]
+    fn suffix_must_start_at_a_separator() {
+        let c = cols(&["producer.xlinger.ms"]);
+        assert_eq!(resolve_column(&c, "linger.ms"), Err(vec![]));
+    }
+}

@@ -1,0 +1,257 @@
+//! Plot and report files produced from the fixture sweeps: valid SVG and PNG, series names
+//! present, and clear errors (with no files left behind) for bad input.
+
+use std::path::{Path, PathBuf};
+
+use reports::{PlotRequest, ReportError};
+
+/// Copies a fixture directory to a fresh scratch directory under the target dir.
+fn scratch_copy(fixture: &str, test: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(fixture);
+    let dst = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{test}-{fixture}"));
+    let _ = std::fs::remove_dir_all(&dst);
+    std::fs::create_dir_all(&dst).expect("scratch dir can be created");
+    for entry in std::fs::read_dir(&src).expect("fixture exists") {
+        let entry = entry.expect("readable entry");
+        std::fs::copy(entry.path(), dst.join(entry.file_name())).expect("copy fixture file");
+    }
+    dst
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+fn assert_svg(path: &Path, needles: &[&str]) {
+    let text = std::fs::read_to_string(path).expect("svg is text");
+    assert!(
+        text.trim_start().starts_with("<svg"),
+        "{} does not start with <svg",
+        path.display()
+    );
+    assert!(
+        text.trim_end().ends_with("</svg>"),
+        "{} is not closed",
+        path.display()
+    );
+    for needle in needles {
+        assert!(text.contains(needle), "{} lacks {needle:?}", path.display());
+    }
+}
+
+fn assert_png(path: &Path) {
+    let bytes = std::fs::read(path).expect("png exists");
+    assert_eq!(
+        &bytes[..8],
+        b"\x89PNG\r\n\x1a\n",
+        "{} is not a PNG",
+        path.display()
+    );
+    assert!(
+        bytes.len() > 10_000,
+        "{} is suspiciously small ({} bytes)",
+        path.display(),
+        bytes.len()
+    );
+}
+
+#[test]
+fn plot_writes_svg_and_png_with_series_names() {
+    let dir = scratch_copy("sweep_tuning", "plot");
+    let request = PlotRequest {
+        x: "linger.ms",
+        y: "throughput",
+        series: Some("batch.size"),
+    };
+    let files = reports::plot(&dir, &request, &dir.join("tp")).expect("plot succeeds");
+    assert_eq!(files, vec![dir.join("tp.svg"), dir.join("tp.png")]);
+    assert_svg(
+        &files[0],
+        &[
+            "batch.size=16384",
+            "batch.size=65536",
+            "throughput (records/s)",
+            "linger.ms (ms)",
+        ],
+    );
+    assert_png(&files[1]);
+}
+
+#[test]
+fn standard_plots_cover_lines_trade_off_and_heatmaps() {
+    let tuning = scratch_copy("sweep_tuning", "standard");
+    let files = reports::standard_plots(&tuning).expect("tuning plots");
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.file_name().expect("name").to_string_lossy().into_owned())
+        .collect();
+    for expected in [
+        "throughput_vs_linger_ms.svg",
+        "latency_p99_vs_linger_ms.png",
+        "tradeoff_throughput_p99.svg",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "missing {expected} in {names:?}"
+        );
+    }
+    assert_svg(
+        &tuning.join("plots/tradeoff_throughput_p99.svg"),
+        &["Pareto-optimal"],
+    );
+    let semantics = scratch_copy("sweep_semantics", "standard");
+    let files = reports::standard_plots(&semantics).expect("semantics plots");
+    for f in &files {
+        if f.extension().is_some_and(|e| e == "png") {
+            assert_png(f)
+        }
+    }
+    assert_svg(
+        &semantics.join("plots/heatmap_duplicates.svg"),
+        &["acks=all, enable.idempotence=true", "retries"],
+    );
+    assert!(semantics.join("plots/heatmap_acked_loss.png").is_file());
+    assert!(
+        files_in(&semantics.join("plots"))
+            .iter()
+            .all(|n| !n.starts_with('.')),
+        "temp files left"
+    );
+}
+
+#[test]
+fn report_is_self_contained_html_and_markdown() {
+    let dir = scratch_copy("sweep_semantics", "report");
+    let out = reports::report(&dir).expect("report succeeds");
+    let html = std::fs::read_to_string(&out.html).expect("html written");
+    assert!(html.matches("<svg").count() >= 4, "plots inline");
+    for banned in ["<script", "http://", "https://", "<link"] {
+        let outside_svg = html.replace("http://www.w3.org/2000/svg", "");
+        assert!(
+            !outside_svg.contains(banned),
+            "report must be self-contained, found {banned}"
+        );
+    }
+    assert!(html.contains("Best configurations under stated constraints"));
+    assert!(
+        html.contains("Broke at-least-once"),
+        "acks=1 points lost acknowledged records"
+    );
+    assert!(
+        html.contains("delivery-semantics-matrix"),
+        "experiment config shown"
+    );
+    assert!(
+        html.contains("idempotence disabled by configuration"),
+        "run warnings shown"
+    );
+    assert!(
+        html.contains("Kept every acknowledged record"),
+        "plain-language verdicts"
+    );
+    let md = std::fs::read_to_string(&out.markdown).expect("markdown written");
+    assert!(md.contains("](plots/heatmap_duplicates.png)"));
+    assert!(md.contains("| constraint |"));
+    assert!(out.plots.iter().all(|p| p.is_file()));
+}
+
+#[test]
+fn unknown_column_lists_the_available_ones_and_writes_nothing() {
+    let dir = scratch_copy("sweep_tuning", "unknown-column");
+    let before = files_in(&dir);
+    let request = PlotRequest {
+        x: "linger.ms",
+        y: "goodput",
+        series: None,
+    };
+    let err = reports::plot(&dir, &request, &dir.join("out")).expect_err("no such column");
+    assert!(matches!(err, ReportError::UnknownColumn { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("goodput")
+            && msg.contains("throughput_records_per_s")
+            && msg.contains("producer.linger.ms"),
+        "{msg}"
+    );
+    assert_eq!(files_in(&dir), before);
+}
+
+#[test]
+fn missing_dir_old_and_unversioned_formats_are_clear_errors() {
+    let missing = Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-such-results-dir");
+    let err = reports::standard_plots(&missing).expect_err("missing dir");
+    assert!(matches!(err, ReportError::MissingDir { .. }), "{err:?}");
+    let old = scratch_copy("sweep_old_format", "old");
+    let err = reports::report(&old).expect_err("old format");
+    assert!(
+        matches!(
+            err,
+            ReportError::UnsupportedFormat {
+                found: 0,
+                supported: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("re-run the sweep"));
+    assert_eq!(files_in(&old), vec!["manifest.json", "results.csv"]);
+    let unversioned = scratch_copy("sweep_no_version", "unversioned");
+    let err = reports::standard_plots(&unversioned).expect_err("no version");
+    assert!(
+        matches!(err, ReportError::NoFormatVersion { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("format_version"));
+}
+
+#[test]
+fn missing_results_file_is_named() {
+    let dir = scratch_copy("sweep_tuning", "no-results");
+    std::fs::remove_file(dir.join("results.csv")).expect("remove");
+    let err = reports::standard_plots(&dir).expect_err("results.csv missing");
+    assert!(err.to_string().contains("results.csv"), "{err}");
+}
+
+#[test]
+fn non_numeric_metric_cell_names_line_and_column() {
+    let dir = scratch_copy("sweep_tuning", "bad-cell");
+    let text = std::fs::read_to_string(dir.join("results.csv")).expect("read");
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines[3] = lines[3].replacen(",10000,", ",lots,", 1);
+    std::fs::write(dir.join("results.csv"), lines.join("\n")).expect("write");
+    let request = PlotRequest {
+        x: "linger.ms",
+        y: "records_sent",
+        series: None,
+    };
+    let err = reports::plot(&dir, &request, &dir.join("out")).expect_err("bad cell");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("line 4") && msg.contains("records_sent") && msg.contains("lots"),
+        "{msg}"
+    );
+    assert!(!dir.join("out.svg").exists() && !dir.join("out.png").exists());
+}
+
+#[test]
+fn unknown_scenario_error_lists_known_names() {
+    let err = ReportError::UnknownScenario {
+        name: "nope".into(),
+        known: vec!["a".into(), "b".into()],
+    };
+    assert_eq!(
+        err.to_string(),
+        "unknown scenario `nope`; known scenarios: a, b"
+    );
+}
