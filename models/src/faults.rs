@@ -7,7 +7,9 @@
 //!                { at_ms = 4000, action = "restart", broker = 0 },
 //!                { at_ms = 2000, action = "cut", link = ["client", "broker1"] },
 //!                { at_ms = 2500, action = "drop_responses", broker = 2, n = 3 },
-//!                { at_ms = 3000, action = "latency_spike", link = ["client", "broker0"], extra_ms = 50, until_ms = 3500 } ]
+//!                { at_ms = 3000, action = "latency_spike", link = ["client", "broker0"], extra_ms = 50, until_ms = 3500 },
+//!                { at_ms = 5000, action = "isolate", broker = 0 },      # zombie leader: fenced, client still reaches it
+//!                { at_ms = 9000, action = "rejoin", broker = 0 } ]
 //!   random = { crash_rate_per_broker_per_s = 0.01, restart_delay = { dist = "constant", ms = 5000 },
 //!              link_flap_rate_per_s = 0.1, link_flap_duration = { dist = "exponential", mean_ms = 500 } }
 //! ```
@@ -17,7 +19,10 @@
 //! fault process before settling. Random draws come only from streams named `faults/...`.
 //!
 //! Fidelity: crash-stop brokers with durable logs (see `cluster`); a cut is a symmetric network
-//! partition of one link; "drop_responses" drops the next N broker→client messages on one link.
+//! partition of one link; "drop_responses" drops the next N broker→client messages on one link;
+//! "fence" models a broker that loses its controller session while running (the controller is
+//! not a network node, so cuts alone never fence anyone); "isolate" combines that with cutting
+//! the broker off from the other brokers, the classic zombie-leader partition.
 
 use serde::Deserialize;
 use sim::{Ctx, Dist, Duration, Instant, RngStreams, Stream};
@@ -43,6 +48,15 @@ pub enum FaultAction {
     DropResponses,
     /// Add `extra_ms` to `link` (or every link) until `until_ms`.
     LatencySpike,
+    /// The controller stops hearing `broker` (fenced after the session timeout; it keeps running).
+    Fence,
+    /// The controller hears `broker` again (a fenced broker re-registers and steps down).
+    Unfence,
+    /// Cut `broker` from every other broker and fence it: a zombie leader still reachable by
+    /// the client.
+    Isolate,
+    /// Undo `isolate`: heal `broker`'s broker links and unfence it.
+    Rejoin,
 }
 
 /// One entry of the scripted schedule.
@@ -53,7 +67,7 @@ pub struct ScheduledFault {
     pub at_ms: f64,
     /// What.
     pub action: FaultAction,
-    /// The broker (crash, restart, drop_responses).
+    /// The broker (crash, restart, drop_responses, fence, unfence, isolate, rejoin).
     #[serde(default)]
     pub broker: Option<u32>,
     /// The link (cut, heal; latency_spike: omitted = every link).
@@ -138,6 +152,14 @@ pub enum ResolvedAction {
     Heal(Node, Node),
     /// Drop the next n responses from a broker to the client.
     DropResponses(BrokerId, u64),
+    /// The controller stops hearing a broker.
+    Fence(BrokerId),
+    /// The controller hears a broker again.
+    Unfence(BrokerId),
+    /// Cut a broker from every other broker and fence it.
+    Isolate(BrokerId),
+    /// Heal a broker's broker links and unfence it.
+    Rejoin(BrokerId),
     /// A latency spike on one link or (None) every link.
     LatencySpike {
         /// The link, or every link.
@@ -274,6 +296,10 @@ fn resolve_action(
     Ok(match f.action {
         FaultAction::Crash => ResolvedAction::Crash(broker()?),
         FaultAction::Restart => ResolvedAction::Restart(broker()?),
+        FaultAction::Fence => ResolvedAction::Fence(broker()?),
+        FaultAction::Unfence => ResolvedAction::Unfence(broker()?),
+        FaultAction::Isolate => ResolvedAction::Isolate(broker()?),
+        FaultAction::Rejoin => ResolvedAction::Rejoin(broker()?),
         FaultAction::Cut => {
             let (a, b) = link()?;
             ResolvedAction::Cut(a, b)
@@ -483,6 +509,34 @@ pub fn apply_action<E: From<ClusterEvent> + From<NetEvent>>(
                 e.with("a", node_label(a)).with("b", node_label(b))
             });
             net.cut(a, b);
+        }
+        ResolvedAction::Fence(b) => {
+            ctx.trace("faults", "fence", |e| e.with("broker", b.0));
+            cluster.fence(ctx, b);
+        }
+        ResolvedAction::Unfence(b) => {
+            ctx.trace("faults", "unfence", |e| e.with("broker", b.0));
+            cluster.unfence(ctx, net, b);
+        }
+        ResolvedAction::Isolate(b) => {
+            ctx.trace("faults", "isolate", |e| e.with("broker", b.0));
+            for other in (0..cluster.broker_count())
+                .map(BrokerId)
+                .filter(|&o| o != b)
+            {
+                net.cut(Node::Broker(b), Node::Broker(other));
+            }
+            cluster.fence(ctx, b);
+        }
+        ResolvedAction::Rejoin(b) => {
+            ctx.trace("faults", "rejoin", |e| e.with("broker", b.0));
+            for other in (0..cluster.broker_count())
+                .map(BrokerId)
+                .filter(|&o| o != b)
+            {
+                net.heal(Node::Broker(b), Node::Broker(other));
+            }
+            cluster.unfence(ctx, net, b);
         }
         ResolvedAction::Heal(a, b) => {
             ctx.trace("faults", "heal", |e| {

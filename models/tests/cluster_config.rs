@@ -217,6 +217,11 @@ fn fault_errors_name_the_key() {
         }]),
         "faults.schedule[0].until_ms"
     );
+}
+
+#[test]
+fn fault_files_parse_and_random_rates_are_checked() {
+    let c = ClusterConfig::default();
     let parsed: FaultsConfig = toml::from_str(
         r#"
         schedule = [ { at_ms = 1000, action = "crash", broker = 0 },

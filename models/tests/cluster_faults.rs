@@ -6,7 +6,7 @@ mod cluster_support;
 use cluster_support::*;
 use models::checker::{AppOutcome, CheckerReport, SentRecord, check};
 use models::cluster::ClusterConfig;
-use models::faults::{FaultsConfig, RandomFaultsConfig};
+use models::faults::{FaultAction, FaultsConfig, RandomFaultsConfig, ScheduledFault};
 use models::protocol::{Acks, BrokerId, ErrorCode, PartitionId, ProduceRequest, RecordId};
 use sim::Duration;
 
@@ -17,12 +17,22 @@ const RECORDS_PER_BATCH: u64 = 4;
 /// A run with random faults: one request every 2 ms round-robin over partitions, 6 s of
 /// traffic, then settle. Returns the checker's report and the harness.
 fn swarm_run(acks: Acks, seed: u64, unclean: bool) -> (CheckerReport, Harness) {
+    swarm_run_with(acks, seed, unclean, Vec::new())
+}
+
+/// [`swarm_run`] with scripted faults on top of the random ones.
+fn swarm_run_with(
+    acks: Acks,
+    seed: u64,
+    unclean: bool,
+    schedule: Vec<ScheduledFault>,
+) -> (CheckerReport, Harness) {
     let cluster = ClusterConfig {
         unclean_leader_election_enable: unclean,
         ..small_cluster(PARTITIONS)
     };
     let faults = FaultsConfig {
-        schedule: Vec::new(),
+        schedule,
         random: RandomFaultsConfig {
             crash_rate_per_broker_per_s: 0.3,
             restart_delay: models::cluster::DistConfig::Exponential { mean_ms: 800.0 },
@@ -165,4 +175,116 @@ fn the_same_seed_gives_the_same_trace() {
     assert_eq!(ha.engine.trace().hash(), hb.engine.trace().hash());
     let (_, hc) = swarm_run(Acks::All, 43, false);
     assert_ne!(ha.engine.trace().hash(), hc.engine.trace().hash());
+}
+
+/// Over a matrix of cluster shapes, random crashes and flaps under steady acks=all load: no
+/// acknowledged record is lost with clean elections, and replicas agree after settling.
+/// Slow (about a minute in debug): runs only when `RUN_SLOW_TESTS` is set.
+#[test]
+fn acks_all_clean_elections_lose_nothing_across_cluster_shapes() {
+    if std::env::var_os("RUN_SLOW_TESTS").is_none() {
+        return;
+    }
+    for (brokers, replication_factor, min_insync_replicas) in [
+        (2u32, 2u32, 1u32),
+        (3, 3, 2),
+        (3, 2, 2),
+        (5, 3, 2),
+        (5, 3, 1),
+        (4, 4, 3),
+        (3, 3, 1),
+    ] {
+        for seed in 0..10u64 {
+            let cluster = ClusterConfig {
+                brokers,
+                replication_factor,
+                min_insync_replicas,
+                ..small_cluster(4)
+            };
+            let faults = FaultsConfig {
+                schedule: Vec::new(),
+                random: RandomFaultsConfig {
+                    crash_rate_per_broker_per_s: 0.5,
+                    restart_delay: models::cluster::DistConfig::Exponential { mean_ms: 500.0 },
+                    max_down_brokers: brokers - 1,
+                    link_flap_rate_per_s: 2.0,
+                    link_flap_duration: models::cluster::DistConfig::Exponential { mean_ms: 400.0 },
+                },
+            };
+            let mut h = Harness::new(&cluster, &lan(), Some(&faults), seed);
+            let until = sim::Instant::from_millis(4_000);
+            h.at(
+                1.0,
+                Step::Load {
+                    interval: Duration::from_millis(3),
+                    records: 7,
+                    acks: Acks::All,
+                    until,
+                },
+            );
+            h.at(4_100.0, Step::Settle);
+            h.run_until(30_000.0);
+            let logs = h.world.cluster.final_logs();
+            let present: std::collections::BTreeSet<u64> = logs
+                .partitions
+                .iter()
+                .flat_map(|p| p.records.iter().map(|r| r.id.0))
+                .collect();
+            for (_, _, resp) in h.world.produce_responses() {
+                if resp.partitions[0].error == ErrorCode::None {
+                    let first = resp.correlation_id;
+                    let lost: Vec<u64> = (first..first + 7)
+                        .filter(|id| !present.contains(id))
+                        .collect();
+                    assert!(
+                        lost.is_empty(),
+                        "{brokers}/{replication_factor}/{min_insync_replicas} seed {seed}: lost {lost:?}"
+                    );
+                }
+            }
+            assert!(
+                h.world.cluster.is_settled(),
+                "{brokers}/{replication_factor}/{min_insync_replicas} seed {seed}"
+            );
+        }
+    }
+}
+
+/// Isolating a leader (fenced, cut from the other brokers, still reachable by the client)
+/// makes it a zombie: acks=1 writes it acknowledges are truncated when it rejoins, while acks=all
+/// with min ISR 2 stays safe because the zombie's high watermark cannot move.
+#[test]
+fn zombie_leaders_lose_acks1_writes_but_not_acks_all_writes() {
+    let zombie = |seed: u64| {
+        let fault = |at_ms: f64, action| ScheduledFault {
+            at_ms,
+            action,
+            broker: Some((seed % 3) as u32),
+            link: None,
+            n: None,
+            extra_ms: None,
+            until_ms: None,
+        };
+        vec![
+            fault(1_000.0, FaultAction::Isolate),
+            fault(2_500.0, FaultAction::Rejoin),
+        ]
+    };
+    let mut acks1_lost = 0;
+    for seed in 0..4 {
+        let (all, h) = swarm_run_with(Acks::All, seed, false, zombie(seed));
+        assert_eq!(all.acked_lost, 0, "seed {seed}: {all:?}");
+        assert_replicas_agree(&h);
+        assert!(
+            !h.events("controller", "fence").is_empty(),
+            "seed {seed}: the isolated broker was fenced"
+        );
+        let (one, h) = swarm_run_with(Acks::Leader, seed, false, zombie(seed));
+        assert_replicas_agree(&h);
+        acks1_lost += one.acked_lost;
+    }
+    assert!(
+        acks1_lost > 0,
+        "acks=1 writes acknowledged by zombies are lost"
+    );
 }

@@ -414,3 +414,128 @@ fn metadata_reflects_an_election_after_the_propagation_delay() {
     );
     assert_eq!(h.world.cluster.metadata().partitions[0].leader_epoch.0, 1);
 }
+
+#[test]
+fn an_isolated_zombie_leader_acks_writes_that_are_lost_when_it_rejoins() {
+    use models::faults::{FaultAction, FaultsConfig, ScheduledFault};
+    let fault = |at_ms: f64, action| ScheduledFault {
+        at_ms,
+        action,
+        broker: Some(0),
+        link: None,
+        n: None,
+        extra_ms: None,
+        until_ms: None,
+    };
+    let faults = FaultsConfig {
+        schedule: vec![
+            fault(10.0, FaultAction::Isolate),
+            fault(3_000.0, FaultAction::Rejoin),
+        ],
+        ..FaultsConfig::default()
+    };
+    let mut h = Harness::new(&small_cluster(1), &lan(), Some(&faults), 15);
+    h.at(1.0, produce(0, 1, Acks::All, vec![batch(0, 0, 5)]));
+    h.at(600.0, produce(0, 2, Acks::Leader, vec![batch(0, 10, 5)]));
+    h.at(
+        650.0,
+        produce_with_timeout(0, 3, Acks::All, 1_000, vec![batch(0, 20, 5)]),
+    );
+    h.at(700.0, produce(1, 4, Acks::All, vec![batch(0, 30, 5)]));
+    h.run_until(2_900.0);
+
+    assert_eq!(
+        h.events("controller", "fence").len(),
+        1,
+        "fenced after the session timeout"
+    );
+    assert_eq!(h.world.cluster.leader_of(PartitionId(0)), Some(BrokerId(1)));
+    assert!(h.world.cluster.is_fenced(BrokerId(0)));
+    let (_, zombie_ack) = h
+        .world
+        .response(2)
+        .expect("the zombie still answers the client");
+    assert_eq!(
+        (
+            zombie_ack.partitions[0].error,
+            zombie_ack.partitions[0].base_offset
+        ),
+        (ErrorCode::None, 5)
+    );
+    let (_, zombie_all) = h
+        .world
+        .response(3)
+        .expect("answered at the purgatory timeout");
+    assert_eq!(
+        zombie_all.partitions[0].error,
+        ErrorCode::RequestTimedOut,
+        "its ISR cannot shrink without the controller, so its HW is stuck"
+    );
+    assert!(
+        h.events("broker/0", "isr_shrink").is_empty(),
+        "AlterPartition fails while fenced"
+    );
+    let (_, real) = h.world.response(4).expect("the new leader answers");
+    assert_eq!(
+        (real.partitions[0].error, real.partitions[0].base_offset),
+        (ErrorCode::None, 5)
+    );
+
+    h.run_until(6_000.0);
+    assert_eq!(
+        h.events("broker/0", "truncate").len(),
+        1,
+        "the zombie truncates when it rejoins"
+    );
+    assert!(h.world.cluster.is_settled());
+    assert_eq!(
+        committed_ids(&h.world, 0),
+        vec![0, 1, 2, 3, 4, 30, 31, 32, 33, 34]
+    );
+}
+
+#[test]
+fn a_session_restored_before_the_timeout_changes_nothing() {
+    use models::faults::{FaultAction, FaultsConfig, ScheduledFault};
+    let fault = |at_ms: f64, action| ScheduledFault {
+        at_ms,
+        action,
+        broker: Some(0),
+        link: None,
+        n: None,
+        extra_ms: None,
+        until_ms: None,
+    };
+    let faults = FaultsConfig {
+        schedule: vec![
+            fault(10.0, FaultAction::Fence),
+            fault(100.0, FaultAction::Unfence),
+        ],
+        ..FaultsConfig::default()
+    };
+    let mut h = Harness::new(&small_cluster(1), &lan(), Some(&faults), 16);
+    h.run_until(1_000.0);
+    assert!(h.events("controller", "fence").is_empty());
+    assert!(h.events("controller", "elect").is_empty());
+    assert_eq!(h.world.cluster.leader_of(PartitionId(0)), Some(BrokerId(0)));
+    assert!(!h.world.cluster.is_fenced(BrokerId(0)));
+}
+
+#[test]
+fn settling_reconnects_a_fenced_broker() {
+    let mut h = Harness::new(&small_cluster(2), &lan(), None, 17);
+    h.at(1.0, produce(0, 1, Acks::All, vec![batch(0, 0, 3)]));
+    h.at(10.0, Step::Cut(broker(0), broker(1)));
+    h.at(10.0, Step::Cut(broker(0), broker(2)));
+    h.at(10.0, Step::Fence(BrokerId(0)));
+    h.at(400.0, produce(0, 2, Acks::Leader, vec![batch(0, 10, 3)]));
+    h.at(1_000.0, Step::Settle);
+    h.run_until(5_000.0);
+    assert!(!h.world.cluster.is_fenced(BrokerId(0)));
+    assert!(h.world.cluster.is_settled());
+    assert_eq!(
+        committed_ids(&h.world, 0),
+        vec![0, 1, 2],
+        "the zombie's acks=1 write is gone"
+    );
+}

@@ -110,7 +110,7 @@ fn svg_has_one_group_per_event_and_lanes() {
     for lane in ["application", "producer", "broker/0"] {
         assert!(svg.contains(&format!(">{lane}</text>")), "lane {lane}");
     }
-    assert!(svg.contains("leader p0"));
+    assert!(svg.contains("leads p0"));
 }
 
 #[test]
@@ -174,6 +174,19 @@ fn verdict_mentions_failed_but_present_and_unfinished_records() {
     assert!(text.contains("1 record(s) had no answer"), "{text}");
     let empty = reports::render_terminal("", &OutcomeSummary::default()).expect("renders");
     assert!(empty.contains("no delivery guarantee is judged"), "{empty}");
+}
+
+#[test]
+fn long_traces_are_cut_with_a_note() {
+    let line = "{\"t\":1000,\"c\":\"app\",\"k\":\"send\",\"f\":{\"record\":1}}\n";
+    let trace = line.repeat(2_005);
+    let text = reports::render_terminal(&trace, &OutcomeSummary::default()).expect("renders");
+    assert_eq!(text.matches("send record 1").count(), 2_000);
+    assert!(
+        text.contains("... 5 more events not drawn"),
+        "{}",
+        &text[text.len() - 600..]
+    );
 }
 
 #[test]

@@ -237,7 +237,9 @@ impl ProducerBatch {
     /// The exact size `record` would take as the next record of this batch.
     fn next_record_size(&self, timestamp_ms: i64, shape: RecordShape) -> u32 {
         let offset_delta = i32::try_from(self.records.len()).expect("record count fits i32");
-        let timestamp_delta = self.first_timestamp_ms.map_or(0, |first| timestamp_ms - first);
+        let timestamp_delta = self
+            .first_timestamp_ms
+            .map_or(0, |first| timestamp_ms - first);
         record_size_in_bytes(offset_delta, timestamp_delta, shape)
     }
 
@@ -272,8 +274,9 @@ impl ProducerBatch {
             size_bytes,
         });
         self.records_bytes += size_bytes;
-        self.max_record_upper_bound_bytes =
-            self.max_record_upper_bound_bytes.max(record.upper_bound_bytes);
+        self.max_record_upper_bound_bytes = self
+            .max_record_upper_bound_bytes
+            .max(record.upper_bound_bytes);
         self.last_append_at_ns = now_ns;
         Some(self.estimated_size_for_switch() - before)
     }
@@ -301,7 +304,9 @@ impl ProducerBatch {
     /// rose, so a retry to a new leader skips its backoff.
     pub(crate) fn maybe_update_leader_epoch(&mut self, latest: Option<u32>) {
         if let Some(latest) = latest
-            && self.current_leader_epoch.is_none_or(|current| current < latest)
+            && self
+                .current_leader_epoch
+                .is_none_or(|current| current < latest)
         {
             self.attempts_when_leader_last_changed = self.attempts;
             self.current_leader_epoch = Some(latest);
@@ -316,8 +321,7 @@ impl ProducerBatch {
     /// `RecordAccumulator.shouldBackoff`: a retried batch waits out its backoff unless the
     /// leader changed during this retry.
     pub(crate) fn should_backoff(&self, now_ns: u64) -> bool {
-        let should_wait_more =
-            self.attempts > 0 && self.waited_ns(now_ns) < self.retry_backoff_ns;
+        let should_wait_more = self.attempts > 0 && self.waited_ns(now_ns) < self.retry_backoff_ns;
         !self.has_leader_changed_for_the_ongoing_retry() && should_wait_more
     }
 
@@ -349,7 +353,11 @@ impl ProducerBatch {
     }
 
     /// `hasReachedDeliveryTimeout`: `delivery.timeout <= now - createdMs`.
-    pub(crate) fn has_reached_delivery_timeout(&self, delivery_timeout_ns: u64, now_ns: u64) -> bool {
+    pub(crate) fn has_reached_delivery_timeout(
+        &self,
+        delivery_timeout_ns: u64,
+        now_ns: u64,
+    ) -> bool {
         delivery_timeout_ns <= now_ns.saturating_sub(self.created_at_ns)
     }
 }
@@ -391,7 +399,8 @@ mod tests {
 
     #[test]
     fn has_room_for_fits_136_records_of_key10_value100_in_16384_like_memory_records_builder() {
-        let mut batch = ProducerBatch::new(BatchId(0), PartitionId(0), 0, (16384, BufferOrigin::Pool));
+        let mut batch =
+            ProducerBatch::new(BatchId(0), PartitionId(0), 0, (16384, BufferOrigin::Pool));
         let mut appended = 0;
         while batch.try_append(&record(appended), 0).is_some() {
             appended += 1;
@@ -407,15 +416,20 @@ mod tests {
 
     #[test]
     fn first_record_always_fits_even_when_larger_than_the_buffer() {
-        let mut batch = ProducerBatch::new(BatchId(0), PartitionId(0), 0, (100, BufferOrigin::Pool));
+        let mut batch =
+            ProducerBatch::new(BatchId(0), PartitionId(0), 0, (100, BufferOrigin::Pool));
         assert_eq!(batch.try_append(&record(0), 0), Some(61 + 119));
-        assert!(batch.is_full(), "writeLimit <= estimatedBytesWritten makes it full");
+        assert!(
+            batch.is_full(),
+            "writeLimit <= estimatedBytesWritten makes it full"
+        );
         assert_eq!(batch.try_append(&record(1), 0), None);
     }
 
     #[test]
     fn reenqueued_counts_attempts_and_restarts_the_retry_clock() {
-        let mut batch = ProducerBatch::new(BatchId(0), PartitionId(0), 10, (16384, BufferOrigin::Pool));
+        let mut batch =
+            ProducerBatch::new(BatchId(0), PartitionId(0), 10, (16384, BufferOrigin::Pool));
         batch.try_append(&record(0), 12);
         batch.reenqueued(50, 7);
         assert_eq!(batch.attempts(), 1);
@@ -427,7 +441,8 @@ mod tests {
 
     #[test]
     fn leader_epoch_change_during_retry_skips_backoff_kip_951() {
-        let mut batch = ProducerBatch::new(BatchId(0), PartitionId(0), 0, (16384, BufferOrigin::Pool));
+        let mut batch =
+            ProducerBatch::new(BatchId(0), PartitionId(0), 0, (16384, BufferOrigin::Pool));
         batch.try_append(&record(0), 0);
         batch.maybe_update_leader_epoch(Some(1));
         batch.reenqueued(0, 100);
@@ -435,6 +450,9 @@ mod tests {
         batch.maybe_update_leader_epoch(Some(1));
         assert!(batch.should_backoff(10), "same epoch: keep backing off");
         batch.maybe_update_leader_epoch(Some(2));
-        assert!(!batch.should_backoff(10), "new leader epoch during this retry");
+        assert!(
+            !batch.should_backoff(10),
+            "new leader epoch during this retry"
+        );
     }
 }

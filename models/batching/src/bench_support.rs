@@ -59,7 +59,13 @@ pub fn drive(record_count: u64) -> u64 {
             other => panic!("the benchmark never runs out of memory: {other:?}"),
         };
         if wake || now_ns >= next_check_at_ns {
-            next_check_at_ns = sender_pass(&mut accumulator, &cluster, now_ns, &mut next_offsets, &mut checksum);
+            next_check_at_ns = sender_pass(
+                &mut accumulator,
+                &cluster,
+                now_ns,
+                &mut next_offsets,
+                &mut checksum,
+            );
         }
     }
     checksum

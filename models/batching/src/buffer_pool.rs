@@ -321,7 +321,10 @@ impl BufferPool {
 
     /// Memory held by waiters (partial) and ready-but-unclaimed tickets.
     pub fn reserved_by_waiters_bytes(&self) -> u64 {
-        self.waiters.iter().map(|w| w.accumulated_bytes).sum::<u64>()
+        self.waiters
+            .iter()
+            .map(|w| w.accumulated_bytes)
+            .sum::<u64>()
             + self.ready.values().sum::<u64>()
     }
 

@@ -53,9 +53,18 @@ impl ClusterView {
         view
     }
 
-    /// Sets one partition's leader and epoch (a metadata update).
+    /// Sets one partition's leader and epoch (a metadata update). A partition beyond the
+    /// current count adds partitions (the ones in between with unknown leaders).
     pub fn set_leader(&mut self, partition: PartitionId, metadata: PartitionMetadata) {
-        self.partitions[partition.0 as usize] = metadata;
+        let index = partition.0 as usize;
+        if self.partitions.len() <= index {
+            let unknown = PartitionMetadata {
+                leader: None,
+                leader_epoch: None,
+            };
+            self.partitions.resize(index + 1, unknown);
+        }
+        self.partitions[index] = metadata;
         self.reindex();
     }
 
@@ -82,12 +91,16 @@ impl ClusterView {
 
     /// The leader of `partition`, if known.
     pub fn leader_for(&self, partition: PartitionId) -> Option<NodeId> {
-        self.partitions.get(partition.0 as usize).and_then(|m| m.leader)
+        self.partitions
+            .get(partition.0 as usize)
+            .and_then(|m| m.leader)
     }
 
     /// The leader epoch of `partition`, if known.
     pub fn leader_epoch_for(&self, partition: PartitionId) -> Option<u32> {
-        self.partitions.get(partition.0 as usize).and_then(|m| m.leader_epoch)
+        self.partitions
+            .get(partition.0 as usize)
+            .and_then(|m| m.leader_epoch)
     }
 
     /// The partitions `node` leads, in metadata order.
@@ -109,13 +122,12 @@ mod tests {
 
     #[test]
     fn partitions_for_node_are_in_metadata_order_and_skip_unknown_leaders() {
-        let view = ClusterView::with_leaders(&[
-            Some(NodeId(1)),
-            Some(NodeId(2)),
-            None,
-            Some(NodeId(1)),
-        ]);
-        assert_eq!(view.partitions_for_node(NodeId(1)), &[PartitionId(0), PartitionId(3)]);
+        let view =
+            ClusterView::with_leaders(&[Some(NodeId(1)), Some(NodeId(2)), None, Some(NodeId(1))]);
+        assert_eq!(
+            view.partitions_for_node(NodeId(1)),
+            &[PartitionId(0), PartitionId(3)]
+        );
         assert_eq!(view.partitions_for_node(NodeId(7)), &[] as &[PartitionId]);
         assert_eq!(view.available_partitions().len(), 3);
         assert_eq!(view.leader_for(PartitionId(2)), None);

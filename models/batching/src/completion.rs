@@ -274,14 +274,20 @@ mod tests {
 
     #[test]
     fn complete_batch_success_on_no_error() {
-        assert_eq!(decide(&input(None), ModeRetryVerdict::NotRetriable), Decision::Success);
+        assert_eq!(
+            decide(&input(None), ModeRetryVerdict::NotRetriable),
+            Decision::Success
+        );
     }
 
     #[test]
     fn complete_batch_splits_message_too_large_with_more_than_one_record() {
         let i = input(Some(ProduceError::MessageTooLarge));
         assert_eq!(decide(&i, ModeRetryVerdict::NotRetriable), Decision::Split);
-        let single = CompletionInput { record_count: 1, ..i };
+        let single = CompletionInput {
+            record_count: 1,
+            ..i
+        };
         assert_eq!(
             decide(&single, ModeRetryVerdict::NotRetriable),
             Decision::Fail {
@@ -332,7 +338,10 @@ mod tests {
             already_done: true,
             ..input(Some(ProduceError::RequestTimedOut))
         };
-        assert!(matches!(decide(&i, ModeRetryVerdict::Retriable), Decision::Fail { .. }));
+        assert!(matches!(
+            decide(&i, ModeRetryVerdict::Retriable),
+            Decision::Fail { .. }
+        ));
     }
 
     #[test]

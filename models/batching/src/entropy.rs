@@ -44,7 +44,10 @@ pub struct Scripted {
 impl Scripted {
     /// A source that returns `values` in order, cycling. `values` must not be empty.
     pub fn new(values: Vec<u32>) -> Self {
-        assert!(!values.is_empty(), "a scripted entropy source needs at least one value");
+        assert!(
+            !values.is_empty(),
+            "a scripted entropy source needs at least one value"
+        );
         Scripted {
             values,
             next_index: 0,

@@ -38,7 +38,8 @@ pub struct SequencedBatch {
 impl SequencedBatch {
     fn last_sequence(&self) -> Option<i32> {
         let count = i32::try_from(self.record_count).expect("record count fits i32");
-        self.base_sequence.map(|base| increment_sequence(base, count - 1))
+        self.base_sequence
+            .map(|base| increment_sequence(base, count - 1))
     }
 }
 
@@ -245,7 +246,11 @@ impl IdempotenceState {
     /// `shouldStopDrainBatchesForPartition` (idempotent part): stop when the producer id is
     /// not valid; for a batch without a sequence, when older-epoch batches are still in flight
     /// or the sequence is unresolved; for a retried batch, unless it is the lowest in flight.
-    pub fn should_stop_drain(&self, partition: PartitionId, first_base_sequence: Option<i32>) -> bool {
+    pub fn should_stop_drain(
+        &self,
+        partition: PartitionId,
+        first_base_sequence: Option<i32>,
+    ) -> bool {
         if !self.producer_id_and_epoch.is_valid() {
             return true;
         }
@@ -259,7 +264,10 @@ impl IdempotenceState {
                 return true;
             }
         }
-        match (self.first_in_flight_sequence(partition), first_base_sequence) {
+        match (
+            self.first_in_flight_sequence(partition),
+            first_base_sequence,
+        ) {
             (Some(first_in_flight), Some(base)) => base != first_in_flight,
             _ => false,
         }
@@ -394,7 +402,9 @@ impl IdempotenceState {
                 self.partitions.remove(&batch.partition);
                 self.unresolved.remove(&batch.partition);
             }
-            _ if adjust_sequences == AdjustSequences::Yes => self.request_epoch_bump_for_partition(batch.partition),
+            _ if adjust_sequences == AdjustSequences::Yes => {
+                self.request_epoch_bump_for_partition(batch.partition)
+            }
             _ => {}
         }
     }
@@ -419,7 +429,10 @@ impl IdempotenceState {
             .filter(|p| !self.has_in_flight_batches(*p))
             .collect();
         for partition in candidates {
-            let next = self.partitions.get(&partition).map_or(0, |e| e.next_sequence);
+            let next = self
+                .partitions
+                .get(&partition)
+                .map_or(0, |e| e.next_sequence);
             if !self.is_next_sequence(partition, next) {
                 self.request_epoch_bump_for_partition(partition);
             }
@@ -429,7 +442,9 @@ impl IdempotenceState {
 
     /// `bumpIdempotentEpochAndResetIdIfNeeded`: bump the epoch if requested (re-sequencing
     /// the partitions that asked), and ask for a producer id if there is none.
-    pub fn bump_epoch_and_reset_id_if_needed(&mut self) -> (ProducerIdAction, Vec<SequenceRewrite>) {
+    pub fn bump_epoch_and_reset_id_if_needed(
+        &mut self,
+    ) -> (ProducerIdAction, Vec<SequenceRewrite>) {
         let mut rewrites = Vec::new();
         let mut action = ProducerIdAction::None;
         if self.epoch_bump_required {
@@ -491,7 +506,11 @@ mod tests {
         let (action, _) = s.bump_epoch_and_reset_id_if_needed();
         assert_eq!(action, ProducerIdAction::InitProducerIdNeeded);
         let (again, _) = s.bump_epoch_and_reset_id_if_needed();
-        assert_eq!(again, ProducerIdAction::None, "one InitProducerId at a time");
+        assert_eq!(
+            again,
+            ProducerIdAction::None,
+            "one InitProducerId at a time"
+        );
         s.set_producer_id_and_epoch(PID);
         assert!(!s.should_stop_drain(P0, None));
     }
@@ -514,7 +533,10 @@ mod tests {
         let _b = sequenced(&mut s, 2, 1);
         assert!(s.should_stop_drain(P0, Some(1)), "seq 1 waits for seq 0");
         assert!(!s.should_stop_drain(P0, Some(0)));
-        assert!(!s.should_stop_drain(P0, None), "new batches may still drain");
+        assert!(
+            !s.should_stop_drain(P0, None),
+            "new batches may still drain"
+        );
     }
 
     #[test]
@@ -587,7 +609,11 @@ mod tests {
             epoch: i16::MAX,
         });
         let a = sequenced(&mut s, 1, 1);
-        s.handle_failed_batch(&a, ProduceError::OutOfOrderSequenceNumber, AdjustSequences::No);
+        s.handle_failed_batch(
+            &a,
+            ProduceError::OutOfOrderSequenceNumber,
+            AdjustSequences::No,
+        );
         let (action, _) = s.bump_epoch_and_reset_id_if_needed();
         assert_eq!(action, ProducerIdAction::InitProducerIdNeeded);
     }
@@ -599,10 +625,16 @@ mod tests {
         let b = sequenced(&mut s, 2, 1);
         s.mark_sequence_unresolved(&a);
         s.remove_in_flight_batch(&a);
-        assert!(s.should_stop_drain(P0, None), "no new batches while unresolved");
+        assert!(
+            s.should_stop_drain(P0, None),
+            "no new batches while unresolved"
+        );
         s.handle_completed_batch(&b, 10);
         s.maybe_resolve_sequences();
-        assert!(!s.has_unresolved_sequence(P0), "lastAcked+1 == next: resolved");
+        assert!(
+            !s.has_unresolved_sequence(P0),
+            "lastAcked+1 == next: resolved"
+        );
         assert!(!s.epoch_bump_required());
 
         let c = sequenced(&mut s, 3, 1);

@@ -158,7 +158,9 @@ impl BuiltInPartitioner {
             table.cumulative_frequency.push(running);
         }
         table.partition_ids.clear();
-        table.partition_ids.extend_from_slice(&partition_ids[..length]);
+        table
+            .partition_ids
+            .extend_from_slice(&partition_ids[..length]);
         table.in_use = true;
     }
 
@@ -238,7 +240,11 @@ mod tests {
         p.update_load_stats(Some((&[2, 2], &ids, 2)));
         assert_eq!(p.load_stats_range_end(), None);
         p.update_load_stats(Some((&[2, 2], &ids, 1)));
-        assert_eq!(p.load_stats_range_end(), Some(1), "an exclusion keeps stats on");
+        assert_eq!(
+            p.load_stats_range_end(),
+            Some(1),
+            "an exclusion keeps stats on"
+        );
         p.update_load_stats(Some((&[2], &ids[..1], 1)));
         assert_eq!(p.load_stats_range_end(), None);
     }

@@ -74,24 +74,33 @@ fn setup_strategy() -> impl Strategy<Value = Setup> {
         prop_oneof![Just(1u32), Just(5)],
         any::<bool>(),
         prop_oneof![Just(0u32), Just(2), Just(1000)],
-        proptest::collection::vec(proptest::option::weighted(0.9, 0u32..3), PARTITION_COUNT as usize),
+        proptest::collection::vec(
+            proptest::option::weighted(0.9, 0u32..3),
+            PARTITION_COUNT as usize,
+        ),
     )
-        .prop_map(|(batch, linger_ms, buffer, in_flight, idempotent, retries, leaders)| Setup {
-            config: AccumulatorConfig {
-                batch_size_bytes: batch,
-                linger_ns: linger_ms * MS,
-                buffer_memory_bytes: buffer.max(u64::from(batch)),
-                max_request_size_bytes: 5000,
-                delivery_timeout_ns: 3_000 * MS,
-                retry_backoff_ns: 10 * MS,
-                retry_backoff_max_ns: 100 * MS,
-                max_in_flight_requests_per_connection: in_flight,
-                retries,
-                idempotence: if idempotent { Idempotence::Enabled } else { Idempotence::Disabled },
-                ..AccumulatorConfig::default()
+        .prop_map(
+            |(batch, linger_ms, buffer, in_flight, idempotent, retries, leaders)| Setup {
+                config: AccumulatorConfig {
+                    batch_size_bytes: batch,
+                    linger_ns: linger_ms * MS,
+                    buffer_memory_bytes: buffer.max(u64::from(batch)),
+                    max_request_size_bytes: 5000,
+                    delivery_timeout_ns: 3_000 * MS,
+                    retry_backoff_ns: 10 * MS,
+                    retry_backoff_max_ns: 100 * MS,
+                    max_in_flight_requests_per_connection: in_flight,
+                    retries,
+                    idempotence: if idempotent {
+                        Idempotence::Enabled
+                    } else {
+                        Idempotence::Disabled
+                    },
+                    ..AccumulatorConfig::default()
+                },
+                leaders: leaders.into_iter().map(|l| l.map(NodeId)).collect(),
             },
-            leaders: leaders.into_iter().map(|l| l.map(NodeId)).collect(),
-        })
+        )
 }
 
 struct World {
@@ -140,9 +149,15 @@ impl World {
         match outcome {
             AppendOutcome::Appended { .. } => {
                 let order = self.appended.len() as u64;
-                assert!(self.appended.insert(record, order).is_none(), "record appended twice");
+                assert!(
+                    self.appended.insert(record, order).is_none(),
+                    "record appended twice"
+                );
             }
-            AppendOutcome::MustWait { ticket, deadline_ns } => {
+            AppendOutcome::MustWait {
+                ticket,
+                deadline_ns,
+            } => {
                 assert_eq!(deadline_ns, deadline_of);
                 self.waiting.insert(ticket, (record, deadline_ns));
             }
@@ -185,9 +200,9 @@ impl World {
             let Some(&(record, deadline)) = self.waiting.get(&ticket) else {
                 continue;
             };
-            let outcome = self
-                .acc
-                .resume_append(ticket, self.now_ns, &self.cluster, &mut self.entropy);
+            let outcome =
+                self.acc
+                    .resume_append(ticket, self.now_ns, &self.cluster, &mut self.entropy);
             if !matches!(outcome, AppendOutcome::MustWait { .. }) {
                 self.waiting.remove(&ticket);
             }
@@ -205,12 +220,23 @@ impl World {
             assert!(at >= self.now_ns, "next check in the past");
         }
         for node in &check.ready_nodes {
-            assert!(self.node_may_be_ready(*node), "node {node:?} ready without cause");
+            assert!(
+                self.node_may_be_ready(*node),
+                "node {node:?} ready without cause"
+            );
         }
-        for request in self.acc.drain(self.now_ns, &self.cluster, &check.ready_nodes) {
+        for request in self
+            .acc
+            .drain(self.now_ns, &self.cluster, &check.ready_nodes)
+        {
             assert!(!request.batches.is_empty());
-            let partitions: BTreeSet<PartitionId> = request.batches.iter().map(|b| b.partition).collect();
-            assert_eq!(partitions.len(), request.batches.len(), "one batch per partition");
+            let partitions: BTreeSet<PartitionId> =
+                request.batches.iter().map(|b| b.partition).collect();
+            assert_eq!(
+                partitions.len(),
+                request.batches.len(),
+                "one batch per partition"
+            );
             for batch in request.batches {
                 self.outstanding.push((batch.partition, batch.batch_id));
             }
@@ -237,7 +263,9 @@ impl World {
         if self.outstanding.is_empty() {
             return;
         }
-        let (partition, batch_id) = self.outstanding.remove(pick as usize % self.outstanding.len());
+        let (partition, batch_id) = self
+            .outstanding
+            .remove(pick as usize % self.outstanding.len());
         let error = match outcome {
             0..=3 => None,
             4 => Some(ProduceError::NotLeaderOrFollower),
@@ -258,7 +286,10 @@ impl World {
         match self.acc.complete(&response, &mut self.entropy) {
             CompletionOutcome::Done(batch) => self.finish(&batch),
             CompletionOutcome::Split(parent) => {
-                assert!(matches!(parent.final_state(), Some(FinalState::Split { .. })));
+                assert!(matches!(
+                    parent.final_state(),
+                    Some(FinalState::Split { .. })
+                ));
             }
             CompletionOutcome::Retried { .. } | CompletionOutcome::LateResponse => {}
         }
@@ -266,7 +297,11 @@ impl World {
 
     fn apply(&mut self, op: &Op) {
         match op {
-            Op::Append { partition, key, value_bytes } => self.append(*partition, *key, *value_bytes),
+            Op::Append {
+                partition,
+                key,
+                value_bytes,
+            } => self.append(*partition, *key, *value_bytes),
             Op::Advance(ms) => self.now_ns += u64::from(*ms) * MS,
             Op::SenderLoop => self.sender_loop(),
             Op::Respond { pick, outcome } => self.respond(*pick, *outcome),
@@ -312,7 +347,10 @@ impl World {
             // The write limit is max(batch.size, upper bound of the first record): a batch
             // exceeds batch.size only when its first record alone is larger.
             let first_bound = estimate_size_upper_bound(batch.records()[0].shape);
-            assert_eq!(batch.buffer_bytes(), config.batch_size_bytes.max(1).max(first_bound));
+            assert_eq!(
+                batch.buffer_bytes(),
+                config.batch_size_bytes.max(1).max(first_bound)
+            );
             assert!(
                 batch.size_bytes() <= batch.buffer_bytes(),
                 "batch {:?} of {} bytes in a {}-byte buffer",
@@ -322,7 +360,10 @@ impl World {
             );
             let ids: Vec<RecordId> = batch.records().iter().map(|r| r.id).collect();
             let orders: Vec<u64> = ids.iter().map(|id| self.appended[id]).collect();
-            assert!(orders.windows(2).all(|w| w[0] < w[1]), "records out of order in a batch");
+            assert!(
+                orders.windows(2).all(|w| w[0] < w[1]),
+                "records out of order in a batch"
+            );
             for id in ids {
                 *seen.entry(id).or_insert(0) += 1;
             }
@@ -332,7 +373,10 @@ impl World {
         }
         for (id, count) in &seen {
             assert_eq!(*count, 1, "record {id:?} found {count} times");
-            assert!(self.appended.contains_key(id), "record {id:?} never appended");
+            assert!(
+                self.appended.contains_key(id),
+                "record {id:?} never appended"
+            );
         }
         assert_eq!(seen.len(), self.appended.len(), "a record went missing");
         // Without idempotence and with several requests in flight, two failed batches of a
@@ -345,7 +389,10 @@ impl World {
                 .queued_batches(PartitionId(p))
                 .flat_map(|b| b.records().iter().map(|r| self.appended[&r.id]))
                 .collect();
-            assert!(orders.windows(2).all(|w| w[0] < w[1]), "queued order broken in p{p}");
+            assert!(
+                orders.windows(2).all(|w| w[0] < w[1]),
+                "queued order broken in p{p}"
+            );
         }
         let pool = self.acc.pool();
         assert!(pool.available_memory_bytes() <= pool.total_memory_bytes());
@@ -409,4 +456,70 @@ proptest! {
         prop_assert_eq!(world.done.len(), world.appended.len());
         prop_assert_eq!(world.acc.pool().available_memory_bytes(), world.acc.pool().total_memory_bytes());
     }
+}
+
+/// Every sequence of up to `LENGTH` operations from a small alphabet, for each combination of
+/// idempotence and in-flight limit (exhaustive small-scope checking).
+#[test]
+fn invariants_hold_for_every_short_operation_sequence() {
+    const LENGTH: u32 = 4;
+    let alphabet = [
+        Op::Append {
+            partition: Some(0),
+            key: None,
+            value_bytes: 100,
+        },
+        Op::Append {
+            partition: Some(0),
+            key: None,
+            value_bytes: 2900,
+        },
+        Op::Append {
+            partition: None,
+            key: None,
+            value_bytes: 10,
+        },
+        Op::Advance(6),
+        Op::SenderLoop,
+        Op::Respond { pick: 0, outcome: 0 },
+        Op::Respond { pick: 0, outcome: 4 },
+        Op::Respond { pick: 1, outcome: 5 },
+        Op::Expire,
+    ];
+    let mut runs = 0u64;
+    for (idempotent, in_flight) in [(false, 1), (false, 5), (true, 1), (true, 5)] {
+        let setup = Setup {
+            config: AccumulatorConfig {
+                batch_size_bytes: 3000,
+                linger_ns: 5 * MS,
+                buffer_memory_bytes: 6000,
+                max_request_size_bytes: 5000,
+                delivery_timeout_ns: 12 * MS,
+                retry_backoff_ns: MS,
+                retry_backoff_max_ns: 4 * MS,
+                max_in_flight_requests_per_connection: in_flight,
+                retries: 3,
+                idempotence: if idempotent {
+                    Idempotence::Enabled
+                } else {
+                    Idempotence::Disabled
+                },
+                ..AccumulatorConfig::default()
+            },
+            leaders: vec![Some(NodeId(0)), Some(NodeId(1)), None, Some(NodeId(0))],
+        };
+        let total = (alphabet.len() as u64).pow(LENGTH);
+        for code in 0..total {
+            let mut world = World::new(&setup);
+            let mut rest = code;
+            for _ in 0..LENGTH {
+                let op = &alphabet[(rest % alphabet.len() as u64) as usize];
+                rest /= alphabet.len() as u64;
+                world.apply(op);
+                world.check_invariants();
+            }
+            runs += 1;
+        }
+    }
+    assert_eq!(runs, 4 * 9u64.pow(LENGTH));
 }

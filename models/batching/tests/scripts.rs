@@ -29,6 +29,7 @@
 //! loop                        -> none | bump pid=7 epoch=1 | init
 //! queued p0                   -> [b0 seq=0 attempts=1, b1]
 //! mute p0 / unmute p0 / muted p0 -> yes|no
+//! t=T node n2 can|cannot     the sender's node latency report (availability timeout)
 //! pool                        -> available=N waiters=N
 //! ```
 
@@ -36,7 +37,7 @@ use batching::completion::ProduceError;
 use batching::entropy::Scripted;
 use batching::{
     AbortOnNewBatch, AccumulatorConfig, AppendOutcome, AppendRequest, BatchId, BatchResponse,
-    ClusterView, CompletionOutcome, FinalState, Idempotence, NodeId, PartitionId,
+    ClusterView, CompletionOutcome, FinalState, Idempotence, NodeId, NodeReadiness, PartitionId,
     PartitionMetadata, PartitionerMode, ProducerIdAction, ProducerIdAndEpoch, RecordAccumulator,
     RecordId, RecordMeta, SizeLimit, WaitTicket,
 };
@@ -54,7 +55,9 @@ struct Harness {
 
 fn parse_duration(text: &str) -> u64 {
     let (digits, unit): (String, String) = text.chars().partition(|c| c.is_ascii_digit());
-    let value: u64 = digits.parse().unwrap_or_else(|_| panic!("bad duration {text}"));
+    let value: u64 = digits
+        .parse()
+        .unwrap_or_else(|_| panic!("bad duration {text}"));
     match unit.as_str() {
         "" | "ns" => value,
         "us" => value * 1_000,
@@ -67,11 +70,11 @@ fn parse_duration(text: &str) -> u64 {
 fn render_time(ns: u64) -> String {
     if ns == 0 {
         "0".to_string()
-    } else if ns % (1_000 * MS) == 0 {
+    } else if ns.is_multiple_of(1_000 * MS) {
         format!("{}s", ns / (1_000 * MS))
-    } else if ns % MS == 0 {
+    } else if ns.is_multiple_of(MS) {
         format!("{}ms", ns / MS)
-    } else if ns % 1_000 == 0 {
+    } else if ns.is_multiple_of(1_000) {
         format!("{}us", ns / 1_000)
     } else {
         format!("{ns}ns")
@@ -135,7 +138,10 @@ impl Harness {
     }
 
     fn configure(&mut self, words: &[&str]) {
-        assert!(self.accumulator.is_none(), "config must come before the first use");
+        assert!(
+            self.accumulator.is_none(),
+            "config must come before the first use"
+        );
         for word in words {
             let (key, value) = word.split_once('=').expect("config takes key=value");
             let on = value == "on";
@@ -153,7 +159,11 @@ impl Harness {
                 "backoff" => c.retry_backoff_ns = parse_duration(value),
                 "backoff_max" => c.retry_backoff_max_ns = parse_duration(value),
                 "idempotence" => {
-                    c.idempotence = if on { Idempotence::Enabled } else { Idempotence::Disabled }
+                    c.idempotence = if on {
+                        Idempotence::Enabled
+                    } else {
+                        Idempotence::Disabled
+                    }
                 }
                 "adaptive" => c.partitioner.adaptive_partitioning = on,
                 "ignore_keys" => c.partitioner.ignore_keys = on,
@@ -259,12 +269,26 @@ impl Harness {
                 String::new()
             }
             "unmute" => {
-                self.acc().unmute(PartitionId(id_number(args[0], 'p') as u32));
+                self.acc()
+                    .unmute(PartitionId(id_number(args[0], 'p') as u32));
                 String::new()
             }
             "muted" => {
-                let muted = self.acc().is_muted(PartitionId(id_number(args[0], 'p') as u32));
+                let muted = self
+                    .acc()
+                    .is_muted(PartitionId(id_number(args[0], 'p') as u32));
                 if muted { "yes" } else { "no" }.to_string()
+            }
+            "node" => {
+                let node = NodeId(id_number(args[0], 'n') as u32);
+                let readiness = match args[1] {
+                    "can" => NodeReadiness::CanDrain,
+                    "cannot" => NodeReadiness::CannotDrain,
+                    other => panic!("node takes can|cannot, got {other}"),
+                };
+                let now = self.now_ns;
+                self.acc().update_node_latency_stats(node, now, readiness);
+                String::new()
             }
             "pool" => {
                 let pool = self.acc().pool();
@@ -346,7 +370,11 @@ impl Harness {
     fn ready(&mut self) -> String {
         let (now, cluster) = (self.now_ns, self.cluster.clone());
         let check = self.acc().ready(now, &cluster);
-        let nodes: Vec<String> = check.ready_nodes.iter().map(|n| format!("n{}", n.0)).collect();
+        let nodes: Vec<String> = check
+            .ready_nodes
+            .iter()
+            .map(|n| format!("n{}", n.0))
+            .collect();
         let mut out = format!("[{}]", nodes.join(" "));
         if let Some(at) = check.next_check_at_ns {
             assert!(at >= now, "next check in the past");
@@ -364,7 +392,10 @@ impl Harness {
     }
 
     fn drain(&mut self, args: &[&str]) -> String {
-        let nodes: Vec<NodeId> = args.iter().map(|w| NodeId(id_number(w, 'n') as u32)).collect();
+        let nodes: Vec<NodeId> = args
+            .iter()
+            .map(|w| NodeId(id_number(w, 'n') as u32))
+            .collect();
         let (now, cluster) = (self.now_ns, self.cluster.clone());
         let requests = self.acc().drain(now, &cluster, &nodes);
         let rendered: Vec<String> = requests
@@ -374,15 +405,24 @@ impl Harness {
                     .batches
                     .iter()
                     .map(|b| {
-                        let seq = b.base_sequence.map(|s| format!(" seq={s}")).unwrap_or_default();
-                        format!("p{} b{}{} n={}", b.partition.0, b.batch_id.0, seq, b.record_count)
+                        let seq = b
+                            .base_sequence
+                            .map(|s| format!(" seq={s}"))
+                            .unwrap_or_default();
+                        format!(
+                            "p{} b{}{} n={}",
+                            b.partition.0, b.batch_id.0, seq, b.record_count
+                        )
                     })
                     .collect();
                 format!("[{}]", batches.join(", "))
             })
             .collect();
         if nodes.len() == 1 {
-            return rendered.into_iter().next().unwrap_or_else(|| "[]".to_string());
+            return rendered
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| "[]".to_string());
         }
         requests
             .iter()
@@ -416,7 +456,9 @@ impl Harness {
         let acc = self.accumulator.as_mut().expect("respond after drain");
         match acc.complete(&response, &mut self.entropy) {
             CompletionOutcome::Done(batch) => match batch.final_state() {
-                Some(FinalState::Succeeded { base_offset }) => format!("done ok offset={base_offset}"),
+                Some(FinalState::Succeeded { base_offset }) => {
+                    format!("done ok offset={base_offset}")
+                }
                 Some(FinalState::Failed { error }) => format!("done failed {}", error.name()),
                 other => panic!("unexpected final state {other:?}"),
             },
@@ -476,7 +518,9 @@ fn render_append(outcome: AppendOutcome) -> String {
             }
             out
         }
-        AppendOutcome::AbortForNewBatch { partition } => format!("abort-for-new-batch p{}", partition.0),
+        AppendOutcome::AbortForNewBatch { partition } => {
+            format!("abort-for-new-batch p{}", partition.0)
+        }
         AppendOutcome::MustWait {
             ticket,
             deadline_ns,
@@ -980,6 +1024,202 @@ fn split_uses_batch_size_boundaries_and_single_record_too_large_fails() {
         t=2ms append p0 1000B        -> appended p0 b1
         t=2ms drain n1               -> [p0 b1 n=2]
         t=3ms respond p0 b1 MESSAGE_TOO_LARGE -> split [b2]
+        ",
+    );
+}
+
+#[test]
+fn a_leader_epoch_change_during_a_retry_skips_the_backoff_kip_951() {
+    check(
+        "
+        config linger=0ms backoff=100ms
+        leader p0 n1 epoch=1
+        t=0 append p0 10B                       -> appended p0 b0 new
+        t=0 drain n1                            -> [p0 b0 n=1]
+        t=1ms respond p0 b0 NOT_LEADER_OR_FOLLOWER -> retried backoff=100ms
+        t=2ms ready                             -> [] next=101ms
+        t=3ms leader p0 n2 epoch=2
+        t=3ms ready                             -> [n2]
+        t=3ms drain n2                          -> [p0 b0 n=1]
+        ",
+    );
+}
+
+#[test]
+fn idempotent_epoch_bump_rewrites_sequences_of_queued_retries() {
+    // b0 fails for good before retries ran out: the partition asks for an epoch bump, and the
+    // retried b1 is re-sequenced from 0 under the new epoch before it is sent again.
+    check(
+        "
+        config linger=0ms idempotence=on backoff=10ms
+        pid 7 0
+        t=0 append p0 10B                       -> appended p0 b0 new
+        t=0 drain n1                            -> [p0 b0 seq=0 n=1]
+        t=0 append p0 10B                       -> appended p0 b1 new
+        t=0 append p0 10B                       -> appended p0 b1
+        t=0 drain n1                            -> [p0 b1 seq=1 n=2]
+        t=1ms respond p0 b0 INVALID_RECORD      -> done failed INVALID_RECORD
+        t=1ms respond p0 b1 OUT_OF_ORDER_SEQUENCE_NUMBER -> retried backoff=10ms
+        t=1ms queued p0                         -> [b1 seq=1 attempts=1 n=2]
+        loop                                    -> bump pid=7 epoch=1
+        t=1ms queued p0                         -> [b1 seq=0 attempts=1 n=2]
+        t=11ms drain n1                         -> [p0 b1 seq=0 n=2]
+        t=11ms append p0 10B                    -> appended p0 b2 new
+        t=11ms drain n1                         -> [p0 b2 seq=2 n=1]
+        ",
+    );
+}
+
+#[test]
+fn idempotent_unknown_producer_id_is_retried() {
+    check(
+        "
+        config linger=0ms idempotence=on backoff=10ms
+        pid 7 0
+        t=0 append p0 10B                       -> appended p0 b0 new
+        t=0 drain n1                            -> [p0 b0 seq=0 n=1]
+        t=1ms respond p0 b0 UNKNOWN_PRODUCER_ID log_start=-1 -> retried backoff=10ms
+        loop                                    -> none
+        t=11ms drain n1                         -> [p0 b0 seq=0 n=1]
+        t=12ms respond p0 b0 UNKNOWN_PRODUCER_ID log_start=5 -> retried backoff=20ms
+        loop                                    -> bump pid=7 epoch=1
+        t=40ms drain n1                         -> [p0 b0 seq=0 n=1]
+        ",
+    );
+}
+
+#[test]
+fn non_idempotent_out_of_order_sequence_is_not_retriable() {
+    check(
+        "
+        config linger=0ms
+        t=0 append p0 10B                       -> appended p0 b0 new
+        t=0 drain n1                            -> [p0 b0 n=1]
+        t=1ms respond p0 b0 OUT_OF_ORDER_SEQUENCE_NUMBER -> done failed OUT_OF_ORDER_SEQUENCE_NUMBER
+        ",
+    );
+}
+
+#[test]
+fn legacy_duplicate_sequence_completes_without_an_offset() {
+    check(
+        "
+        config linger=0ms idempotence=on
+        pid 7 0
+        t=0 append p0 10B                       -> appended p0 b0 new
+        t=0 drain n1                            -> [p0 b0 seq=0 n=1]
+        t=1ms respond p0 b0 DUPLICATE_SEQUENCE_NUMBER -> done ok offset=-1
+        ",
+    );
+}
+
+#[test]
+fn a_retry_after_the_delivery_timeout_fails_instead() {
+    check(
+        "
+        config linger=0ms delivery=100ms
+        t=0 append p0 10B                       -> appended p0 b0 new
+        t=0 drain n1                            -> [p0 b0 n=1]
+        t=100ms respond p0 b0 NOT_ENOUGH_REPLICAS -> done failed NOT_ENOUGH_REPLICAS
+        ",
+    );
+}
+
+#[test]
+fn ignore_keys_routes_keyed_records_through_the_sticky_partitioner() {
+    check(
+        "
+        config ignore_keys=on adaptive=off
+        leaders n1 n1 n1 n1 n1 n1
+        entropy 1
+        t=0 append 10B key=abc                  -> appended p1 b0 new
+        ",
+    );
+}
+
+#[test]
+fn adaptive_partitioning_prefers_shorter_queues_once_every_partition_has_a_deque() {
+    // p0 queues 2 batches, p1 one: weights max+1-size are 1 and 2, table [1, 3]. The first
+    // sticky draw is 2: 2 % 3 = 2 picks p1 with load stats; uniformly 2 % 2 = 0 picks p0.
+    let script = |adaptive: &str, expected: &str| {
+        format!(
+            "
+            config linger=1s batch=100 adaptive={adaptive}
+            leaders n1 n1
+            entropy 2
+            t=0 append p0 10B                   -> appended p0 b0 new
+            t=0 append p0 90B                   -> appended p0 b1 new full
+            t=0 append p1 10B                   -> appended p1 b2 new
+            t=0 ready                           -> [n1]
+            t=0 append 10B                      -> {expected}
+            "
+        )
+    };
+    check(&script("on", "appended p1 b2"));
+    check(&script("off", "appended p0 b3 new full"));
+}
+
+#[test]
+fn adaptive_partitioning_waits_until_every_partition_has_a_deque() {
+    // Only p0 has a deque, so ready() builds no load stats and the draw is uniform.
+    check(
+        "
+        config linger=1s batch=100 adaptive=on
+        leaders n1 n1
+        entropy 2
+        t=0 append p0 10B                       -> appended p0 b0 new
+        t=0 append p0 90B                       -> appended p0 b1 new full
+        t=0 ready                               -> [n1]
+        t=0 append 10B                          -> appended p0 b2 new full
+        ",
+    );
+}
+
+#[test]
+fn availability_timeout_excludes_partitions_of_a_node_that_cannot_take_sends() {
+    // Queue sizes (1, 1) are equal: uniform, draw 3 % 2 = 1 -> p1. Once n2 has had data
+    // ready but could not drain it for longer than the timeout, p1 leaves the table [1]: p0.
+    let script = |report: &str, expected: &str| {
+        format!(
+            "
+            config linger=1s availability=10ms adaptive=on
+            leaders n1 n2
+            entropy 3
+            t=0 append p0 10B                   -> appended p0 b0 new
+            t=0 append p1 10B                   -> appended p1 b1 new
+            t=0 node n2 cannot
+            t=20ms node n2 {report}
+            t=20ms ready                        -> [] next=1s
+            t=20ms append 10B                   -> {expected}
+            "
+        )
+    };
+    check(&script("cannot", "appended p0 b0"));
+    check(&script("can", "appended p1 b1"));
+}
+
+#[test]
+fn a_woken_append_resumed_after_close_fails_and_returns_its_memory() {
+    check(
+        "
+        config linger=0ms batch=1000 buffer=1000
+        t=0 append p0 10B            -> appended p0 b0 new
+        t=0 append p1 10B            -> wait t0 deadline=60s
+        t=0 drain n1                 -> [p0 b0 n=1]
+        t=1ms respond p0 b0 ok offset=0 -> done ok offset=0
+        woken                        -> [t0]
+        close                        -> [t0]       # every blocked append now resumes as closed
+        t=2ms resume t0              -> closed
+        t=2ms pool                   -> available=1000 waiters=0
+        ",
+    );
+}
+
+#[test]
+fn absurdly_large_fields_are_rejected_without_overflow() {
+    check(
+        "
+        t=0 append p0 4294967295B    -> too-large 4294967295 max-request
         ",
     );
 }

@@ -127,11 +127,34 @@ impl Cluster {
         (b, client): (BrokerId, Node),
         req: ProduceRequest,
     ) {
-        let mut responses = Vec::with_capacity(req.batches.len());
+        let (responses, waits) = self.append_batches(ctx, net, b, (req.batches, req.acks));
+        if req.acks == Acks::None {
+            return;
+        }
+        let delayed = DelayedProduce {
+            client,
+            correlation_id: req.correlation_id,
+            responses,
+            pending_count: 0,
+        };
+        let timeout = Duration::from_nanos(req.timeout_ns);
+        self.park_or_respond(ctx, net, (b, timeout), (delayed, waits));
+    }
+
+    /// Appends every batch of a request in order; returns one response per batch and, for
+    /// acks=all, the `(slot, partition, required_offset)` each written batch waits for.
+    fn append_batches<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        b: BrokerId,
+        (batches, acks): (Vec<WireBatch>, Acks),
+    ) -> (Vec<PartitionResponse>, Vec<(usize, PartitionId, i64)>) {
+        let mut responses = Vec::with_capacity(batches.len());
         let mut waits = Vec::new();
         let mut appended = Vec::new();
-        for batch in req.batches {
-            let (response, required_offset) = match self.append_to_leader(ctx, b, batch, req.acks) {
+        for batch in batches {
+            let (response, required_offset) = match self.append_to_leader(ctx, b, batch, acks) {
                 AppendOutcome::Rejected(r) => {
                     responses.push(r);
                     continue;
@@ -148,7 +171,7 @@ impl Cluster {
                     required_offset,
                 } => (response, required_offset),
             };
-            if req.acks == Acks::All {
+            if acks == Acks::All {
                 waits.push((responses.len(), response.partition, required_offset));
             }
             responses.push(response);
@@ -157,18 +180,21 @@ impl Cluster {
             self.maybe_advance_hw(ctx, net, b, p);
             self.wake_parked_fetches(ctx, net, b, p);
         }
-        if req.acks == Acks::None {
-            return;
-        }
-        let mut delayed = DelayedProduce {
-            client,
-            correlation_id: req.correlation_id,
-            responses,
-            pending_count: 0,
-        };
+        (responses, waits)
+    }
+
+    /// Responds at once when every written batch is already below the HW; otherwise parks the
+    /// request in purgatory with a watcher per waiting partition and a timeout.
+    fn park_or_respond<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        (b, timeout): (BrokerId, Duration),
+        (mut delayed, waits): (DelayedProduce, Vec<(usize, PartitionId, i64)>),
+    ) {
         let id = self.brokers[b.0 as usize].next_delayed_id;
         for (slot, p, required_offset) in waits {
-            let verdict = self.hw_passed_verdict(p);
+            let verdict = self.hw_passed_verdict(b, p);
             let replica = self
                 .replica_mut(b, p)
                 .expect("the partition was just appended on this broker");
@@ -179,11 +205,18 @@ impl Cluster {
             let Role::Leader(leader) = &mut replica.role else {
                 unreachable!("append_to_leader checked leadership")
             };
-            leader.watchers.push_back(Watcher {
-                required_offset,
-                delayed_id: id,
-                slot,
-            });
+            // Watchers stay sorted by offset: a duplicate may wait for an earlier offset.
+            let at = leader
+                .watchers
+                .partition_point(|w| w.required_offset <= required_offset);
+            leader.watchers.insert(
+                at,
+                Watcher {
+                    required_offset,
+                    delayed_id: id,
+                    slot,
+                },
+            );
             delayed.pending_count += 1;
         }
         if delayed.pending_count == 0 {
@@ -193,15 +226,12 @@ impl Cluster {
         let broker = &mut self.brokers[b.0 as usize];
         broker.next_delayed_id += 1;
         broker.purgatory.insert(id, delayed);
-        let at = ctx.now() + Duration::from_nanos(req.timeout_ns);
-        ctx.schedule_at(
-            at,
-            E::from(ClusterEvent::PurgatoryTimeout {
-                broker: b,
-                incarnation: broker.incarnation,
-                id,
-            }),
-        );
+        let ev = ClusterEvent::PurgatoryTimeout {
+            broker: b,
+            incarnation: broker.incarnation,
+            id,
+        };
+        ctx.schedule_at(ctx.now() + timeout, E::from(ev));
     }
 
     /// The leader-side append of one batch (Partition.appendRecordsToLeader + UnifiedLog checks).
@@ -212,86 +242,98 @@ impl Cluster {
         batch: WireBatch,
         acks: Acks,
     ) -> AppendOutcome {
-        let p = batch.partition;
-        let tag = batch.batch_tag;
-        if p.0 >= self.params.partition_count {
-            return AppendOutcome::Rejected(self.error_response(
-                p,
-                ErrorCode::UnknownTopicOrPartition,
-                tag,
-            ));
+        let (p, tag) = (batch.partition, batch.batch_tag);
+        if let Err(error) = self.check_leader_append(ctx, b, &batch, acks) {
+            return AppendOutcome::Rejected(self.error_response(p, error, tag));
         }
-        let min_isr = self.params.effective_min_isr as usize;
-        let isr_len = self.partitions[p.0 as usize].isr.len();
-        let max_bytes = self.params.max_message_bytes;
-        let leading = matches!(
-            self.replica_mut(b, p).map(|r| &r.role),
-            Some(Role::Leader(_))
-        );
-        if !leading {
-            return AppendOutcome::Rejected(self.error_response(
-                p,
-                ErrorCode::NotLeaderOrFollower,
-                tag,
-            ));
-        }
-        if batch.size_bytes > max_bytes {
-            return AppendOutcome::Rejected(self.error_response(
-                p,
-                ErrorCode::MessageTooLarge,
-                tag,
-            ));
-        }
-        if acks == Acks::All && isr_len < min_isr {
-            let isr = broker_list(&self.partitions[p.0 as usize].isr);
-            trace_broker(ctx, b, "not_enough_replicas", |e| {
-                e.with("partition", p.0).with("isr", isr)
-            });
-            return AppendOutcome::Rejected(self.error_response(
-                p,
-                ErrorCode::NotEnoughReplicas,
-                tag,
-            ));
-        }
-        let replica = self.replica_mut(b, p).expect("checked above");
-        let (first_seq, last_seq) = (batch.base_sequence, batch.last_sequence());
-        let (pid, epoch) = (batch.producer_id, batch.producer_epoch);
-        if pid != ProducerId::NONE {
-            match replica.producers.check(pid, epoch, first_seq, last_seq) {
-                SeqCheck::Append => {}
-                SeqCheck::Duplicate { base_offset } => {
-                    trace_broker(ctx, b, "duplicate", |e| {
-                        e.with("partition", p.0)
-                            .with("offset", base_offset)
-                            .with("pid", pid.0)
-                            .with("epoch", i64::from(epoch))
-                            .with("seq", first_seq)
-                    });
-                    let required_offset = base_offset + batch.records.len() as i64;
-                    return AppendOutcome::Duplicate {
-                        response: success(p, base_offset, tag),
-                        required_offset,
-                    };
-                }
-                SeqCheck::Reject { error, expected } => {
-                    if error == ErrorCode::OutOfOrderSequenceNumber {
-                        trace_broker(ctx, b, "out_of_order", |e| {
-                            e.with("partition", p.0)
-                                .with("pid", pid.0)
-                                .with("epoch", i64::from(epoch))
-                                .with("seq", first_seq)
-                                .with("expected", expected)
-                        });
-                    }
-                    return AppendOutcome::Rejected(self.error_response(p, error, tag));
-                }
-            }
+        if let Some(outcome) = self.check_producer_state(ctx, b, &batch) {
+            return outcome;
         }
         let base_offset = self.append_batch(ctx, b, batch);
         let required_offset = self.log_end_offset(b, p);
         AppendOutcome::Appended {
             response: success(p, base_offset, tag),
             required_offset,
+        }
+    }
+
+    /// Checks before anything is written: partition, leadership, size, min ISR for acks=all.
+    fn check_leader_append<E>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        b: BrokerId,
+        batch: &WireBatch,
+        acks: Acks,
+    ) -> Result<(), ErrorCode> {
+        let p = batch.partition;
+        if p.0 >= self.params.partition_count {
+            return Err(ErrorCode::UnknownTopicOrPartition);
+        }
+        if !matches!(self.replica(b, p).map(|r| &r.role), Some(Role::Leader(_))) {
+            return Err(ErrorCode::NotLeaderOrFollower);
+        }
+        if batch.size_bytes > self.params.max_message_bytes {
+            return Err(ErrorCode::MessageTooLarge);
+        }
+        let isr = self.leader_isr(b, p).expect("checked leadership");
+        if acks == Acks::All && isr.len() < self.params.effective_min_isr as usize {
+            let isr = broker_list(isr);
+            trace_broker(ctx, b, "not_enough_replicas", |e| {
+                e.with("partition", p.0).with("isr", isr)
+            });
+            return Err(ErrorCode::NotEnoughReplicas);
+        }
+        Ok(())
+    }
+
+    /// Broker-side idempotence: `Some` outcome for a duplicate or a rejected sequence/epoch,
+    /// `None` when the batch is to be appended.
+    fn check_producer_state<E>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        b: BrokerId,
+        batch: &WireBatch,
+    ) -> Option<AppendOutcome> {
+        let (p, tag) = (batch.partition, batch.batch_tag);
+        let (pid, epoch, first_seq) =
+            (batch.producer_id, batch.producer_epoch, batch.base_sequence);
+        if pid == ProducerId::NONE {
+            return None;
+        }
+        let replica = self
+            .replica(b, p)
+            .expect("check_leader_append found the replica");
+        match replica
+            .producers
+            .check(pid, epoch, first_seq, batch.last_sequence())
+        {
+            SeqCheck::Append => None,
+            SeqCheck::Duplicate { base_offset } => {
+                trace_broker(ctx, b, "duplicate", |e| {
+                    e.with("partition", p.0)
+                        .with("offset", base_offset)
+                        .with("pid", pid.0)
+                        .with("epoch", i64::from(epoch))
+                        .with("seq", first_seq)
+                });
+                let required_offset = base_offset + batch.records.len() as i64;
+                Some(AppendOutcome::Duplicate {
+                    response: success(p, base_offset, tag),
+                    required_offset,
+                })
+            }
+            SeqCheck::Reject { error, expected } => {
+                if error == ErrorCode::OutOfOrderSequenceNumber {
+                    trace_broker(ctx, b, "out_of_order", |e| {
+                        e.with("partition", p.0)
+                            .with("pid", pid.0)
+                            .with("epoch", i64::from(epoch))
+                            .with("seq", first_seq)
+                            .with("expected", expected)
+                    });
+                }
+                Some(AppendOutcome::Rejected(self.error_response(p, error, tag)))
+            }
         }
     }
 
@@ -414,8 +456,9 @@ impl Cluster {
 
     /// The verdict for a watcher whose offset the HW passed: NONE, or
     /// NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR is below min ISR.
-    pub(crate) fn hw_passed_verdict(&self, p: PartitionId) -> ErrorCode {
-        if self.partitions[p.0 as usize].isr.len() >= self.params.effective_min_isr as usize {
+    pub(crate) fn hw_passed_verdict(&self, leader: BrokerId, p: PartitionId) -> ErrorCode {
+        let isr_len = self.leader_isr(leader, p).map_or(0, <[BrokerId]>::len);
+        if isr_len >= self.params.effective_min_isr as usize {
             ErrorCode::None
         } else {
             ErrorCode::NotEnoughReplicasAfterAppend

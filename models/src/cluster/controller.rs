@@ -2,14 +2,17 @@
 //! the metadata served to clients, and settling at the end of a run.
 //!
 //! ```text
-//!   crash(b) ─► broker stops (inbox, purgatory, fetches dropped; log kept)
-//!      └─ after controller_election_delay: DeathDetected ─► remove b from ISRs (never emptying one)
-//!                                                        └► elect for partitions b led
+//!   crash(b) / fence(b) ─► the controller stops hearing b (a crashed broker also drops its
+//!      │                   inbox, purgatory and fetches, keeping its log; a fenced one runs on)
+//!      └─ after controller_election_delay: SessionExpired ─► fence: b out of every ISR (never
+//!                                                           emptying one), elect where b led
 //!   elect(p): first live ISR replica in assignment order │ else unclean: first live replica
 //!             │ else offline; epoch += 1 ─► new leader; live followers truncate + refetch
 //!             └► PublishMetadata after metadata_propagation_delay
-//!   restart(b) ─► (death handled first if not yet) ─► follower of each led partition
-//!                 (truncate to divergence), or elected if the partition was offline
+//!   restart(b) / unfence(b) ─► register (fenced first if not yet) ─► follower of each
+//!                 partition (truncate to divergence), or elected if the partition was offline
+//!   ISR changes: the leader's AlterPartition succeeds only while the controller hears it;
+//!                a fenced zombie leader keeps its stale ISR view
 //! ```
 //!
 //! Fidelity: KRaft `PartitionChangeBuilder` election order; ELR (KIP-966) is not modelled. Roles
@@ -17,7 +20,7 @@
 
 use sim::Ctx;
 
-use super::{ClusterEvent, LeaderState, Role, broker_list, trace_broker};
+use super::{ClusterEvent, LeaderState, Role, Session, broker_list, trace_broker};
 use crate::cluster::Cluster;
 use crate::cluster::producer_state::ProducerStates;
 use crate::network::{NetEvent, Network};
@@ -26,13 +29,13 @@ use crate::protocol::{
 };
 
 impl Cluster {
-    /// Crashes broker `b`: it stops answering and forgets everything but its logs.
+    /// Crashes broker `b`: it stops answering and forgets everything but its logs; the
+    /// controller fences it when its session expires.
     pub fn crash<E: From<ClusterEvent> + From<NetEvent>>(
         &mut self,
         ctx: &mut Ctx<'_, E>,
         b: BrokerId,
     ) {
-        let delay = self.params.controller_election_delay;
         let Some(broker) = self.brokers.get_mut(b.0 as usize) else {
             return;
         };
@@ -40,7 +43,6 @@ impl Cluster {
             return;
         }
         broker.alive = false;
-        broker.death_handled = false;
         broker.incarnation += 1;
         broker.inbox.clear();
         broker.purgatory.clear();
@@ -52,39 +54,114 @@ impl Cluster {
         for replica in broker.replicas.iter_mut().flatten() {
             replica.role = Role::Offline;
         }
-        let incarnation = broker.incarnation;
         trace_broker(ctx, b, "crash", |e| e);
-        ctx.schedule_after(
-            delay,
-            E::from(ClusterEvent::DeathDetected {
-                broker: b,
-                incarnation,
-            }),
-        );
+        self.lose_session(ctx, b);
     }
 
-    /// Restarts broker `b`: it rejoins as a follower (truncating where its log diverges from
-    /// the leader's), or is elected where a partition it replicates is offline.
+    /// Restarts broker `b`: it registers with the controller and rejoins as a follower
+    /// (truncating where its log diverges from the leader's), or is elected where a partition it
+    /// replicates is offline.
     pub fn restart<E: From<ClusterEvent> + From<NetEvent>>(
         &mut self,
         ctx: &mut Ctx<'_, E>,
         net: &mut Network,
         b: BrokerId,
     ) {
-        let Some(broker) = self.brokers.get(b.0 as usize) else {
+        let Some(broker) = self.brokers.get_mut(b.0 as usize) else {
             return;
         };
         if broker.alive {
             return;
         }
-        if !broker.death_handled {
-            self.handle_death(ctx, net, b);
-        }
-        let broker = &mut self.brokers[b.0 as usize];
         broker.alive = true;
         broker.incarnation += 1;
         broker.busy_until = ctx.now();
         trace_broker(ctx, b, "restart", |e| e);
+        self.register(ctx, net, b);
+        self.schedule_isr_check(ctx, b);
+    }
+
+    /// The controller stops hearing broker `b`, which keeps running on what it knows (a
+    /// leader becomes a zombie once fenced: it still takes acks=1 writes, and its ISR changes
+    /// fail). Fenced after `controller_election_delay_ms` unless [`Cluster::unfence`] comes first.
+    pub fn fence<E: From<ClusterEvent>>(&mut self, ctx: &mut Ctx<'_, E>, b: BrokerId) {
+        if self
+            .brokers
+            .get(b.0 as usize)
+            .is_some_and(|br| br.alive && br.session == Session::Connected)
+        {
+            ctx.trace("controller", "session_lost", |e| e.with("broker", b.0));
+            self.lose_session(ctx, b);
+        }
+    }
+
+    /// The controller hears broker `b` again: a session not yet expired simply continues; a
+    /// fenced broker registers and learns the current leaders (a zombie leader steps down and
+    /// truncates).
+    pub fn unfence<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        b: BrokerId,
+    ) {
+        let Some(broker) = self.brokers.get_mut(b.0 as usize) else {
+            return;
+        };
+        if !broker.alive {
+            return;
+        }
+        match broker.session {
+            Session::Connected => {}
+            Session::Lost => {
+                broker.session = Session::Connected;
+                broker.session_epoch += 1;
+            }
+            Session::Fenced => self.register(ctx, net, b),
+        }
+    }
+
+    fn lose_session<E: From<ClusterEvent>>(&mut self, ctx: &mut Ctx<'_, E>, b: BrokerId) {
+        let delay = self.params.controller_election_delay;
+        let broker = &mut self.brokers[b.0 as usize];
+        if broker.session == Session::Connected {
+            broker.session = Session::Lost;
+            broker.session_epoch += 1;
+            let ev = ClusterEvent::SessionExpired {
+                broker: b,
+                session_epoch: broker.session_epoch,
+            };
+            ctx.schedule_after(delay, E::from(ev));
+        }
+    }
+
+    pub(crate) fn on_session_expired<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        b: BrokerId,
+        session_epoch: u32,
+    ) {
+        let broker = &self.brokers[b.0 as usize];
+        if broker.session == Session::Lost && broker.session_epoch == session_epoch {
+            self.fence_now(ctx, net, b);
+        }
+    }
+
+    /// A (re)started or reconnected broker registers: fenced first if its old session is still
+    /// open, then told its role in every partition it replicates.
+    fn register<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        b: BrokerId,
+    ) {
+        if self.brokers[b.0 as usize].session == Session::Lost {
+            self.fence_now(ctx, net, b);
+        }
+        let broker = &mut self.brokers[b.0 as usize];
+        broker.session = Session::Connected;
+        broker.session_epoch += 1;
+        ctx.trace("controller", "register", |e| e.with("broker", b.0));
         for p in 0..self.partitions.len() {
             let partition = PartitionId(p as u32);
             if !self.partitions[p].replicas.contains(&b) {
@@ -98,49 +175,76 @@ impl Cluster {
                 None => self.elect(ctx, net, partition),
             }
         }
-        self.schedule_isr_check(ctx, b);
     }
 
-    pub(crate) fn on_death_detected<E: From<ClusterEvent> + From<NetEvent>>(
-        &mut self,
-        ctx: &mut Ctx<'_, E>,
-        net: &mut Network,
-        b: BrokerId,
-        incarnation: u32,
-    ) {
-        let broker = &self.brokers[b.0 as usize];
-        if broker.alive || broker.death_handled || broker.incarnation != incarnation {
-            return;
-        }
-        self.handle_death(ctx, net, b);
-    }
-
-    /// The controller fences a dead broker: out of every ISR it is in (an ISR is never
-    /// emptied), and new leaders for the partitions it led.
-    fn handle_death<E: From<ClusterEvent> + From<NetEvent>>(
+    /// The controller fences broker `b`: out of every ISR it is in (an ISR is never emptied),
+    /// and new leaders for the partitions it led.
+    fn fence_now<E: From<ClusterEvent> + From<NetEvent>>(
         &mut self,
         ctx: &mut Ctx<'_, E>,
         net: &mut Network,
         b: BrokerId,
     ) {
-        self.brokers[b.0 as usize].death_handled = true;
+        self.brokers[b.0 as usize].session = Session::Fenced;
+        ctx.trace("controller", "fence", |e| e.with("broker", b.0));
         for p in 0..self.partitions.len() {
             let partition = PartitionId(p as u32);
             let state = &mut self.partitions[p];
             if state.isr.len() > 1 && state.isr.contains(&b) {
                 state.isr.retain(|&r| r != b);
                 let list = broker_list(&state.isr);
-                ctx.trace("controller", "isr_shrink", |e| {
-                    e.with("partition", partition.0).with("isr", list)
-                });
-                if let Some(leader) = state.leader.filter(|&l| l != b) {
-                    self.maybe_advance_hw(ctx, net, leader, partition);
+                let fill = |e: sim::TraceEvent| e.with("partition", partition.0).with("isr", list);
+                // Traced on the leader, whose ISR it is; on the controller when there is none.
+                match state.leader.filter(|&l| l != b) {
+                    Some(leader) => {
+                        trace_broker(ctx, leader, "isr_shrink", fill);
+                        self.push_isr_to_leader(partition);
+                        self.maybe_advance_hw(ctx, net, leader, partition);
+                    }
+                    None => ctx.trace("controller", "isr_shrink", fill),
                 }
             }
             if self.partitions[p].leader == Some(b) {
                 self.elect(ctx, net, partition);
             }
         }
+    }
+
+    /// Whether broker `b` follows the controller's metadata (up and its session open).
+    pub(crate) fn hears_controller(&self, b: BrokerId) -> bool {
+        let broker = &self.brokers[b.0 as usize];
+        broker.alive && broker.session == Session::Connected
+    }
+
+    /// Copies the controller's ISR of `p` to its leader, if the leader hears the controller.
+    pub(crate) fn push_isr_to_leader(&mut self, p: PartitionId) {
+        let Some(leader) = self.partitions[p.0 as usize].leader else {
+            return;
+        };
+        if !self.hears_controller(leader) {
+            return;
+        }
+        let isr = self.partitions[p.0 as usize].isr.clone();
+        if let Some(Role::Leader(state)) = self.replica_mut(leader, p).map(|r| &mut r.role) {
+            state.isr = isr;
+        }
+    }
+
+    /// AlterPartition: the leader of `p` asks the controller for a new ISR. It fails when the
+    /// controller does not hear the leader or the leader was replaced; on success both views
+    /// change.
+    pub(crate) fn alter_isr(
+        &mut self,
+        leader: BrokerId,
+        p: PartitionId,
+        isr: Vec<BrokerId>,
+    ) -> bool {
+        if !self.hears_controller(leader) || self.partitions[p.0 as usize].leader != Some(leader) {
+            return false;
+        }
+        self.partitions[p.0 as usize].isr = isr;
+        self.push_isr_to_leader(p);
+        true
     }
 
     /// Elects a leader for `p`: the first live ISR member in assignment order, else (unclean
@@ -152,7 +256,7 @@ impl Cluster {
         p: PartitionId,
     ) {
         let state = &self.partitions[p.0 as usize];
-        let alive = |r: &&BrokerId| self.brokers[r.0 as usize].alive;
+        let alive = |r: &&BrokerId| self.hears_controller(**r);
         let clean = state
             .replicas
             .iter()
@@ -199,11 +303,11 @@ impl Cluster {
     ) {
         let state = self.partitions[p.0 as usize].clone();
         let Some(leader) = state.leader else { return };
-        if self.brokers[leader.0 as usize].alive {
+        if self.hears_controller(leader) {
             self.become_leader(ctx, net, (leader, p), state.leader_epoch);
         }
         for &r in state.replicas.iter().filter(|&&r| r != leader) {
-            if self.brokers[r.0 as usize].alive {
+            if self.hears_controller(r) {
                 self.become_follower(ctx, net, (r, p), (leader, state.leader_epoch));
             }
         }
@@ -217,6 +321,7 @@ impl Cluster {
         epoch: LeaderEpoch,
     ) {
         let followers = self.initial_followers(ctx.now(), b, p);
+        let isr = self.partitions[p.0 as usize].isr.clone();
         self.detach_from_fetchers(b, p);
         let replica = self.replica_mut(b, p).expect("a leader is a replica");
         if matches!(&replica.role, Role::Leader(s) if s.epoch == epoch) {
@@ -228,6 +333,7 @@ impl Cluster {
             epoch_start_offset,
             followers,
             watchers: Default::default(),
+            isr,
         });
         trace_broker(ctx, b, "become_leader", |e| {
             e.with("partition", p.0).with("epoch", epoch.0)
@@ -320,8 +426,9 @@ impl Cluster {
         );
     }
 
-    /// Starts settling: heals every link and restarts every crashed broker. The caller stops
-    /// the producer and the random faults first, then runs until [`Cluster::is_settled`].
+    /// Starts settling: heals every link, restarts every crashed broker and reconnects every
+    /// fenced one to the controller. The caller stops the producer and the random faults
+    /// first, then runs until [`Cluster::is_settled`].
     pub fn begin_settle<E: From<ClusterEvent> + From<NetEvent>>(
         &mut self,
         ctx: &mut Ctx<'_, E>,
@@ -330,7 +437,12 @@ impl Cluster {
         self.settling = true;
         net.heal_all();
         for b in 0..self.brokers.len() {
-            self.restart(ctx, net, BrokerId(b as u32));
+            let b = BrokerId(b as u32);
+            if self.is_alive(b) {
+                self.unfence(ctx, net, b);
+            } else {
+                self.restart(ctx, net, b);
+            }
         }
     }
 

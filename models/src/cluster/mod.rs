@@ -10,7 +10,7 @@
 //!        │ wakes parked fetches                                   ▲ HW = min LEO over ISR
 //!        ▼                                                        │
 //!   follower ◄─FetchResponse(batches by Rc, HW)── leader ◄─FetchRequest(LEO per partition)─ follower
-//!   controller: crash seen after controller_election_delay → elect from live ISR (or unclean),
+//!   controller: crash/fence seen after controller_election_delay → elect from live ISR (or unclean),
 //!               bump epoch, followers truncate to the divergence point, metadata after a delay
 //! ```
 //!
@@ -18,7 +18,8 @@
 //! - [`Cluster::new`]`(&ClusterConfig)`, then [`Cluster::start`]`(ctx, net)` at time zero.
 //! - [`Cluster::on_message`]`(ctx, net, from, to_broker, msg)` for each `NetEvent::Deliver` to a
 //!   broker; [`Cluster::on_event`]`(ctx, net, ev)` for each [`ClusterEvent`].
-//! - Faults: [`Cluster::crash`], [`Cluster::restart`]; queries [`Cluster::is_alive`],
+//! - Faults: [`Cluster::crash`], [`Cluster::restart`], [`Cluster::fence`], [`Cluster::unfence`];
+//!   queries [`Cluster::is_alive`], [`Cluster::is_fenced`],
 //!   [`Cluster::leader_of`], [`Cluster::isr`], [`Cluster::high_watermark`], [`Cluster::metadata`].
 //! - End of run: [`Cluster::begin_settle`] (heal links, restart brokers), run until
 //!   [`Cluster::is_settled`], then [`Cluster::final_logs`] for the checker.
@@ -27,13 +28,19 @@
 //!
 //! Fidelity (facts file §5; Kafka `ReplicaManager`, `Partition.scala`, `DelayedProduce`,
 //! `UnifiedLog`, KRaft `PartitionChangeBuilder`):
-//! - ISR changes take effect at once (AlterPartition to the controller is not delayed).
+//! - ISR changes (AlterPartition) take effect at once while the controller hears the leader,
+//!   and fail otherwise; there is no in-flight AlterPartition state.
+//! - A request in flight to a broker that crashes is dropped on arrival; acks=0 errors do not
+//!   close the connection (Kafka closes it to signal the client).
 //! - Follower fetches travel the broker↔broker links of the [`Network`] (latency, bandwidth,
 //!   cuts) as cluster events, not as [`Message`]s; one fetch session per (follower, leader) pair
 //!   covers all its partitions, long-polls for `replica.fetch.wait.max.ms`, times out after
 //!   `replica.socket.timeout.ms`, and backs off `replica.fetch.backoff.ms` on a cut link.
-//! - The controller sees only crashes (not cuts) and applies elections to brokers at once;
-//!   clients see them through metadata after `metadata_propagation_delay_ms`.
+//! - The controller is not a network node: a broker's session ends on a crash or an explicit
+//!   [`Cluster::fence`] (faults "fence"/"isolate"), never on link cuts alone; it is fenced
+//!   `controller_election_delay_ms` later. Elections reach brokers that hear the controller at
+//!   once; a fenced leader runs on as a zombie with its stale ISR (its AlterPartition fails);
+//!   clients see elections through metadata after `metadata_propagation_delay_ms`.
 //! - A crashed broker's log survives (Kafka flushes lazily, but replication is the durability
 //!   story here); on restart it truncates to its divergence point with the leader.
 //! - Truncation points are computed from both logs directly (the result of Kafka's leader-epoch
@@ -123,12 +130,13 @@ pub enum ClusterEvent {
         /// Its incarnation.
         incarnation: u32,
     },
-    /// The controller notices that a broker died.
-    DeathDetected {
+    /// A broker's controller session times out (it crashed or lost contact with the
+    /// controller `controller_election_delay_ms` ago): the controller fences it.
+    SessionExpired {
         /// The broker.
         broker: BrokerId,
-        /// Its incarnation after the crash.
-        incarnation: u32,
+        /// Its session epoch when the session was lost (stale if restored since).
+        session_epoch: u32,
     },
     /// The metadata that brokers serve to clients changes to this.
     PublishMetadata(Box<MetadataResponse>),
@@ -186,6 +194,20 @@ pub(crate) struct LeaderState {
     pub(crate) epoch_start_offset: i64,
     pub(crate) followers: Vec<FollowerProgress>,
     pub(crate) watchers: VecDeque<Watcher>,
+    /// The leader's view of the ISR: equal to the controller's while the leader is in contact
+    /// with it; a fenced (zombie) leader keeps a stale view.
+    pub(crate) isr: Vec<BrokerId>,
+}
+
+/// A broker's session with the controller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Session {
+    /// Registered and heard: the broker follows the controller's metadata.
+    Connected,
+    /// The controller no longer hears it (crash or lost contact); fenced when the session expires.
+    Lost,
+    /// Fenced: out of every ISR, not electable, until it registers again.
+    Fenced,
 }
 
 /// One replica of one partition on one broker.
@@ -221,7 +243,8 @@ pub(crate) struct Fetcher {
 #[derive(Clone, Debug)]
 pub(crate) struct Broker {
     pub(crate) alive: bool,
-    pub(crate) death_handled: bool,
+    pub(crate) session: Session,
+    pub(crate) session_epoch: u32,
     pub(crate) incarnation: u32,
     pub(crate) busy_until: Instant,
     pub(crate) inbox: VecDeque<(Node, Message)>,
@@ -302,7 +325,8 @@ impl Cluster {
         let brokers = (0..params.broker_count)
             .map(|b| Broker {
                 alive: true,
-                death_handled: true,
+                session: Session::Connected,
+                session_epoch: 0,
                 incarnation: 0,
                 busy_until: Instant::ZERO,
                 inbox: VecDeque::new(),
@@ -419,12 +443,20 @@ impl Cluster {
                 broker,
                 incarnation,
             } => self.on_isr_check(ctx, net, broker, incarnation),
-            ClusterEvent::DeathDetected {
+            ClusterEvent::SessionExpired {
                 broker,
-                incarnation,
-            } => self.on_death_detected(ctx, net, broker, incarnation),
+                session_epoch,
+            } => self.on_session_expired(ctx, net, broker, session_epoch),
             ClusterEvent::PublishMetadata(metadata) => self.published = *metadata,
         }
+    }
+
+    /// Whether the controller has fenced broker `b` (crashed, or cut off from the controller
+    /// for longer than the session timeout) and not yet seen it register again.
+    pub fn is_fenced(&self, b: BrokerId) -> bool {
+        self.brokers
+            .get(b.0 as usize)
+            .is_some_and(|br| br.session == Session::Fenced)
     }
 
     /// Whether broker `b` is up.
@@ -493,7 +525,7 @@ impl Cluster {
         self.settling
     }
 
-    fn replica(&self, broker: BrokerId, p: PartitionId) -> Option<&Replica> {
+    pub(crate) fn replica(&self, broker: BrokerId, p: PartitionId) -> Option<&Replica> {
         self.brokers
             .get(broker.0 as usize)?
             .replicas
@@ -572,6 +604,47 @@ impl Cluster {
             log_start_offset: -1,
             current_leader,
             batch_tag,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(replicas: &[BrokerId]) -> Vec<u32> {
+        replicas.iter().map(|b| b.0).collect()
+    }
+
+    #[test]
+    fn assignment_is_kafka_round_robin_with_shifted_followers() {
+        let a = assign_replicas(3, 6, 3);
+        let got: Vec<Vec<u32>> = a.iter().map(|r| ids(r)).collect();
+        assert_eq!(
+            got,
+            vec![
+                vec![0, 1, 2],
+                vec![1, 2, 0],
+                vec![2, 0, 1],
+                vec![0, 2, 1],
+                vec![1, 0, 2],
+                vec![2, 1, 0]
+            ]
+        );
+        let single = assign_replicas(1, 2, 1);
+        assert_eq!(
+            single.iter().map(|r| ids(r)).collect::<Vec<_>>(),
+            vec![vec![0], vec![0]]
+        );
+        for r in assign_replicas(5, 20, 3) {
+            let mut distinct = ids(&r);
+            distinct.sort_unstable();
+            distinct.dedup();
+            assert_eq!(
+                distinct.len(),
+                3,
+                "replicas of a partition are distinct brokers: {r:?}"
+            );
         }
     }
 }

@@ -24,7 +24,7 @@ use std::rc::Rc;
 use sim::{Ctx, Duration, Instant};
 
 use super::log::LogBatch;
-use super::{ClusterEvent, FollowerProgress, Role, Watcher, broker_list, trace_broker};
+use super::{Broker, ClusterEvent, FollowerProgress, Role, Watcher, broker_list, trace_broker};
 use crate::cluster::Cluster;
 use crate::network::{NetEvent, Network};
 use crate::protocol::{BrokerId, LeaderEpoch, Node, PartitionId};
@@ -134,21 +134,7 @@ impl Cluster {
         if fetcher.in_flight.is_some() || fetcher.partitions.is_empty() {
             return;
         }
-        let partitions: Vec<FetchPartition> = fetcher
-            .partitions
-            .iter()
-            .filter_map(|&p| {
-                let replica = broker.replicas[p.0 as usize].as_ref()?;
-                match replica.role {
-                    Role::Follower { leader: l, epoch } if l == leader => Some(FetchPartition {
-                        partition: p,
-                        fetch_offset: replica.log.leo(),
-                        epoch,
-                    }),
-                    _ => None,
-                }
-            })
-            .collect();
+        let partitions = broker.fetch_partitions(leader);
         let fetcher = &mut broker.fetchers[leader.0 as usize];
         let now = ctx.now();
         let bytes = 64 + 16 * partitions.len() as u64;
@@ -246,8 +232,9 @@ impl Cluster {
         }
         let mut has_data = false;
         for fp in &req.partitions {
+            // A partition this broker does not lead at that epoch gets no data; roles change on
+            // every live replica at once, so the follower is about to be told its new leader.
             let Some(leo) = self.leader_leo_at_epoch(leader, fp.partition, fp.epoch) else {
-                has_data = true; // answer at once so the follower learns nothing is coming
                 continue;
             };
             if fp.fetch_offset > leo {
@@ -477,20 +464,27 @@ impl Cluster {
         progress.last_fetch_leader_leo = leo;
         progress.last_fetch_time = now;
         progress.leo = fetch_offset;
-        let isr = &mut self.partitions[p.0 as usize].isr;
-        if !isr.contains(&follower) && fetch_offset >= hw && fetch_offset >= epoch_start {
-            isr.push(follower);
-            let replicas = &self.partitions[p.0 as usize].replicas;
-            let mut sorted: Vec<BrokerId> = replicas
+        let in_isr = state.isr.contains(&follower);
+        // Expand (Partition.maybeExpandIsr): caught up to the HW and the epoch start, and
+        // eligible (not fenced), through AlterPartition.
+        let eligible = !self.is_fenced(follower);
+        if !in_isr && eligible && fetch_offset >= hw && fetch_offset >= epoch_start {
+            let isr = self
+                .leader_isr(leader, p)
+                .expect("checked leadership")
+                .to_vec();
+            let expanded: Vec<BrokerId> = self.partitions[p.0 as usize]
+                .replicas
                 .iter()
                 .copied()
-                .filter(|r| self.partitions[p.0 as usize].isr.contains(r))
+                .filter(|r| *r == follower || isr.contains(r))
                 .collect();
-            std::mem::swap(&mut self.partitions[p.0 as usize].isr, &mut sorted);
-            let list = broker_list(&self.partitions[p.0 as usize].isr);
-            trace_broker(ctx, leader, "isr_expand", |e| {
-                e.with("partition", p.0).with("isr", list)
-            });
+            if self.alter_isr(leader, p, expanded) {
+                let list = broker_list(&self.partitions[p.0 as usize].isr);
+                trace_broker(ctx, leader, "isr_expand", |e| {
+                    e.with("partition", p.0).with("isr", list)
+                });
+            }
         }
         self.maybe_advance_hw(ctx, net, leader, p);
     }
@@ -506,18 +500,21 @@ impl Cluster {
     ) {
         let frozen = self.params.hw_frozen_under_min_isr;
         let min_isr = self.params.effective_min_isr as usize;
-        let isr = &self.partitions[p.0 as usize].isr;
-        if frozen && isr.len() < min_isr {
-            return;
-        }
         let Some(replica) = self.brokers[leader.0 as usize].replicas[p.0 as usize].as_mut() else {
             return;
         };
         let Role::Leader(state) = &mut replica.role else {
             return;
         };
+        if frozen && state.isr.len() < min_isr {
+            return;
+        }
         let mut new_hw = replica.log.leo();
-        for f in state.followers.iter().filter(|f| isr.contains(&f.broker)) {
+        for f in state
+            .followers
+            .iter()
+            .filter(|f| state.isr.contains(&f.broker))
+        {
             new_hw = new_hw.min(f.leo);
         }
         if new_hw <= replica.hw {
@@ -538,7 +535,7 @@ impl Cluster {
         if passed.is_empty() {
             return;
         }
-        let verdict = self.hw_passed_verdict(p);
+        let verdict = self.hw_passed_verdict(leader, p);
         for w in passed {
             self.resolve_delayed(ctx, net, leader, (w, verdict));
         }
@@ -562,7 +559,18 @@ impl Cluster {
             if lagging.is_empty() {
                 continue;
             }
-            self.partitions[p].isr.retain(|r| !lagging.contains(r));
+            let isr = self
+                .leader_isr(b, partition)
+                .expect("only leaders have lagging members");
+            let shrunk: Vec<BrokerId> = isr
+                .iter()
+                .copied()
+                .filter(|r| !lagging.contains(r))
+                .collect();
+            // A leader the controller does not hear cannot shrink its ISR (AlterPartition fails).
+            if !self.alter_isr(b, partition, shrunk) {
+                continue;
+            }
             let list = broker_list(&self.partitions[p].isr);
             trace_broker(ctx, b, "isr_shrink", |e| {
                 e.with("partition", partition.0).with("isr", list)
@@ -581,12 +589,11 @@ impl Cluster {
             return Vec::new();
         };
         let leo = replica.log.leo();
-        let isr = &self.partitions[p.0 as usize].isr;
         state
             .followers
             .iter()
             .filter(|f| {
-                isr.contains(&f.broker)
+                state.isr.contains(&f.broker)
                     && f.leo != leo
                     && now.saturating_since(f.last_caught_up) > lag
             })
@@ -608,6 +615,14 @@ impl Cluster {
                 incarnation,
             }),
         );
+    }
+
+    /// The ISR as leader `b` of `p` sees it, if it leads `p`.
+    pub(crate) fn leader_isr(&self, b: BrokerId, p: PartitionId) -> Option<&[BrokerId]> {
+        match &self.replica(b, p)?.role {
+            Role::Leader(state) => Some(&state.isr),
+            _ => None,
+        }
     }
 
     /// Fresh follower progress for a new leader: ISR members count as caught up now.
@@ -632,6 +647,27 @@ impl Cluster {
                 },
                 last_fetch_time: Instant::ZERO,
                 last_fetch_leader_leo: -1,
+            })
+            .collect()
+    }
+}
+
+impl Broker {
+    /// The partitions this broker fetches from `leader`, each at its LEO and followed epoch.
+    fn fetch_partitions(&self, leader: BrokerId) -> Vec<FetchPartition> {
+        self.fetchers[leader.0 as usize]
+            .partitions
+            .iter()
+            .filter_map(|&p| {
+                let replica = self.replicas[p.0 as usize].as_ref()?;
+                match replica.role {
+                    Role::Follower { leader: l, epoch } if l == leader => Some(FetchPartition {
+                        partition: p,
+                        fetch_offset: replica.log.leo(),
+                        epoch,
+                    }),
+                    _ => None,
+                }
             })
             .collect()
     }

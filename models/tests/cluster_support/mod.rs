@@ -29,6 +29,8 @@ pub enum Step {
     Cut(Node, Node),
     /// Heal a link.
     Heal(Node, Node),
+    /// The controller stops hearing a broker.
+    Fence(BrokerId),
     /// Begin settling.
     Settle,
     /// Steady load: every `interval`, one batch of `records` records per partition to its
@@ -117,6 +119,7 @@ impl TestWorld {
             Step::Restart(b) => self.cluster.restart(ctx, &mut self.net, b),
             Step::Cut(a, b) => self.net.cut(a, b),
             Step::Heal(a, b) => self.net.heal(a, b),
+            Step::Fence(b) => self.cluster.fence(ctx, b),
             Step::SendToLeader { partition, request } => {
                 if let Some(leader) = self.cluster.leader_of(PartitionId(partition)) {
                     let msg = Message::ProduceRequest(request);

@@ -12,6 +12,8 @@
 //! | controller elect                              | controller -> new leader          |
 //! | anything else                                 | a mark on its component's lane    |
 
+use std::collections::BTreeSet;
+
 use super::trace::TraceLine;
 
 /// How important a step is, for emphasis in every view.
@@ -98,12 +100,37 @@ pub(crate) fn build(events: &[TraceLine]) -> Diagram {
         brokers,
         controller: has_controller.then_some(lanes.len() - 1),
     };
-    let mut pending_drains: Vec<(String, String)> = Vec::new();
-    let steps = events
+    let mut producer = ProducerState::default();
+    let mut steps: Vec<Step> = events
         .iter()
-        .map(|e| step_of(e, &lookup, &mut pending_drains))
+        .take(MAX_STEPS)
+        .map(|e| step_of(e, &lookup, &mut producer))
         .collect();
+    if let Some(first_hidden) = events.get(MAX_STEPS) {
+        steps.push(Step {
+            t_ns: first_hidden.t_ns,
+            shape: Shape::Note,
+            tone: Tone::Normal,
+            text: format!(
+                "... {} more events not drawn: teaching diagrams show the first {MAX_STEPS}",
+                events.len() - MAX_STEPS
+            ),
+        });
+    }
     Diagram { lanes, steps }
+}
+
+/// At most this many events are drawn; teaching scenarios are short, and a long trace would
+/// give an unreadable (and huge) picture. The verdict still reads every event.
+pub(crate) const MAX_STEPS: usize = 2000;
+
+/// What the producer has done so far, for labels that depend on history.
+#[derive(Default)]
+struct ProducerState {
+    /// Drained batches not yet sent: (node, `b3 PID 7 epoch 0 SEQ 4..6`).
+    pending: Vec<(String, String)>,
+    /// Batches drained at least once, so a second drain is marked as a retry.
+    drained: BTreeSet<String>,
 }
 
 struct LaneLookup {
@@ -199,7 +226,7 @@ fn initial_role(events: &[TraceLine], broker: i64) -> String {
     if partitions.is_empty() {
         "follower".to_owned()
     } else {
-        format!("leader {}", partitions.join(","))
+        format!("leads {}", partitions.join(","))
     }
 }
 
@@ -236,10 +263,10 @@ fn records_named(event: &TraceLine, key: &str) -> String {
     }
 }
 
-fn step_of(event: &TraceLine, lanes: &LaneLookup, pending: &mut Vec<(String, String)>) -> Step {
+fn step_of(event: &TraceLine, lanes: &LaneLookup, producer: &mut ProducerState) -> Step {
     let (shape, tone, text) = match event.component.as_str() {
         "app" => app_step(event),
-        "producer" => producer_step(event, lanes, pending),
+        "producer" => producer_step(event, lanes, producer),
         "net" => net_step(event, lanes),
         "controller" => controller_step(event, lanes),
         "faults" => fault_step(event, lanes),
@@ -313,10 +340,11 @@ fn app_step(e: &TraceLine) -> Parts {
     }
 }
 
-fn producer_step(e: &TraceLine, lanes: &LaneLookup, pending: &mut Vec<(String, String)>) -> Parts {
+fn producer_step(e: &TraceLine, lanes: &LaneLookup, state: &mut ProducerState) -> Parts {
     match e.kind.as_str() {
         "drain" => {
-            pending.push((
+            let again = !state.drained.insert(e.text("batch"));
+            state.pending.push((
                 e.text("node"),
                 format!("b{} {}", e.text("batch"), identity(e)),
             ));
@@ -329,14 +357,10 @@ fn producer_step(e: &TraceLine, lanes: &LaneLookup, pending: &mut Vec<(String, S
                 records(e),
                 e.text("attempt")
             );
-            let tone = if e.int("attempt").is_some_and(|a| a > 1) {
-                Tone::Recovery
-            } else {
-                Tone::Normal
-            };
+            let tone = if again { Tone::Recovery } else { Tone::Normal };
             (None, tone, text)
         }
-        "request" => request_step(e, lanes, pending),
+        "request" => request_step(e, lanes, &mut state.pending),
         _ => {
             let (tone, text) = producer_mark(e);
             (None, tone, text)
@@ -401,6 +425,14 @@ fn producer_mark(e: &TraceLine) -> (Tone, String) {
         "request_timeout" => (
             Tone::Recovery,
             format!("TIMEOUT: no response to #{corr} from broker/{node} within request.timeout.ms"),
+        ),
+        "init_producer_id" => (
+            Tone::Normal,
+            format!(
+                "InitProducerId: PID {} epoch {}",
+                e.text("pid"),
+                e.text("epoch")
+            ),
         ),
         "metadata" => (
             Tone::Normal,
@@ -558,7 +590,12 @@ fn broker_step(e: &TraceLine, lanes: &LaneLookup) -> Parts {
             ),
         ),
         "become_leader" => (
-            Tone::Recovery,
+            // The first leadership (epoch 0) is the cluster starting, not a recovery.
+            if e.int("epoch").is_some_and(|epoch| epoch > 0) {
+                Tone::Recovery
+            } else {
+                Tone::Normal
+            },
             format!("now leader of p{p} (leader epoch {})", e.text("epoch")),
         ),
         "become_follower" => (

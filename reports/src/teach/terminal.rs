@@ -27,7 +27,7 @@ pub(crate) fn render(diagram: &Diagram, summary: &OutcomeSummary, verdict: &[Str
     }
     out.push('\n');
     let names: Vec<String> = diagram.lanes.iter().map(|l| l.name.clone()).collect();
-    let roles: Vec<String> = diagram.lanes.iter().map(|l| l.role.clone()).collect();
+    let roles: Vec<String> = diagram.lanes.iter().map(|l| short_role(&l.role)).collect();
     out.push_str(&format!(
         "{:>w$} | {} | event\n",
         "time (ms)",
@@ -65,6 +65,17 @@ pub(crate) fn render(diagram: &Diagram, summary: &OutcomeSummary, verdict: &[Str
         out.push_str(&wrap(sentence, 100));
     }
     out
+}
+
+/// A role that fits a lane: `leads p0,p3,p6` becomes `leads 3 p.` when too long.
+fn short_role(role: &str) -> String {
+    if role.len() < LANE_WIDTH {
+        return role.to_owned();
+    }
+    match role.strip_prefix("leads ") {
+        Some(list) => format!("leads {} p.", list.split(',').count()),
+        None => role.chars().take(LANE_WIDTH - 1).collect(),
+    }
 }
 
 /// Lane labels centred on their lifelines, truncated to fit.
@@ -183,6 +194,13 @@ mod tests {
             lost.trim_end(),
             format!("{pad}|{}x{}*", " ".repeat(11), "-".repeat(11))
         );
+    }
+
+    #[test]
+    fn long_roles_are_shortened_to_fit_a_lane() {
+        assert_eq!(short_role("leads p0,p3"), "leads p0,p3");
+        assert_eq!(short_role("leads p0,p3,p6"), "leads 3 p.");
+        assert_eq!(short_role("accumulator+sender"), "accumulator");
     }
 
     #[test]

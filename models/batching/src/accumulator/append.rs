@@ -145,8 +145,21 @@ impl RecordAccumulator {
             return AppendOutcome::Closed;
         }
         let record = &request.record;
+        // Field lengths beyond max.request.size would overflow the size arithmetic: reject
+        // them before computing anything (their upper bound is larger still).
+        let raw_bytes = record.key.map_or(0, |k| k.len() as u64)
+            + u64::from(record.value_bytes.unwrap_or(0))
+            + u64::from(record.headers_bytes)
+            + u64::from(record.header_count);
+        if raw_bytes > u64::from(self.config.max_request_size_bytes) {
+            self.metrics.record_error_total += 1;
+            return AppendOutcome::RecordTooLarge {
+                size_bytes: u32::try_from(raw_bytes).unwrap_or(u32::MAX),
+                limit: SizeLimit::MaxRequestSize,
+            };
+        }
         let shape = RecordShape {
-            key_bytes: record.key.map(|k| u32::try_from(k.len()).expect("keys below 4 GiB")),
+            key_bytes: record.key.map(|k| k.len() as u32),
             value_bytes: record.value_bytes,
             header_count: record.header_count,
             headers_bytes: record.headers_bytes,
@@ -161,7 +174,9 @@ impl RecordAccumulator {
         }
         let pending = PendingRecord {
             id: record.id,
-            timestamp_ms: record.timestamp_ms.unwrap_or((request.now_ns / 1_000_000) as i64),
+            timestamp_ms: record
+                .timestamp_ms
+                .unwrap_or((request.now_ns / 1_000_000) as i64),
             shape,
             upper_bound_bytes,
         };
@@ -222,11 +237,19 @@ impl RecordAccumulator {
                 }
             }
             WaiterState::Ready => {
-                let size = self.pool.claim(ticket).expect("a ready ticket holds memory");
+                let size = self
+                    .pool
+                    .claim(ticket)
+                    .expect("a ready ticket holds memory");
                 let pending = self
                     .pending_appends
                     .remove(&ticket)
                     .expect("every waiting ticket has its pending append");
+                if self.closed {
+                    // tryAppend after close: "Producer closed while send in progress".
+                    self.pool.deallocate(size, now_ns);
+                    return AppendOutcome::Closed;
+                }
                 let job = AppendJob {
                     now_ns,
                     record: pending.record,
@@ -242,7 +265,12 @@ impl RecordAccumulator {
     }
 
     /// The retry loop of `RecordAccumulator.append`.
-    fn append_loop(&mut self, job: &AppendJob, mut held: HeldBuffer, env: &mut Env<'_>) -> AppendOutcome {
+    fn append_loop(
+        &mut self,
+        job: &AppendJob,
+        mut held: HeldBuffer,
+        env: &mut Env<'_>,
+    ) -> AppendOutcome {
         loop {
             let target = match job.partition {
                 Some(explicit) => Target {
@@ -348,8 +376,14 @@ impl RecordAccumulator {
 
     /// Allocates `max(batch.size, upper bound)`; on `MustWait` parks the record.
     fn allocate_for(&mut self, job: &AppendJob) -> Result<u32, AppendOutcome> {
-        let size = self.config.batch_size_bytes.max(job.record.upper_bound_bytes);
-        match self.pool.allocate(u64::from(size), job.now_ns, job.max_block_ns) {
+        let size = self
+            .config
+            .batch_size_bytes
+            .max(job.record.upper_bound_bytes);
+        match self
+            .pool
+            .allocate(u64::from(size), job.now_ns, job.max_block_ns)
+        {
             Ok(Allocation::Allocated) => Ok(size),
             Ok(Allocation::MustWait {
                 ticket,
@@ -392,15 +426,19 @@ impl RecordAccumulator {
             return outcome;
         }
         let id = self.next_batch_id();
-        let mut batch =
-            ProducerBatch::new(id, partition, job.now_ns, (buffer_bytes, BufferOrigin::Pool));
+        let mut batch = ProducerBatch::new(
+            id,
+            partition,
+            job.now_ns,
+            (buffer_bytes, BufferOrigin::Pool),
+        );
         let appended_bytes = batch
             .try_append(&job.record, job.now_ns)
             .expect("the first record always fits a new batch");
         let queues = self.queues_mut(partition);
         queues.queued.push_back(batch);
-        let batch_is_full = queues.queued.len() > 1
-            || queues.queued.back().is_some_and(ProducerBatch::is_full);
+        let batch_is_full =
+            queues.queued.len() > 1 || queues.queued.back().is_some_and(ProducerBatch::is_full);
         self.metrics.records_appended_total += 1;
         self.metrics.batches_created_total += 1;
         self.after_append(target, appended_bytes, env);

@@ -60,7 +60,11 @@ impl RecordAccumulator {
     /// `Sender.completeBatch` for one batch of a produce response. Every drained batch must
     /// get exactly one call: a response, a disconnect or a request timeout. `entropy` draws
     /// the backoff jitter of a retry.
-    pub fn complete(&mut self, response: &BatchResponse, entropy: &mut dyn Entropy) -> CompletionOutcome {
+    pub fn complete(
+        &mut self,
+        response: &BatchResponse,
+        entropy: &mut dyn Entropy,
+    ) -> CompletionOutcome {
         let partition = response.partition;
         let Some(position) = self
             .partitions
@@ -70,7 +74,9 @@ impl RecordAccumulator {
             self.complete_late(response);
             return CompletionOutcome::LateResponse;
         };
-        let batch = self.partitions[partition.0 as usize].in_flight.remove(position);
+        let batch = self.partitions[partition.0 as usize]
+            .in_flight
+            .remove(position);
         let outcome = self.complete_in_flight(batch, response, entropy);
         if self.guarantees_message_order() {
             self.unmute(partition);
@@ -85,11 +91,12 @@ impl RecordAccumulator {
         entropy: &mut dyn Entropy,
     ) -> CompletionOutcome {
         let now_ns = response.now_ns;
-        let deadline = if batch.has_reached_delivery_timeout(self.config.delivery_timeout_ns, now_ns) {
-            DeliveryDeadline::Reached
-        } else {
-            DeliveryDeadline::Pending
-        };
+        let deadline =
+            if batch.has_reached_delivery_timeout(self.config.delivery_timeout_ns, now_ns) {
+                DeliveryDeadline::Reached
+            } else {
+                DeliveryDeadline::Pending
+            };
         let input = CompletionInput {
             error: response.error,
             record_count: batch.record_count(),
@@ -102,7 +109,9 @@ impl RecordAccumulator {
             return CompletionOutcome::Split(self.split_and_reenqueue(batch, now_ns));
         }
         let verdict = match response.error {
-            Some(error) if retry_gate_open(&input) => self.mode_retry_verdict(error, &batch, response),
+            Some(error) if retry_gate_open(&input) => {
+                self.mode_retry_verdict(error, &batch, response)
+            }
             _ => ModeRetryVerdict::NotRetriable,
         };
         match decide(&input, verdict) {
@@ -137,7 +146,9 @@ impl RecordAccumulator {
     ) -> ModeRetryVerdict {
         let retriable = match &mut self.idempotence {
             None => error.is_retriable(),
-            Some(state) => state.can_retry(error, &Self::sequenced(batch), response.log_start_offset),
+            Some(state) => {
+                state.can_retry(error, &Self::sequenced(batch), response.log_start_offset)
+            }
         };
         if retriable {
             ModeRetryVerdict::Retriable
@@ -146,7 +157,12 @@ impl RecordAccumulator {
         }
     }
 
-    fn complete_success(&mut self, mut batch: ProducerBatch, base_offset: i64, now_ns: u64) -> CompletionOutcome {
+    fn complete_success(
+        &mut self,
+        mut batch: ProducerBatch,
+        base_offset: i64,
+        now_ns: u64,
+    ) -> CompletionOutcome {
         if let Some(state) = &mut self.idempotence {
             state.handle_completed_batch(&Self::sequenced(&batch), base_offset);
         }
@@ -185,9 +201,16 @@ impl RecordAccumulator {
             return;
         };
         let zombie = self.zombies.remove(position);
-        let success = matches!(response.error, None | Some(ProduceError::DuplicateSequenceNumber));
+        let success = matches!(
+            response.error,
+            None | Some(ProduceError::DuplicateSequenceNumber)
+        );
         if success && let Some(state) = &mut self.idempotence {
-            let offset = if response.error.is_none() { response.base_offset } else { -1 };
+            let offset = if response.error.is_none() {
+                response.base_offset
+            } else {
+                -1
+            };
             state.handle_completed_batch(&zombie, offset);
         }
         if self.guarantees_message_order() {
@@ -272,8 +295,12 @@ impl RecordAccumulator {
             }
             let buffer = self.config.batch_size_bytes.max(pending.upper_bound_bytes);
             let id = self.next_batch_id();
-            let mut child =
-                ProducerBatch::new(id, parent.partition, parent.created_at_ns, (buffer, BufferOrigin::OffPool));
+            let mut child = ProducerBatch::new(
+                id,
+                parent.partition,
+                parent.created_at_ns,
+                (buffer, BufferOrigin::OffPool),
+            );
             child
                 .try_append(&pending, parent.created_at_ns)
                 .expect("the first record always fits a new batch");

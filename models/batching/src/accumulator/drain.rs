@@ -67,7 +67,12 @@ enum Step {
 impl RecordAccumulator {
     /// `drain` for the given ready nodes (those the network could take a request for).
     /// Nodes that yield no batch are left out.
-    pub fn drain(&mut self, now_ns: u64, cluster: &ClusterView, nodes: &[NodeId]) -> Vec<NodeBatches> {
+    pub fn drain(
+        &mut self,
+        now_ns: u64,
+        cluster: &ClusterView,
+        nodes: &[NodeId],
+    ) -> Vec<NodeBatches> {
         let mut requests = Vec::with_capacity(nodes.len());
         for &node in nodes {
             let batches = self.drain_node(now_ns, cluster, node);
@@ -79,7 +84,12 @@ impl RecordAccumulator {
     }
 
     /// `drainBatchesForOneNode`.
-    fn drain_node(&mut self, now_ns: u64, cluster: &ClusterView, node: NodeId) -> Vec<DrainedBatch> {
+    fn drain_node(
+        &mut self,
+        now_ns: u64,
+        cluster: &ClusterView,
+        node: NodeId,
+    ) -> Vec<DrainedBatch> {
         let parts = cluster.partitions_for_node(node);
         let mut out = Vec::new();
         if parts.is_empty() {

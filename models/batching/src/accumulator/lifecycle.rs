@@ -48,7 +48,12 @@ impl RecordAccumulator {
             if index >= queued_count {
                 self.zombies.push(Self::sequenced(batch));
             }
-            self.fail_batch(batch, ProduceError::DeliveryTimeout, AdjustSequences::No, now_ns);
+            self.fail_batch(
+                batch,
+                ProduceError::DeliveryTimeout,
+                AdjustSequences::No,
+                now_ns,
+            );
             if batch.in_retry
                 && let Some(state) = &mut self.idempotence
             {
@@ -80,7 +85,10 @@ impl RecordAccumulator {
 
     /// The end of `awaitFlushCompletion`: one flush fewer in progress.
     pub fn end_flush(&mut self) {
-        assert!(self.flushes_in_progress > 0, "end_flush without begin_flush");
+        assert!(
+            self.flushes_in_progress > 0,
+            "end_flush without begin_flush"
+        );
         self.flushes_in_progress -= 1;
     }
 
@@ -90,7 +98,8 @@ impl RecordAccumulator {
     }
 
     /// `close`: every batch becomes sendable, new appends fail with `Closed`, blocked appends
-    /// are woken to fail. Returns the woken tickets (also reported by `take_woken_waiters`).
+    /// are woken to fail. Returns the tickets of all appends not yet resumed: each now resumes
+    /// as `Closed` (the ones still waiting are also reported by `take_woken_waiters`).
     pub fn close(&mut self) -> Vec<WaitTicket> {
         self.closed = true;
         self.pool.close();
@@ -150,7 +159,11 @@ impl RecordAccumulator {
             if let Some(batch) = batch {
                 batch.reset_producer_state(rewrite.producer_id_and_epoch, rewrite.base_sequence);
             }
-            if let Some(zombie) = self.zombies.iter_mut().find(|z| z.batch_id == rewrite.batch_id) {
+            if let Some(zombie) = self
+                .zombies
+                .iter_mut()
+                .find(|z| z.batch_id == rewrite.batch_id)
+            {
                 zombie.producer_id_and_epoch = rewrite.producer_id_and_epoch;
                 zombie.base_sequence = Some(rewrite.base_sequence);
                 zombie.sequence_has_been_reset = true;

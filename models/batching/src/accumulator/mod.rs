@@ -15,6 +15,8 @@ mod complete;
 mod drain;
 mod lifecycle;
 mod ready;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -171,7 +173,10 @@ impl RecordAccumulator {
             partitions: Vec::new(),
             created_deque_count: 0,
             partitioner: BuiltInPartitioner::new(config.batch_size_bytes),
-            pool: BufferPool::new(config.buffer_memory_bytes, u64::from(config.batch_size_bytes)),
+            pool: BufferPool::new(
+                config.buffer_memory_bytes,
+                u64::from(config.batch_size_bytes),
+            ),
             pending_appends: BTreeMap::new(),
             drain_index: Vec::new(),
             ready_scratch: ready::LoadStatsScratch::default(),
@@ -215,7 +220,8 @@ impl RecordAccumulator {
     fn queues_mut(&mut self, partition: PartitionId) -> &mut PartitionQueues {
         let index = partition.0 as usize;
         if self.partitions.len() <= index {
-            self.partitions.resize_with(index + 1, PartitionQueues::default);
+            self.partitions
+                .resize_with(index + 1, PartitionQueues::default);
         }
         let queues = &mut self.partitions[index];
         if !queues.created {
@@ -237,16 +243,23 @@ impl RecordAccumulator {
 
     /// Queued (undrained) batches of `partition`, head first.
     pub fn queued_batches(&self, partition: PartitionId) -> impl Iterator<Item = &ProducerBatch> {
-        self.queues(partition).into_iter().flat_map(|q| q.queued.iter())
+        self.queues(partition)
+            .into_iter()
+            .flat_map(|q| q.queued.iter())
     }
 
     /// In-flight batches of `partition`, in drain order.
     pub fn in_flight_batches(&self, partition: PartitionId) -> &[ProducerBatch] {
-        self.queues(partition).map_or(&[], |q| q.in_flight.as_slice())
+        self.queues(partition)
+            .map_or(&[], |q| q.in_flight.as_slice())
     }
 
     /// One in-flight batch, to build the produce request from its records.
-    pub fn in_flight_batch(&self, partition: PartitionId, batch_id: BatchId) -> Option<&ProducerBatch> {
+    pub fn in_flight_batch(
+        &self,
+        partition: PartitionId,
+        batch_id: BatchId,
+    ) -> Option<&ProducerBatch> {
         self.in_flight_batches(partition)
             .iter()
             .find(|b| b.id == batch_id)

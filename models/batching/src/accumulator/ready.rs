@@ -64,7 +64,9 @@ impl RecordAccumulator {
         let mut scratch = adaptive.then(|| {
             let mut scratch = std::mem::take(&mut self.ready_scratch);
             scratch.queue_sizes.clear();
-            scratch.queue_sizes.resize(self.created_deque_count as usize, 0);
+            scratch
+                .queue_sizes
+                .resize(self.created_deque_count as usize, 0);
             scratch.partition_ids.clear();
             scratch
                 .partition_ids
@@ -106,13 +108,14 @@ impl RecordAccumulator {
                 Some(delay_ns) => next_delay_ns = next_delay_ns.min(delay_ns),
             }
         }
-        self.partitioner.update_load_stats(scratch.as_ref().map(|s| {
-            (
-                s.queue_sizes.as_slice(),
-                s.partition_ids.as_slice(),
-                (s.last_index + 1) as usize,
-            )
-        }));
+        self.partitioner
+            .update_load_stats(scratch.as_ref().map(|s| {
+                (
+                    s.queue_sizes.as_slice(),
+                    s.partition_ids.as_slice(),
+                    (s.last_index + 1) as usize,
+                )
+            }));
         if let Some(scratch) = scratch {
             self.ready_scratch = scratch;
         }
@@ -122,7 +125,12 @@ impl RecordAccumulator {
     }
 
     /// The ready-relevant state of a partition's first batch, if any.
-    fn head_state(&mut self, partition: PartitionId, now_ns: u64, cluster: &ClusterView) -> Option<HeadState> {
+    fn head_state(
+        &mut self,
+        partition: PartitionId,
+        now_ns: u64,
+        cluster: &ClusterView,
+    ) -> Option<HeadState> {
         let queues = &mut self.partitions[partition.0 as usize];
         let deque_len = queues.queued.len() as u32;
         let batch = queues.queued.front_mut()?;
@@ -145,11 +153,8 @@ impl RecordAccumulator {
             self.config.linger_ns
         };
         let expired = head.waited_ns >= time_to_wait_ns;
-        let sendable = head.full
-            || expired
-            || exhausted
-            || self.closed
-            || self.flushes_in_progress > 0;
+        let sendable =
+            head.full || expired || exhausted || self.closed || self.flushes_in_progress > 0;
         if sendable && !head.backing_off {
             None
         } else {
@@ -168,7 +173,12 @@ impl RecordAccumulator {
 
     /// `updateNodeLatencyStats`: the sender reports each ready node and whether it could
     /// take a send; feeds `partitioner.availability.timeout.ms`. A no-op when that is 0.
-    pub fn update_node_latency_stats(&mut self, node: NodeId, now_ns: u64, readiness: NodeReadiness) {
+    pub fn update_node_latency_stats(
+        &mut self,
+        node: NodeId,
+        now_ns: u64,
+        readiness: NodeReadiness,
+    ) {
         if self.config.partitioner.availability_timeout_ns == 0 {
             return;
         }

@@ -1,0 +1,257 @@
+//! Unit tests of the accumulator rules that the script tests do not show directly: lifecycle
+//! fields, metric counters, split children and late responses.
+
+use super::*;
+use crate::batch::{BufferOrigin, FinalState};
+use crate::cluster::ClusterView;
+use crate::completion::ProduceError;
+use crate::entropy::Scripted;
+use crate::ids::{ProducerIdAndEpoch, RecordId};
+
+const P0: PartitionId = PartitionId(0);
+const N1: NodeId = NodeId(1);
+
+fn cluster() -> ClusterView {
+    ClusterView::with_leaders(&[Some(N1)])
+}
+
+fn config() -> AccumulatorConfig {
+    AccumulatorConfig {
+        linger_ns: 0,
+        idempotence: Idempotence::Disabled,
+        retry_backoff_ns: 10 * MS,
+        ..AccumulatorConfig::default()
+    }
+}
+
+fn append(acc: &mut RecordAccumulator, id: u64, now_ns: u64, value_bytes: u32) -> AppendOutcome {
+    let request = AppendRequest {
+        now_ns,
+        record: RecordMeta {
+            id: RecordId(id),
+            key: None,
+            value_bytes: Some(value_bytes),
+            header_count: 0,
+            headers_bytes: 0,
+            timestamp_ms: None,
+        },
+        partition: Some(P0),
+        max_block_ns: 0,
+        abort_on_new_batch: AbortOnNewBatch::No,
+    };
+    acc.append(&request, &cluster(), &mut Scripted::new(vec![1 << 31]))
+}
+
+fn respond(error: Option<ProduceError>, batch_id: BatchId, now_ns: u64) -> BatchResponse {
+    BatchResponse {
+        now_ns,
+        partition: P0,
+        batch_id,
+        error,
+        base_offset: 40,
+        log_start_offset: 0,
+    }
+}
+
+fn drain_one(acc: &mut RecordAccumulator, now_ns: u64) -> DrainedBatch {
+    let mut requests = acc.drain(now_ns, &cluster(), &[N1]);
+    assert_eq!(requests.len(), 1);
+    requests.remove(0).batches.remove(0)
+}
+
+#[test]
+fn batch_lifecycle_records_created_drained_attempts_and_final_state() {
+    let mut acc = RecordAccumulator::new(config());
+    append(&mut acc, 10, MS, 100);
+    append(&mut acc, 11, 2 * MS, 100);
+    let drained = drain_one(&mut acc, 3 * MS);
+    let mut entropy = Scripted::new(vec![1 << 31]);
+    let retry = respond(
+        Some(ProduceError::RequestTimedOut),
+        drained.batch_id,
+        4 * MS,
+    );
+    assert!(matches!(
+        acc.complete(&retry, &mut entropy),
+        CompletionOutcome::Retried { .. }
+    ));
+    let again = drain_one(&mut acc, 20 * MS);
+    assert_eq!(again.attempts, 1);
+    let CompletionOutcome::Done(batch) =
+        acc.complete(&respond(None, again.batch_id, 21 * MS), &mut entropy)
+    else {
+        panic!("success completes the batch")
+    };
+    assert_eq!(batch.created_at_ns(), MS);
+    assert_eq!(batch.drained_at_ns(), Some(20 * MS));
+    assert_eq!(batch.drain_count(), 2);
+    assert_eq!(batch.attempts(), 1);
+    assert_eq!(
+        batch.final_state(),
+        Some(&FinalState::Succeeded { base_offset: 40 })
+    );
+    let ids: Vec<RecordId> = batch.records().iter().map(|r| r.id).collect();
+    assert_eq!(ids, vec![RecordId(10), RecordId(11)]);
+    assert_eq!(
+        acc.pool().available_memory_bytes(),
+        acc.pool().total_memory_bytes()
+    );
+}
+
+#[test]
+fn sender_metrics_count_drains_queue_time_retries_errors_and_splits() {
+    let mut acc = RecordAccumulator::new(config());
+    let mut entropy = Scripted::new(vec![1 << 31]);
+    append(&mut acc, 0, 0, 100);
+    append(&mut acc, 1, 0, 100);
+    let first = drain_one(&mut acc, 7 * MS);
+    acc.complete(
+        &respond(
+            Some(ProduceError::NotLeaderOrFollower),
+            first.batch_id,
+            8 * MS,
+        ),
+        &mut entropy,
+    );
+    let second = drain_one(&mut acc, 30 * MS);
+    acc.complete(
+        &respond(
+            Some(ProduceError::MessageTooLarge),
+            second.batch_id,
+            31 * MS,
+        ),
+        &mut entropy,
+    );
+    let child = drain_one(&mut acc, 32 * MS);
+    acc.complete(
+        &respond(Some(ProduceError::InvalidRecord), child.batch_id, 33 * MS),
+        &mut entropy,
+    );
+    let m = acc.metrics();
+    assert_eq!(m.records_appended_total, 2);
+    assert_eq!(m.batches_created_total, 1);
+    assert_eq!(m.batches_drained_total, 3);
+    assert_eq!(m.records_drained_total, 6);
+    assert_eq!(
+        m.record_queue_time_ns_max,
+        32 * MS,
+        "queue time is drained - created"
+    );
+    assert_eq!(m.record_queue_time_ns_sum, (7 + 30 + 32) * MS);
+    assert_eq!(m.batch_size_bytes_max, u64::from(first.size_bytes));
+    assert_eq!(m.record_retry_total, 2);
+    assert_eq!(m.batch_split_total, 1);
+    assert_eq!(m.record_error_total, 2);
+    assert_eq!(m.record_size_bytes_max, 186);
+}
+
+#[test]
+fn split_children_keep_creation_time_start_at_zero_attempts_and_stay_off_the_pool() {
+    let mut acc = RecordAccumulator::new(AccumulatorConfig {
+        idempotence: Idempotence::Enabled,
+        ..config()
+    });
+    acc.set_producer_id_and_epoch(ProducerIdAndEpoch {
+        producer_id: 3,
+        epoch: 0,
+    });
+    let mut entropy = Scripted::new(vec![1 << 31]);
+    append(&mut acc, 0, 5 * MS, 100);
+    append(&mut acc, 1, 5 * MS, 100);
+    let drained = drain_one(&mut acc, 6 * MS);
+    acc.complete(
+        &respond(
+            Some(ProduceError::RequestTimedOut),
+            drained.batch_id,
+            7 * MS,
+        ),
+        &mut entropy,
+    );
+    let again = drain_one(&mut acc, 30 * MS);
+    let CompletionOutcome::Split(parent) = acc.complete(
+        &respond(Some(ProduceError::MessageTooLarge), again.batch_id, 31 * MS),
+        &mut entropy,
+    ) else {
+        panic!("two records and MESSAGE_TOO_LARGE split")
+    };
+    let Some(FinalState::Split { children }) = parent.final_state() else {
+        panic!("the parent ends split")
+    };
+    let child = acc.queued_batches(P0).next().expect("the child is queued");
+    assert_eq!(children, &vec![child.id()]);
+    assert_eq!(child.created_at_ns(), 5 * MS);
+    assert_eq!(child.attempts(), 0);
+    assert_eq!(child.base_sequence(), Some(0));
+    assert_eq!(child.buffer_origin(), BufferOrigin::OffPool);
+    assert_eq!(
+        acc.pool().available_memory_bytes(),
+        acc.pool().total_memory_bytes()
+    );
+    let state = acc.idempotence().expect("idempotent");
+    assert_eq!(
+        state.first_in_flight_sequence(P0),
+        Some(0),
+        "the child is tracked in flight"
+    );
+}
+
+#[test]
+fn late_success_of_an_expired_batch_still_acknowledges_its_sequence() {
+    let mut acc = RecordAccumulator::new(AccumulatorConfig {
+        idempotence: Idempotence::Enabled,
+        delivery_timeout_ns: 100 * MS,
+        max_in_flight_requests_per_connection: 1,
+        ..config()
+    });
+    acc.set_producer_id_and_epoch(ProducerIdAndEpoch {
+        producer_id: 3,
+        epoch: 0,
+    });
+    let mut entropy = Scripted::new(vec![1 << 31]);
+    append(&mut acc, 0, 0, 100);
+    let drained = drain_one(&mut acc, 0);
+    assert!(acc.is_muted(P0));
+    let expired = acc.expire(100 * MS);
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0].final_state(), Some(&FinalState::Expired));
+    assert!(acc.is_muted(P0), "still muted until the response arrives");
+    let late = acc.complete(&respond(None, drained.batch_id, 150 * MS), &mut entropy);
+    assert_eq!(late, CompletionOutcome::LateResponse);
+    assert!(!acc.is_muted(P0));
+    let state = acc
+        .idempotence()
+        .and_then(|s| s.partition(P0))
+        .expect("tracked");
+    assert_eq!(state.last_acked_sequence(), 0);
+    assert_eq!(state.last_acked_offset(), 40);
+}
+
+#[test]
+fn abort_fails_queued_and_in_flight_batches_and_frees_their_memory() {
+    let mut acc = RecordAccumulator::new(config());
+    append(&mut acc, 0, 0, 100);
+    drain_one(&mut acc, 0);
+    append(&mut acc, 1, 0, 100);
+    let aborted = acc.abort_incomplete_batches(1);
+    assert_eq!(aborted.len(), 2);
+    assert!(
+        aborted
+            .iter()
+            .all(|b| b.final_state() == Some(&FinalState::Aborted))
+    );
+    assert!(!acc.has_incomplete());
+    assert_eq!(
+        acc.pool().available_memory_bytes(),
+        acc.pool().total_memory_bytes()
+    );
+    assert_eq!(acc.metrics().record_error_total, 2);
+}
+
+#[test]
+fn batch_size_zero_is_treated_as_one() {
+    let acc = RecordAccumulator::new(AccumulatorConfig {
+        batch_size_bytes: 0,
+        ..config()
+    });
+    assert_eq!(acc.config().batch_size_bytes, 1);
+}
