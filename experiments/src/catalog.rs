@@ -2,6 +2,11 @@
 //! no file, and `linger run NAME` / `linger sweep NAME`, work on a fresh machine.
 //!
 //! A name given where a file is expected is looked up here only when no such file exists.
+//!
+//! The teaching scenarios themselves are defined in `models::scenarios` (the authority for
+//! `linger run --scenario` and `linger teach`); the files under `catalog/scenarios/` mirror them
+//! as experiment files, so a scenario can be edited, overridden with `--set` or swept, and a
+//! test keeps each mirror equal to its model.
 
 use std::path::Path;
 
@@ -53,6 +58,7 @@ pub const CATALOG: &[Entry] = &[
     entry!(Experiment, "sync-vs-async", "sync-vs-async.toml"),
     entry!(Scenario, "acks0-lost", "scenarios/acks0-lost.toml"),
     entry!(Scenario, "sync-vs-async", "scenarios/sync-vs-async.toml"),
+    entry!(Scenario, "async-batching", "scenarios/async-batching.toml"),
     entry!(
         Scenario,
         "acks1-failover-loss",
@@ -62,6 +68,11 @@ pub const CATALOG: &[Entry] = &[
         Scenario,
         "acks-all-min-isr",
         "scenarios/acks-all-min-isr.toml"
+    ),
+    entry!(
+        Scenario,
+        "acks-all-isr-shrunk",
+        "scenarios/acks-all-isr-shrunk.toml"
     ),
     entry!(
         Scenario,
@@ -171,6 +182,48 @@ mod tests {
             let base = crate::world::world_config(&experiment.source, &experiment.sections);
             if entry.name != "idempotence-acks0-conflict" {
                 base.unwrap_or_else(|error| panic!("{}: {error}", entry.path));
+            }
+        }
+    }
+
+    /// The world config without the producer warnings, whose text names where a key was set.
+    fn comparable(config: &models::world::WorldConfig) -> String {
+        let mut config = config.clone();
+        let warning_count = config.producer_warnings.len();
+        config.producer_warnings.clear();
+        format!("{config:?} warnings={warning_count}")
+    }
+
+    #[test]
+    fn scenario_files_mirror_models_scenarios() {
+        let mirrored: Vec<&str> = CATALOG
+            .iter()
+            .filter(|e| e.kind == EntryKind::Scenario)
+            .map(|e| e.name)
+            .collect();
+        let modelled: Vec<&str> = models::scenarios::SCENARIOS
+            .iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(
+            mirrored, modelled,
+            "one mirror per scenario, in the same order"
+        );
+        for scenario in models::scenarios::SCENARIOS {
+            let source = scenario_source(scenario.name).expect("mirrored");
+            let experiment = Experiment::parse(source, &[]).expect("parses");
+            let file = crate::world::world_config(&experiment.source, &experiment.sections);
+            match (scenario.build(), file) {
+                (Ok(model), Ok(file)) => {
+                    assert_eq!(comparable(&model), comparable(&file), "{}", scenario.name);
+                }
+                (Err(_), Err(error)) => assert!(error.to_string().contains("acks"), "{error}"),
+                (model, file) => panic!(
+                    "{}: {:?} vs {:?}",
+                    scenario.name,
+                    model.is_ok(),
+                    file.is_ok()
+                ),
             }
         }
     }

@@ -510,7 +510,7 @@ fn results_csv(
             ];
             record.extend(axis_cells.iter().cloned());
             record.extend((0..metric_names.len()).map(|i| format_f64(metric_at(row, i))));
-            record.push(row.warnings.join("; "));
+            record.push(row.warnings.join("; ").replace('\n', " "));
             writer.write_record(&record).map_err(|e| e.to_string())?;
         }
     }

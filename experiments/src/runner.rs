@@ -196,16 +196,19 @@ pub fn run_point<R: PointRunner>(
     let mut rows = Vec::with_capacity(experiment.replicates as usize);
     for replicate in 0..experiment.replicates {
         let seed = run_seed(experiment.master_seed, &canonical, replicate);
-        let outcome = catch_unwind(AssertUnwindSafe(|| runner.run(&config, seed))).map_err(|panic| {
-            let what = panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| panic.downcast_ref::<&str>().copied())
-                .unwrap_or("a panic");
-            Error::Run(format!(
-                "point {index} ({canonical}) replicate {replicate} with seed {seed} panicked: {what}"
-            ))
-        })??;
+        let outcome =
+            catch_unwind(AssertUnwindSafe(|| runner.run(&config, seed))).map_err(|panic| {
+                let what = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("a panic");
+                Error::Run(format!(
+                    "point {index} ({canonical}) replicate {replicate} with seed {seed} panicked: \
+                 {what}\nreplay: linger run {} --point {index} --run-seed {seed}",
+                    experiment.source.command_argument()
+                ))
+            })??;
         rows.push(RunRow {
             replicate,
             seed,
@@ -602,7 +605,8 @@ mod tests {
     #[test]
     fn rejected_points_are_recorded_when_asked() {
         let text = "[sweep]\non_invalid = \"record\"\n[sweep.producer]\n\"linger.ms\" = [5, -1]\n";
-        let experiment = Experiment::parse(Source::built_in("record.toml", text), &[]).expect("parses");
+        let experiment =
+            Experiment::parse(Source::built_in("record.toml", text), &[]).expect("parses");
         let dir = temp_dir("record");
         let stop = AtomicBool::new(false);
         let options = SweepOptions {
@@ -619,8 +623,15 @@ mod tests {
         assert!(report.complete);
         let csv = std::fs::read_to_string(dir.join("results.csv")).expect("written");
         let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines[0], "point,replicate,seed,producer.linger.ms,throughput,latency_ms,warnings");
-        assert!(lines[2].starts_with("1,0,") && lines[2].contains(",-1,NaN,NaN,\"invalid configuration: linger.ms"), "{csv}");
+        assert_eq!(
+            lines[0],
+            "point,replicate,seed,producer.linger.ms,throughput,latency_ms,warnings"
+        );
+        assert!(
+            lines[2].starts_with("1,0,")
+                && lines[2].contains(",-1,NaN,NaN,\"invalid configuration: linger.ms"),
+            "{csv}"
+        );
         std::fs::remove_dir_all(&dir).expect("cleans up");
     }
 }

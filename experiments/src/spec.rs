@@ -87,6 +87,14 @@ impl Source {
         }
     }
 
+    /// How to name this experiment on a `linger` command line: the path, or the shipped name.
+    pub fn command_argument(&self) -> &str {
+        self.display_name
+            .strip_prefix("<built-in ")
+            .and_then(|rest| rest.strip_suffix('>'))
+            .unwrap_or(&self.display_name)
+    }
+
     /// The position of a byte offset.
     pub fn location_of_offset(&self, offset: usize) -> Location {
         let before = &self.text[..offset.min(self.text.len())];

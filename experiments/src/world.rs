@@ -8,6 +8,7 @@
 use serde::de::DeserializeOwned;
 
 use models::batching::config::KafkaVersion;
+use models::scenarios::Scenario;
 use models::world::{RunResult, WorldConfig};
 
 use crate::error::{InputError, Location, Result, did_you_mean};
@@ -135,6 +136,23 @@ fn find_key_anywhere(source: &Source, section: &str, key: &str) -> Option<Locati
         })
         .find_map(|(sub, _)| source.location_of_key(&[section, sub, key]))
         .or_else(|| source.location_of_key(&[section]))
+}
+
+/// A teaching scenario's world, built by `models::scenarios` (the authority for scenarios; the
+/// catalog's mirror files are kept equal to it by a test). A configuration Kafka would refuse
+/// (`ConfigException`) is bad input.
+pub fn scenario_config(name: &str) -> Result<(WorldConfig, &'static Scenario), InputError> {
+    let scenario = models::scenarios::find(name).map_err(|error| {
+        let known = models::scenarios::SCENARIOS.iter().map(|s| s.name);
+        InputError::new(format!(
+            "{error}{}",
+            crate::error::suggestion_suffix(name, known)
+        ))
+    })?;
+    let config = scenario
+        .build()
+        .map_err(|error| InputError::new(error.to_string()))?;
+    Ok((config, scenario))
 }
 
 /// Runs one world with tracing off and returns the full result.

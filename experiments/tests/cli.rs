@@ -361,3 +361,78 @@ fn list_names_every_shipped_experiment() {
         assert!(text.contains(name), "{name}: {text}");
     }
 }
+
+#[test]
+fn run_point_reproduces_the_rows_of_a_sweep() {
+    let dir = scratch("point");
+    let file = write(&dir, "small.toml", SMALL_SWEEP);
+    let out = dir.join("out");
+    sweep_ok(&file, &out, &[]);
+    let output = linger(&["run", &file, "--point", "3", "--all-replicates", "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let value: serde_json::Value = serde_json::from_str(stdout(&output).trim()).expect("JSON");
+    let rows: Vec<serde_json::Value> = std::fs::read_to_string(out.join("results.jsonl"))
+        .expect("jsonl")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("JSON line"))
+        .filter(|row: &serde_json::Value| row["point"] == 3)
+        .collect();
+    assert_eq!(rows.len(), 2);
+    for (row, run) in rows.iter().zip(value["runs"].as_array().expect("runs")) {
+        assert_eq!(row["seed"], run["seed"]);
+        let name = "throughput_records_per_s";
+        assert_eq!(row[name], run["metrics"][name], "{row} vs {run}");
+    }
+}
+
+#[test]
+fn a_journal_cut_mid_line_resumes_to_the_same_bytes() {
+    let dir = scratch("cut");
+    let file = write(&dir, "small.toml", SMALL_SWEEP);
+    let clean = dir.join("clean");
+    sweep_ok(&file, &clean, &[]);
+    let cut = dir.join("cut");
+    sweep_ok(&file, &cut, &["--max-points-this-run", "4"]);
+    // A kill during a write leaves part of a line: keep two lines and half of the third.
+    let journal = std::fs::read_to_string(cut.join("journal.jsonl")).expect("journal");
+    let lines: Vec<&str> = journal.lines().collect();
+    let partial = format!(
+        "{}\n{}\n{}",
+        lines[0],
+        lines[1],
+        &lines[2][..lines[2].len() / 2]
+    );
+    std::fs::write(cut.join("journal.jsonl"), partial).expect("rewrites");
+    let resumed = sweep_ok(&file, &cut, &[]);
+    assert!(
+        stderr(&resumed).contains("4 finished now, 2 before"),
+        "{}",
+        stderr(&resumed)
+    );
+    assert_eq!(result_files(&clean), result_files(&cut));
+}
+
+#[test]
+fn teach_draws_a_scenario_and_report_writes_html() {
+    let output = linger(&["teach", "acks0-lost"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("acks0-lost") && text.contains("LOST on the network"),
+        "{text}"
+    );
+    expect_bad_input(&["teach", "acks0-lots"], &["did you mean `acks0-lost`?"]);
+
+    let dir = scratch("report");
+    let file = write(&dir, "small.toml", SMALL_SWEEP);
+    let out = dir.join("out");
+    sweep_ok(&file, &out, &[]);
+    let output = linger(&["report", &out.to_string_lossy()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report written");
+    assert!(html.contains("<svg"), "the report embeds its plots");
+    expect_bad_input(
+        &["plot", &out.to_string_lossy(), "--x", "lingr", "--y", "p99"],
+        &["lingr"],
+    );
+}

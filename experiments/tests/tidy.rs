@@ -15,6 +15,15 @@
 //!
 //! The rules are plain functions over `(path, text)`, so the unit tests below feed them broken
 //! snippets and check that each rule fires.
+//!
+//! Rule 2 is the text-level twin of `clippy.toml`, which denies the same items by path
+//! (`disallowed-types`, `disallowed-methods`) wherever they are resolved, aliases included.
+//! Those clippy entries were checked to fire in a scratch crate with this `clippy.toml`:
+//! `HashMap`, `HashSet`, `std::time::Instant` and `SystemTime` (types), `Instant::now`,
+//! `SystemTime::now` and `std::thread::sleep` (methods) are each reported as errors. The
+//! `rand::random` and `rand::rng` entries cannot fire because `rand` is built without its
+//! `thread_rng` feature, so those functions do not exist at all (a stronger ban); clippy warns
+//! that the paths are unreachable unless the entries carry `allow-invalid = true`.
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -19,9 +19,20 @@ fn run_load(acks: Acks) -> u64 {
     let mut h = Harness::with_trace(&ClusterConfig::default(), (&lan(), None), 1, Trace::off());
     h.world.keep_received = false;
     let until = Instant::from_millis(VIRTUAL_MS);
-    h.at(1.0, Step::Load { interval: Duration::from_millis(5), records: RECORDS_PER_BATCH, acks, until });
+    h.at(
+        1.0,
+        Step::Load {
+            interval: Duration::from_millis(5),
+            records: RECORDS_PER_BATCH,
+            acks,
+            until,
+        },
+    );
     h.run_until((VIRTUAL_MS + 100) as f64);
-    assert!(h.world.cluster.is_settled(), "replication keeps up with the load");
+    assert!(
+        h.world.cluster.is_settled(),
+        "replication keeps up with the load"
+    );
     h.world.loaded_records
 }
 
@@ -30,8 +41,12 @@ fn bench_cluster(c: &mut Criterion) {
     let mut group = c.benchmark_group("cluster");
     group.sample_size(10);
     group.throughput(Throughput::Elements(records));
-    group.bench_function("acks_all_100k_records_per_s_5s", |b| b.iter(|| run_load(Acks::All)));
-    group.bench_function("acks_1_100k_records_per_s_5s", |b| b.iter(|| run_load(Acks::Leader)));
+    group.bench_function("acks_all_100k_records_per_s_5s", |b| {
+        b.iter(|| run_load(Acks::All))
+    });
+    group.bench_function("acks_1_100k_records_per_s_5s", |b| {
+        b.iter(|| run_load(Acks::Leader))
+    });
     group.finish();
 }
 

@@ -7,9 +7,16 @@ fn main() {
     let seed: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1);
     let mut config = models::world::default_config();
     config.run.duration_ms = secs * 1000.0;
+    if std::env::var_os("ACKS1").is_some() {
+        config.producer.acks = models::batching::config::Acks::One;
+        config.producer.enable_idempotence = false;
+    }
     let result = models::world::run(&config, seed, sim::Trace::off());
     for (name, value) in &result.metrics {
         println!("{name:28} {value}");
     }
-    println!("events {} virtual_time_ns {} warnings {:?}", result.events, result.virtual_time_ns, result.warnings);
+    println!(
+        "events {} virtual_time_ns {} warnings {:?}",
+        result.events, result.virtual_time_ns, result.warnings
+    );
 }

@@ -131,7 +131,7 @@ impl Default for RandomFaultsConfig {
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultsConfig {
-    /// Scripted faults, in time order.
+    /// Scripted faults, in any order; faults at the same time apply in list order.
     #[serde(default)]
     pub schedule: Vec<ScheduledFault>,
     /// Random processes.
@@ -216,7 +216,8 @@ fn rate_mean(key: &str, rate: f64) -> Result<Option<Duration>, ConfigError> {
 }
 
 impl FaultsConfig {
-    /// Checks every key against the cluster (brokers and links must exist, times in order).
+    /// Checks every key against the cluster (brokers and links must exist, a spike must end
+    /// after it starts, rates and distributions must make sense).
     pub fn validate(&self, cluster: &ClusterConfig) -> Result<(), ConfigError> {
         self.resolve(cluster).map(|_| ())
     }
@@ -227,20 +228,9 @@ impl FaultsConfig {
         cluster: &ClusterConfig,
     ) -> Result<Vec<(Instant, ResolvedAction)>, ConfigError> {
         let mut out = Vec::with_capacity(self.schedule.len());
-        let mut previous = Instant::ZERO;
         for (i, f) in self.schedule.iter().enumerate() {
             let key = format!("faults.schedule[{i}]");
             let at = Instant::ZERO + ms_to_duration(&format!("{key}.at_ms"), f.at_ms)?;
-            if at < previous {
-                return Err(ConfigError::invalid(
-                    format!("{key}.at_ms"),
-                    format!(
-                        "{} is before the previous fault: list faults in time order",
-                        f.at_ms
-                    ),
-                ));
-            }
-            previous = at;
             out.push((at, resolve_action(&key, f, at, cluster.brokers)?));
         }
         let r = &self.random;
@@ -315,28 +305,38 @@ fn resolve_action(
             ResolvedAction::DropResponses(broker()?, n)
         }
         FaultAction::LatencySpike => {
-            let extra_ms = f.extra_ms.ok_or_else(|| {
-                ConfigError::invalid(format!("{key}.extra_ms"), "latency_spike needs extra_ms")
-            })?;
-            let extra = ms_to_duration(&format!("{key}.extra_ms"), extra_ms)?;
-            let until_ms = f.until_ms.ok_or_else(|| {
-                ConfigError::invalid(format!("{key}.until_ms"), "latency_spike needs until_ms")
-            })?;
-            let until = Instant::ZERO + ms_to_duration(&format!("{key}.until_ms"), until_ms)?;
-            if until <= at {
-                return Err(ConfigError::invalid(
-                    format!("{key}.until_ms"),
-                    format!("{until_ms} must be after at_ms {}", f.at_ms),
-                ));
-            }
             let link = if f.link.is_some() {
                 Some(link()?)
             } else {
                 None
             };
-            ResolvedAction::LatencySpike { link, extra, until }
+            resolve_spike(key, f, at, link)?
         }
     })
+}
+
+/// A latency spike needs `extra_ms` and an `until_ms` after `at_ms`.
+fn resolve_spike(
+    key: &str,
+    f: &ScheduledFault,
+    at: Instant,
+    link: Option<(Node, Node)>,
+) -> Result<ResolvedAction, ConfigError> {
+    let extra_ms = f.extra_ms.ok_or_else(|| {
+        ConfigError::invalid(format!("{key}.extra_ms"), "latency_spike needs extra_ms")
+    })?;
+    let extra = ms_to_duration(&format!("{key}.extra_ms"), extra_ms)?;
+    let until_ms = f.until_ms.ok_or_else(|| {
+        ConfigError::invalid(format!("{key}.until_ms"), "latency_spike needs until_ms")
+    })?;
+    let until = Instant::ZERO + ms_to_duration(&format!("{key}.until_ms"), until_ms)?;
+    if until <= at {
+        return Err(ConfigError::invalid(
+            format!("{key}.until_ms"),
+            format!("{until_ms} must be after at_ms {}", f.at_ms),
+        ));
+    }
+    Ok(ResolvedAction::LatencySpike { link, extra, until })
 }
 
 /// The fault processes of one run.
@@ -520,22 +520,12 @@ pub fn apply_action<E: From<ClusterEvent> + From<NetEvent>>(
         }
         ResolvedAction::Isolate(b) => {
             ctx.trace("faults", "isolate", |e| e.with("broker", b.0));
-            for other in (0..cluster.broker_count())
-                .map(BrokerId)
-                .filter(|&o| o != b)
-            {
-                net.cut(Node::Broker(b), Node::Broker(other));
-            }
+            set_broker_links(cluster, net, b, Network::cut);
             cluster.fence(ctx, b);
         }
         ResolvedAction::Rejoin(b) => {
             ctx.trace("faults", "rejoin", |e| e.with("broker", b.0));
-            for other in (0..cluster.broker_count())
-                .map(BrokerId)
-                .filter(|&o| o != b)
-            {
-                net.heal(Node::Broker(b), Node::Broker(other));
-            }
+            set_broker_links(cluster, net, b, Network::heal);
             cluster.unfence(ctx, net, b);
         }
         ResolvedAction::Heal(a, b) => {
@@ -565,5 +555,20 @@ pub fn apply_action<E: From<ClusterEvent> + From<NetEvent>>(
                 }
             }
         }
+    }
+}
+
+/// Cuts or heals every link between broker `b` and the other brokers.
+fn set_broker_links(
+    cluster: &Cluster,
+    net: &mut Network,
+    b: BrokerId,
+    change: fn(&mut Network, Node, Node),
+) {
+    for other in (0..cluster.broker_count())
+        .map(BrokerId)
+        .filter(|&o| o != b)
+    {
+        change(net, Node::Broker(b), Node::Broker(other));
     }
 }

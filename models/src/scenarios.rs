@@ -58,7 +58,9 @@ pub enum ScenarioError {
     },
     /// The producer config is rejected, as `new KafkaProducer(props)` would throw
     /// `ConfigException`; the run does not start.
-    #[error("scenario `{scenario}`: the producer config is invalid (Kafka throws ConfigException): {message}")]
+    #[error(
+        "scenario `{scenario}`: the producer config is invalid (Kafka throws ConfigException): {message}"
+    )]
     Config {
         /// The scenario.
         scenario: &'static str,
@@ -167,10 +169,17 @@ writes them, the client never hears so, and they expire too: the checker reports
 
 /// The scenario called `name`.
 pub fn find(name: &str) -> Result<&'static Scenario, ScenarioError> {
-    SCENARIOS.iter().find(|s| s.name == name).ok_or_else(|| ScenarioError::Unknown {
-        name: name.to_owned(),
-        known: SCENARIOS.iter().map(|s| s.name).collect::<Vec<_>>().join(", "),
-    })
+    SCENARIOS
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| ScenarioError::Unknown {
+            name: name.to_owned(),
+            known: SCENARIOS
+                .iter()
+                .map(|s| s.name)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
 }
 
 /// Builds the scenario called `name`.
@@ -192,27 +201,55 @@ pub struct KeyPlacement {
 /// Where `key-0` goes in `cluster` (murmur2 of the key bytes, round-robin assignment).
 pub fn key_placement(cluster: &ClusterConfig) -> KeyPlacement {
     let partition = partition_for_key(b"key-0", cluster.partitions).0;
-    let replicas = assign_replicas(cluster.brokers, cluster.partitions, cluster.replication_factor);
+    let replicas = assign_replicas(
+        cluster.brokers,
+        cluster.partitions,
+        cluster.replication_factor,
+    );
     let list = &replicas[partition as usize];
-    KeyPlacement { partition, leader: list[0].0, followers: list[1..].iter().map(|b| b.0).collect() }
+    KeyPlacement {
+        partition,
+        leader: list[0].0,
+        followers: list[1..].iter().map(|b| b.0).collect(),
+    }
 }
 
 /// Resolves producer keys as a user's properties would be, with Kafka 4.0 rules.
-fn producer(scenario: &'static str, entries: &[(&str, &str)]) -> Result<(ProducerConfig, Vec<String>), ScenarioError> {
-    let entries = entries
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), RawValue::Str((*v).to_owned()), crate::batching::config::Location::default()));
+fn producer(
+    scenario: &'static str,
+    entries: &[(&str, &str)],
+) -> Result<(ProducerConfig, Vec<String>), ScenarioError> {
+    let entries = entries.iter().map(|(k, v)| {
+        (
+            (*k).to_owned(),
+            RawValue::Str((*v).to_owned()),
+            crate::batching::config::Location::default(),
+        )
+    });
     match ProducerConfig::from_entries(KafkaVersion::V4_0, entries) {
-        Ok(resolved) => Ok((resolved.config, resolved.warnings.iter().map(ToString::to_string).collect())),
-        Err(errors) => Err(ScenarioError::Config { scenario, message: errors.to_string() }),
+        Ok(resolved) => Ok((
+            resolved.config,
+            resolved.warnings.iter().map(ToString::to_string).collect(),
+        )),
+        Err(errors) => Err(ScenarioError::Config {
+            scenario,
+            message: errors.to_string(),
+        }),
     }
 }
 
 /// A small world: `records` records of 100 B with key `key-0`, one every `gap_ms`.
-fn small_world(scenario: &'static str, entries: &[(&str, &str)], records: u64, per_sec: f64) -> Result<WorldConfig, ScenarioError> {
+fn small_world(
+    scenario: &'static str,
+    entries: &[(&str, &str)],
+    records: u64,
+    per_sec: f64,
+) -> Result<WorldConfig, ScenarioError> {
     let (producer, producer_warnings) = producer(scenario, entries)?;
-    let mut cluster = ClusterConfig::default();
-    cluster.controller_election_delay_ms = 500.0;
+    let cluster = ClusterConfig {
+        controller_election_delay_ms: 500.0,
+        ..ClusterConfig::default()
+    };
     Ok(WorldConfig {
         producer,
         producer_warnings,
@@ -224,7 +261,11 @@ fn small_world(scenario: &'static str, entries: &[(&str, &str)], records: u64, p
             records,
             ..WorkloadConfig::default()
         },
-        run: RunConfig { duration_ms: 0.0, settle_ms: 10_000.0, ..RunConfig::default() },
+        run: RunConfig {
+            duration_ms: 0.0,
+            settle_ms: 10_000.0,
+            ..RunConfig::default()
+        },
         cluster,
         ..default_config()
     })
@@ -235,23 +276,43 @@ fn link(a: &str, b: u32) -> Option<[NodeName; 2]> {
 }
 
 fn broker_link(a: u32, b: u32) -> Option<[NodeName; 2]> {
-    Some([NodeName(format!("broker{a}")), NodeName(format!("broker{b}"))])
+    Some([
+        NodeName(format!("broker{a}")),
+        NodeName(format!("broker{b}")),
+    ])
 }
 
 fn fault(at_ms: f64, action: FaultAction) -> ScheduledFault {
-    ScheduledFault { at_ms, action, broker: None, link: None, n: None, extra_ms: None, until_ms: None }
+    ScheduledFault {
+        at_ms,
+        action,
+        broker: None,
+        link: None,
+        n: None,
+        extra_ms: None,
+        until_ms: None,
+    }
 }
 
 fn faults(schedule: Vec<ScheduledFault>) -> FaultsConfig {
-    FaultsConfig { schedule, ..FaultsConfig::default() }
+    FaultsConfig {
+        schedule,
+        ..FaultsConfig::default()
+    }
 }
 
 /// Cuts the client's link to the leader of `key-0` from `from_ms` to `to_ms`.
 fn cut_client_leader(config: &WorldConfig, from_ms: f64, to_ms: f64) -> Vec<ScheduledFault> {
     let leader = key_placement(&config.cluster).leader;
     vec![
-        ScheduledFault { link: link("client", leader), ..fault(from_ms, FaultAction::Cut) },
-        ScheduledFault { link: link("client", leader), ..fault(to_ms, FaultAction::Heal) },
+        ScheduledFault {
+            link: link("client", leader),
+            ..fault(from_ms, FaultAction::Cut)
+        },
+        ScheduledFault {
+            link: link("client", leader),
+            ..fault(to_ms, FaultAction::Heal)
+        },
     ]
 }
 
@@ -275,7 +336,10 @@ fn sync_async_world(scenario: &'static str, mode: SendMode) -> Result<WorldConfi
             records: 2000,
             ..WorkloadConfig::default()
         },
-        run: RunConfig { duration_ms: 0.0, ..RunConfig::default() },
+        run: RunConfig {
+            duration_ms: 0.0,
+            ..RunConfig::default()
+        },
         ..default_config()
     })
 }
@@ -294,21 +358,35 @@ fn leader_isolated_then_crashed(config: &WorldConfig) -> Vec<ScheduledFault> {
     let mut schedule: Vec<ScheduledFault> = placement
         .followers
         .iter()
-        .map(|&f| ScheduledFault { link: broker_link(placement.leader, f), ..fault(100.0, FaultAction::Cut) })
+        .map(|&f| ScheduledFault {
+            link: broker_link(placement.leader, f),
+            ..fault(100.0, FaultAction::Cut)
+        })
         .collect();
-    schedule.push(ScheduledFault { broker: Some(placement.leader), ..fault(300.0, FaultAction::Crash) });
+    schedule.push(ScheduledFault {
+        broker: Some(placement.leader),
+        ..fault(300.0, FaultAction::Crash)
+    });
     schedule
 }
 
 fn acks1_failover_loss() -> Result<WorldConfig, ScenarioError> {
-    let entries = [("acks", "1"), ("request.timeout.ms", "1000"), ("delivery.timeout.ms", "30000")];
+    let entries = [
+        ("acks", "1"),
+        ("request.timeout.ms", "1000"),
+        ("delivery.timeout.ms", "30000"),
+    ];
     let mut config = small_world("acks1-failover-loss", &entries, 60, 100.0)?;
     config.faults = faults(leader_isolated_then_crashed(&config));
     Ok(config)
 }
 
 fn acks_all_min_isr() -> Result<WorldConfig, ScenarioError> {
-    let entries = [("acks", "all"), ("request.timeout.ms", "1000"), ("delivery.timeout.ms", "30000")];
+    let entries = [
+        ("acks", "all"),
+        ("request.timeout.ms", "1000"),
+        ("delivery.timeout.ms", "30000"),
+    ];
     let mut config = small_world("acks-all-min-isr", &entries, 60, 100.0)?;
     config.cluster.min_insync_replicas = 2;
     config.faults = faults(leader_isolated_then_crashed(&config));
@@ -330,19 +408,33 @@ fn acks_all_isr_shrunk() -> Result<WorldConfig, ScenarioError> {
         placement
             .followers
             .iter()
-            .map(|&f| ScheduledFault { broker: Some(f), ..fault(0.0, FaultAction::Crash) })
+            .map(|&f| ScheduledFault {
+                broker: Some(f),
+                ..fault(0.0, FaultAction::Crash)
+            })
             .collect(),
     );
     Ok(config)
 }
 
-fn lost_response_world(scenario: &'static str, idempotence: &str) -> Result<WorldConfig, ScenarioError> {
-    let entries = [("acks", "all"), ("enable.idempotence", idempotence), ("request.timeout.ms", "1000")];
+fn lost_response_world(
+    scenario: &'static str,
+    idempotence: &str,
+) -> Result<WorldConfig, ScenarioError> {
+    let entries = [
+        ("acks", "all"),
+        ("enable.idempotence", idempotence),
+        ("request.timeout.ms", "1000"),
+    ];
     let mut config = small_world(scenario, &entries, 5, 100.0)?;
     let leader = key_placement(&config.cluster).leader;
     // The third record is sent at 20 ms and drained at 25 ms; its response leaves the broker
     // a few ms later, after this fault is armed.
-    config.faults = faults(vec![ScheduledFault { broker: Some(leader), n: Some(1), ..fault(24.0, FaultAction::DropResponses) }]);
+    config.faults = faults(vec![ScheduledFault {
+        broker: Some(leader),
+        n: Some(1),
+        ..fault(24.0, FaultAction::DropResponses)
+    }]);
     Ok(config)
 }
 
@@ -354,7 +446,10 @@ fn idempotent_retry() -> Result<WorldConfig, ScenarioError> {
     lost_response_world("idempotent-retry", "true")
 }
 
-fn lost_request_world(scenario: &'static str, idempotence: &str) -> Result<WorldConfig, ScenarioError> {
+fn lost_request_world(
+    scenario: &'static str,
+    idempotence: &str,
+) -> Result<WorldConfig, ScenarioError> {
     let entries = [
         ("acks", "all"),
         ("enable.idempotence", idempotence),
@@ -375,18 +470,34 @@ fn idempotent_order() -> Result<WorldConfig, ScenarioError> {
 }
 
 fn delivery_timeout() -> Result<WorldConfig, ScenarioError> {
-    let entries = [("delivery.timeout.ms", "1500"), ("request.timeout.ms", "500")];
+    let entries = [
+        ("delivery.timeout.ms", "1500"),
+        ("request.timeout.ms", "500"),
+    ];
     let mut config = small_world("delivery-timeout", &entries, 20, 200.0)?;
-    config.workload.arrivals = Arrivals::OnOff { per_sec: 200.0, on_ms: 50.0, off_ms: 2950.0 };
+    config.workload.arrivals = Arrivals::OnOff {
+        per_sec: 200.0,
+        on_ms: 50.0,
+        off_ms: 2950.0,
+    };
     let leader = key_placement(&config.cluster).leader;
     let mut schedule = cut_client_leader(&config, 2.0, 2950.0);
-    schedule.push(ScheduledFault { broker: Some(leader), n: Some(1_000_000), ..fault(2900.0, FaultAction::DropResponses) });
+    schedule.push(ScheduledFault {
+        broker: Some(leader),
+        n: Some(1_000_000),
+        ..fault(2900.0, FaultAction::DropResponses)
+    });
     config.faults = faults(schedule);
     Ok(config)
 }
 
 fn idempotence_acks0_conflict() -> Result<WorldConfig, ScenarioError> {
-    small_world("idempotence-acks0-conflict", &[("enable.idempotence", "true"), ("acks", "0")], 10, 100.0)
+    small_world(
+        "idempotence-acks0-conflict",
+        &[("enable.idempotence", "true"), ("acks", "0")],
+        10,
+        100.0,
+    )
 }
 
 #[cfg(test)]
@@ -414,7 +525,9 @@ mod tests {
     fn every_buildable_scenario_validates() {
         for s in SCENARIOS {
             match s.build() {
-                Ok(config) => config.validate().unwrap_or_else(|e| panic!("{}: {e}", s.name)),
+                Ok(config) => config
+                    .validate()
+                    .unwrap_or_else(|e| panic!("{}: {e}", s.name)),
                 Err(e) => assert_eq!(s.name, "idempotence-acks0-conflict", "{e}"),
             }
         }

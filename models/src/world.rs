@@ -15,8 +15,8 @@
 use serde::Deserialize;
 use sim::{Ctx, Engine, Instant, Model, RunLimits};
 
-pub use crate::checker::CheckerReport;
 use crate::batching::config::ProducerConfig;
+pub use crate::checker::CheckerReport;
 use crate::checker::check;
 use crate::cluster::{Cluster, ClusterConfig, ClusterEvent};
 use crate::faults::{FaultEvent, Faults, FaultsConfig};
@@ -47,7 +47,14 @@ pub struct RunConfig {
 
 impl Default for RunConfig {
     fn default() -> Self {
-        RunConfig { duration_ms: 10_000.0, drain_ms: None, settle_ms: 10_000.0, max_events: 0, seed: 1, replicates: 1 }
+        RunConfig {
+            duration_ms: 10_000.0,
+            drain_ms: None,
+            settle_ms: 10_000.0,
+            max_events: 0,
+            seed: 1,
+            replicates: 1,
+        }
     }
 }
 
@@ -113,7 +120,10 @@ impl WorldConfig {
 }
 
 fn run_error(e: WorkloadError) -> WorldConfigError {
-    WorldConfigError::Run { key: e.key, message: e.message }
+    WorldConfigError::Run {
+        key: e.key,
+        message: e.message,
+    }
 }
 
 /// What one run produced.
@@ -137,7 +147,10 @@ pub struct RunResult {
 impl RunResult {
     /// The metric called `name`, if it exists.
     pub fn metric(&self, name: &str) -> Option<f64> {
-        self.metrics.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+        self.metrics
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
     }
 }
 
@@ -148,10 +161,38 @@ pub fn default_config() -> WorldConfig {
         producer: ProducerConfig::default(),
         producer_warnings: Vec::new(),
         workload: WorkloadConfig::default(),
-        run: RunConfig { duration_ms: 60_000.0, ..RunConfig::default() },
+        run: RunConfig {
+            duration_ms: 60_000.0,
+            ..RunConfig::default()
+        },
         cluster: ClusterConfig::default(),
         network: NetworkConfig::default(),
         faults: FaultsConfig::default(),
+    }
+}
+
+/// What [`drive_default`] did: enough to check the work was real.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DriveStats {
+    /// Records the application sent.
+    pub records_sent: u64,
+    /// Records acknowledged.
+    pub records_acked: u64,
+    /// Events handled.
+    pub events: u64,
+}
+
+/// Runs the default experiment for `duration_ms` of virtual time with tracing off: the loop
+/// behind `linger bench world` and the `world` criterion bench (no timing inside).
+pub fn drive_default(duration_ms: f64, seed: u64) -> DriveStats {
+    let mut config = default_config();
+    config.run.duration_ms = duration_ms;
+    let result = run(&config, seed, sim::Trace::off());
+    let get = |name: &str| result.metric(name).unwrap_or(0.0) as u64;
+    DriveStats {
+        records_sent: get("records_sent"),
+        records_acked: get("records_acked"),
+        events: result.events,
     }
 }
 
@@ -162,8 +203,9 @@ pub enum Event {
     Producer(ProducerEvent),
     /// The brokers' and controller's events.
     Cluster(ClusterEvent),
-    /// A message arriving.
-    Net(NetEvent),
+    /// A message arriving (boxed: a message is the largest event, and keeping `Event` small
+    /// keeps every event-queue move cheap).
+    Net(Box<NetEvent>),
     /// A fault.
     Fault(FaultEvent),
     /// The run's own phases.
@@ -177,7 +219,7 @@ impl From<ClusterEvent> for Event {
 }
 impl From<NetEvent> for Event {
     fn from(ev: NetEvent) -> Self {
-        Event::Net(ev)
+        Event::Net(Box::new(ev))
     }
 }
 impl From<FaultEvent> for Event {
@@ -200,9 +242,13 @@ pub enum RunEvent {
 enum Phase {
     Sending,
     /// In-flight work finishes until nothing is left or the deadline passes.
-    Draining { until: Instant },
+    Draining {
+        until: Instant,
+    },
     /// The cluster heals and catches up until settled or the deadline passes.
-    Settling { until: Instant },
+    Settling {
+        until: Instant,
+    },
     Done,
 }
 
@@ -228,10 +274,17 @@ impl Model for World {
     fn on_event(&mut self, ctx: &mut Ctx<'_, Event>, event: Event) {
         match event {
             Event::Producer(ev) => self.producer.on_event(ctx, &mut self.net, ev),
-            Event::Net(NetEvent::Deliver { from, to, msg }) => match (from, to) {
-                (Node::Broker(broker), Node::Client) => self.producer.on_message(ctx, &mut self.net, broker, msg),
-                (_, Node::Broker(broker)) => self.cluster.on_message(ctx, &mut self.net, from, broker, msg),
-                (Node::Client, Node::Client) => {}
+            Event::Net(net_event) => match *net_event {
+                NetEvent::Deliver { from, to, msg } => match (from, to) {
+                    (Node::Broker(broker), Node::Client) => {
+                        self.producer.on_message(ctx, &mut self.net, broker, msg)
+                    }
+                    (_, Node::Broker(broker)) => {
+                        self.cluster
+                            .on_message(ctx, &mut self.net, from, broker, msg)
+                    }
+                    (Node::Client, Node::Client) => {}
+                },
             },
             Event::Cluster(ev) => self.cluster.on_event(ctx, &mut self.net, ev),
             Event::Fault(ev) => self.faults.apply(ctx, &mut self.cluster, &mut self.net, ev),
@@ -247,13 +300,17 @@ impl World {
             (RunEvent::SendingDone, Phase::Sending) => {
                 self.sending_done_ns = now.as_nanos();
                 self.producer.stop_sending(ctx, &mut self.net);
-                self.phase = Phase::Draining { until: now.saturating_add(sim::Duration::from_nanos(self.drain_ns)) };
+                self.phase = Phase::Draining {
+                    until: now.saturating_add(sim::Duration::from_nanos(self.drain_ns)),
+                };
                 ctx.schedule_at(now, Event::Run(RunEvent::Poll));
             }
             (RunEvent::Poll, Phase::Draining { until }) => {
                 if self.producer.is_quiescent() || now >= until {
                     self.begin_settle(ctx);
-                    self.phase = Phase::Settling { until: now.saturating_add(sim::Duration::from_nanos(self.settle_ns)) };
+                    self.phase = Phase::Settling {
+                        until: now.saturating_add(sim::Duration::from_nanos(self.settle_ns)),
+                    };
                 }
                 ctx.schedule_after(POLL_INTERVAL, Event::Run(RunEvent::Poll));
             }
@@ -293,8 +350,10 @@ fn prepare(config: &WorldConfig, engine: &mut Engine<Event>) -> Result<Prepared,
     let plan = config.workload.plan().map_err(|e| e.to_string())?;
     let streams = engine.streams();
     let cluster = Cluster::new(&config.cluster).map_err(|e| e.to_string())?;
-    let net = Network::new(&config.network, config.cluster.brokers, &streams).map_err(|e| e.to_string())?;
-    let faults = Faults::new(&config.faults, &config.cluster, &streams).map_err(|e| e.to_string())?;
+    let net = Network::new(&config.network, config.cluster.brokers, &streams)
+        .map_err(|e| e.to_string())?;
+    let faults =
+        Faults::new(&config.faults, &config.cluster, &streams).map_err(|e| e.to_string())?;
     let timer = engine.ctx().new_timer();
     let topology = (config.cluster.brokers, config.cluster.partitions);
     let (producer, mut warnings) = Producer::new(&config.producer, plan, topology, &streams, timer);
@@ -305,16 +364,38 @@ fn prepare(config: &WorldConfig, engine: &mut Engine<Event>) -> Result<Prepared,
         None => delivery_ns + 5_000_000_000,
     };
     let settle_ns = ms_to_ns("settle_ms", config.run.settle_ms).map_err(|e| e.to_string())?;
-    let send_bound_ns = if duration_ns > 0 { duration_ns } else { 3_600_000_000_000 };
+    let send_bound_ns = if duration_ns > 0 {
+        duration_ns
+    } else {
+        3_600_000_000_000
+    };
     let until = Instant::from_nanos(send_bound_ns + drain_ns + settle_ns + 1_000_000_000);
-    let max_events = if config.run.max_events > 0 { config.run.max_events } else { default_max_events(config, send_bound_ns) };
+    let max_events = if config.run.max_events > 0 {
+        config.run.max_events
+    } else {
+        default_max_events(config, send_bound_ns)
+    };
     let limits = RunLimits::unbounded()
         .until(until)
         .and_then(|l| l.max_events(max_events))
         .map_err(|e| format!("[run]: {e}"))?;
     warnings.splice(0..0, config.producer_warnings.iter().cloned());
-    let world = World { producer, cluster, net, faults, phase: Phase::Sending, drain_ns, settle_ns, sending_done_ns: 0 };
-    Ok(Prepared { world, limits, duration_ns, warnings })
+    let world = World {
+        producer,
+        cluster,
+        net,
+        faults,
+        phase: Phase::Sending,
+        drain_ns,
+        settle_ns,
+        sending_done_ns: 0,
+    };
+    Ok(Prepared {
+        world,
+        limits,
+        duration_ns,
+        warnings,
+    })
 }
 
 /// A generous event budget: about 40 events per record plus background traffic.
@@ -324,12 +405,20 @@ fn default_max_events(config: &WorldConfig, send_ns: u64) -> u64 {
         n => n,
     };
     let secs = send_ns / 1_000_000_000 + 200;
-    records.saturating_mul(40).saturating_add(secs.saturating_mul(1_000_000)).max(1_000_000)
+    records
+        .saturating_mul(40)
+        .saturating_add(secs.saturating_mul(1_000_000))
+        .max(1_000_000)
 }
 
 /// An empty result for a run that could not start.
 fn not_started(message: String, trace: sim::Trace) -> RunResult {
-    let checker = check(&[], &crate::checker::FinalLogs { partitions: Vec::new() });
+    let checker = check(
+        &[],
+        &crate::checker::FinalLogs {
+            partitions: Vec::new(),
+        },
+    );
     RunResult {
         metrics: METRIC_NAMES.iter().map(|n| (*n, 0.0)).collect(),
         checker,
@@ -357,14 +446,33 @@ pub fn run(config: &WorldConfig, seed: u64, trace: sim::Trace) -> RunResult {
         world.faults.start(&mut ctx);
         world.producer.start(&mut ctx, &mut world.net);
         if prepared.duration_ns > 0 {
-            ctx.schedule_at(Instant::from_nanos(prepared.duration_ns), Event::Run(RunEvent::SendingDone));
+            ctx.schedule_at(
+                Instant::from_nanos(prepared.duration_ns),
+                Event::Run(RunEvent::SendingDone),
+            );
         }
     }
-    let outcome = engine.run(&mut prepared.world, prepared.limits);
-    let mut warnings = prepared.warnings;
-    if let Err(e) = &outcome {
-        panic!("{e}");
+    let limits = prepared.limits;
+    let world = &mut prepared.world;
+    let outcome =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.run(world, limits)));
+    match outcome {
+        Ok(Ok(_)) => {}
+        // A bound was exceeded: an assertion failure that says how to replay it.
+        Ok(Err(limit)) => panic!("{limit}"),
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("(no message)");
+            panic!(
+                "{message}\n  at virtual time {} of the run with seed {seed}; replay with --seed {seed}",
+                engine.now()
+            );
+        }
     }
+    let mut warnings = prepared.warnings;
     finish(engine, prepared.world, &mut warnings, seed).with_warnings(warnings)
 }
 
@@ -375,14 +483,30 @@ impl RunResult {
     }
 }
 
-fn finish(mut engine: Engine<Event>, world: World, warnings: &mut Vec<String>, seed: u64) -> RunResult {
-    let World { producer, cluster, phase, sending_done_ns, .. } = world;
+fn finish(
+    mut engine: Engine<Event>,
+    world: World,
+    warnings: &mut Vec<String>,
+    seed: u64,
+) -> RunResult {
+    let World {
+        producer,
+        cluster,
+        phase,
+        sending_done_ns,
+        ..
+    } = world;
     if phase != Phase::Done {
-        warnings.push(format!("the run stopped in phase {phase:?} (time limit) at {}", engine.now()));
+        warnings.push(format!(
+            "the run stopped in phase {phase:?} (time limit) at {}",
+            engine.now()
+        ));
     }
     let unfinished = producer.unfinished();
     if unfinished > 0 {
-        warnings.push(format!("{unfinished} records had no outcome when the run ended"));
+        warnings.push(format!(
+            "{unfinished} records had no outcome when the run ended"
+        ));
     }
     let sent = producer.records.sent_records();
     let report = check(&sent, &cluster.final_logs());
@@ -395,7 +519,9 @@ fn finish(mut engine: Engine<Event>, world: World, warnings: &mut Vec<String>, s
     let counts = checker_counts(&report);
     // Rates are over the active part of the run: until sending stopped or the last callback,
     // whichever is later (the settle phase is bookkeeping, not producer time).
-    let elapsed_ns = sending_done_ns.max(producer.metrics.last_completion_ns).max(1);
+    let elapsed_ns = sending_done_ns
+        .max(producer.metrics.last_completion_ns)
+        .max(1);
     let metrics = producer.metric_rows(elapsed_ns, &counts);
     let trace = std::mem::take(engine.trace_mut());
     RunResult {

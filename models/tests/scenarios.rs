@@ -11,7 +11,10 @@ fn run_scenario(name: &str, seed: u64) -> RunResult {
     let config = build(name).unwrap_or_else(|e| panic!("{name}: {e}"));
     let result = run(&config, seed, sim::Trace::keeping());
     assert!(
-        !result.warnings.iter().any(|w| w.starts_with("the run did not start") || w.contains("stopped in phase")),
+        !result
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("the run did not start") || w.contains("stopped in phase")),
         "{name} seed {seed}: {:?}",
         result.warnings
     );
@@ -19,7 +22,12 @@ fn run_scenario(name: &str, seed: u64) -> RunResult {
 }
 
 fn count_trace(result: &RunResult, component: &str, kind: &str) -> usize {
-    result.trace.events().iter().filter(|e| e.component == component && e.kind == kind).count()
+    result
+        .trace
+        .events()
+        .iter()
+        .filter(|e| e.component == component && e.kind == kind)
+        .count()
 }
 
 fn app_failures_with(result: &RunResult, error: &str) -> usize {
@@ -38,11 +46,22 @@ fn acks0_lost_request_loses_records_silently() {
     for seed in 1..=3 {
         let r = run_scenario("acks0-lost", seed);
         let c = &r.checker;
-        assert_eq!(r.metric("records_acked"), Some(20.0), "every send was 'acked' with offset -1");
+        assert_eq!(
+            r.metric("records_acked"),
+            Some(20.0),
+            "every send was 'acked' with offset -1"
+        );
         assert!(c.silent_lost >= 1, "seed {seed}: {c:?}");
         assert_eq!(c.silent_lost + c.delivered_once, 20, "seed {seed}: {c:?}");
-        assert_eq!(c.acked_lost, 0, "offset -1 acks are 'silent', not acknowledged-with-offset");
-        assert!(r.warnings.iter().any(|w| w.contains("dempotence")), "idempotence silently disabled: {:?}", r.warnings);
+        assert_eq!(
+            c.acked_lost, 0,
+            "offset -1 acks are 'silent', not acknowledged-with-offset"
+        );
+        assert!(
+            r.warnings.iter().any(|w| w.contains("dempotence")),
+            "idempotence silently disabled: {:?}",
+            r.warnings
+        );
     }
 }
 
@@ -58,7 +77,10 @@ fn sync_sends_are_over_a_hundred_times_slower_than_async_batching() {
     let async_tput = async_.metric("throughput_records_per_s").expect("metric");
     // Sync: one record per linger (5 ms) + round trip, so a few hundred records/s at most.
     assert!(sync_tput < 300.0, "sync throughput {sync_tput}");
-    assert!(async_tput > 100.0 * sync_tput, "async {async_tput} vs sync {sync_tput}");
+    assert!(
+        async_tput > 100.0 * sync_tput,
+        "async {async_tput} vs sync {sync_tput}"
+    );
     assert!(sync.metric("records-per-request-avg").expect("metric") < 1.5);
     assert!(async_.metric("records-per-request-avg").expect("metric") > 10.0);
 }
@@ -71,7 +93,10 @@ fn acks1_leader_crash_before_fetch_loses_acknowledged_records() {
         let c = &r.checker;
         assert!(c.acked_lost >= 1, "seed {seed}: {c:?}");
         assert_eq!(c.sent, 60);
-        assert!(count_trace(&r, "controller", "elect") >= 1, "a new leader was elected");
+        assert!(
+            count_trace(&r, "controller", "elect") >= 1,
+            "a new leader was elected"
+        );
     }
 }
 
@@ -82,8 +107,14 @@ fn acks_all_min_isr_two_keeps_every_acknowledged_record() {
         let r = run_scenario("acks-all-min-isr", seed);
         let c = &r.checker;
         assert_eq!(c.acked_lost, 0, "seed {seed}: {c:?}");
-        assert_eq!(c.delivered_once, 60, "seed {seed}: every record ends in the log once: {c:?}");
-        assert!(r.metric("record-retry-total").expect("metric") >= 1.0, "the writes after the cut were retried");
+        assert_eq!(
+            c.delivered_once, 60,
+            "seed {seed}: every record ends in the log once: {c:?}"
+        );
+        assert!(
+            r.metric("record-retry-total").expect("metric") >= 1.0,
+            "the writes after the cut were retried"
+        );
     }
 }
 
@@ -94,9 +125,24 @@ fn acks_all_with_a_shrunk_isr_fails_sends_with_not_enough_replicas() {
     let c = &r.checker;
     let not_enough = app_failures_with(&r, "NOT_ENOUGH_REPLICAS");
     assert!(not_enough >= 1, "{c:?} warnings {:?}", r.warnings);
-    assert!(count_trace(&r, &format!("broker/{}", models::scenarios::key_placement(&build("acks-all-isr-shrunk").expect("builds").cluster).leader), "not_enough_replicas") >= 1);
+    assert!(
+        count_trace(
+            &r,
+            &format!(
+                "broker/{}",
+                models::scenarios::key_placement(
+                    &build("acks-all-isr-shrunk").expect("builds").cluster
+                )
+                .leader
+            ),
+            "not_enough_replicas"
+        ) >= 1
+    );
     assert_eq!(c.acked_lost, 0, "{c:?}");
-    assert!(c.failed_absent >= not_enough as u64, "NOT_ENOUGH_REPLICAS writes nothing: {c:?}");
+    assert!(
+        c.failed_absent >= not_enough as u64,
+        "NOT_ENOUGH_REPLICAS writes nothing: {c:?}"
+    );
 }
 
 /// Scenario 5: idempotence off, retries on, a lost response: a duplicate in the log.
@@ -105,7 +151,10 @@ fn a_lost_response_without_idempotence_duplicates_the_batch() {
     for seed in 1..=3 {
         let r = run_scenario("retry-duplicate", seed);
         let c = &r.checker;
-        assert!(c.duplicated >= 1 && c.duplicate_copies >= 1, "seed {seed}: {c:?}");
+        assert!(
+            c.duplicated >= 1 && c.duplicate_copies >= 1,
+            "seed {seed}: {c:?}"
+        );
         assert_eq!(c.acked_lost, 0);
         assert!(count_trace(&r, "producer", "request_timeout") >= 1);
     }
@@ -119,9 +168,17 @@ fn a_lost_response_with_idempotence_is_deduplicated_with_the_original_offset() {
         let c = &r.checker;
         assert_eq!(c.duplicated, 0, "seed {seed}: {c:?}");
         assert_eq!(c.delivered_once, 5, "seed {seed}: {c:?}");
-        assert_eq!(c.acked_offset_mismatch, 0, "the app saw the original offsets: {c:?}");
-        let leader = models::scenarios::key_placement(&build("idempotent-retry").expect("builds").cluster).leader;
-        assert!(count_trace(&r, &format!("broker/{leader}"), "duplicate") >= 1, "the broker answered from its dedup window");
+        assert_eq!(
+            c.acked_offset_mismatch, 0,
+            "the app saw the original offsets: {c:?}"
+        );
+        let leader =
+            models::scenarios::key_placement(&build("idempotent-retry").expect("builds").cluster)
+                .leader;
+        assert!(
+            count_trace(&r, &format!("broker/{leader}"), "duplicate") >= 1,
+            "the broker answered from its dedup window"
+        );
     }
 }
 
@@ -145,8 +202,13 @@ fn with_idempotence_out_of_order_sequence_keeps_the_order() {
         assert_eq!(c.reordered, 0, "seed {seed}: {c:?}");
         assert_eq!(c.duplicated, 0, "seed {seed}: {c:?}");
         assert_eq!(c.delivered_once, 5, "seed {seed}: {c:?}");
-        let leader = models::scenarios::key_placement(&build("idempotent-order").expect("builds").cluster).leader;
-        assert!(count_trace(&r, &format!("broker/{leader}"), "out_of_order") >= 1, "the broker rejected the gap");
+        let leader =
+            models::scenarios::key_placement(&build("idempotent-order").expect("builds").cluster)
+                .leader;
+        assert!(
+            count_trace(&r, &format!("broker/{leader}"), "out_of_order") >= 1,
+            "the broker rejected the gap"
+        );
     }
 }
 
@@ -158,7 +220,10 @@ fn delivery_timeout_fails_records_and_some_were_written_anyway() {
     assert_eq!(r.metric("records_failed"), Some(20.0), "{c:?}");
     assert_eq!(app_failures_with(&r, "TimeoutException"), 20);
     assert!(c.failed_absent >= 1, "the cut kept some records out: {c:?}");
-    assert!(c.failed_present >= 1, "the leader wrote some before they expired: {c:?}");
+    assert!(
+        c.failed_present >= 1,
+        "the leader wrote some before they expired: {c:?}"
+    );
     assert_eq!(c.acked_lost, 0);
     assert!(count_trace(&r, "producer", "expire") >= 1);
 }
@@ -168,8 +233,14 @@ fn delivery_timeout_fails_records_and_some_were_written_anyway() {
 fn explicit_idempotence_with_acks0_does_not_start() {
     match build("idempotence-acks0-conflict") {
         Err(ScenarioError::Config { message, .. }) => {
-            assert!(message.contains("acks"), "names the conflicting key: {message}");
+            assert!(
+                message.contains("acks"),
+                "names the conflicting key: {message}"
+            );
         }
-        other => panic!("expected a config error, got {:?}", other.map(|_| "a config")),
+        other => panic!(
+            "expected a config error, got {:?}",
+            other.map(|_| "a config")
+        ),
     }
 }

@@ -12,6 +12,13 @@
 //! - [`render_terminal`], [`render_svg`], [`render_html`]: a teaching sequence diagram of a trace
 //!   with the checker's verdict (`linger teach SCENARIO`).
 //!
+//! Teaching views draw at most the first 2000 events of a trace (a note says how many more
+//! there were); the verdict is computed from every event and the checker's counts.
+//!
+//! Means in plots and tables are over a point's replicates, with Student-t 95% intervals
+//! recomputed from `results.csv` (`summary.csv` is not read). Axes not shown in a plot are pooled
+//! and the plot says so.
+//!
 //! Every output file is written under a temporary name in its directory and renamed into place
 //! when complete, so a failure leaves no partial file. Errors are [`ReportError`]s that name the
 //! file, line or column at fault.

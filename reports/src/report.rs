@@ -139,11 +139,15 @@ pub(crate) struct PointSummary {
 }
 
 impl PointSummary {
+    /// Whether any record was sent (a configuration Kafka rejects has empty metrics).
+    fn ran(&self) -> bool {
+        self.sent > 0.0
+    }
     fn keeps_acked(&self) -> bool {
-        self.lost_acked == 0.0
+        self.ran() && self.lost_acked == 0.0
     }
     fn exactly_once_in_order(&self) -> bool {
-        self.lost_acked == 0.0 && self.duplicated == 0.0 && self.reordered == 0.0
+        self.keeps_acked() && self.duplicated == 0.0 && self.reordered == 0.0
     }
 }
 
@@ -204,6 +208,11 @@ pub(crate) fn verdict(p: &PointSummary) -> String {
     } else {
         format!("all {} runs", p.replicates)
     };
+    if !p.ran() {
+        return "Not judged: no records were sent (see the run warnings; Kafka may reject this \
+                configuration)."
+            .to_owned();
+    }
     if p.lost_acked > 0.0 {
         return format!(
             "Broke at-least-once: {} acknowledged records are missing from the final logs (the \
@@ -381,8 +390,12 @@ fn guarantee_rows(summaries: &[PointSummary]) -> Vec<Vec<String>> {
 
 /// Two or three sentences over the whole sweep.
 fn overview(summaries: &[PointSummary]) -> String {
-    let total = summaries.len();
-    let lost = summaries.iter().filter(|s| !s.keeps_acked()).count();
+    let total = summaries.iter().filter(|s| s.ran()).count();
+    let not_run = summaries.len() - total;
+    let lost = summaries
+        .iter()
+        .filter(|s| s.ran() && !s.keeps_acked())
+        .count();
     let dup = summaries
         .iter()
         .filter(|s| s.keeps_acked() && s.duplicated > 0.0)
@@ -392,11 +405,15 @@ fn overview(summaries: &[PointSummary]) -> String {
         .filter(|s| s.exactly_once_in_order())
         .count();
     let reordered = summaries.iter().filter(|s| s.reordered > 0.0).count();
+    let skipped = match not_run {
+        0 => String::new(),
+        n => format!(" {n} more configurations sent no records and are not judged."),
+    };
     format!(
-        "Of {total} configurations, {clean} delivered every record exactly once and in order in all \
+        "Of {total} configurations that ran, {clean} delivered every record exactly once and in order in all \
          replicates. {lost} lost records the producer had acknowledged (at-least-once broken) and \
          {dup} more kept every acknowledged record but wrote duplicates (at-least-once, not \
-         exactly-once). {reordered} showed reordering within a partition."
+         exactly-once). {reordered} showed reordering within a partition.{skipped}"
     )
 }
 

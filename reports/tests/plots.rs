@@ -130,6 +130,17 @@ fn standard_plots_cover_lines_trade_off_and_heatmaps() {
 }
 
 #[test]
+fn acks_only_sweep_gets_anomaly_heatmaps_over_acks() {
+    let dir = scratch_copy("sweep_durability", "acks-only");
+    reports::standard_plots(&dir).expect("plots");
+    assert_svg(
+        &dir.join("plots/heatmap_acked_loss.svg"),
+        &["acks", "Acknowledged records lost"],
+    );
+    assert_png(&dir.join("plots/throughput_vs_acks.png"));
+}
+
+#[test]
 fn report_is_self_contained_html_and_markdown() {
     let dir = scratch_copy("sweep_semantics", "report");
     let out = reports::report(&dir).expect("report succeeds");

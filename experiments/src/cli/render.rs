@@ -6,12 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use experiments::catalog;
 use experiments::error::{Error, InputError};
 use experiments::results::write_atomically;
-use experiments::spec::Experiment;
 use experiments::sweep::run_seed;
-use experiments::world::{run_world, world_config};
+use experiments::world::{run_world, scenario_config};
 use reports::{OutcomeSummary, PlotRequest, ReportError};
 
 use super::{emit, lib_error};
@@ -71,14 +69,30 @@ fn report_error(error: ReportError) -> anyhow::Error {
 }
 
 fn file_safe(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect()
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// Runs `linger plot`.
 pub fn plot(args: &PlotArgs) -> Result<ExitCode> {
-    let request = PlotRequest { x: &args.x, y: &args.y, series: args.series.as_deref() };
+    let request = PlotRequest {
+        x: &args.x,
+        y: &args.y,
+        series: args.series.as_deref(),
+    };
     let stem = args.out.clone().unwrap_or_else(|| {
-        args.dir.join(reports::PLOTS_DIR).join(format!("{}-vs-{}", file_safe(&args.y), file_safe(&args.x)))
+        args.dir.join(reports::PLOTS_DIR).join(format!(
+            "{}-vs-{}",
+            file_safe(&args.y),
+            file_safe(&args.x)
+        ))
     });
     // Only inside a real results directory is the default plots/ folder created.
     if let Some(parent) = stem.parent().filter(|p| !p.as_os_str().is_empty())
@@ -96,24 +110,31 @@ pub fn plot(args: &PlotArgs) -> Result<ExitCode> {
 /// Runs `linger report`.
 pub fn report(args: &ReportArgs) -> Result<ExitCode> {
     let files = reports::report(&args.dir).map_err(report_error)?;
-    eprintln!("wrote {} and {} ({} plots)", files.html.display(), files.markdown.display(), files.plots.len());
+    eprintln!(
+        "wrote {} and {} ({} plots)",
+        files.html.display(),
+        files.markdown.display(),
+        files.plots.len()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
 /// Draws the standard plots of a finished sweep (`linger sweep --plots`).
 pub fn standard_plots(dir: &Path) -> Result<()> {
     let written = reports::standard_plots(dir).map_err(report_error)?;
-    eprintln!("wrote {} plots under {}", written.len(), dir.join(reports::PLOTS_DIR).display());
+    eprintln!(
+        "wrote {} plots under {}",
+        written.len(),
+        dir.join(reports::PLOTS_DIR).display()
+    );
     Ok(())
 }
 
 /// Runs `linger teach`: the scenario with a kept trace, rendered as a sequence diagram.
 pub fn teach(args: &TeachArgs) -> Result<ExitCode> {
-    let source = catalog::scenario_source(&args.scenario).map_err(lib_error)?;
-    let overrides = super::run::overrides_of(&[], args.seed, None).map_err(lib_error)?;
-    let experiment = Experiment::parse(source, &overrides).map_err(lib_error)?;
-    let config = world_config(&experiment.source, &experiment.sections).map_err(|e| lib_error(e.into()))?;
-    let seed = run_seed(experiment.master_seed, "", 0);
+    let (config, scenario) = scenario_config(&args.scenario).map_err(|e| lib_error(e.into()))?;
+    let master_seed = args.seed.unwrap_or(config.run.seed);
+    let seed = run_seed(master_seed, "", 0);
     let result = run_world(&config, seed, sim::Trace::keeping());
     let mut lines = String::new();
     for event in result.trace.events() {
@@ -122,8 +143,8 @@ pub fn teach(args: &TeachArgs) -> Result<ExitCode> {
     }
     let metric = |name: &str| result.metric(name).unwrap_or(0.0).max(0.0) as u64;
     let summary = OutcomeSummary {
-        scenario: experiment.name.clone(),
-        description: experiment.description.clone(),
+        scenario: scenario.name.to_string(),
+        description: scenario.description.to_string(),
         records_sent: metric("records_sent"),
         records_acked: metric("records_acked"),
         records_failed: metric("records_failed"),
@@ -147,6 +168,9 @@ pub fn teach(args: &TeachArgs) -> Result<ExitCode> {
     if let Some(path) = &args.trace {
         write_atomically(path, lines.as_bytes()).map_err(lib_error)?;
     }
-    eprintln!("replay: linger teach {} --seed {}", args.scenario, experiment.master_seed);
+    eprintln!(
+        "replay: linger teach {} --seed {master_seed}",
+        args.scenario
+    );
     Ok(ExitCode::SUCCESS)
 }

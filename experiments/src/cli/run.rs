@@ -14,7 +14,7 @@ use experiments::runner::RunOutcome;
 use experiments::spec::{Experiment, Override};
 use experiments::summary::{distinct_warnings, metrics_table};
 use experiments::sweep::{Points, canonical_point, run_seed};
-use experiments::world::{outcome_of, run_world, world_config};
+use experiments::world::{outcome_of, run_world, scenario_config, world_config};
 
 use super::{emit, lib_error};
 
@@ -30,6 +30,10 @@ pub struct RunArgs {
     /// The master seed (overrides `[run] seed`).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Use this run seed directly instead of deriving it from the master seed (the seed a failed
+    /// run or a results.csv row reports).
+    #[arg(long, conflicts_with_all = ["seed", "all_replicates"])]
+    pub run_seed: Option<u64>,
     /// Run every replicate of `[run] replicates`, not just replicate 0.
     #[arg(long)]
     pub all_replicates: bool,
@@ -81,7 +85,14 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let overrides = overrides_of(&args.set, args.seed, args.duration_ms).map_err(lib_error)?;
     let experiment = Experiment::parse(source, &overrides).map_err(lib_error)?;
     let (sections, canonical) = point_sections(&experiment, args.point).map_err(lib_error)?;
-    let config = world_config(&experiment.source, &sections).map_err(|e| lib_error(e.into()))?;
+    // A scenario comes from models::scenarios unless the command line changes its settings;
+    // then its mirror file (equal to it, by test) is used with the changes applied.
+    let config = match &args.scenario {
+        Some(name) if args.set.is_empty() && args.duration_ms.is_none() => {
+            scenario_config(name).map_err(|e| lib_error(e.into()))?.0
+        }
+        _ => world_config(&experiment.source, &sections).map_err(|e| lib_error(e.into()))?,
+    };
     let mut trace = open_trace(args.trace.as_ref()).map_err(lib_error)?;
     let replicates = if args.all_replicates {
         experiment.replicates
@@ -90,14 +101,19 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     };
     let mut runs = Vec::new();
     for replicate in 0..replicates {
-        let seed = run_seed(experiment.master_seed, &canonical, replicate);
+        let seed = args
+            .run_seed
+            .unwrap_or_else(|| run_seed(experiment.master_seed, &canonical, replicate));
         let mut result = run_world(
             &config,
             seed,
             trace.take().unwrap_or_else(sim::Trace::hashing),
         );
         if let (0, Some(path)) = (replicate, &args.trace) {
-            result.trace.finish().map_err(|error| lib_error(Error::io(path, error)))?;
+            result
+                .trace
+                .finish()
+                .map_err(|error| lib_error(Error::io(path, error)))?;
         }
         runs.push(RunReport {
             replicate,
@@ -169,7 +185,10 @@ fn open_trace(path: Option<&PathBuf>) -> Result<Option<sim::Trace>, Error> {
 }
 
 fn replay_line(shown_as: &str, experiment: &Experiment, args: &RunArgs) -> String {
-    let mut line = format!("linger run {shown_as} --seed {}", experiment.master_seed);
+    let mut line = match args.run_seed {
+        Some(seed) => format!("linger run {shown_as} --run-seed {seed}"),
+        None => format!("linger run {shown_as} --seed {}", experiment.master_seed),
+    };
     if let Some(point) = args.point {
         line.push_str(&format!(" --point {point}"));
     }

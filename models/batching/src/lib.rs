@@ -49,6 +49,14 @@
 //! - one topic; transactions are not modelled;
 //! - backoff jitter is drawn once per retry instead of on every check, in integer ns;
 //! - blocked appends are resumed by the caller instead of being woken threads.
+//!
+//! # Tests
+//!
+//! Unit tests sit next to each rule and name the Kafka behaviour they check.
+//! `tests/scripts.rs` runs the accumulator through a small text DSL
+//! (`t=5ms ready -> [n1]`); `tests/invariants.rs` checks invariants with proptest and by
+//! exhaustive enumeration of short operation sequences; `tests/differential.rs` compares the
+//! accumulator with a naive reference model. `cargo bench -p batching` measures the hot path.
 
 #![deny(missing_docs)]
 

@@ -481,9 +481,18 @@ fn invariants_hold_for_every_short_operation_sequence() {
         },
         Op::Advance(6),
         Op::SenderLoop,
-        Op::Respond { pick: 0, outcome: 0 },
-        Op::Respond { pick: 0, outcome: 4 },
-        Op::Respond { pick: 1, outcome: 5 },
+        Op::Respond {
+            pick: 0,
+            outcome: 0,
+        },
+        Op::Respond {
+            pick: 0,
+            outcome: 4,
+        },
+        Op::Respond {
+            pick: 1,
+            outcome: 5,
+        },
         Op::Expire,
     ];
     let mut runs = 0u64;
@@ -522,4 +531,99 @@ fn invariants_hold_for_every_short_operation_sequence() {
         }
     }
     assert_eq!(runs, 4 * 9u64.pow(LENGTH));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Idempotent sequences tile each partition: with only successes and retriable errors
+    /// (no epoch bump, no expiry), the acknowledged batches' `[base, base + count)` ranges of a
+    /// partition cover `0..records` exactly once, whatever the response order.
+    #[test]
+    fn idempotent_sequences_tile_each_partition_without_gaps_or_overlaps(
+        ops in proptest::collection::vec(op_strategy(), 1..150),
+    ) {
+        let setup = Setup {
+            config: AccumulatorConfig {
+                batch_size_bytes: 2000,
+                linger_ns: 0,
+                retry_backoff_ns: MS,
+                retry_backoff_max_ns: 8 * MS,
+                delivery_timeout_ns: u64::MAX / 4,
+                idempotence: Idempotence::Enabled,
+                ..AccumulatorConfig::default()
+            },
+            leaders: vec![Some(NodeId(0)), Some(NodeId(1)), Some(NodeId(0)), Some(NodeId(2))],
+        };
+        let mut world = World::new(&setup);
+        let mut acked: BTreeMap<PartitionId, Vec<(i32, u32)>> = BTreeMap::new();
+        let mut records: BTreeMap<PartitionId, u32> = BTreeMap::new();
+        for op in &ops {
+            match op {
+                Op::Respond { pick, outcome } if !world.outstanding.is_empty() => {
+                    let (partition, batch_id) =
+                        world.outstanding.remove(*pick as usize % world.outstanding.len());
+                    let error = (*outcome >= 6).then_some(ProduceError::NotLeaderOrFollower);
+                    let response = BatchResponse {
+                        now_ns: world.now_ns,
+                        partition,
+                        batch_id,
+                        error,
+                        base_offset: 0,
+                        log_start_offset: 0,
+                    };
+                    if let CompletionOutcome::Done(batch) = world.acc.complete(&response, &mut world.entropy) {
+                        let base = batch.base_sequence().expect("idempotent batches carry a sequence");
+                        acked.entry(partition).or_default().push((base, batch.record_count()));
+                        world.finish(&batch);
+                    }
+                }
+                Op::Respond { .. } | Op::Expire | Op::Close => {}
+                Op::Append { partition, key, value_bytes } => {
+                    let before = world.appended.len();
+                    world.append(*partition, *key, *value_bytes);
+                    prop_assert_eq!(world.appended.len(), before + 1, "no memory pressure here");
+                }
+                other => world.apply(other),
+            }
+        }
+        // Drain and acknowledge everything left.
+        for _ in 0..1000 {
+            if !world.acc.has_incomplete() {
+                break;
+            }
+            world.now_ns += 10 * MS;
+            world.sender_loop();
+            while let Some((partition, batch_id)) = world.outstanding.pop() {
+                let response = BatchResponse {
+                    now_ns: world.now_ns,
+                    partition,
+                    batch_id,
+                    error: None,
+                    base_offset: 0,
+                    log_start_offset: 0,
+                };
+                if let CompletionOutcome::Done(batch) = world.acc.complete(&response, &mut world.entropy) {
+                    let base = batch.base_sequence().expect("idempotent batches carry a sequence");
+                    acked.entry(partition).or_default().push((base, batch.record_count()));
+                    world.finish(&batch);
+                }
+            }
+        }
+        prop_assert!(!world.acc.has_incomplete());
+        for (id, _) in world.appended.iter() {
+            prop_assert!(world.done.contains_key(id));
+        }
+        for (partition, ranges) in &mut acked {
+            ranges.sort_unstable();
+            let mut next = 0i32;
+            for (base, count) in ranges.iter() {
+                prop_assert_eq!(*base, next, "gap or overlap in {:?}", partition);
+                next += *count as i32;
+            }
+            *records.entry(*partition).or_default() = next as u32;
+        }
+        let total: u32 = records.values().sum();
+        prop_assert_eq!(total as usize, world.appended.len());
+    }
 }

@@ -1223,3 +1223,19 @@ fn absurdly_large_fields_are_rejected_without_overflow() {
         ",
     );
 }
+
+#[test]
+fn a_retried_batch_is_sendable_when_its_backoff_ends_even_with_a_long_linger() {
+    // A drained batch is closed, so it counts as full: linger never applies to it again.
+    check(
+        "
+        config linger=1s backoff=100ms backoff_max=1s
+        t=0 append p0 10B                       -> appended p0 b0 new
+        t=1s drain n1                           -> [p0 b0 n=1]
+        t=1001ms respond p0 b0 NOT_ENOUGH_REPLICAS -> retried backoff=100ms
+        t=1001ms append p0 10B                  -> appended p0 b1 new full
+        t=1100ms ready                          -> [] next=1101ms
+        t=1101ms ready                          -> [n1]
+        ",
+    );
+}

@@ -168,6 +168,8 @@ impl Cluster {
                 continue;
             }
             match self.partitions[p].leader {
+                // Fencing re-elects every partition the broker led, so this is only a safety net.
+                Some(leader) if leader == b => self.apply_leadership(ctx, net, partition),
                 Some(leader) => {
                     let epoch = self.partitions[p].leader_epoch;
                     self.become_follower(ctx, net, (b, partition), (leader, epoch));

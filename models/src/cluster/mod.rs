@@ -103,7 +103,8 @@ pub enum ClusterEvent {
     },
     /// A fetch response reaches the follower.
     FetchResponseArrive(Box<replica::FetchResponse>),
-    /// A follower gives up waiting for a fetch response.
+    /// A follower's fetch watchdog: at most one pending per fetch session; gives up on a fetch
+    /// out longer than `replica.socket.timeout.ms`.
     FetchTimeout {
         /// The follower.
         follower: BrokerId,
@@ -111,7 +112,8 @@ pub enum ClusterEvent {
         leader: BrokerId,
         /// The follower's incarnation.
         incarnation: u32,
-        /// The fetch's sequence number.
+        /// The fetch in flight when the watchdog was armed (for traces; the watchdog re-checks
+        /// whichever fetch is in flight when it fires).
         fetch_seq: u64,
     },
     /// An acks=all request's purgatory timeout.

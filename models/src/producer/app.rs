@@ -30,7 +30,9 @@ use sim::{Ctx, Instant};
 use super::records::{AppRecord, Completion, Outcome};
 use super::workload::{NewRecord, SendMode, WorkloadPlan};
 use super::{Producer, ProducerEvent};
-use crate::batching::{AbortOnNewBatch, AppendOutcome, AppendRequest, ProduceError, RecordMeta, WaitTicket};
+use crate::batching::{
+    AbortOnNewBatch, AppendOutcome, AppendRequest, ProduceError, RecordMeta, WaitTicket,
+};
 use crate::network::Network;
 use crate::protocol::RecordId;
 use crate::world::{Event, RunEvent};
@@ -41,9 +43,17 @@ pub(crate) enum AppState {
     /// An `AppStep` event is pending.
     Scheduled,
     /// Inside `send()`, waiting for the topic's metadata.
-    WaitingMetadata { record: RecordId, new: NewRecord, deadline_ns: u64 },
+    WaitingMetadata {
+        record: RecordId,
+        new: NewRecord,
+        deadline_ns: u64,
+    },
     /// Inside `send()`, waiting for buffer memory.
-    BlockedOnBuffer { ticket: WaitTicket, record: RecordId, since_ns: u64 },
+    BlockedOnBuffer {
+        ticket: WaitTicket,
+        record: RecordId,
+        since_ns: u64,
+    },
     /// `send().get()`: waiting for this record's callback.
     WaitingAck { record: RecordId },
     /// `flush()`: waiting until every record below `end` is complete.
@@ -99,7 +109,10 @@ impl AppThread {
 impl Producer {
     pub(super) fn app_start(&mut self, ctx: &mut Ctx<'_, Event>) {
         if self.app.flush_every_ns > 0 {
-            ctx.schedule_after(sim::Duration::from_nanos(self.app.flush_every_ns), Event::Producer(ProducerEvent::FlushTick));
+            ctx.schedule_after(
+                sim::Duration::from_nanos(self.app.flush_every_ns),
+                Event::Producer(ProducerEvent::FlushTick),
+            );
         }
         self.schedule_app_step(ctx, ctx.now().as_nanos());
     }
@@ -110,7 +123,10 @@ impl Producer {
             return;
         }
         self.app.state = AppState::Scheduled;
-        ctx.schedule_at(Instant::from_nanos(at_ns.max(ctx.now().as_nanos())), Event::Producer(ProducerEvent::AppStep));
+        ctx.schedule_at(
+            Instant::from_nanos(at_ns.max(ctx.now().as_nanos())),
+            Event::Producer(ProducerEvent::AppStep),
+        );
     }
 
     /// The application stops calling `send()`; a call in progress finishes first. Every
@@ -138,7 +154,11 @@ impl Producer {
                 return;
             }
         }
-        if self.app.record_limit.is_some_and(|limit| self.records.len() >= limit) {
+        if self
+            .app
+            .record_limit
+            .is_some_and(|limit| self.records.len() >= limit)
+        {
             self.app.state = AppState::Stopped;
             return;
         }
@@ -147,19 +167,32 @@ impl Producer {
         let key_len = new.key.map_or(0, |k| self.fill_key(k).len() as u32);
         let id = self.records.push(AppRecord {
             sent_at_ns: now,
-            key: new.key.map(|k| u32::try_from(k).expect("key counts are validated below 2^32")),
+            key: new
+                .key
+                .map(|k| u32::try_from(k).expect("key counts are validated below 2^32")),
             partition: 0,
             bytes: new.value_bytes.saturating_add(key_len),
             outcome: Outcome::Unfinished,
         });
         self.metrics.records_sent += 1;
-        if self.app.record_limit.is_some_and(|limit| self.records.len() >= limit) {
+        if self
+            .app
+            .record_limit
+            .is_some_and(|limit| self.records.len() >= limit)
+        {
             ctx.schedule_at(ctx.now(), Event::Run(RunEvent::SendingDone));
         }
         if !self.metadata.known {
             let deadline_ns = now + self.settings.max_block_ns;
-            self.app.state = AppState::WaitingMetadata { record: id, new, deadline_ns };
-            ctx.schedule_at(Instant::from_nanos(deadline_ns), Event::Producer(ProducerEvent::MetadataWaitExpired));
+            self.app.state = AppState::WaitingMetadata {
+                record: id,
+                new,
+                deadline_ns,
+            };
+            ctx.schedule_at(
+                Instant::from_nanos(deadline_ns),
+                Event::Producer(ProducerEvent::MetadataWaitExpired),
+            );
             self.metadata.update_requested = true;
             self.run_once(ctx, net);
             return;
@@ -174,7 +207,13 @@ impl Producer {
         &self.app.key_buf
     }
 
-    fn append_record(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network, id: RecordId, new: NewRecord) {
+    fn append_record(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        net: &mut Network,
+        id: RecordId,
+        new: NewRecord,
+    ) {
         let now = ctx.now().as_nanos();
         let waited = now - self.app.call_started_ns;
         if let Some(k) = new.key {
@@ -194,29 +233,53 @@ impl Producer {
             max_block_ns: self.settings.max_block_ns.saturating_sub(waited),
             abort_on_new_batch: AbortOnNewBatch::No,
         };
-        let outcome = self.acc.append(&request, &self.metadata.view, &mut self.partitioner_entropy);
+        let outcome = self
+            .acc
+            .append(&request, &self.metadata.view, &mut self.partitioner_entropy);
         self.on_append_outcome(ctx, net, id, outcome);
     }
 
-    fn on_append_outcome(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network, id: RecordId, outcome: AppendOutcome) {
+    fn on_append_outcome(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        net: &mut Network,
+        id: RecordId,
+        outcome: AppendOutcome,
+    ) {
         match outcome {
-            AppendOutcome::Appended { partition, batch_id, batch_is_full, new_batch } => {
+            AppendOutcome::Appended {
+                partition,
+                batch_id,
+                batch_is_full,
+                new_batch,
+            } => {
                 self.records.set_partition(id, partition.0);
                 let key = self.records.get(id).key;
                 ctx.trace("app", "send", |e| {
-                    e.with("record", id.0).with("key", key.map_or(-1, i64::from)).with("partition", partition.0)
+                    e.with("record", id.0)
+                        .with("key", key.map_or(-1, i64::from))
+                        .with("partition", partition.0)
                 });
                 if new_batch {
-                    ctx.trace("producer", "batch_new", |e| e.with("batch", batch_id.0).with("partition", partition.0));
+                    ctx.trace("producer", "batch_new", |e| {
+                        e.with("batch", batch_id.0).with("partition", partition.0)
+                    });
                 }
                 if batch_is_full || new_batch {
                     self.wake_sender(ctx);
                 }
                 self.after_send(ctx, id);
             }
-            AppendOutcome::MustWait { ticket, deadline_ns } => {
+            AppendOutcome::MustWait {
+                ticket,
+                deadline_ns,
+            } => {
                 let since_ns = ctx.now().as_nanos();
-                self.app.state = AppState::BlockedOnBuffer { ticket, record: id, since_ns };
+                self.app.state = AppState::BlockedOnBuffer {
+                    ticket,
+                    record: id,
+                    since_ns,
+                };
                 ctx.schedule_at(
                     Instant::from_nanos(deadline_ns.max(since_ns)),
                     Event::Producer(ProducerEvent::BufferWaitExpired { ticket: ticket.0 }),
@@ -224,12 +287,16 @@ impl Producer {
                 // While a send waits for memory every partition is ready: let the sender drain.
                 self.wake_sender(ctx);
             }
-            AppendOutcome::RecordTooLarge { .. } => self.fail_in_send(ctx, id, ProduceError::RecordTooLarge),
+            AppendOutcome::RecordTooLarge { .. } => {
+                self.fail_in_send(ctx, id, ProduceError::RecordTooLarge)
+            }
             AppendOutcome::BufferExhausted => {
                 self.metrics.buffer_exhausted += 1;
                 self.fail_in_send(ctx, id, ProduceError::BufferExhausted);
             }
-            AppendOutcome::Closed | AppendOutcome::UnknownTicket | AppendOutcome::AbortForNewBatch { .. } => {
+            AppendOutcome::Closed
+            | AppendOutcome::UnknownTicket
+            | AppendOutcome::AbortForNewBatch { .. } => {
                 self.fail_in_send(ctx, id, ProduceError::ProducerClosedForcefully);
             }
         }
@@ -239,10 +306,17 @@ impl Producer {
     /// An `ApiException` inside `send()`: the callback runs at once with the error.
     fn fail_in_send(&mut self, ctx: &mut Ctx<'_, Event>, id: RecordId, error: ProduceError) {
         // The core counts RecordTooLarge and BufferExhausted in record-error-total itself.
-        if !matches!(error, ProduceError::RecordTooLarge | ProduceError::BufferExhausted) {
+        if !matches!(
+            error,
+            ProduceError::RecordTooLarge | ProduceError::BufferExhausted
+        ) {
             self.metrics.send_errors += 1;
         }
-        ctx.trace("app", "send", |e| e.with("record", id.0).with("key", -1i64).with("partition", -1i64));
+        ctx.trace("app", "send", |e| {
+            e.with("record", id.0)
+                .with("key", -1i64)
+                .with("partition", -1i64)
+        });
         self.complete_record(ctx, id, Outcome::Failed { error });
         self.after_send(ctx, id);
     }
@@ -269,7 +343,12 @@ impl Producer {
 
     /// Runs the application callback of record `id`: counts it, traces it, and unblocks a sync
     /// send or a flush waiting for it.
-    pub(super) fn complete_record(&mut self, ctx: &mut Ctx<'_, Event>, id: RecordId, outcome: Outcome) {
+    pub(super) fn complete_record(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        id: RecordId,
+        outcome: Outcome,
+    ) {
         if self.records.complete(id, outcome) == Completion::Ignored {
             return;
         }
@@ -278,12 +357,17 @@ impl Producer {
         match outcome {
             Outcome::Acked { offset } => {
                 let record = *self.records.get(id);
-                self.metrics.on_ack(now - record.sent_at_ns, u64::from(record.bytes));
-                ctx.trace("app", "ack", |e| e.with("record", id.0).with("offset", offset));
+                self.metrics
+                    .on_ack(now - record.sent_at_ns, u64::from(record.bytes));
+                ctx.trace("app", "ack", |e| {
+                    e.with("record", id.0).with("offset", offset)
+                });
             }
             Outcome::Failed { error } => {
                 self.metrics.records_failed += 1;
-                ctx.trace("app", "fail", |e| e.with("record", id.0).with("error", error.name()));
+                ctx.trace("app", "fail", |e| {
+                    e.with("record", id.0).with("error", error.name())
+                });
             }
             Outcome::Unfinished => {}
         }
@@ -318,23 +402,43 @@ impl Producer {
             return;
         }
         self.app.flush_due = true;
-        ctx.schedule_after(sim::Duration::from_nanos(self.app.flush_every_ns), Event::Producer(ProducerEvent::FlushTick));
+        ctx.schedule_after(
+            sim::Duration::from_nanos(self.app.flush_every_ns),
+            Event::Producer(ProducerEvent::FlushTick),
+        );
     }
 
     /// Resumes the blocked send if the buffer pool woke it.
     pub(super) fn wake_blocked_app(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network) {
         let woken = self.acc.take_woken_waiters();
-        let AppState::BlockedOnBuffer { ticket, record, since_ns } = self.app.state else { return };
+        let AppState::BlockedOnBuffer {
+            ticket,
+            record,
+            since_ns,
+        } = self.app.state
+        else {
+            return;
+        };
         if !woken.contains(&ticket) {
             return;
         }
         self.resume_blocked(ctx, net, (ticket, record, since_ns));
     }
 
-    fn resume_blocked(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network, blocked: (WaitTicket, RecordId, u64)) {
+    fn resume_blocked(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        net: &mut Network,
+        blocked: (WaitTicket, RecordId, u64),
+    ) {
         let (ticket, record, since_ns) = blocked;
         let now = ctx.now().as_nanos();
-        let outcome = self.acc.resume_append(ticket, now, &self.metadata.view, &mut self.partitioner_entropy);
+        let outcome = self.acc.resume_append(
+            ticket,
+            now,
+            &self.metadata.view,
+            &mut self.partitioner_entropy,
+        );
         if let AppendOutcome::MustWait { .. } = outcome {
             return;
         }
@@ -343,17 +447,37 @@ impl Producer {
         self.on_append_outcome(ctx, net, record, outcome);
     }
 
-    pub(super) fn on_buffer_wait_expired(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network, ticket: u64) {
+    pub(super) fn on_buffer_wait_expired(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        net: &mut Network,
+        ticket: u64,
+    ) {
         match self.app.state {
-            AppState::BlockedOnBuffer { ticket: t, record, since_ns } if t.0 == ticket => {
+            AppState::BlockedOnBuffer {
+                ticket: t,
+                record,
+                since_ns,
+            } if t.0 == ticket => {
                 self.resume_blocked(ctx, net, (t, record, since_ns));
             }
             _ => {}
         }
     }
 
-    pub(super) fn on_metadata_wait_expired(&mut self, ctx: &mut Ctx<'_, Event>, _net: &mut Network) {
-        let AppState::WaitingMetadata { record, deadline_ns, .. } = self.app.state else { return };
+    pub(super) fn on_metadata_wait_expired(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        _net: &mut Network,
+    ) {
+        let AppState::WaitingMetadata {
+            record,
+            deadline_ns,
+            ..
+        } = self.app.state
+        else {
+            return;
+        };
         if deadline_ns != ctx.now().as_nanos() {
             return;
         }

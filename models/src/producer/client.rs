@@ -69,10 +69,19 @@ pub(crate) struct Connections<B> {
 }
 
 impl<B> Connections<B> {
-    pub(crate) fn new(broker_count: u32, request_timeout_ns: u64, max_in_flight: u32, reconnect: ExponentialBackoff) -> Self {
+    pub(crate) fn new(
+        broker_count: u32,
+        request_timeout_ns: u64,
+        max_in_flight: u32,
+        reconnect: ExponentialBackoff,
+    ) -> Self {
         Connections {
             nodes: (0..broker_count)
-                .map(|_| Connection { state: ConnState::Connected, in_flight: VecDeque::new(), failed_attempts: 0 })
+                .map(|_| Connection {
+                    state: ConnState::Connected,
+                    in_flight: VecDeque::new(),
+                    failed_attempts: 0,
+                })
                 .collect(),
             request_timeout_ns,
             max_in_flight: max_in_flight as usize,
@@ -96,7 +105,8 @@ impl<B> Connections<B> {
 
     /// `NetworkClient.ready(node)`: connected and below the in-flight limit.
     pub(crate) fn ready(&mut self, node: u32, now_ns: u64) -> bool {
-        self.is_connected(node, now_ns) && self.nodes[node as usize].in_flight.len() < self.max_in_flight
+        self.is_connected(node, now_ns)
+            && self.nodes[node as usize].in_flight.len() < self.max_in_flight
     }
 
     /// Records a request sent to `node`.
@@ -113,14 +123,21 @@ impl<B> Connections<B> {
     /// (a response to a closed connection or an unknown request is ignored by the caller).
     pub(crate) fn take(&mut self, node: u32, correlation_id: u64) -> Option<InFlightRequest<B>> {
         let conn = self.nodes.get_mut(node as usize)?;
-        let index = conn.in_flight.iter().position(|r| r.correlation_id == correlation_id)?;
+        let index = conn
+            .in_flight
+            .iter()
+            .position(|r| r.correlation_id == correlation_id)?;
         conn.failed_attempts = 0;
         conn.in_flight.remove(index)
     }
 
     /// The earliest request deadline over all connections.
     pub(crate) fn next_timeout_ns(&self) -> Option<u64> {
-        self.nodes.iter().filter_map(|c| c.in_flight.front()).map(|r| r.sent_at_ns + self.request_timeout_ns).min()
+        self.nodes
+            .iter()
+            .filter_map(|c| c.in_flight.front())
+            .map(|r| r.sent_at_ns + self.request_timeout_ns)
+            .min()
     }
 
     /// The earliest end of a reconnect backoff.
@@ -136,16 +153,25 @@ impl<B> Connections<B> {
 
     /// Finds a connection whose oldest request has timed out, closes it, and returns the node and
     /// every request that was in flight on it. `jitter` is one random draw for the backoff.
-    pub(crate) fn close_timed_out(&mut self, now_ns: u64, jitter: u32) -> Option<(u32, Vec<InFlightRequest<B>>)> {
+    pub(crate) fn close_timed_out(
+        &mut self,
+        now_ns: u64,
+        jitter: u32,
+    ) -> Option<(u32, Vec<InFlightRequest<B>>)> {
         let timeout = self.request_timeout_ns;
-        let node = self
-            .nodes
-            .iter()
-            .position(|c| c.in_flight.front().is_some_and(|r| r.sent_at_ns + timeout <= now_ns))?;
+        let node = self.nodes.iter().position(|c| {
+            c.in_flight
+                .front()
+                .is_some_and(|r| r.sent_at_ns + timeout <= now_ns)
+        })?;
         let conn = &mut self.nodes[node];
-        let backoff = self.reconnect.backoff_with_draw_ns(conn.failed_attempts, jitter);
+        let backoff = self
+            .reconnect
+            .backoff_with_draw_ns(conn.failed_attempts, jitter);
         conn.failed_attempts = conn.failed_attempts.saturating_add(1);
-        conn.state = ConnState::Backoff { until_ns: now_ns + backoff };
+        conn.state = ConnState::Backoff {
+            until_ns: now_ns + backoff,
+        };
         let requests = conn.in_flight.drain(..).collect();
         Some((node as u32, requests))
     }
@@ -179,7 +205,11 @@ mod tests {
     }
 
     fn request(correlation_id: u64, sent_at_ns: u64) -> InFlightRequest<u32> {
-        InFlightRequest { correlation_id, sent_at_ns, kind: RequestKind::Metadata }
+        InFlightRequest {
+            correlation_id,
+            sent_at_ns,
+            kind: RequestKind::Metadata,
+        }
     }
 
     #[test]
@@ -202,7 +232,11 @@ mod tests {
         assert!(c.close_timed_out(29, 0).is_none());
         let (node, failed) = c.close_timed_out(30, 0).expect("timed out");
         assert_eq!(node, 1);
-        assert_eq!(failed.len(), 2, "the younger request fails with the connection");
+        assert_eq!(
+            failed.len(),
+            2,
+            "the younger request fails with the connection"
+        );
         assert!(!c.ready(1, 30), "backing off");
         assert!(c.take(1, 2).is_none(), "a late response is ignored");
         let until = c.next_reconnect_ns().expect("backing off");

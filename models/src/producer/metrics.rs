@@ -172,7 +172,13 @@ impl ProducerMetrics {
         let ms = |ns: u64| ns as f64 / 1e6;
         let avg = |sum: u64, n: u64| if n == 0 { 0.0 } else { sum as f64 / n as f64 };
         let h = &self.ack_latency_ns;
-        let pct = |q: f64| if h.is_empty() { 0.0 } else { ms(h.value_at_quantile(q)) };
+        let pct = |q: f64| {
+            if h.is_empty() {
+                0.0
+            } else {
+                ms(h.value_at_quantile(q))
+            }
+        };
         let errors = core.records_errored + self.send_errors;
         let values: [f64; 39] = [
             self.records_acked as f64 / secs,
@@ -238,7 +244,15 @@ mod tests {
             queue_time_ns_sum: 2_000_000,
             ..CoreCounters::default()
         };
-        let rows = m.rows(2_000_000_000, 0, &CheckerCounts { delivered_once: 4, ..CheckerCounts::default() }, &core);
+        let rows = m.rows(
+            2_000_000_000,
+            0,
+            &CheckerCounts {
+                delivered_once: 4,
+                ..CheckerCounts::default()
+            },
+            &core,
+        );
         let names: Vec<&str> = rows.iter().map(|(n, _)| *n).collect();
         assert_eq!(names, METRIC_NAMES.to_vec());
         let get = |name: &str| rows.iter().find(|(n, _)| *n == name).expect("present").1;

@@ -28,11 +28,12 @@ pub mod workload;
 
 use sim::{Ctx, Stream, TimerId};
 
+use crate::batching::backoff::ExponentialBackoff;
 use crate::batching::config::{CompressionType, PartitionerClass, ProducerConfig};
 use crate::batching::{
-    AccumulatorConfig, ClusterView, Entropy, Idempotence, PartitionerConfig, PartitionerMode, RecordAccumulator,
+    AccumulatorConfig, ClusterView, Entropy, Idempotence, PartitionerConfig, PartitionerMode,
+    RecordAccumulator,
 };
-use crate::batching::backoff::ExponentialBackoff;
 use crate::network::Network;
 use crate::protocol::{Acks, BrokerId, Message};
 use crate::world::Event;
@@ -77,8 +78,14 @@ pub(crate) struct Settings {
 impl Settings {
     /// Maps the validated producer config into the core's settings and the sender's, and
     /// lists what is accepted but not modelled.
-    pub(crate) fn from_config(config: &ProducerConfig) -> (Settings, AccumulatorConfig, Vec<String>) {
-        let idempotence = if config.enable_idempotence { Idempotence::Enabled } else { Idempotence::Disabled };
+    pub(crate) fn from_config(
+        config: &ProducerConfig,
+    ) -> (Settings, AccumulatorConfig, Vec<String>) {
+        let idempotence = if config.enable_idempotence {
+            Idempotence::Enabled
+        } else {
+            Idempotence::Disabled
+        };
         let accumulator = AccumulatorConfig {
             batch_size_bytes: config.batch_size,
             linger_ns: config.linger_ms.saturating_mul(MS),
@@ -93,7 +100,9 @@ impl Settings {
             idempotence,
             partitioner: PartitionerConfig {
                 adaptive_partitioning: config.partitioner_adaptive_partitioning_enable,
-                availability_timeout_ns: config.partitioner_availability_timeout_ms.saturating_mul(MS),
+                availability_timeout_ns: config
+                    .partitioner_availability_timeout_ms
+                    .saturating_mul(MS),
                 ignore_keys: config.partitioner_ignore_keys,
             },
             partitioner_mode: PartitionerMode::BuiltIn,
@@ -124,7 +133,8 @@ impl Settings {
             ));
         }
         if config.transactional_id.is_some() {
-            warnings.push("transactional.id is accepted but transactions are not modelled".to_owned());
+            warnings
+                .push("transactional.id is accepted but transactions are not modelled".to_owned());
         }
         (settings, accumulator, warnings)
     }
@@ -235,18 +245,31 @@ impl Producer {
     }
 
     /// Handles one of the producer's own events.
-    pub(crate) fn on_event(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network, ev: ProducerEvent) {
+    pub(crate) fn on_event(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        net: &mut Network,
+        ev: ProducerEvent,
+    ) {
         match ev {
             ProducerEvent::AppStep => self.on_app_step(ctx, net),
             ProducerEvent::SenderWake => self.run_once(ctx, net),
-            ProducerEvent::BufferWaitExpired { ticket } => self.on_buffer_wait_expired(ctx, net, ticket),
+            ProducerEvent::BufferWaitExpired { ticket } => {
+                self.on_buffer_wait_expired(ctx, net, ticket)
+            }
             ProducerEvent::MetadataWaitExpired => self.on_metadata_wait_expired(ctx, net),
             ProducerEvent::FlushTick => self.on_flush_tick(ctx, net),
         }
     }
 
     /// Handles a message delivered to the client.
-    pub(crate) fn on_message(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network, from: BrokerId, msg: Message) {
+    pub(crate) fn on_message(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        net: &mut Network,
+        from: BrokerId,
+        msg: Message,
+    ) {
         match msg {
             Message::ProduceResponse(response) => self.on_produce_response(ctx, from, response),
             Message::MetadataResponse(response) => {
@@ -254,10 +277,14 @@ impl Producer {
                     self.on_metadata_known(ctx, net);
                 }
             }
-            Message::InitProducerIdResponse { correlation_id, producer_id, epoch } => {
-                self.on_init_producer_id_response(ctx, from, correlation_id, (producer_id, epoch))
-            }
-            Message::ProduceRequest(_) | Message::MetadataRequest { .. } | Message::InitProducerIdRequest { .. } => {
+            Message::InitProducerIdResponse {
+                correlation_id,
+                producer_id,
+                epoch,
+            } => self.on_init_producer_id_response(ctx, from, correlation_id, (producer_id, epoch)),
+            Message::ProduceRequest(_)
+            | Message::MetadataRequest { .. }
+            | Message::InitProducerIdRequest { .. } => {
                 return;
             }
         }
@@ -271,7 +298,11 @@ impl Producer {
     }
 
     /// The metric rows over `elapsed_ns` of virtual time.
-    pub(crate) fn metric_rows(&self, elapsed_ns: u64, checker: &metrics::CheckerCounts) -> Vec<(&'static str, f64)> {
+    pub(crate) fn metric_rows(
+        &self,
+        elapsed_ns: u64,
+        checker: &metrics::CheckerCounts,
+    ) -> Vec<(&'static str, f64)> {
         let core = self.acc.metrics();
         let pool = self.acc.pool().metrics();
         let counters = metrics::CoreCounters {
@@ -287,7 +318,8 @@ impl Producer {
             buffer_exhausted: pool.buffer_exhausted_count,
             buffer_wait_ns: pool.wait_time_ns_total,
         };
-        self.metrics.rows(elapsed_ns, self.records.unfinished(), checker, &counters)
+        self.metrics
+            .rows(elapsed_ns, self.records.unfinished(), checker, &counters)
     }
 
     /// Records with no outcome yet.

@@ -48,7 +48,11 @@ pub(crate) enum Completion {
 
 impl AppRecords {
     pub(crate) fn new() -> Self {
-        AppRecords { records: Vec::new(), completed_prefix: 0, unfinished: 0 }
+        AppRecords {
+            records: Vec::new(),
+            completed_prefix: 0,
+            unfinished: 0,
+        }
     }
 
     /// Records a new `send()` and returns its id.
@@ -108,7 +112,9 @@ impl AppRecords {
                 outcome: match r.outcome {
                     Outcome::Unfinished => AppOutcome::Unfinished,
                     Outcome::Acked { offset } => AppOutcome::Acked { offset },
-                    Outcome::Failed { error } => AppOutcome::Failed { error: error.name().to_owned() },
+                    Outcome::Failed { error } => AppOutcome::Failed {
+                        error: error.name().to_owned(),
+                    },
                 },
             })
             .collect()
@@ -120,7 +126,13 @@ mod tests {
     use super::*;
 
     fn record() -> AppRecord {
-        AppRecord { sent_at_ns: 0, key: None, partition: 0, bytes: 10, outcome: Outcome::Unfinished }
+        AppRecord {
+            sent_at_ns: 0,
+            key: None,
+            partition: 0,
+            bytes: 10,
+            outcome: Outcome::Unfinished,
+        }
     }
 
     #[test]
@@ -128,13 +140,33 @@ mod tests {
         let mut r = AppRecords::new();
         let a = r.push(record());
         let b = r.push(record());
-        assert_eq!(r.complete(b, Outcome::Acked { offset: 4 }), Completion::First);
+        assert_eq!(
+            r.complete(b, Outcome::Acked { offset: 4 }),
+            Completion::First
+        );
         assert!(!r.all_complete_below(2));
-        assert_eq!(r.complete(a, Outcome::Failed { error: ProduceError::DeliveryTimeout }), Completion::First);
+        assert_eq!(
+            r.complete(
+                a,
+                Outcome::Failed {
+                    error: ProduceError::DeliveryTimeout
+                }
+            ),
+            Completion::First
+        );
         assert!(r.all_complete_below(2));
-        assert_eq!(r.complete(a, Outcome::Acked { offset: 1 }), Completion::Ignored, "a late ack is ignored");
+        assert_eq!(
+            r.complete(a, Outcome::Acked { offset: 1 }),
+            Completion::Ignored,
+            "a late ack is ignored"
+        );
         assert_eq!(r.unfinished(), 0);
         let sent = r.sent_records();
-        assert_eq!(sent[0].outcome, AppOutcome::Failed { error: "TimeoutException".into() });
+        assert_eq!(
+            sent[0].outcome,
+            AppOutcome::Failed {
+                error: "TimeoutException".into()
+            }
+        );
     }
 }

@@ -29,13 +29,14 @@ use super::client::{InFlightRequest, RequestKind};
 use super::records::Outcome;
 use super::{Producer, ProducerEvent, ProducerIdRequest};
 use crate::batching::{
-    BatchId, BatchResponse, CompletionOutcome, FinalState, Idempotence, NodeBatches, NodeId, NodeReadiness,
-    PartitionMetadata, ProduceError, ProducerBatch, ProducerIdAction, ProducerIdAndEpoch,
+    BatchId, BatchResponse, CompletionOutcome, DrainedBatch, FinalState, Idempotence, NodeBatches,
+    NodeId, NodeReadiness, PartitionMetadata, ProduceError, ProducerBatch, ProducerIdAction,
+    ProducerIdAndEpoch,
 };
 use crate::network::Network;
 use crate::protocol::{
-    Acks, BrokerId, ErrorCode, LeaderEpoch, Message, MetadataResponse, Node, PartitionId, ProduceRequest,
-    ProduceResponse, ProducerId, RecordId, WireBatch, WireRecord,
+    Acks, BrokerId, ErrorCode, LeaderEpoch, Message, MetadataResponse, Node, PartitionId,
+    ProduceRequest, ProduceResponse, ProducerId, RecordId, WireBatch, WireRecord,
 };
 use crate::world::Event;
 
@@ -60,10 +61,30 @@ pub(crate) fn produce_error(code: ErrorCode) -> Option<ProduceError> {
     })
 }
 
+/// The `producer drain` trace event of one drained batch.
+fn trace_drain(ctx: &mut Ctx<'_, Event>, drained: &DrainedBatch, node: u32) {
+    ctx.trace("producer", "drain", |e| {
+        e.with("batch", drained.batch_id.0)
+            .with("partition", drained.partition.0)
+            .with("node", node)
+            .with("pid", drained.producer_id_and_epoch.producer_id)
+            .with("epoch", i64::from(drained.producer_id_and_epoch.epoch))
+            .with("seq", i64::from(drained.base_sequence.unwrap_or(-1)))
+            .with("records", drained.record_count)
+            .with("attempt", drained.attempts)
+    });
+}
+
 impl Producer {
     /// Wakes the sender now (an append opened or filled a batch).
     pub(super) fn wake_sender(&mut self, ctx: &mut Ctx<'_, Event>) {
-        ctx.arm(self.sender_timer, ctx.now(), Event::Producer(ProducerEvent::SenderWake));
+        if ctx.deadline(self.sender_timer) != Some(ctx.now()) {
+            ctx.arm(
+                self.sender_timer,
+                ctx.now(),
+                Event::Producer(ProducerEvent::SenderWake),
+            );
+        }
     }
 
     fn next_correlation_id(&mut self) -> u64 {
@@ -98,12 +119,28 @@ impl Producer {
             self.acc.next_expiry_at_ns(),
             self.conns.next_timeout_ns(),
             self.conns.next_reconnect_ns(),
-            (metadata.update_requested && !metadata.request_in_flight).then_some(metadata.next_allowed_ns),
-            metadata.known.then(|| metadata.last_refresh_ns.saturating_add(self.settings.metadata_max_age_ns)),
+            (metadata.update_requested && !metadata.request_in_flight)
+                .then_some(metadata.next_allowed_ns),
+            metadata.known.then(|| {
+                metadata
+                    .last_refresh_ns
+                    .saturating_add(self.settings.metadata_max_age_ns)
+            }),
         ];
-        match candidates.into_iter().flatten().min() {
-            // Never wake at the same instant again: everything due now was just handled.
-            Some(at) => ctx.arm(self.sender_timer, Instant::from_nanos(at.max(now + 1)), Event::Producer(ProducerEvent::SenderWake)),
+        // Anything due now was just handled or is blocked by something with its own later
+        // deadline (a reconnect backoff, an in-flight limit that a response will lift).
+        match candidates.into_iter().flatten().filter(|&t| t > now).min() {
+            Some(at) => {
+                let at = Instant::from_nanos(at);
+                // Re-arming to the same deadline would only leave a stale queue entry behind.
+                if ctx.deadline(self.sender_timer) != Some(at) {
+                    ctx.arm(
+                        self.sender_timer,
+                        at,
+                        Event::Producer(ProducerEvent::SenderWake),
+                    );
+                }
+            }
             None => ctx.disarm(self.sender_timer),
         }
     }
@@ -111,12 +148,16 @@ impl Producer {
     fn handle_request_timeouts(&mut self, ctx: &mut Ctx<'_, Event>, now: u64) {
         while self.conns.next_timeout_ns().is_some_and(|t| t <= now) {
             let jitter = (self.reconnect_rng.next_u64() >> 32) as u32;
-            let Some((node, requests)) = self.conns.close_timed_out(now, jitter) else { break };
+            let Some((node, requests)) = self.conns.close_timed_out(now, jitter) else {
+                break;
+            };
             // A disconnect invalidates metadata.
             self.metadata.update_requested = true;
             for request in requests {
                 let corr = request.correlation_id;
-                ctx.trace("producer", "request_timeout", |e| e.with("corr", corr).with("node", node));
+                ctx.trace("producer", "request_timeout", |e| {
+                    e.with("corr", corr).with("node", node)
+                });
                 match request.kind {
                     RequestKind::Produce { batches } => {
                         for (partition, batch_id) in batches {
@@ -142,7 +183,10 @@ impl Producer {
         match self.acc.on_sender_loop_start() {
             ProducerIdAction::None => {}
             ProducerIdAction::EpochBumped(state) => {
-                ctx.trace("producer", "epoch_bump", |e| e.with("pid", state.producer_id).with("epoch", i64::from(state.epoch)));
+                ctx.trace("producer", "epoch_bump", |e| {
+                    e.with("pid", state.producer_id)
+                        .with("epoch", i64::from(state.epoch))
+                });
             }
             ProducerIdAction::InitProducerIdNeeded => {
                 if self.pid_request != ProducerIdRequest::InFlight {
@@ -152,29 +196,75 @@ impl Producer {
         }
     }
 
-    fn maybe_send_init_producer_id(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network, now: u64) {
+    fn maybe_send_init_producer_id(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        net: &mut Network,
+        now: u64,
+    ) {
         if self.pid_request != ProducerIdRequest::Needed {
             return;
         }
-        let Some(node) = self.conns.least_loaded(now) else { return };
+        let Some(node) = self.conns.least_loaded(now) else {
+            return;
+        };
         let correlation_id = self.next_correlation_id();
-        net.send(ctx, Node::Client, Node::Broker(BrokerId(node)), Message::InitProducerIdRequest { correlation_id });
-        self.conns.push(node, InFlightRequest { correlation_id, sent_at_ns: now, kind: RequestKind::InitProducerId });
+        net.send(
+            ctx,
+            Node::Client,
+            Node::Broker(BrokerId(node)),
+            Message::InitProducerIdRequest { correlation_id },
+        );
+        self.conns.push(
+            node,
+            InFlightRequest {
+                correlation_id,
+                sent_at_ns: now,
+                kind: RequestKind::InitProducerId,
+            },
+        );
         self.pid_request = ProducerIdRequest::InFlight;
     }
 
-    fn maybe_send_metadata_request(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network, now: u64) {
+    fn maybe_send_metadata_request(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        net: &mut Network,
+        now: u64,
+    ) {
         let metadata = &mut self.metadata;
-        if metadata.known && now >= metadata.last_refresh_ns.saturating_add(self.settings.metadata_max_age_ns) {
+        if metadata.known
+            && now
+                >= metadata
+                    .last_refresh_ns
+                    .saturating_add(self.settings.metadata_max_age_ns)
+        {
             metadata.update_requested = true;
         }
-        if !metadata.update_requested || metadata.request_in_flight || now < metadata.next_allowed_ns {
+        if !metadata.update_requested
+            || metadata.request_in_flight
+            || now < metadata.next_allowed_ns
+        {
             return;
         }
-        let Some(node) = self.conns.least_loaded(now) else { return };
+        let Some(node) = self.conns.least_loaded(now) else {
+            return;
+        };
         let correlation_id = self.next_correlation_id();
-        net.send(ctx, Node::Client, Node::Broker(BrokerId(node)), Message::MetadataRequest { correlation_id });
-        self.conns.push(node, InFlightRequest { correlation_id, sent_at_ns: now, kind: RequestKind::Metadata });
+        net.send(
+            ctx,
+            Node::Client,
+            Node::Broker(BrokerId(node)),
+            Message::MetadataRequest { correlation_id },
+        );
+        self.conns.push(
+            node,
+            InFlightRequest {
+                correlation_id,
+                sent_at_ns: now,
+                kind: RequestKind::Metadata,
+            },
+        );
         let metadata = &mut self.metadata;
         metadata.request_in_flight = true;
         metadata.update_requested = false;
@@ -183,12 +273,20 @@ impl Producer {
 
     /// `sendProducerData` from `ready` to the requests. Returns whether anything was drained and
     /// the next ready check.
-    fn send_producer_data(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network, now: u64) -> (bool, Option<u64>) {
+    fn send_producer_data(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        net: &mut Network,
+        now: u64,
+    ) -> (bool, Option<u64>) {
         if !self.metadata.known {
             return (false, None);
         }
         if self.settings.idempotence == Idempotence::Enabled
-            && !self.acc.idempotence().is_some_and(|s| s.producer_id_and_epoch().is_valid())
+            && !self
+                .acc
+                .idempotence()
+                .is_some_and(|s| s.producer_id_and_epoch().is_valid())
         {
             return (false, None);
         }
@@ -224,13 +322,26 @@ impl Producer {
             producer_id: ProducerId(state.producer_id),
             producer_epoch: state.epoch,
             base_sequence: batch.base_sequence().unwrap_or(-1),
-            records: batch.records().iter().map(|r| WireRecord { id: RecordId(r.id.0), size_bytes: r.size_bytes }).collect(),
+            records: batch
+                .records()
+                .iter()
+                .map(|r| WireRecord {
+                    id: RecordId(r.id.0),
+                    size_bytes: r.size_bytes,
+                })
+                .collect(),
             size_bytes: batch.size_bytes(),
             batch_tag: batch.id().0,
         }
     }
 
-    fn send_produce_request(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network, now: u64, request: NodeBatches) {
+    fn send_produce_request(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        net: &mut Network,
+        now: u64,
+        request: NodeBatches,
+    ) {
         let correlation_id = self.next_correlation_id();
         let node = request.node.0;
         let mut wire = Vec::with_capacity(request.batches.len());
@@ -243,20 +354,15 @@ impl Producer {
             wire.push(self.wire_batch(batch));
             ids.push((drained.partition, drained.batch_id));
             self.metrics.produce_request_records += u64::from(drained.record_count);
-            ctx.trace("producer", "drain", |e| {
-                e.with("batch", drained.batch_id.0)
-                    .with("partition", drained.partition.0)
-                    .with("node", node)
-                    .with("pid", drained.producer_id_and_epoch.producer_id)
-                    .with("epoch", i64::from(drained.producer_id_and_epoch.epoch))
-                    .with("seq", i64::from(drained.base_sequence.unwrap_or(-1)))
-                    .with("records", drained.record_count)
-                    .with("attempt", drained.attempts)
-            });
+            trace_drain(ctx, drained, node);
         }
         self.metrics.produce_requests += 1;
         let batch_count = wire.len();
-        ctx.trace("producer", "request", |e| e.with("corr", correlation_id).with("node", node).with("batches", batch_count));
+        ctx.trace("producer", "request", |e| {
+            e.with("corr", correlation_id)
+                .with("node", node)
+                .with("batches", batch_count)
+        });
         let message = Message::ProduceRequest(ProduceRequest {
             correlation_id,
             acks: self.settings.acks,
@@ -267,13 +373,29 @@ impl Producer {
         if self.settings.acks == Acks::None {
             // acks=0: complete as soon as the request is written, with offset -1.
             for (partition, batch_id) in ids {
-                let response =
-                    BatchResponse { now_ns: now, partition, batch_id, error: None, base_offset: -1, log_start_offset: -1 };
+                let response = BatchResponse {
+                    now_ns: now,
+                    partition,
+                    batch_id,
+                    error: None,
+                    base_offset: -1,
+                    log_start_offset: -1,
+                };
                 self.complete_batch(ctx, &response);
             }
         } else {
-            self.conns.push(node, InFlightRequest { correlation_id, sent_at_ns: now, kind: RequestKind::Produce { batches: ids } });
-            self.metrics.requests_in_flight_max = self.metrics.requests_in_flight_max.max(self.conns.in_flight_total() as u64);
+            self.conns.push(
+                node,
+                InFlightRequest {
+                    correlation_id,
+                    sent_at_ns: now,
+                    kind: RequestKind::Produce { batches: ids },
+                },
+            );
+            self.metrics.requests_in_flight_max = self
+                .metrics
+                .requests_in_flight_max
+                .max(self.conns.in_flight_total() as u64);
         }
     }
 
@@ -281,7 +403,10 @@ impl Producer {
     fn complete_batch(&mut self, ctx: &mut Ctx<'_, Event>, response: &BatchResponse) {
         match self.acc.complete(response, &mut self.backoff_entropy) {
             CompletionOutcome::Done(batch) => self.finish_batch(ctx, &batch),
-            CompletionOutcome::Retried { batch_id, backoff_ns } => {
+            CompletionOutcome::Retried {
+                batch_id,
+                backoff_ns,
+            } => {
                 let error = response.error.map_or("NONE", ProduceError::name);
                 ctx.trace("producer", "retry", |e| {
                     e.with("batch", batch_id.0)
@@ -298,16 +423,27 @@ impl Producer {
     fn finish_batch(&mut self, ctx: &mut Ctx<'_, Event>, batch: &ProducerBatch) {
         let outcome_of = |index: usize| -> Option<Outcome> {
             Some(match batch.final_state()? {
-                FinalState::Succeeded { base_offset } if *base_offset < 0 => Outcome::Acked { offset: -1 },
-                FinalState::Succeeded { base_offset } => Outcome::Acked { offset: base_offset + index as i64 },
+                FinalState::Succeeded { base_offset } if *base_offset < 0 => {
+                    Outcome::Acked { offset: -1 }
+                }
+                FinalState::Succeeded { base_offset } => Outcome::Acked {
+                    offset: base_offset + index as i64,
+                },
                 FinalState::Failed { error } => Outcome::Failed { error: *error },
-                FinalState::Expired => Outcome::Failed { error: ProduceError::DeliveryTimeout },
-                FinalState::Aborted => Outcome::Failed { error: ProduceError::ProducerClosedForcefully },
+                FinalState::Expired => Outcome::Failed {
+                    error: ProduceError::DeliveryTimeout,
+                },
+                FinalState::Aborted => Outcome::Failed {
+                    error: ProduceError::ProducerClosedForcefully,
+                },
                 FinalState::Split { .. } => return None,
             })
         };
         if batch.final_state() == Some(&FinalState::Expired) {
-            ctx.trace("producer", "expire", |e| e.with("batch", batch.id().0).with("partition", batch.partition().0));
+            ctx.trace("producer", "expire", |e| {
+                e.with("batch", batch.id().0)
+                    .with("partition", batch.partition().0)
+            });
         }
         for (index, record) in batch.records().iter().enumerate() {
             if let Some(outcome) = outcome_of(index) {
@@ -325,7 +461,12 @@ impl Producer {
         }
     }
 
-    pub(super) fn on_produce_response(&mut self, ctx: &mut Ctx<'_, Event>, from: BrokerId, response: ProduceResponse) {
+    pub(super) fn on_produce_response(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        from: BrokerId,
+        response: ProduceResponse,
+    ) {
         let Some(request) = self.conns.take(from.0, response.correlation_id) else {
             // The connection was closed (request timeout) or the batches expired: ignore it.
             return;
@@ -333,14 +474,18 @@ impl Producer {
         let now = ctx.now().as_nanos();
         self.metrics.on_response(now - request.sent_at_ns);
         let corr = response.correlation_id;
-        ctx.trace("producer", "response", |e| e.with("corr", corr).with("node", from.0));
+        ctx.trace("producer", "response", |e| {
+            e.with("corr", corr).with("node", from.0)
+        });
         for part in response.partitions {
             let partition = crate::batching::PartitionId(part.partition.0);
             let error = produce_error(part.error);
             if error.is_some_and(ProduceError::invalidates_metadata) {
                 self.metadata.update_requested = true;
             }
-            if let (ErrorCode::NotLeaderOrFollower, Some((leader, epoch))) = (part.error, part.current_leader) {
+            if let (ErrorCode::NotLeaderOrFollower, Some((leader, epoch))) =
+                (part.error, part.current_leader)
+            {
                 self.apply_leader_hint(ctx, partition, leader, epoch);
             }
             let batch_response = BatchResponse {
@@ -357,8 +502,19 @@ impl Producer {
 
     /// KIP-951: a NOT_LEADER_OR_FOLLOWER response names the new leader; use it at once when its
     /// epoch is newer than what the metadata says.
-    fn apply_leader_hint(&mut self, ctx: &mut Ctx<'_, Event>, partition: crate::batching::PartitionId, leader: BrokerId, epoch: LeaderEpoch) {
-        if self.metadata.view.leader_epoch_for(partition).is_some_and(|known| known >= epoch.0) {
+    fn apply_leader_hint(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        partition: crate::batching::PartitionId,
+        leader: BrokerId,
+        epoch: LeaderEpoch,
+    ) {
+        if self
+            .metadata
+            .view
+            .leader_epoch_for(partition)
+            .is_some_and(|known| known >= epoch.0)
+        {
             return;
         }
         self.set_partition_leader(ctx, partition, Some(leader), epoch);
@@ -371,15 +527,25 @@ impl Producer {
         leader: Option<BrokerId>,
         epoch: LeaderEpoch,
     ) {
-        let metadata = PartitionMetadata { leader: leader.map(|b| NodeId(b.0)), leader_epoch: Some(epoch.0) };
+        let metadata = PartitionMetadata {
+            leader: leader.map(|b| NodeId(b.0)),
+            leader_epoch: Some(epoch.0),
+        };
         self.metadata.view.set_leader(partition, metadata);
         ctx.trace("producer", "metadata", |e| {
-            e.with("partition", partition.0).with("leader", leader.map_or(-1, |b| i64::from(b.0))).with("epoch", epoch.0)
+            e.with("partition", partition.0)
+                .with("leader", leader.map_or(-1, |b| i64::from(b.0)))
+                .with("epoch", epoch.0)
         });
     }
 
     /// Applies a metadata response; returns whether the topic just became known.
-    pub(super) fn on_metadata_response(&mut self, ctx: &mut Ctx<'_, Event>, from: BrokerId, response: MetadataResponse) -> bool {
+    pub(super) fn on_metadata_response(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        from: BrokerId,
+        response: MetadataResponse,
+    ) -> bool {
         if self.take_metadata_request(from).is_none() {
             return false;
         }
@@ -391,8 +557,14 @@ impl Producer {
             if partition.0 >= self.metadata.view.partition_count() {
                 continue;
             }
-            let current = (self.metadata.view.leader_for(partition), self.metadata.view.leader_epoch_for(partition));
-            let new = (entry.leader.map(|b| NodeId(b.0)), Some(entry.leader_epoch.0));
+            let current = (
+                self.metadata.view.leader_for(partition),
+                self.metadata.view.leader_epoch_for(partition),
+            );
+            let new = (
+                entry.leader.map(|b| NodeId(b.0)),
+                Some(entry.leader_epoch.0),
+            );
             // Never go back to an older epoch (Metadata.updateLatestMetadata keeps the newer one).
             let older = current.1.is_some_and(|known| known > entry.leader_epoch.0);
             if current != new && !older {
@@ -409,9 +581,15 @@ impl Producer {
 
     /// The outstanding metadata request on `from`, if any (matched by kind: metadata responses
     /// carry no correlation id).
-    fn take_metadata_request(&mut self, from: BrokerId) -> Option<InFlightRequest<(crate::batching::PartitionId, BatchId)>> {
+    fn take_metadata_request(
+        &mut self,
+        from: BrokerId,
+    ) -> Option<InFlightRequest<(crate::batching::PartitionId, BatchId)>> {
         let conn = self.conns.nodes.get_mut(from.0 as usize)?;
-        let index = conn.in_flight.iter().position(|r| matches!(r.kind, RequestKind::Metadata))?;
+        let index = conn
+            .in_flight
+            .iter()
+            .position(|r| matches!(r.kind, RequestKind::Metadata))?;
         conn.failed_attempts = 0;
         conn.in_flight.remove(index)
     }
@@ -427,8 +605,13 @@ impl Producer {
             return;
         }
         let (producer_id, epoch) = assigned;
-        self.acc.set_producer_id_and_epoch(ProducerIdAndEpoch { producer_id: producer_id.0, epoch });
+        self.acc.set_producer_id_and_epoch(ProducerIdAndEpoch {
+            producer_id: producer_id.0,
+            epoch,
+        });
         self.pid_request = ProducerIdRequest::Idle;
-        ctx.trace("producer", "init_producer_id", |e| e.with("pid", producer_id.0).with("epoch", i64::from(epoch)));
+        ctx.trace("producer", "init_producer_id", |e| {
+            e.with("pid", producer_id.0).with("epoch", i64::from(epoch))
+        });
     }
 }

@@ -162,24 +162,36 @@ pub struct WorkloadError {
 }
 
 fn bad(key: &'static str, message: impl Into<String>) -> WorkloadError {
-    WorkloadError { key, message: message.into() }
+    WorkloadError {
+        key,
+        message: message.into(),
+    }
 }
 
 /// Converts a non-negative, finite number of ms to integer ns.
 pub(crate) fn ms_to_ns(key: &'static str, ms: f64) -> Result<u64, WorkloadError> {
     if !ms.is_finite() || ms < 0.0 {
-        return Err(bad(key, format!("must be a finite number of ms >= 0, got {ms}")));
+        return Err(bad(
+            key,
+            format!("must be a finite number of ms >= 0, got {ms}"),
+        ));
     }
     Ok((ms * 1e6).round() as u64)
 }
 
 fn rate_to_gap_ns(key: &'static str, per_sec: f64) -> Result<u64, WorkloadError> {
     if !per_sec.is_finite() || per_sec <= 0.0 {
-        return Err(bad(key, format!("must be a rate > 0 records per second, got {per_sec}")));
+        return Err(bad(
+            key,
+            format!("must be a rate > 0 records per second, got {per_sec}"),
+        ));
     }
     let gap = (1e9 / per_sec).round();
     if gap < 1.0 {
-        return Err(bad(key, format!("{per_sec} records/s is above 1e9 (one per ns)")));
+        return Err(bad(
+            key,
+            format!("{per_sec} records/s is above 1e9 (one per ns)"),
+        ));
     }
     Ok(gap as u64)
 }
@@ -187,9 +199,17 @@ fn rate_to_gap_ns(key: &'static str, per_sec: f64) -> Result<u64, WorkloadError>
 /// The arrival process with its parameters converted to integer ns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ArrivalPlan {
-    Constant { gap_ns: u64 },
-    Poisson { mean_gap_ns: u64 },
-    OnOff { gap_ns: u64, on_ns: u64, off_ns: u64 },
+    Constant {
+        gap_ns: u64,
+    },
+    Poisson {
+        mean_gap_ns: u64,
+    },
+    OnOff {
+        gap_ns: u64,
+        on_ns: u64,
+        off_ns: u64,
+    },
     Saturate,
 }
 
@@ -228,20 +248,35 @@ impl WorkloadConfig {
     /// Checks every value and converts to integer units.
     pub(crate) fn plan(&self) -> Result<WorkloadPlan, WorkloadError> {
         let arrivals = match self.arrivals {
-            Arrivals::Constant { per_sec } => ArrivalPlan::Constant { gap_ns: rate_to_gap_ns("arrivals.per_sec", per_sec)? },
-            Arrivals::Poisson { per_sec } => ArrivalPlan::Poisson { mean_gap_ns: rate_to_gap_ns("arrivals.per_sec", per_sec)? },
-            Arrivals::OnOff { per_sec, on_ms, off_ms } => {
+            Arrivals::Constant { per_sec } => ArrivalPlan::Constant {
+                gap_ns: rate_to_gap_ns("arrivals.per_sec", per_sec)?,
+            },
+            Arrivals::Poisson { per_sec } => ArrivalPlan::Poisson {
+                mean_gap_ns: rate_to_gap_ns("arrivals.per_sec", per_sec)?,
+            },
+            Arrivals::OnOff {
+                per_sec,
+                on_ms,
+                off_ms,
+            } => {
                 let on_ns = ms_to_ns("arrivals.on_ms", on_ms)?;
                 if on_ns == 0 {
                     return Err(bad("arrivals.on_ms", "must be > 0"));
                 }
-                ArrivalPlan::OnOff { gap_ns: rate_to_gap_ns("arrivals.per_sec", per_sec)?, on_ns, off_ns: ms_to_ns("arrivals.off_ms", off_ms)? }
+                ArrivalPlan::OnOff {
+                    gap_ns: rate_to_gap_ns("arrivals.per_sec", per_sec)?,
+                    on_ns,
+                    off_ns: ms_to_ns("arrivals.off_ms", off_ms)?,
+                }
             }
             Arrivals::Saturate => ArrivalPlan::Saturate,
         };
         let send_cpu_ns = ms_to_ns("send_cpu_ms", self.send_cpu_ms)?;
         if arrivals == ArrivalPlan::Saturate && self.mode == SendMode::Async && send_cpu_ns == 0 {
-            return Err(bad("arrivals", "kind = \"saturate\" with mode = \"async\" needs send_cpu_ms > 0 (else infinitely many sends at one instant)"));
+            return Err(bad(
+                "arrivals",
+                "kind = \"saturate\" with mode = \"async\" needs send_cpu_ms > 0 (else infinitely many sends at one instant)",
+            ));
         }
         Ok(WorkloadPlan {
             mode: self.mode,
@@ -265,12 +300,20 @@ impl WorkloadConfig {
             }
             Keys::Zipf { count, s } => {
                 if count == 0 || count > ZIPF_KEYS_MAX {
-                    return Err(bad("keys.count", format!("must be in 1..={ZIPF_KEYS_MAX} for zipf, got {count}")));
+                    return Err(bad(
+                        "keys.count",
+                        format!("must be in 1..={ZIPF_KEYS_MAX} for zipf, got {count}"),
+                    ));
                 }
                 if !s.is_finite() || s <= 0.0 {
-                    return Err(bad("keys.s", format!("the zipf exponent must be > 0, got {s}")));
+                    return Err(bad(
+                        "keys.s",
+                        format!("the zipf exponent must be > 0, got {s}"),
+                    ));
                 }
-                KeyPlan::Zipf { cumulative: zipf_table(count, s) }
+                KeyPlan::Zipf {
+                    cumulative: zipf_table(count, s),
+                }
             }
         })
     }
@@ -280,7 +323,10 @@ impl WorkloadConfig {
             ValueBytes::Constant(n) => ValuePlan::Constant(n),
             ValueBytes::Dist(ValueDist::Uniform { min, max }) => {
                 if min > max {
-                    return Err(bad("value_bytes", format!("min ({min}) is above max ({max})")));
+                    return Err(bad(
+                        "value_bytes",
+                        format!("min ({min}) is above max ({max})"),
+                    ));
                 }
                 ValuePlan::Uniform { min, max }
             }
@@ -345,9 +391,18 @@ impl Workload {
         match self.plan.arrivals {
             ArrivalPlan::Constant { gap_ns } => prev_ns + gap_ns,
             ArrivalPlan::Poisson { mean_gap_ns } => {
-                prev_ns + self.arrivals_rng.exponential(Duration::from_nanos(mean_gap_ns)).as_nanos().max(1)
+                prev_ns
+                    + self
+                        .arrivals_rng
+                        .exponential(Duration::from_nanos(mean_gap_ns))
+                        .as_nanos()
+                        .max(1)
             }
-            ArrivalPlan::OnOff { gap_ns, on_ns, off_ns } => {
+            ArrivalPlan::OnOff {
+                gap_ns,
+                on_ns,
+                off_ns,
+            } => {
                 let next = prev_ns + gap_ns;
                 if next < self.on_started_ns + on_ns {
                     next
@@ -366,7 +421,9 @@ impl Workload {
             KeyPlan::None => None,
             KeyPlan::Uniform { count } => Some(self.keys_rng.below(*count)),
             KeyPlan::Zipf { cumulative } => {
-                let total = *cumulative.last().expect("zipf tables have at least one key");
+                let total = *cumulative
+                    .last()
+                    .expect("zipf tables have at least one key");
                 let x = self.keys_rng.below(total);
                 Some(cumulative.partition_point(|&c| c <= x) as u64)
             }
@@ -374,10 +431,14 @@ impl Workload {
         let value_bytes = match self.plan.values {
             ValuePlan::Constant(n) => n,
             ValuePlan::Uniform { min, max } => {
-                self.values_rng.uniform_inclusive(u64::from(min), u64::from(max)) as u32
+                self.values_rng
+                    .uniform_inclusive(u64::from(min), u64::from(max)) as u32
             }
             ValuePlan::Exponential { mean } => {
-                let ns = self.values_rng.exponential(Duration::from_nanos(u64::from(mean))).as_nanos();
+                let ns = self
+                    .values_rng
+                    .exponential(Duration::from_nanos(u64::from(mean)))
+                    .as_nanos();
                 u32::try_from(ns.max(1)).unwrap_or(u32::MAX)
             }
         };
@@ -395,7 +456,10 @@ mod tests {
 
     #[test]
     fn constant_arrivals_are_evenly_spaced() {
-        let p = plan(WorkloadConfig { arrivals: Arrivals::Constant { per_sec: 1000.0 }, ..WorkloadConfig::default() });
+        let p = plan(WorkloadConfig {
+            arrivals: Arrivals::Constant { per_sec: 1000.0 },
+            ..WorkloadConfig::default()
+        });
         let mut w = Workload::new(p, &sim::RngStreams::new(1));
         assert_eq!(w.next_arrival_ns(0), 1_000_000);
         assert_eq!(w.next_arrival_ns(1_000_000), 2_000_000);
@@ -404,7 +468,11 @@ mod tests {
     #[test]
     fn on_off_arrivals_skip_the_off_period() {
         let p = plan(WorkloadConfig {
-            arrivals: Arrivals::OnOff { per_sec: 1000.0, on_ms: 2.5, off_ms: 10.0 },
+            arrivals: Arrivals::OnOff {
+                per_sec: 1000.0,
+                on_ms: 2.5,
+                off_ms: 10.0,
+            },
             ..WorkloadConfig::default()
         });
         let mut w = Workload::new(p, &sim::RngStreams::new(1));
@@ -419,30 +487,50 @@ mod tests {
 
     #[test]
     fn zipf_prefers_low_keys_and_stays_in_range() {
-        let p = plan(WorkloadConfig { keys: Keys::Zipf { count: 100, s: 1.2 }, ..WorkloadConfig::default() });
+        let p = plan(WorkloadConfig {
+            keys: Keys::Zipf { count: 100, s: 1.2 },
+            ..WorkloadConfig::default()
+        });
         let mut w = Workload::new(p, &sim::RngStreams::new(7));
         let mut counts = [0u32; 100];
         for _ in 0..20_000 {
             let k = w.next_record().key.expect("keyed");
             counts[k as usize] += 1;
         }
-        assert!(counts[0] > counts[1] && counts[1] > counts[10], "{:?}", &counts[..12]);
-        assert!(counts[0] > 3000, "key 0 should take a large share: {}", counts[0]);
+        assert!(
+            counts[0] > counts[1] && counts[1] > counts[10],
+            "{:?}",
+            &counts[..12]
+        );
+        assert!(
+            counts[0] > 3000,
+            "key 0 should take a large share: {}",
+            counts[0]
+        );
     }
 
     #[test]
     fn bad_values_name_their_key() {
-        let err = WorkloadConfig { arrivals: Arrivals::Constant { per_sec: 0.0 }, ..WorkloadConfig::default() }
-            .plan()
-            .expect_err("zero rate");
+        let err = WorkloadConfig {
+            arrivals: Arrivals::Constant { per_sec: 0.0 },
+            ..WorkloadConfig::default()
+        }
+        .plan()
+        .expect_err("zero rate");
         assert_eq!(err.key, "arrivals.per_sec");
-        let err = WorkloadConfig { keys: Keys::Uniform { count: 0 }, ..WorkloadConfig::default() }
-            .plan()
-            .expect_err("zero keys");
+        let err = WorkloadConfig {
+            keys: Keys::Uniform { count: 0 },
+            ..WorkloadConfig::default()
+        }
+        .plan()
+        .expect_err("zero keys");
         assert_eq!(err.key, "keys.count");
-        let err = WorkloadConfig { arrivals: Arrivals::Saturate, ..WorkloadConfig::default() }
-            .plan()
-            .expect_err("saturate without cpu cost");
+        let err = WorkloadConfig {
+            arrivals: Arrivals::Saturate,
+            ..WorkloadConfig::default()
+        }
+        .plan()
+        .expect_err("saturate without cpu cost");
         assert_eq!(err.key, "arrivals");
     }
 

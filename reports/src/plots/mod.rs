@@ -488,7 +488,7 @@ pub(crate) fn heatmap_axes(sweep: &Sweep) -> Option<HeatmapAxes> {
             .is_ok()
         })
     };
-    let facets: Vec<usize> = [named("acks"), named("enable.idempotence")]
+    let mut facets: Vec<usize> = [named("acks"), named("enable.idempotence")]
         .into_iter()
         .flatten()
         .collect();
@@ -503,6 +503,10 @@ pub(crate) fn heatmap_axes(sweep: &Sweep) -> Option<HeatmapAxes> {
         if grid.len() < 2 && !grid.contains(&a) && !facets.contains(&a) {
             grid.push(a);
         }
+    }
+    // With only acks/idempotence swept, they become the grid instead of panels.
+    while grid.len() < 2 && !facets.is_empty() {
+        grid.insert(0, facets.remove(facets.len() - 1));
     }
     // Anomaly maps only make sense when a delivery-semantics knob is swept.
     let semantic = [

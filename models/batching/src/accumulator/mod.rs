@@ -82,7 +82,9 @@ pub struct AccumulatorConfig {
     pub idempotence: Idempotence,
     /// The `partitioner.*` settings.
     pub partitioner: PartitionerConfig,
-    /// Built-in or custom partitioner.
+    /// Built-in or custom partitioner. Informational for the core: with `Custom` the caller
+    /// chooses every partition itself and passes `AbortOnNewBatch::Yes` on the first try of
+    /// each append (`KafkaProducer.doSend`), so the core never consults the sticky partitioner.
     pub partitioner_mode: PartitionerMode,
 }
 
