@@ -342,8 +342,9 @@ pub struct MergeReport {
     pub input_count: usize,
 }
 
-/// Joins shard directories into the directory a single unsharded run would have produced.
-pub fn merge(inputs: &[PathBuf], out: &Path, overwrite: Overwrite) -> Result<MergeReport> {
+/// The manifest a single run would have written, after checking that every input is a sweep
+/// directory of the same experiment and that `out` is not one of them.
+fn merged_manifest(inputs: &[PathBuf], out: &Path) -> Result<Manifest> {
     let mut manifests = Vec::new();
     for dir in inputs {
         let manifest = results::read_manifest(dir)?.ok_or_else(|| {
@@ -385,13 +386,21 @@ pub fn merge(inputs: &[PathBuf], out: &Path, overwrite: Overwrite) -> Result<Mer
             .into());
         }
     }
+    Ok(merged)
+}
+
+/// Joins shard directories into the directory a single unsharded run would have produced.
+pub fn merge(inputs: &[PathBuf], out: &Path, overwrite: Overwrite) -> Result<MergeReport> {
+    let merged = merged_manifest(inputs, out)?;
     let mut by_point = std::collections::BTreeMap::new();
     for dir in inputs {
         for result in results::read_journal(&dir.join(results::JOURNAL_FILE))? {
-            by_point.entry(result.point).or_insert(result);
+            if result.point < merged.point_count {
+                by_point.entry(result.point).or_insert(result);
+            }
         }
     }
-    let missing = merged.point_count - by_point.len();
+    let missing = merged.point_count.saturating_sub(by_point.len());
     if missing > 0 {
         let first_missing = (0..merged.point_count)
             .find(|p| !by_point.contains_key(p))

@@ -186,12 +186,17 @@ pub enum OnInvalid {
 pub const ON_INVALID_KEY: &str = "on_invalid";
 
 /// One `--set section.key=value` override from the command line.
+///
+/// The left side is a TOML dotted key: `workload.arrivals.per_sec` reaches into a sub-table, and
+/// a quoted part keeps its dots (`cluster."min.insync.replicas"`). Unquoted Kafka keys work too
+/// in `[producer]` (whose keys are flattened back to Kafka names) and wherever the file already
+/// writes that dotted key.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Override {
     /// The section.
     pub section: String,
-    /// The key inside the section (Kafka keys keep their dots).
-    pub key: String,
+    /// The key parts after the section, as TOML reads them.
+    pub parts: Vec<String>,
     /// The value, parsed as TOML (a bare word is a string).
     pub value: toml::Value,
 }
@@ -202,11 +207,19 @@ impl Override {
         let (path, raw) = text.split_once('=').ok_or_else(|| {
             InputError::new(format!("--set `{text}`: expected section.key=value"))
         })?;
-        let (section, key) = path.trim().split_once('.').ok_or_else(|| {
+        let mut parts = dotted_key_parts(path.trim()).ok_or_else(|| {
             InputError::new(format!(
-                "--set `{text}`: the key must be written section.key"
+                "--set `{text}`: `{}` is not a key; write section.key, quoting parts that \
+                 contain dots (cluster.\"min.insync.replicas\")",
+                path.trim()
             ))
         })?;
+        if parts.len() < 2 {
+            return Err(InputError::new(format!(
+                "--set `{text}`: the key must be written section.key"
+            )));
+        }
+        let section = parts.remove(0);
         let raw = raw.trim();
         let value = format!("v = {raw}")
             .parse::<toml::Table>()
@@ -214,10 +227,48 @@ impl Override {
             .and_then(|mut table| table.remove("v"))
             .unwrap_or_else(|| toml::Value::String(raw.to_string()));
         Ok(Override {
-            section: section.to_string(),
-            key: key.to_string(),
+            section,
+            parts,
             value,
         })
+    }
+
+    /// The key as written after the section, parts joined by dots.
+    pub fn key(&self) -> String {
+        self.parts.join(".")
+    }
+
+    /// Where the override goes: one Kafka-style key in `[producer]` or when the section already
+    /// holds that dotted key; otherwise nested tables.
+    fn path_in(&self, sections: &toml::Table) -> Vec<String> {
+        let joined = self.key();
+        let literal = self.section == "producer"
+            || sections
+                .get(&self.section)
+                .and_then(toml::Value::as_table)
+                .is_some_and(|table| table.contains_key(&joined));
+        let mut path = vec![self.section.clone()];
+        if literal {
+            path.push(joined);
+        } else {
+            path.extend(self.parts.iter().cloned());
+        }
+        path
+    }
+}
+
+/// The parts of a TOML dotted key (`a."b.c".d` gives `a`, `b.c`, `d`).
+fn dotted_key_parts(key: &str) -> Option<Vec<String>> {
+    let table: toml::Table = format!("{key} = 0").parse().ok()?;
+    let mut parts = Vec::new();
+    let mut current = &table;
+    loop {
+        let (name, value) = current.iter().next()?;
+        parts.push(name.clone());
+        match value.as_table() {
+            Some(inner) => current = inner,
+            None => return Some(parts),
+        }
     }
 }
 
@@ -231,7 +282,7 @@ impl Experiment {
         let (axes, on_invalid) = match document.remove("sweep") {
             Some(mut sweep) => {
                 let on_invalid = read_on_invalid(&source, &mut sweep)?;
-                (parse_sweep(&source, &sweep)?, on_invalid)
+                (parse_sweep(&source, &sweep, &document)?, on_invalid)
             }
             None => (Vec::new(), OnInvalid::Fail),
         };
@@ -264,7 +315,9 @@ impl Experiment {
     /// results directory only resumes the experiment that started it.
     pub fn canonical_text(&self) -> String {
         let mut text = String::new();
-        text.push_str(&toml::to_string(&canonical_table(&self.sections)).unwrap_or_default());
+        let canonical = canonical_table(&self.sections);
+        let settings = toml::to_string(&canonical).unwrap_or_else(|_| format!("{canonical:?}"));
+        text.push_str(&settings);
         text.push_str(&format!(
             "\n#seed={}\n#replicates={}\n#on_invalid={:?}\n",
             self.master_seed, self.replicates, self.on_invalid
@@ -465,14 +518,14 @@ fn apply_overrides(
             let message = format!(
                 "--set {}.{}: unknown section `{}`{}; allowed: {}",
                 item.section,
-                item.key,
+                item.key(),
                 item.section,
                 suggestion_suffix(&item.section, WORLD_SECTIONS),
                 WORLD_SECTIONS.join(", ")
             );
             return Err(InputError::new(message).into());
         }
-        match (item.section.as_str(), item.key.as_str()) {
+        match (item.section.as_str(), item.key().as_str()) {
             ("run", "seed") => {
                 seed = seed_value(&item.value).ok_or_else(|| {
                     InputError::new("--set run.seed: must be a non-negative integer")
@@ -485,11 +538,10 @@ fn apply_overrides(
                     ))
                 })?;
             }
-            _ => set_path(
-                sections,
-                &[item.section.clone(), item.key.clone()],
-                item.value.clone(),
-            ),
+            _ => {
+                let path = item.path_in(sections);
+                set_path(sections, &path, item.value.clone());
+            }
         }
     }
     Ok((seed, replicates))
@@ -553,6 +605,24 @@ mod tests {
         assert_eq!(producer["linger.ms"].as_integer(), Some(20));
         assert_eq!(producer["acks"].as_str(), Some("all"));
         assert_eq!(experiment.master_seed, 99);
+    }
+
+    #[test]
+    fn overrides_reach_sub_tables_and_quoted_kafka_keys() {
+        let overrides = [
+            Override::parse("workload.arrivals.per_sec=500").expect("valid"),
+            Override::parse("cluster.\"min.insync.replicas\"=3").expect("valid"),
+            Override::parse("network.request_loss=0.5").expect("valid"),
+        ];
+        let text = "[workload]\narrivals = { kind = \"constant\", per_sec = 10 }\n";
+        let experiment = Experiment::parse(Source::built_in("t", text), &overrides).expect("valid");
+        let workload = experiment.sections["workload"].as_table().expect("a table");
+        assert_eq!(workload["arrivals"]["per_sec"].as_integer(), Some(500));
+        assert_eq!(workload["arrivals"]["kind"].as_str(), Some("constant"));
+        let cluster = experiment.sections["cluster"].as_table().expect("a table");
+        assert_eq!(cluster["min.insync.replicas"].as_integer(), Some(3));
+        assert!(Override::parse("justakey=1").is_err());
+        assert!(Override::parse("a..b=1").is_err());
     }
 
     #[test]

@@ -42,7 +42,11 @@ impl Axis {
 }
 
 /// Reads the `[sweep]` table into axes, ordered as they are written in the file.
-pub fn parse_sweep(source: &Source, sweep: &toml::Value) -> Result<Vec<Axis>> {
+///
+/// In the flat form (`[sweep] "workload.arrivals.per_sec"`) the part after the section is one
+/// key in `[producer]` (Kafka names) or when the section already holds that dotted key, and a
+/// path into sub-tables otherwise.
+pub fn parse_sweep(source: &Source, sweep: &toml::Value, base: &toml::Table) -> Result<Vec<Axis>> {
     let table = sweep.as_table().expect("sections are checked to be tables");
     let mut found = Vec::new();
     for (key, value) in table {
@@ -50,7 +54,7 @@ pub fn parse_sweep(source: &Source, sweep: &toml::Value) -> Result<Vec<Axis>> {
             vec![key.clone()]
         } else if let Some((section, rest)) = key.split_once('.') {
             check_section(source, key, section)?;
-            vec![section.to_string(), rest.to_string()]
+            flat_axis_path(section, rest, base)
         } else {
             check_section(source, key, key)?;
             vec![key.clone()]
@@ -66,6 +70,21 @@ pub fn parse_sweep(source: &Source, sweep: &toml::Value) -> Result<Vec<Axis>> {
         }
     }
     Ok(axes)
+}
+
+fn flat_axis_path(section: &str, rest: &str, base: &toml::Table) -> Vec<String> {
+    let literal = section == "producer"
+        || base
+            .get(section)
+            .and_then(toml::Value::as_table)
+            .is_some_and(|table| table.contains_key(rest));
+    let mut path = vec![section.to_string()];
+    if literal {
+        path.push(rest.to_string());
+    } else {
+        path.extend(rest.split('.').map(str::to_string));
+    }
+    path
 }
 
 fn check_section(source: &Source, key: &str, section: &str) -> Result<()> {
@@ -417,12 +436,13 @@ mod tests {
     #[test]
     fn nested_and_flat_axes_keep_file_order() {
         let axes = axes_of(
-            "[sweep.producer]\n\"linger.ms\" = [0, 5]\n[sweep]\n\"workload.rate\" = [1, 2, 3]\n",
+            "[sweep.producer]\n\"linger.ms\" = [0, 5]\n[sweep]\n\"workload.arrivals.per_sec\" = [1, 2, 3]\n",
         );
         // The flat key sits in [sweep], written after [sweep.producer]'s key in the file.
         let axes = axes.expect("valid");
         let names: Vec<String> = axes.iter().map(Axis::name).collect();
-        assert_eq!(names, ["producer.linger.ms", "workload.rate"]);
+        assert_eq!(names, ["producer.linger.ms", "workload.arrivals.per_sec"]);
+        assert_eq!(axes[1].path, ["workload", "arrivals", "per_sec"]);
         assert_eq!(axes[1].values.len(), 3);
     }
 

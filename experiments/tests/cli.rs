@@ -436,3 +436,34 @@ fn teach_draws_a_scenario_and_report_writes_html() {
         &["lingr"],
     );
 }
+
+#[test]
+fn merge_refuses_foreign_or_incomplete_inputs() {
+    let dir = scratch("merge-bad");
+    let file = write(&dir, "small.toml", SMALL_SWEEP);
+    let shard1 = dir.join("shard1");
+    sweep_ok(&file, &shard1, &["--shard", "1/2"]);
+    let other_file = write(
+        &dir,
+        "other.toml",
+        &SMALL_SWEEP.replace("seed = 42", "seed = 7"),
+    );
+    let other2 = dir.join("other2");
+    sweep_ok(&other_file, &other2, &["--shard", "2/2"]);
+    let out = dir.join("out");
+    let (s1, o2, o) = (
+        shard1.to_string_lossy(),
+        other2.to_string_lossy(),
+        out.to_string_lossy(),
+    );
+    expect_bad_input(
+        &["merge", &s1, &o2, "--out", &o],
+        &["holds experiment", "hash"],
+    );
+    expect_bad_input(&["merge", &s1, "--out", &o], &["missing"]);
+    expect_bad_input(
+        &["merge", &dir.to_string_lossy(), "--out", &o],
+        &["manifest.json"],
+    );
+    assert!(!out.exists(), "a refused merge writes nothing");
+}

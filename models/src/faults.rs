@@ -17,6 +17,9 @@
 //! API: [`Faults::new`] validates against the cluster, [`Faults::start`] schedules
 //! [`FaultEvent`]s, the world passes each one to [`Faults::apply`], and [`Faults::stop`] ends every
 //! fault process before settling. Random draws come only from streams named `faults/...`.
+//! Each applied fault is traced under the component `faults` with the action's name as the kind
+//! (`crash`, `restart`, `cut`, `heal`, `drop_responses`, `latency_spike`, `fence`, `unfence`,
+//! `isolate`, `rejoin`; random ones carry `random = true`).
 //!
 //! Fidelity: crash-stop brokers with durable logs (see `cluster`); a cut is a symmetric network
 //! partition of one link; "drop_responses" drops the next N broker→client messages on one link;

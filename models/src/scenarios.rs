@@ -139,7 +139,9 @@ The checker reports no duplicate, and the offsets the application saw match the 
         title: "idempotence off, max.in.flight=5: a failed batch retried after a later one",
         description: "enable.idempotence=false, max.in.flight.requests.per.connection=5. Five records, one every 10 ms, each in its own batch. \
 The client->leader link is cut from 22 ms to 28 ms, so the third batch's request is lost; the fourth and fifth succeed. \
-The third is retried after its request timeout and lands after them: the checker reports a reordered record.",
+The third is retried after its request timeout and lands after them: the checker reports a reordered record. \
+(A real TCP connection would deliver the lost request late rather than drop it; the cut stands in for the classic cause, \
+a retriable error such as NOT_LEADER_OR_FOLLOWER on the first batch only.)",
         build: reorder_inflight,
     },
     Scenario {

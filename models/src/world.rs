@@ -10,7 +10,17 @@
 //! ```
 //!
 //! Units: the file's `_ms` values are converted to integer ns once; every rate in the metrics
-//! is per virtual second.
+//! is per virtual second, over the active part of the run (until sending stopped or the last
+//! callback, whichever is later).
+//!
+//! Invariants: every record the application sent is acked, failed or unfinished when the run
+//! ends (asserted, with the seed); a panic inside the run is re-raised with the virtual time and
+//! the seed to replay it.
+//!
+//! Fidelity: the end of the send phase is the application calling `flush()` and never sending
+//! again (not `close()`: a close would fail blocked sends with `KafkaException`); the drain
+//! phase lasts until nothing is queued or in flight, or `delivery.timeout.ms` + 5 s. The
+//! settle phase heals links and restarts brokers so the final logs are the committed ones.
 
 use serde::Deserialize;
 use sim::{Ctx, Engine, Instant, Model, RunLimits};
@@ -347,7 +357,9 @@ struct Prepared {
 
 fn prepare(config: &WorldConfig, engine: &mut Engine<Event>) -> Result<Prepared, String> {
     config.validate().map_err(|e| e.to_string())?;
-    let plan = config.workload.plan().map_err(|e| e.to_string())?;
+    let mut plan = config.workload.plan().map_err(|e| e.to_string())?;
+    let duration_ns = ms_to_ns("duration_ms", config.run.duration_ms).map_err(|e| e.to_string())?;
+    plan.duration_ns = (duration_ns > 0).then_some(duration_ns);
     let streams = engine.streams();
     let cluster = Cluster::new(&config.cluster).map_err(|e| e.to_string())?;
     let net = Network::new(&config.network, config.cluster.brokers, &streams)
@@ -357,7 +369,6 @@ fn prepare(config: &WorldConfig, engine: &mut Engine<Event>) -> Result<Prepared,
     let timer = engine.ctx().new_timer();
     let topology = (config.cluster.brokers, config.cluster.partitions);
     let (producer, mut warnings) = Producer::new(&config.producer, plan, topology, &streams, timer);
-    let duration_ns = ms_to_ns("duration_ms", config.run.duration_ms).map_err(|e| e.to_string())?;
     let delivery_ns = u64::from(config.producer.delivery_timeout_ms) * 1_000_000;
     let drain_ns = match config.run.drain_ms {
         Some(ms) => ms_to_ns("drain_ms", ms).map_err(|e| e.to_string())?,

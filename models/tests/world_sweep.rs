@@ -1,9 +1,9 @@
 //! One fault schedule across the config matrix acks × idempotence × max.in.flight × retries,
 //! every run judged by the checker: each combination must keep the guarantees Kafka gives it.
 //!
-//! The faults: 2% of requests and 2% of responses lost, and the leader of partition 0 crashes at
+//! The faults: 3% of responses lost, and the leader of partition 0 crashes at
 //! 200 ms (clean election only) and comes back at 1.5 s. Small runs over a few seeds by default;
-//! `RUN_SLOW_TESTS=1` runs 40 seeds per combination.
+//! `RUN_SLOW_TESTS=1` runs 200 seeds per combination.
 
 use models::batching::config::{KafkaVersion, Location, ProducerConfig, RawValue};
 use models::cluster::config::DistConfig;
@@ -69,8 +69,9 @@ fn world(combo: Combo) -> WorldConfig {
         median_ms: 0.5,
         sigma: 0.3,
     };
-    config.network.request_loss = 0.02;
-    config.network.response_loss = 0.02;
+    // Responses only: a request lost while a later one on the same connection arrives is
+    // something TCP never does (see world_properties.rs for what it would do to idempotence).
+    config.network.response_loss = 0.03;
     config.cluster.controller_election_delay_ms = 300.0;
     config.faults = FaultsConfig {
         schedule: vec![
@@ -148,7 +149,7 @@ fn check_guarantees(combo: Combo, seed: u64, r: &RunResult) {
 #[test]
 fn every_combination_keeps_its_guarantees_under_lost_messages_and_a_leader_crash() {
     let seeds: u64 = if std::env::var_os("RUN_SLOW_TESTS").is_some() {
-        40
+        200
     } else {
         2
     };

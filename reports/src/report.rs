@@ -306,17 +306,29 @@ fn constraints(summaries: &[PointSummary]) -> Vec<Constraint> {
 fn best<'a>(summaries: &'a [PointSummary], c: &Constraint) -> Option<&'a PointSummary> {
     let candidates = summaries.iter().filter(|s| (c.admits)(s));
     match c.goal {
+        // Ties (a sweep at a fixed offered load often has many) go to the lower p99, then
+        // to the higher throughput; `min_by` keeps the first of equal configurations.
         Goal::MaxThroughput => candidates
             .filter(|s| s.throughput.is_some())
-            .max_by(|a, b| mean(a.throughput).total_cmp(&mean(b.throughput))),
-        Goal::MinP99 => candidates
-            .filter(|s| s.p99.is_some())
-            .min_by(|a, b| mean(a.p99).total_cmp(&mean(b.p99))),
+            .min_by(|a, b| {
+                mean(b.throughput)
+                    .total_cmp(&mean(a.throughput))
+                    .then(mean_or_max(a.p99).total_cmp(&mean_or_max(b.p99)))
+            }),
+        Goal::MinP99 => candidates.filter(|s| s.p99.is_some()).min_by(|a, b| {
+            mean(a.p99)
+                .total_cmp(&mean(b.p99))
+                .then(mean(b.throughput).total_cmp(&mean(a.throughput)))
+        }),
     }
 }
 
 fn mean(e: Option<Estimate>) -> f64 {
     e.map_or(f64::NAN, |e| e.mean)
+}
+
+fn mean_or_max(e: Option<Estimate>) -> f64 {
+    e.map_or(f64::MAX, |e| e.mean)
 }
 
 fn show(e: Option<Estimate>, decimals: usize) -> String {

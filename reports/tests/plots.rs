@@ -141,6 +141,36 @@ fn acks_only_sweep_gets_anomaly_heatmaps_over_acks() {
 }
 
 #[test]
+fn rejected_configurations_are_not_judged_and_get_no_panel() {
+    let dir = scratch_copy("sweep_semantics", "rejected");
+    let text = std::fs::read_to_string(dir.join("results.csv")).expect("read");
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let columns = lines[0].split(',').count();
+    for line in lines.iter_mut().skip(1) {
+        // Rows with acks=1 become what the sweep writes for a configuration Kafka rejects:
+        // empty metrics and the reason in the warnings column.
+        let cells: Vec<&str> = line.split(',').collect();
+        if cells[3] == "1" {
+            let mut blank: Vec<String> = cells[..7].iter().map(|c| (*c).to_owned()).collect();
+            blank.resize(columns - 1, String::new());
+            blank.push("invalid configuration: rejected".to_owned());
+            *line = blank.join(",");
+        }
+    }
+    std::fs::write(dir.join("results.csv"), lines.join("\n") + "\n").expect("write");
+    let out = reports::report(&dir).expect("report");
+    let html = std::fs::read_to_string(&out.html).expect("html");
+    assert!(html.contains("Not judged: no records were sent"));
+    assert!(html.contains("sent no records and are not judged"));
+    let svg = std::fs::read_to_string(dir.join("plots/heatmap_duplicates.svg")).expect("svg");
+    assert!(
+        !svg.contains("acks=1,"),
+        "no panel for configurations that never ran"
+    );
+    assert!(svg.contains("acks=all, enable.idempotence=true"));
+}
+
+#[test]
 fn report_is_self_contained_html_and_markdown() {
     let dir = scratch_copy("sweep_semantics", "report");
     let out = reports::report(&dir).expect("report succeeds");

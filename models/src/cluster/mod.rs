@@ -26,6 +26,21 @@
 //!
 //! Units: integer ns for time, bytes for sizes, offsets as `i64` like Kafka.
 //!
+//! Trace events (component | kind | fields), for the teaching views:
+//! - `broker/<id>` | `append` | partition, base_offset, records, pid, epoch, seq, first_record
+//! - `broker/<id>` | `duplicate` | partition, offset, pid, epoch, seq
+//! - `broker/<id>` | `out_of_order` | partition, pid, epoch, seq, expected
+//! - `broker/<id>` | `respond` | corr, partition, error, offset (one per partition)
+//! - `broker/<id>` | `not_enough_replicas` | partition, isr
+//! - `broker/<id>` | `hw` | partition, hw (leader only)
+//! - `broker/<id>` | `isr_shrink`, `isr_expand` | partition, isr (e.g. `"0,2"`)
+//! - `broker/<id>` | `become_leader` | partition, epoch; `become_follower` | partition, leader
+//! - `broker/<id>` | `truncate` | partition, to_offset, removed (records)
+//! - `broker/<id>` | `crash`, `restart`
+//! - `controller` | `elect` | partition, leader, epoch, unclean; `offline` | partition
+//! - `controller` | `session_lost`, `fence`, `register` | broker; `isr_shrink` when no leader
+//! - `net` | `drop` | from, to, msg, corr, reason (see `network`)
+//!
 //! Fidelity (facts file §5; Kafka `ReplicaManager`, `Partition.scala`, `DelayedProduce`,
 //! `UnifiedLog`, KRaft `PartitionChangeBuilder`):
 //! - ISR changes (AlterPartition) take effect at once while the controller hears the leader,

@@ -52,7 +52,6 @@ pub(crate) enum AppState {
     BlockedOnBuffer {
         ticket: WaitTicket,
         record: RecordId,
-        since_ns: u64,
     },
     /// `send().get()`: waiting for this record's callback.
     WaitingAck { record: RecordId },
@@ -274,14 +273,9 @@ impl Producer {
                 ticket,
                 deadline_ns,
             } => {
-                let since_ns = ctx.now().as_nanos();
-                self.app.state = AppState::BlockedOnBuffer {
-                    ticket,
-                    record: id,
-                    since_ns,
-                };
+                self.app.state = AppState::BlockedOnBuffer { ticket, record: id };
                 ctx.schedule_at(
-                    Instant::from_nanos(deadline_ns.max(since_ns)),
+                    Instant::from_nanos(deadline_ns.max(ctx.now().as_nanos())),
                     Event::Producer(ProducerEvent::BufferWaitExpired { ticket: ticket.0 }),
                 );
                 // While a send waits for memory every partition is ready: let the sender drain.
@@ -411,27 +405,22 @@ impl Producer {
     /// Resumes the blocked send if the buffer pool woke it.
     pub(super) fn wake_blocked_app(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network) {
         let woken = self.acc.take_woken_waiters();
-        let AppState::BlockedOnBuffer {
-            ticket,
-            record,
-            since_ns,
-        } = self.app.state
-        else {
+        let AppState::BlockedOnBuffer { ticket, record } = self.app.state else {
             return;
         };
         if !woken.contains(&ticket) {
             return;
         }
-        self.resume_blocked(ctx, net, (ticket, record, since_ns));
+        self.resume_blocked(ctx, net, (ticket, record));
     }
 
     fn resume_blocked(
         &mut self,
         ctx: &mut Ctx<'_, Event>,
         net: &mut Network,
-        blocked: (WaitTicket, RecordId, u64),
+        blocked: (WaitTicket, RecordId),
     ) {
-        let (ticket, record, since_ns) = blocked;
+        let (ticket, record) = blocked;
         let now = ctx.now().as_nanos();
         let outcome = self.acc.resume_append(
             ticket,
@@ -442,7 +431,6 @@ impl Producer {
         if let AppendOutcome::MustWait { .. } = outcome {
             return;
         }
-        let _ = since_ns;
         self.app.state = AppState::Scheduled;
         self.on_append_outcome(ctx, net, record, outcome);
     }
@@ -454,12 +442,8 @@ impl Producer {
         ticket: u64,
     ) {
         match self.app.state {
-            AppState::BlockedOnBuffer {
-                ticket: t,
-                record,
-                since_ns,
-            } if t.0 == ticket => {
-                self.resume_blocked(ctx, net, (t, record, since_ns));
+            AppState::BlockedOnBuffer { ticket: t, record } if t.0 == ticket => {
+                self.resume_blocked(ctx, net, (t, record));
             }
             _ => {}
         }

@@ -47,6 +47,14 @@ pub(crate) enum Completion {
 }
 
 impl AppRecords {
+    /// Bookkeeping with room for `expected` records (a hint; it grows past it as needed).
+    pub(crate) fn with_capacity(expected: usize) -> Self {
+        AppRecords {
+            records: Vec::with_capacity(expected),
+            ..AppRecords::new()
+        }
+    }
+
     pub(crate) fn new() -> Self {
         AppRecords {
             records: Vec::new(),

@@ -239,6 +239,8 @@ pub(crate) struct WorkloadPlan {
     pub(crate) send_cpu_ns: u64,
     pub(crate) flush_every_ns: u64,
     pub(crate) record_limit: Option<u64>,
+    /// The send phase's length, when known (set by the world from `[run]`).
+    pub(crate) duration_ns: Option<u64>,
 }
 
 /// Largest key count we build a Zipf table for (the table holds one u64 per key).
@@ -286,6 +288,7 @@ impl WorkloadConfig {
             send_cpu_ns,
             flush_every_ns: ms_to_ns("flush_every_ms", self.flush_every_ms)?,
             record_limit: (self.records > 0).then_some(self.records),
+            duration_ns: None,
         })
     }
 
@@ -337,6 +340,28 @@ impl WorkloadConfig {
                 ValuePlan::Exponential { mean }
             }
         })
+    }
+}
+
+/// Largest number of records whose bookkeeping is reserved up front.
+const RESERVE_RECORDS_MAX: u64 = 20_000_000;
+
+impl WorkloadPlan {
+    /// About how many records the run will send, to size the bookkeeping once (0: unknown).
+    pub(crate) fn expected_records(&self) -> usize {
+        let by_rate = match (self.arrivals, self.duration_ns) {
+            (ArrivalPlan::Constant { gap_ns }, Some(d)) => d / gap_ns + 1,
+            (ArrivalPlan::Poisson { mean_gap_ns }, Some(d)) => {
+                d / mean_gap_ns + d / mean_gap_ns / 16 + 16
+            }
+            _ => 0,
+        };
+        let expected = match self.record_limit {
+            Some(limit) if by_rate == 0 => limit,
+            Some(limit) => limit.min(by_rate),
+            None => by_rate,
+        };
+        expected.min(RESERVE_RECORDS_MAX) as usize
     }
 }
 

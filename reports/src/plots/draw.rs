@@ -321,76 +321,112 @@ pub(crate) fn draw_heatmap<DB: DrawingBackend>(
     root.present().map_err(fail)
 }
 
+/// Pixel margins of a heatmap panel: left (row labels), right, top (panel title), bottom.
+const PANEL_MARGINS: (i32, i32, i32, i32) = (100, 16, 36, 64);
+
+/// One heatmap panel, drawn in pixels: a grid of cells with the value printed in each, row
+/// labels on the left and column labels below. (Drawn by hand rather than with a plotters
+/// chart, whose segmented axes cannot show a single category.)
 fn draw_heatmap_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     map: &Heatmap,
     panel: &super::HeatmapPanel,
 ) -> Result<(), String> {
-    let cols = map.col_labels.len() as i32;
-    let rows = map.row_labels.len() as i32;
-    let mut ctx = ChartBuilder::on(area)
-        .caption(&panel.title, (FONT, 16))
-        .margin(10)
-        .x_label_area_size(45)
-        .y_label_area_size(70)
-        // An i32 range includes its end as a key point, so `0..n-1` gives exactly n segments.
-        .build_cartesian_2d(
-            (0..cols - 1).into_segmented(),
-            (0..rows - 1).into_segmented(),
-        )
-        .map_err(fail)?;
-    let col_label = |v: &SegmentValue<i32>| match v {
-        SegmentValue::CenterOf(i) => map.col_labels.get(*i as usize).cloned().unwrap_or_default(),
-        _ => String::new(),
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
+    let (w, h) = area.dim_in_pixel();
+    let (left, right, top, bottom) = PANEL_MARGINS;
+    let cols = map.col_labels.len().max(1) as i32;
+    let rows = map.row_labels.len().max(1) as i32;
+    let cell_w = ((w as i32 - left - right) / cols).max(1);
+    let cell_h = ((h as i32 - top - bottom) / rows).max(1);
+    let centred = |size: u32, v: VPos| {
+        (FONT, size)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Center, v))
     };
-    let row_label = |v: &SegmentValue<i32>| match v {
-        SegmentValue::CenterOf(i) => map.row_labels.get(*i as usize).cloned().unwrap_or_default(),
-        _ => String::new(),
-    };
-    ctx.configure_mesh()
-        .disable_mesh()
-        .x_desc(map.col_axis.as_str())
-        .y_desc(map.row_axis.as_str())
-        .axis_desc_style((FONT, 14))
-        .label_style((FONT, 12))
-        .x_labels(map.col_labels.len())
-        .y_labels(map.row_labels.len())
-        .x_label_formatter(&col_label)
-        .y_label_formatter(&row_label)
-        .draw()
-        .map_err(fail)?;
-    let mut cells = Vec::new();
+    let grid_w = cell_w * cols;
+    area.draw(&Text::new(
+        panel.title.clone(),
+        (left + grid_w / 2, 8),
+        centred(16, VPos::Top),
+    ))
+    .map_err(fail)?;
     for (r, row) in panel.cells.iter().enumerate() {
+        // Row 0 at the bottom, as on a chart's y axis.
+        let y0 = top + (rows - 1 - r as i32) * cell_h;
         for (c, value) in row.iter().enumerate() {
-            cells.push((r as i32, c as i32, *value));
+            let x0 = left + c as i32 * cell_w;
+            let cell = [(x0, y0), (x0 + cell_w, y0 + cell_h)];
+            area.draw(&Rectangle::new(
+                cell,
+                heat_color(*value, map.max_value).filled(),
+            ))
+            .map_err(fail)?;
+            area.draw(&Rectangle::new(cell, WHITE.stroke_width(1)))
+                .map_err(fail)?;
+            let dark = value.is_some_and(|x| map.max_value > 0.0 && x / map.max_value > 0.55);
+            let color = if dark { WHITE } else { BLACK };
+            let text = value.map_or_else(|| "n/a".to_owned(), percent);
+            let style = centred(13, VPos::Center).color(&color);
+            area.draw(&Text::new(text, (x0 + cell_w / 2, y0 + cell_h / 2), style))
+                .map_err(fail)?;
         }
     }
-    ctx.draw_series(cells.iter().map(|&(r, c, v)| {
-        Rectangle::new(
-            [
-                (SegmentValue::Exact(c), SegmentValue::Exact(r)),
-                (SegmentValue::Exact(c + 1), SegmentValue::Exact(r + 1)),
-            ],
-            heat_color(v, map.max_value).filled(),
-        )
-    }))
+    draw_heatmap_labels(area, map, (cell_w, cell_h))
+}
+
+/// Row labels left of the grid, column labels below it, and both axis names.
+fn draw_heatmap_labels<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    map: &Heatmap,
+    (cell_w, cell_h): (i32, i32),
+) -> Result<(), String> {
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
+    let (left, _, top, _) = PANEL_MARGINS;
+    let rows = map.row_labels.len().max(1) as i32;
+    let grid_bottom = top + rows * cell_h;
+    let grid_w = cell_w * map.col_labels.len().max(1) as i32;
+    for (r, label) in map.row_labels.iter().enumerate() {
+        let y = top + (rows - 1 - r as i32) * cell_h + cell_h / 2;
+        let style = (FONT, 12)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Right, VPos::Center));
+        area.draw(&Text::new(label.clone(), (left - 8, y), style))
+            .map_err(fail)?;
+    }
+    for (c, label) in map.col_labels.iter().enumerate() {
+        let x = left + c as i32 * cell_w + cell_w / 2;
+        let style = (FONT, 12)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Center, VPos::Top));
+        area.draw(&Text::new(label.clone(), (x, grid_bottom + 6), style))
+            .map_err(fail)?;
+    }
+    let axis_style = (FONT, 14)
+        .into_font()
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Center, VPos::Top));
+    area.draw(&Text::new(
+        map.col_axis.clone(),
+        (left + grid_w / 2, grid_bottom + 28),
+        axis_style,
+    ))
     .map_err(fail)?;
-    ctx.draw_series(cells.iter().map(|&(r, c, v)| {
-        let dark = v.is_some_and(|x| map.max_value > 0.0 && x / map.max_value > 0.55);
-        let color = if dark { WHITE } else { BLACK };
-        let text = v.map_or_else(|| "n/a".to_owned(), percent);
-        Text::new(
-            text,
-            (SegmentValue::CenterOf(c), SegmentValue::CenterOf(r)),
-            (FONT, 13)
-                .into_font()
-                .color(&color)
-                .pos(plotters::style::text_anchor::Pos::new(
-                    plotters::style::text_anchor::HPos::Center,
-                    plotters::style::text_anchor::VPos::Center,
-                )),
-        )
-    }))
-    .map_err(fail)?;
+    if !map.row_axis.is_empty() {
+        let style = (FONT, 13)
+            .into_font()
+            .transform(FontTransform::Rotate270)
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Center, VPos::Top));
+        area.draw(&Text::new(
+            map.row_axis.clone(),
+            (4, top + rows * cell_h / 2),
+            style,
+        ))
+        .map_err(fail)?;
+    }
     Ok(())
 }

@@ -128,7 +128,11 @@ pub(crate) enum Chart {
 impl Chart {
     fn size(&self) -> (u32, u32) {
         match self {
-            Chart::Heatmap(h) => (PANEL_SIZE.0 * h.panels.len().max(1) as u32, PANEL_SIZE.1),
+            Chart::Heatmap(h) => {
+                // At least 760 px so the title and caption fit above and below one panel.
+                let width = (PANEL_SIZE.0 * h.panels.len().max(1) as u32).max(760);
+                (width, PANEL_SIZE.1)
+            }
             _ => PLOT_SIZE,
         }
     }
@@ -547,7 +551,7 @@ pub(crate) fn heatmap(
     };
     let row_labels = axes
         .row
-        .map_or_else(|| vec!["all".to_owned()], |r| axis_levels(sweep, r));
+        .map_or_else(|| vec!["all runs".to_owned()], |r| axis_levels(sweep, r));
     let col_labels = axis_levels(sweep, axes.col);
     let mut panels = Vec::new();
     let mut max_value: f64 = 0.0;
@@ -571,14 +575,13 @@ pub(crate) fn heatmap(
             .map(|(a, v)| format!("{}={v}", short_name(&sweep.columns[sweep.axes[*a]])))
             .collect::<Vec<_>>()
             .join(", ");
-        panels.push(HeatmapPanel {
-            title: if title.is_empty() {
-                "all".to_owned()
-            } else {
-                title
-            },
-            cells,
-        });
+        // A panel of configurations that never ran (Kafka rejects acks=0 with explicit
+        // idempotence, say) says nothing; leave it out.
+        if cells.iter().flatten().all(Option::is_none) {
+            continue;
+        }
+        // With no facet axes there is one panel, and the figure's title names it.
+        panels.push(HeatmapPanel { title, cells });
     }
     let pooled = pooled_axes(
         sweep,
@@ -596,6 +599,9 @@ pub(crate) fn heatmap(
     );
     if !pooled.is_empty() {
         caption.push_str(&format!(" Pooled over {}.", pooled.join(", ")));
+    }
+    if panels.is_empty() {
+        return Ok(None);
     }
     Ok(Some(Heatmap {
         title: format!("{} (fraction of records sent)", anomaly.title),
