@@ -13,6 +13,11 @@ use clap::Parser;
 use cli::{Cli, Command};
 
 fn main() -> ExitCode {
+    // A panic is a broken invariant of the simulation: say so once, without a backtrace (the
+    // models' messages carry the seed and the virtual time; the caller adds the replay line).
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("error: broken invariant: {info}");
+    }));
     let cli = Cli::parse();
     let outcome = match cli.command {
         None => cli::run::run(&cli::run::RunArgs::default()),

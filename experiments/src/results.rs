@@ -257,7 +257,16 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         let mut file = fs::File::create(&temporary)?;
         file.write_all(bytes)?;
         file.sync_all()?;
-        fs::rename(&temporary, path)
+        fs::rename(&temporary, path)?;
+        // Make the rename itself durable; a directory that cannot be opened is not an error.
+        let parent = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if let Ok(directory) = fs::File::open(parent) {
+            directory.sync_all()?;
+        }
+        Ok(())
     };
     write().map_err(|error| Error::io(path, error))
 }

@@ -563,4 +563,38 @@ mod tests {
             }
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn integer_ranges_stay_inside_and_increase(
+            from in 0i64..1000,
+            span in 0i64..5000,
+            step in 1i64..700,
+            times in 2i64..5,
+        ) {
+            let to = from + span;
+            let mut range = toml::Table::new();
+            range.insert("from".into(), toml::Value::Integer(from));
+            range.insert("to".into(), toml::Value::Integer(to));
+            range.insert("step".into(), toml::Value::Integer(step));
+            let values: Vec<i64> = expand_range(&range).expect("valid").iter().filter_map(toml::Value::as_integer).collect();
+            proptest::prop_assert_eq!(values[0], from);
+            proptest::prop_assert!(values.windows(2).all(|w| w[1] - w[0] == step));
+            proptest::prop_assert!(*values.last().expect("non-empty") <= to);
+            proptest::prop_assert!(values.last().expect("non-empty") + step > to);
+            range.remove("step");
+            let (from_g, to_g) = (from + 1, to + 1);
+            range.insert("from".into(), toml::Value::Integer(from_g));
+            range.insert("to".into(), toml::Value::Integer(to_g));
+            range.insert("times".into(), toml::Value::Integer(times));
+            let values: Vec<i64> = expand_range(&range)
+                .expect("valid")
+                .iter()
+                .filter_map(toml::Value::as_integer)
+                .collect();
+            proptest::prop_assert!(values.windows(2).all(|w| w[1] == w[0] * times));
+            proptest::prop_assert!(values.iter().all(|v| (from_g..=to_g).contains(v)));
+            proptest::prop_assert!(values.last().expect("non-empty") * times > to_g);
+        }
+    }
 }

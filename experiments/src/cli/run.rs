@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::io::BufWriter;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -85,14 +86,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let overrides = overrides_of(&args.set, args.seed, args.duration_ms).map_err(lib_error)?;
     let experiment = Experiment::parse(source, &overrides).map_err(lib_error)?;
     let (sections, canonical) = point_sections(&experiment, args.point).map_err(lib_error)?;
-    // A scenario comes from models::scenarios unless the command line changes its settings;
-    // then its mirror file (equal to it, by test) is used with the changes applied.
-    let config = match &args.scenario {
-        Some(name) if args.set.is_empty() && args.duration_ms.is_none() => {
-            scenario_config(name).map_err(|e| lib_error(e.into()))?.0
-        }
-        _ => world_config(&experiment.source, &sections).map_err(|e| lib_error(e.into()))?,
-    };
+    let config = config_for(args, &experiment, &sections).map_err(lib_error)?;
     let mut trace = open_trace(args.trace.as_ref()).map_err(lib_error)?;
     let replicates = if args.all_replicates {
         experiment.replicates
@@ -104,11 +98,14 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         let seed = args
             .run_seed
             .unwrap_or_else(|| run_seed(experiment.master_seed, &canonical, replicate));
-        let mut result = run_world(
-            &config,
-            seed,
-            trace.take().unwrap_or_else(sim::Trace::hashing),
-        );
+        let trace_now = trace.take().unwrap_or_else(sim::Trace::hashing);
+        let attempt = catch_unwind(AssertUnwindSafe(|| run_world(&config, seed, trace_now)));
+        let Ok(mut result) = attempt else {
+            let replay = replay_line(&shown_as, ReplaySeed::Run(seed), args);
+            return Err(lib_error(Error::Run(format!(
+                "replicate {replicate} with run seed {seed} stopped; replay: {replay}"
+            ))));
+        };
         if let (0, Some(path)) = (replicate, &args.trace) {
             result
                 .trace
@@ -124,7 +121,10 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
             trace_hash: result.trace_hash,
         });
     }
-    let replay = replay_line(&shown_as, &experiment, args);
+    let replay_seed = args
+        .run_seed
+        .map_or(ReplaySeed::Master(experiment.master_seed), ReplaySeed::Run);
+    let replay = replay_line(&shown_as, replay_seed, args);
     if args.json {
         emit(&format!(
             "{}\n",
@@ -144,6 +144,21 @@ pub struct RunReport {
     events: u64,
     virtual_time_ns: u64,
     trace_hash: u64,
+}
+
+/// The world to run. A scenario comes from `models::scenarios` unless the command line changes
+/// its settings; then its mirror file (equal to it, by test) is used with the changes applied.
+fn config_for(
+    args: &RunArgs,
+    experiment: &Experiment,
+    sections: &toml::Table,
+) -> Result<models::world::WorldConfig, Error> {
+    match &args.scenario {
+        Some(name) if args.set.is_empty() && args.duration_ms.is_none() => {
+            Ok(scenario_config(name)?.0)
+        }
+        _ => Ok(world_config(&experiment.source, sections)?),
+    }
 }
 
 fn point_sections(
@@ -184,10 +199,19 @@ fn open_trace(path: Option<&PathBuf>) -> Result<Option<sim::Trace>, Error> {
     Ok(Some(sim::Trace::with_sink(Box::new(sink))))
 }
 
-fn replay_line(shown_as: &str, experiment: &Experiment, args: &RunArgs) -> String {
-    let mut line = match args.run_seed {
-        Some(seed) => format!("linger run {shown_as} --run-seed {seed}"),
-        None => format!("linger run {shown_as} --seed {}", experiment.master_seed),
+/// Which seed a replay line names.
+#[derive(Clone, Copy, Debug)]
+enum ReplaySeed {
+    /// The master seed: every replicate's seed is derived from it.
+    Master(u64),
+    /// One run's own seed.
+    Run(u64),
+}
+
+fn replay_line(shown_as: &str, seed: ReplaySeed, args: &RunArgs) -> String {
+    let mut line = match seed {
+        ReplaySeed::Run(seed) => format!("linger run {shown_as} --run-seed {seed}"),
+        ReplaySeed::Master(seed) => format!("linger run {shown_as} --seed {seed}"),
     };
     if let Some(point) = args.point {
         line.push_str(&format!(" --point {point}"));
@@ -198,7 +222,7 @@ fn replay_line(shown_as: &str, experiment: &Experiment, args: &RunArgs) -> Strin
     for set in &args.set {
         line.push_str(&format!(" --set '{set}'"));
     }
-    if args.all_replicates {
+    if args.all_replicates && matches!(seed, ReplaySeed::Master(_)) {
         line.push_str(" --all-replicates");
     }
     line
