@@ -6,11 +6,11 @@
 
 pub use batching;
 
-pub mod protocol;
-pub mod producer;
-pub mod scenarios;
-pub mod world;
-pub mod network;
+pub mod checker;
 pub mod cluster;
 pub mod faults;
-pub mod checker;
+pub mod network;
+pub mod producer;
+pub mod protocol;
+pub mod scenarios;
+pub mod world;

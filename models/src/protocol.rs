@@ -277,7 +277,13 @@ impl Message {
         // Request/response headers are small next to record data; these constants follow the
         // order of magnitude of Kafka's v9+ produce headers.
         match self {
-            Message::ProduceRequest(r) => 64 + r.batches.iter().map(|b| u64::from(b.size_bytes) + 16).sum::<u64>(),
+            Message::ProduceRequest(r) => {
+                64 + r
+                    .batches
+                    .iter()
+                    .map(|b| u64::from(b.size_bytes) + 16)
+                    .sum::<u64>()
+            }
             Message::ProduceResponse(r) => 32 + 48 * r.partitions.len() as u64,
             Message::MetadataRequest { .. } | Message::InitProducerIdRequest { .. } => 48,
             Message::MetadataResponse(r) => 64 + 24 * r.partitions.len() as u64,

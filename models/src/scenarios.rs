@@ -6,11 +6,17 @@
 //!                                                     └─► Err(Config) for a config Kafka rejects
 //! ```
 //!
-//! Every scenario sends a handful of records with one key (`key-0`), so they all go to one
-//! partition `p` whose replicas are `[L, F1, F2]` in assignment order (`L` leads at the start),
-//! and scripts the faults around that partition. Times are virtual ms from the start of the run.
-//! The outcome is judged by the checker from the final broker logs (see
-//! `models/tests/scenarios.rs`).
+//! Every scenario is teaching-sized: three to five records (the first about 1 ms in, after the
+//! first metadata), a topic with one partition `p0`, and faults timed to hit exactly the request
+//! or response that tells the story, so `linger teach` draws a few dozen rows. Lessons between
+//! the producer and the leader run on one broker; lessons about replication run on three
+//! brokers with replicas `[L, F1, F2]` of `p0` in assignment order (`L` = broker 0 leads at the
+//! start). Times are virtual ms from the start of the run. The outcome is judged by the checker
+//! from the final broker logs (see `models/tests/scenarios.rs`); the diagrams are pinned by
+//! golden snapshots (`experiments/tests/teach_golden.rs`).
+//!
+//! The first rows of every diagram are the cluster starting (one leadership row per broker at
+//! 0 ms) and the producer's first metadata; a scenario cannot avoid them.
 //!
 //! Fidelity: the faults are deliberately surgical (a cut link for a few ms, one dropped response)
 //! so each scenario shows one mechanism of the Java producer; they are not a realistic failure
@@ -74,54 +80,55 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "acks0-lost",
         title: "acks=0: a lost request loses records and nobody is told",
-        description: "acks=0 (idempotence is switched off silently). 20 records to one partition, one every 10 ms. \
-The client->leader link is cut from 52 ms to 88 ms, so four produce requests vanish. \
-The application was told every record succeeded with offset -1; the checker finds the four records absent (silent_absent).",
+        description: "acks=0 (idempotence is switched off silently), one broker. Three records, one every 10 ms, each in its own request. \
+The client->broker link is cut from 12 ms to 18 ms, exactly when the second record's request leaves, so that request vanishes. \
+The application was told every record succeeded with offset -1 (acks=0 has no response); the checker finds the second record absent (silent_absent).",
         build: acks0_lost,
     },
     Scenario {
         name: "sync-vs-async",
         title: "send().get() per record: one record per round trip plus linger.ms",
-        description: "2000 records of 512 B sent synchronously (each send waits for its ack; linger.ms=5 applies to every one). \
-Compare with `async-batching`, the same records sent asynchronously: the async run's throughput is over 100 times higher, because batches carry many records per request.",
+        description: "Five records of 512 B sent synchronously to one broker: each send waits for its ack, so every record waits linger.ms=5 alone \
+and travels in its own request. Compare with `async-batching`, the same five records sent asynchronously in one request. \
+Scaled to 2000 records, sync manages about 167 records/s (6 ms per record) and async about 130,000: sync is about 800 times slower (models/tests/scenarios.rs).",
         build: sync_send,
     },
     Scenario {
         name: "async-batching",
-        title: "the same 2000 records sent asynchronously with batching",
+        title: "the same five records sent asynchronously: one batch, one request",
         description: "The async half of `sync-vs-async`: the application calls send() as fast as its CPU allows (5 us per call); \
-records share batches and requests, so throughput is limited by the client CPU, not by round trips.",
+the five records share one batch and one produce request, so throughput is limited by the client CPU, not by round trips.",
         build: async_send,
     },
     Scenario {
         name: "acks1-failover-loss",
-        title: "acks=1: the leader acknowledges, crashes before the followers fetch, and the record is gone",
-        description: "acks=1. 60 records to partition p, one every 10 ms. At 100 ms the links leader<->followers are cut, \
-so followers stop fetching; the leader keeps acknowledging. At 300 ms the leader crashes; the controller elects a follower \
-(still in the ISR) at about 800 ms. Records acknowledged between 100 and 300 ms exist only on the dead leader, which truncates them \
-when it rejoins: the checker reports acknowledged records lost (lost_acked).",
+        title: "acks=1: the leader acknowledges, crashes before the followers fetch, and the records are gone",
+        description: "acks=1, one partition on three brokers. Four records, one every 10 ms; the first is replicated. At 9 ms the links leader<->followers are cut, \
+so the followers stop fetching; the leader still acknowledges the second and third records (offsets 1 and 2). At 28 ms the leader crashes; \
+the fourth record's request goes to the dead leader, times out, and is retried to the follower the controller elected (still in the ISR, 500 ms later), \
+which gives it offset 1 again. When the old leader rejoins it truncates the two records only it had: the checker reports acknowledged records lost (lost_acked).",
         build: acks1_failover_loss,
     },
     Scenario {
         name: "acks-all-min-isr",
         title: "acks=all, RF 3, min.insync.replicas=2: the same crash loses nothing acknowledged",
-        description: "The fault of `acks1-failover-loss` with acks=all and min.insync.replicas=2. The leader cannot advance its high watermark \
+        description: "The records and faults of `acks1-failover-loss` with acks=all and min.insync.replicas=2. The leader cannot advance its high watermark \
 while the followers cannot fetch, so it acknowledges nothing written after the cut; those records time out on the client and are retried \
-to the new leader. The checker reports no acknowledged record lost.",
+to the new leader, in order, with the fourth. The checker reports no acknowledged record lost.",
         build: acks_all_min_isr,
     },
     Scenario {
         name: "acks-all-isr-shrunk",
         title: "acks=all with only the leader in sync: NOT_ENOUGH_REPLICAS",
-        description: "acks=all, min.insync.replicas=2, retries=0, idempotence off. Both followers of partition p crash at 0 ms; \
-after replica.lag.time.max.ms (300 ms here) the ISR is just the leader, and the leader rejects produce requests with \
-NOT_ENOUGH_REPLICAS before appending: those sends fail and their records are absent (failed_absent).",
+        description: "acks=all, min.insync.replicas=2, retries=0, idempotence off, one partition on three brokers. Both followers crash at 0 ms \
+and the controller fences them 1 ms later, so the ISR is just the leader before the first record is sent. The leader rejects each produce request \
+with NOT_ENOUGH_REPLICAS before appending: the three sends fail and their records are absent (failed_absent).",
         build: acks_all_isr_shrunk,
     },
     Scenario {
         name: "retry-duplicate",
         title: "idempotence off, retries on, a lost response: a duplicate in the log",
-        description: "enable.idempotence=false, acks=all. Five records, one every 10 ms. The response to the third record's request is dropped \
+        description: "enable.idempotence=false, acks=all, one broker. Three records, one every 10 ms. The response to the second record's request is dropped \
 (on a real TCP connection a lone response cannot vanish; think of it as a response lost with its connection). \
 The request times out after request.timeout.ms=1000 and the batch is sent again; the broker appends it a second time (duplicated).",
         build: retry_duplicate,
@@ -137,27 +144,28 @@ The checker reports no duplicate, and the offsets the application saw match the 
     Scenario {
         name: "reorder-inflight",
         title: "idempotence off, max.in.flight=5: a failed batch retried after a later one",
-        description: "enable.idempotence=false, max.in.flight.requests.per.connection=5. Five records, one every 10 ms, each in its own batch. \
-The client->leader link is cut from 22 ms to 28 ms, so the third batch's request is lost; the fourth and fifth succeed. \
-The third is retried after its request timeout and lands after them: the checker reports a reordered record. \
+        description: "enable.idempotence=false, max.in.flight.requests.per.connection=5, one broker. Three records, one every 10 ms, each in its own batch. \
+The client->broker link is cut from 12 ms to 18 ms, so the second batch's request is lost; the third succeeds. \
+The second is retried after its request timeout and lands after the third: the checker reports a reordered record. \
 (A real TCP connection would deliver the lost request late rather than drop it; the cut stands in for the classic cause, \
-a retriable error such as NOT_LEADER_OR_FOLLOWER on the first batch only.)",
+a retriable error such as NOT_LEADER_OR_FOLLOWER on one batch only.)",
         build: reorder_inflight,
     },
     Scenario {
         name: "idempotent-order",
         title: "the same loss with idempotence on: order preserved through OUT_OF_ORDER_SEQUENCE_NUMBER",
-        description: "`reorder-inflight` with enable.idempotence=true. The broker rejects the fourth batch with OUT_OF_ORDER_SEQUENCE_NUMBER \
-(it expects the third's sequence); the client retries it, but drain sends only the lowest outstanding sequence, so after the third times out \
+        description: "`reorder-inflight` with enable.idempotence=true. The broker rejects the third batch with OUT_OF_ORDER_SEQUENCE_NUMBER \
+(it expects the second's sequence); the client retries it, but drain sends only the lowest outstanding sequence, so after the second times out \
 the batches go again in sequence order. The checker reports no reordering and no duplicate.",
         build: idempotent_order,
     },
     Scenario {
         name: "delivery-timeout",
-        title: "delivery.timeout.ms expires while the leader is unreachable",
-        description: "delivery.timeout.ms=1500, request.timeout.ms=500. Ten records at 0-45 ms while the client->leader link is cut (2 ms to 2950 ms): \
-they expire with TimeoutException and are absent (failed_absent). Ten more at 3000-3045 ms while the leader's responses are dropped: the leader \
-writes them, the client never hears so, and they expire too: the checker reports them 'reported failed but present' (failed_present).",
+        title: "delivery.timeout.ms expires while the broker is unreachable or silent",
+        description: "delivery.timeout.ms=1500, request.timeout.ms=1000, one broker. Two records at 1 ms, in one batch, while the client->broker link is cut (2 ms to 1600 ms): \
+both attempts are lost, the batch expires with TimeoutException and the records are absent (failed_absent); the producer then bumps its epoch. \
+Two more at 2200 ms while the broker's responses are dropped: the broker writes them (and answers the retry as a duplicate), the client never hears so, \
+and they expire too: the checker reports them 'reported failed but present' (failed_present).",
         build: delivery_timeout,
     },
     Scenario {
@@ -240,18 +248,44 @@ fn producer(
     }
 }
 
-/// A small world: `records` records of 100 B with key `key-0`, one every `gap_ms`.
+/// The cluster under a scenario. Both shapes hold one topic with one partition, `p0`, so
+/// the diagram starts with one leadership row per broker and one metadata row, and nothing else
+/// competes with the story.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    /// One broker, replication factor 1: the lesson is between the producer and the leader.
+    OneBroker,
+    /// Three brokers, replication factor 3, min.insync.replicas 2: the lesson needs followers.
+    ThreeReplicas,
+}
+
+impl Shape {
+    fn cluster(self) -> ClusterConfig {
+        let (brokers, min_insync_replicas) = match self {
+            Shape::OneBroker => (1, 1),
+            Shape::ThreeReplicas => (3, 2),
+        };
+        ClusterConfig {
+            brokers,
+            partitions: 1,
+            replication_factor: brokers,
+            min_insync_replicas,
+            controller_election_delay_ms: 500.0,
+            ..ClusterConfig::default()
+        }
+    }
+}
+
+/// A small world: `records` records of 100 B with key `key-0`, `per_sec` of them per second
+/// (the first waits for the first metadata, about 1 ms).
 fn small_world(
     scenario: &'static str,
+    shape: Shape,
     entries: &[(&str, &str)],
     records: u64,
     per_sec: f64,
 ) -> Result<WorldConfig, ScenarioError> {
     let (producer, producer_warnings) = producer(scenario, entries)?;
-    let cluster = ClusterConfig {
-        controller_election_delay_ms: 500.0,
-        ..ClusterConfig::default()
-    };
     Ok(WorldConfig {
         producer,
         producer_warnings,
@@ -268,7 +302,7 @@ fn small_world(
             settle_ms: 10_000.0,
             ..RunConfig::default()
         },
-        cluster,
+        cluster: shape.cluster(),
         ..default_config()
     })
 }
@@ -318,32 +352,38 @@ fn cut_client_leader(config: &WorldConfig, from_ms: f64, to_ms: f64) -> Vec<Sche
     ]
 }
 
+/// The records of the lost-request and lost-response pairs: at about 1, 10 and 20 ms, each
+/// drained alone 5 ms later (linger.ms), so a fault between 12 and 18 ms hits only the second.
+const PAIR_RECORDS: u64 = 3;
+
 fn acks0_lost() -> Result<WorldConfig, ScenarioError> {
-    let mut config = small_world("acks0-lost", &[("acks", "0")], 20, 100.0)?;
-    config.faults = faults(cut_client_leader(&config, 52.0, 88.0));
+    let entries = [("acks", "0")];
+    let mut config = small_world(
+        "acks0-lost",
+        Shape::OneBroker,
+        &entries,
+        PAIR_RECORDS,
+        100.0,
+    )?;
+    config.faults = faults(cut_client_leader(&config, 12.0, 18.0));
     Ok(config)
 }
 
+/// The records of `sync-vs-async` and `async-batching`; the throughput test scales them up.
+const SYNC_ASYNC_RECORDS: u64 = 5;
+
 fn sync_async_world(scenario: &'static str, mode: SendMode) -> Result<WorldConfig, ScenarioError> {
-    let (producer, producer_warnings) = producer(scenario, &[])?;
-    Ok(WorldConfig {
-        producer,
-        producer_warnings,
-        workload: WorkloadConfig {
-            mode,
-            arrivals: Arrivals::Saturate,
-            keys: Keys::None,
-            value_bytes: ValueBytes::Constant(512),
-            send_cpu_ms: 0.005,
-            records: 2000,
-            ..WorkloadConfig::default()
-        },
-        run: RunConfig {
-            duration_ms: 0.0,
-            ..RunConfig::default()
-        },
-        ..default_config()
-    })
+    let mut config = small_world(scenario, Shape::OneBroker, &[], SYNC_ASYNC_RECORDS, 1.0)?;
+    config.workload = WorkloadConfig {
+        mode,
+        arrivals: Arrivals::Saturate,
+        keys: Keys::None,
+        value_bytes: ValueBytes::Constant(512),
+        send_cpu_ms: 0.005,
+        records: SYNC_ASYNC_RECORDS,
+        ..WorkloadConfig::default()
+    };
+    Ok(config)
 }
 
 fn sync_send() -> Result<WorldConfig, ScenarioError> {
@@ -354,7 +394,9 @@ fn async_send() -> Result<WorldConfig, ScenarioError> {
     sync_async_world("async-batching", SendMode::Async)
 }
 
-/// Cut the leader of `key-0` off its followers at 100 ms, crash it at 300 ms.
+/// Cut the leader of `key-0` off its followers at 9 ms (after the first record is
+/// replicated), crash it at 28 ms (after the third is acknowledged or appended, before the
+/// fourth is sent).
 fn leader_isolated_then_crashed(config: &WorldConfig) -> Vec<ScheduledFault> {
     let placement = key_placement(&config.cluster);
     let mut schedule: Vec<ScheduledFault> = placement
@@ -362,37 +404,33 @@ fn leader_isolated_then_crashed(config: &WorldConfig) -> Vec<ScheduledFault> {
         .iter()
         .map(|&f| ScheduledFault {
             link: broker_link(placement.leader, f),
-            ..fault(100.0, FaultAction::Cut)
+            ..fault(9.0, FaultAction::Cut)
         })
         .collect();
     schedule.push(ScheduledFault {
         broker: Some(placement.leader),
-        ..fault(300.0, FaultAction::Crash)
+        ..fault(28.0, FaultAction::Crash)
     });
     schedule
 }
 
-fn acks1_failover_loss() -> Result<WorldConfig, ScenarioError> {
+fn failover_world(scenario: &'static str, acks: &str) -> Result<WorldConfig, ScenarioError> {
     let entries = [
-        ("acks", "1"),
+        ("acks", acks),
         ("request.timeout.ms", "1000"),
         ("delivery.timeout.ms", "30000"),
     ];
-    let mut config = small_world("acks1-failover-loss", &entries, 60, 100.0)?;
+    let mut config = small_world(scenario, Shape::ThreeReplicas, &entries, 4, 100.0)?;
     config.faults = faults(leader_isolated_then_crashed(&config));
     Ok(config)
 }
 
+fn acks1_failover_loss() -> Result<WorldConfig, ScenarioError> {
+    failover_world("acks1-failover-loss", "1")
+}
+
 fn acks_all_min_isr() -> Result<WorldConfig, ScenarioError> {
-    let entries = [
-        ("acks", "all"),
-        ("request.timeout.ms", "1000"),
-        ("delivery.timeout.ms", "30000"),
-    ];
-    let mut config = small_world("acks-all-min-isr", &entries, 60, 100.0)?;
-    config.cluster.min_insync_replicas = 2;
-    config.faults = faults(leader_isolated_then_crashed(&config));
-    Ok(config)
+    failover_world("acks-all-min-isr", "all")
 }
 
 fn acks_all_isr_shrunk() -> Result<WorldConfig, ScenarioError> {
@@ -402,9 +440,10 @@ fn acks_all_isr_shrunk() -> Result<WorldConfig, ScenarioError> {
         ("retries", "0"),
         ("request.timeout.ms", "1000"),
     ];
-    let mut config = small_world("acks-all-isr-shrunk", &entries, 40, 50.0)?;
-    config.cluster.min_insync_replicas = 2;
-    config.cluster.replica_lag_time_max_ms = 300.0;
+    let scenario = "acks-all-isr-shrunk";
+    let mut config = small_world(scenario, Shape::ThreeReplicas, &entries, 3, 100.0)?;
+    // The controller fences the crashed followers before the first record is drained.
+    config.cluster.controller_election_delay_ms = 1.0;
     let placement = key_placement(&config.cluster);
     config.faults = faults(
         placement
@@ -428,14 +467,14 @@ fn lost_response_world(
         ("enable.idempotence", idempotence),
         ("request.timeout.ms", "1000"),
     ];
-    let mut config = small_world(scenario, &entries, 5, 100.0)?;
+    let mut config = small_world(scenario, Shape::OneBroker, &entries, PAIR_RECORDS, 100.0)?;
     let leader = key_placement(&config.cluster).leader;
-    // The third record is sent at 20 ms and drained at 25 ms; its response leaves the broker
-    // a few ms later, after this fault is armed.
+    // The first response leaves the broker at about 7 ms; the second record is drained at
+    // 15 ms, so the fault armed in between drops exactly the second response.
     config.faults = faults(vec![ScheduledFault {
         broker: Some(leader),
         n: Some(1),
-        ..fault(24.0, FaultAction::DropResponses)
+        ..fault(12.0, FaultAction::DropResponses)
     }]);
     Ok(config)
 }
@@ -458,8 +497,8 @@ fn lost_request_world(
         ("max.in.flight.requests.per.connection", "5"),
         ("request.timeout.ms", "1000"),
     ];
-    let mut config = small_world(scenario, &entries, 5, 100.0)?;
-    config.faults = faults(cut_client_leader(&config, 22.0, 28.0));
+    let mut config = small_world(scenario, Shape::OneBroker, &entries, PAIR_RECORDS, 100.0)?;
+    config.faults = faults(cut_client_leader(&config, 12.0, 18.0));
     Ok(config)
 }
 
@@ -474,20 +513,21 @@ fn idempotent_order() -> Result<WorldConfig, ScenarioError> {
 fn delivery_timeout() -> Result<WorldConfig, ScenarioError> {
     let entries = [
         ("delivery.timeout.ms", "1500"),
-        ("request.timeout.ms", "500"),
+        ("request.timeout.ms", "1000"),
     ];
-    let mut config = small_world("delivery-timeout", &entries, 20, 200.0)?;
+    let mut config = small_world("delivery-timeout", Shape::OneBroker, &entries, 4, 1000.0)?;
+    // Two records 1 ms apart share a batch; the next two come 2.2 s later.
     config.workload.arrivals = Arrivals::OnOff {
-        per_sec: 200.0,
-        on_ms: 50.0,
-        off_ms: 2950.0,
+        per_sec: 1000.0,
+        on_ms: 2.0,
+        off_ms: 2198.0,
     };
     let leader = key_placement(&config.cluster).leader;
-    let mut schedule = cut_client_leader(&config, 2.0, 2950.0);
+    let mut schedule = cut_client_leader(&config, 2.0, 1600.0);
     schedule.push(ScheduledFault {
         broker: Some(leader),
         n: Some(1_000_000),
-        ..fault(2900.0, FaultAction::DropResponses)
+        ..fault(2150.0, FaultAction::DropResponses)
     });
     config.faults = faults(schedule);
     Ok(config)
@@ -496,8 +536,9 @@ fn delivery_timeout() -> Result<WorldConfig, ScenarioError> {
 fn idempotence_acks0_conflict() -> Result<WorldConfig, ScenarioError> {
     small_world(
         "idempotence-acks0-conflict",
+        Shape::OneBroker,
         &[("enable.idempotence", "true"), ("acks", "0")],
-        10,
+        PAIR_RECORDS,
         100.0,
     )
 }

@@ -16,11 +16,11 @@
 
 use std::rc::Rc;
 
-use sim::{Ctx, Duration};
+use sim::{Ctx, Duration, Instant};
 
 use super::log::LogBatch;
 use super::producer_state::SeqCheck;
-use super::{ClusterEvent, DelayedProduce, Role, Watcher, trace_broker};
+use super::{Broker, ClusterEvent, DelayedProduce, Role, Watcher, trace_broker};
 use crate::cluster::{Cluster, broker_list};
 use crate::network::{DropReason, NetEvent, Network};
 use crate::protocol::{
@@ -226,12 +226,7 @@ impl Cluster {
         let broker = &mut self.brokers[b.0 as usize];
         broker.next_delayed_id += 1;
         broker.purgatory.insert(id, delayed);
-        let ev = ClusterEvent::PurgatoryTimeout {
-            broker: b,
-            incarnation: broker.incarnation,
-            id,
-        };
-        ctx.schedule_at(ctx.now() + timeout, E::from(ev));
+        add_purgatory_deadline(ctx, b, broker, (ctx.now() + timeout, id));
     }
 
     /// The leader-side append of one batch (Partition.appendRecordsToLeader + UnifiedLog checks).
@@ -404,17 +399,47 @@ impl Cluster {
         }
     }
 
-    pub(crate) fn on_purgatory_timeout<E: From<NetEvent>>(
+    /// The broker's purgatory timer fired: every request whose deadline has passed times out,
+    /// in deadline order (then arrival order), and the timer is re-armed at the next deadline.
+    pub(crate) fn on_purgatory_timeout<E: From<ClusterEvent> + From<NetEvent>>(
         &mut self,
         ctx: &mut Ctx<'_, E>,
         net: &mut Network,
         (b, incarnation): (BrokerId, u32),
-        id: u64,
     ) {
-        let broker = &mut self.brokers[b.0 as usize];
+        let broker = &self.brokers[b.0 as usize];
         if !broker.alive || broker.incarnation != incarnation {
             return;
         }
+        let now = ctx.now();
+        while let Some(&(deadline, id)) = self.brokers[b.0 as usize].purgatory_deadlines.front() {
+            if deadline > now {
+                break;
+            }
+            self.brokers[b.0 as usize].purgatory_deadlines.pop_front();
+            self.time_out_delayed(ctx, net, b, id);
+        }
+        let broker = &mut self.brokers[b.0 as usize];
+        drop_answered_deadlines(broker);
+        if let Some(&(deadline, _)) = broker.purgatory_deadlines.front() {
+            let timer = broker.purgatory_timer.expect("armed before it fired");
+            let ev = ClusterEvent::PurgatoryTimeout {
+                broker: b,
+                incarnation,
+            };
+            ctx.arm(timer, deadline, E::from(ev));
+        }
+    }
+
+    /// Delayed produce `id` reached its timeout: slots still waiting get REQUEST_TIMED_OUT.
+    fn time_out_delayed<E: From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        b: BrokerId,
+        id: u64,
+    ) {
+        let broker = &mut self.brokers[b.0 as usize];
         let Some(mut delayed) = broker.purgatory.remove(&id) else {
             return;
         };
@@ -463,6 +488,44 @@ impl Cluster {
         } else {
             ErrorCode::NotEnoughReplicasAfterAppend
         }
+    }
+}
+
+/// Records the deadline of a request just parked in purgatory and makes sure the broker's
+/// timer fires no later than it. The timer is only re-armed when the new deadline is earlier
+/// than the armed one (with a constant `request.timeout.ms`, only when it is disarmed), so
+/// parking a request costs no event-queue entry in the common case.
+fn add_purgatory_deadline<E: From<ClusterEvent>>(
+    ctx: &mut Ctx<'_, E>,
+    b: BrokerId,
+    broker: &mut Broker,
+    (deadline, id): (Instant, u64),
+) {
+    drop_answered_deadlines(broker);
+    let deadlines = &mut broker.purgatory_deadlines;
+    // Deadlines arrive in non-decreasing order when the timeout is constant; keep the order
+    // (ties by arrival) when it is not.
+    let at = deadlines.partition_point(|&(d, _)| d <= deadline);
+    deadlines.insert(at, (deadline, id));
+    let timer = *broker
+        .purgatory_timer
+        .get_or_insert_with(|| ctx.new_timer());
+    if ctx.deadline(timer).is_none_or(|armed| armed > deadline) {
+        let ev = ClusterEvent::PurgatoryTimeout {
+            broker: b,
+            incarnation: broker.incarnation,
+        };
+        ctx.arm(timer, deadline, E::from(ev));
+    }
+}
+
+/// Drops deadlines at the front whose request was already answered (lazy removal).
+fn drop_answered_deadlines(broker: &mut Broker) {
+    while let Some(&(_, id)) = broker.purgatory_deadlines.front() {
+        if broker.purgatory.contains_key(&id) {
+            break;
+        }
+        broker.purgatory_deadlines.pop_front();
     }
 }
 

@@ -46,6 +46,10 @@ impl Cluster {
         broker.incarnation += 1;
         broker.inbox.clear();
         broker.purgatory.clear();
+        broker.purgatory_deadlines.clear();
+        if let Some(timer) = broker.purgatory_timer {
+            ctx.disarm(timer);
+        }
         broker.parked_fetches.iter_mut().for_each(|f| *f = None);
         broker
             .fetchers

@@ -70,7 +70,16 @@ impl PartitionLog {
 
     /// Index of the first batch at or after `offset`.
     pub fn index_from(&self, offset: i64) -> usize {
-        self.entries.partition_point(|e| e.next_offset() <= offset)
+        // Followers fetch near the log end: look at the last few batches before searching the
+        // whole log (each probe dereferences a batch, so a full binary search misses the cache).
+        const TAIL_PROBES: usize = 8;
+        let len = self.entries.len();
+        let tail_start = len.saturating_sub(TAIL_PROBES);
+        if tail_start == 0 || self.entries[tail_start - 1].next_offset() <= offset {
+            return tail_start
+                + self.entries[tail_start..].partition_point(|e| e.next_offset() <= offset);
+        }
+        self.entries[..tail_start].partition_point(|e| e.next_offset() <= offset)
     }
 
     /// The leader epoch of the last batch, if any.
@@ -135,6 +144,22 @@ mod tests {
                 .collect(),
             size_bytes: 100,
         })
+    }
+
+    #[test]
+    fn index_from_agrees_with_a_linear_scan_near_the_end_and_far_from_it() {
+        let mut log = PartitionLog::default();
+        for n in [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3, 2, 3] {
+            log.append(batch(log.leo(), 0, n));
+        }
+        for offset in -1..=log.leo() + 1 {
+            let expected = log
+                .entries()
+                .iter()
+                .position(|e| e.next_offset() > offset)
+                .unwrap_or(log.entries().len());
+            assert_eq!(log.index_from(offset), expected, "offset {offset}");
+        }
     }
 
     #[test]

@@ -72,7 +72,7 @@ mod replica;
 
 use std::collections::{BTreeMap, VecDeque};
 
-use sim::{Ctx, Instant};
+use sim::{Ctx, Instant, TimerId};
 
 pub use self::config::{ClusterConfig, ClusterParams, ConfigError, DistConfig, NodeName};
 use self::log::PartitionLog;
@@ -131,14 +131,13 @@ pub enum ClusterEvent {
         /// whichever fetch is in flight when it fires).
         fetch_seq: u64,
     },
-    /// An acks=all request's purgatory timeout.
+    /// The broker's purgatory timer: every acks=all request whose timeout has passed times out.
+    /// One re-armable timer per broker, armed at (or before) the earliest pending deadline.
     PurgatoryTimeout {
         /// The broker.
         broker: BrokerId,
         /// Its incarnation.
         incarnation: u32,
-        /// The delayed produce.
-        id: u64,
     },
     /// The periodic ISR shrink check (every `replica.lag.time.max.ms / 2`).
     IsrCheck {
@@ -270,6 +269,11 @@ pub(crate) struct Broker {
     /// Indexed by leader broker.
     pub(crate) fetchers: Vec<Fetcher>,
     pub(crate) purgatory: BTreeMap<u64, DelayedProduce>,
+    /// `(deadline, delayed id)` of the requests in purgatory, in deadline order; entries whose
+    /// request has already been answered are dropped lazily from the front.
+    pub(crate) purgatory_deadlines: VecDeque<(Instant, u64)>,
+    /// The one timer that fires at the earliest purgatory deadline (made on first use).
+    pub(crate) purgatory_timer: Option<TimerId>,
     pub(crate) next_delayed_id: u64,
     /// Indexed by follower broker: a fetch parked here (long poll).
     pub(crate) parked_fetches: Vec<Option<replica::FetchRequest>>,
@@ -360,6 +364,8 @@ impl Cluster {
                     .collect(),
                 fetchers: vec![Fetcher::default(); broker_count],
                 purgatory: BTreeMap::new(),
+                purgatory_deadlines: VecDeque::new(),
+                purgatory_timer: None,
                 next_delayed_id: 0,
                 parked_fetches: vec![None; broker_count],
             })
@@ -454,8 +460,7 @@ impl Cluster {
             ClusterEvent::PurgatoryTimeout {
                 broker,
                 incarnation,
-                id,
-            } => self.on_purgatory_timeout(ctx, net, (broker, incarnation), id),
+            } => self.on_purgatory_timeout(ctx, net, (broker, incarnation)),
             ClusterEvent::IsrCheck {
                 broker,
                 incarnation,
