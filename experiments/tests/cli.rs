@@ -344,6 +344,118 @@ fn check_config_lists_defaults_and_refuses_conflicts() {
     let output = linger(&["check-config", &bad]);
     assert_eq!(output.status.code(), Some(2));
     assert!(stdout(&output).contains("error: "), "{}", stdout(&output));
+    assert!(
+        stderr(&output).contains("1 error (Kafka would also refuse it: ConfigException)"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn check_config_does_not_blame_kafka_for_unknown_keys() {
+    let dir = scratch("check-config-unknown");
+    let typo = write(&dir, "typo.properties", "lingr.ms=5\n");
+    let message = expect_bad_input(
+        &["check-config", &typo],
+        &["linger refuses this configuration"],
+    );
+    assert!(!message.contains("Kafka would refuse"), "{message}");
+    assert!(
+        message.contains("it only warns about unknown keys"),
+        "{message}"
+    );
+    let mixed = write(
+        &dir,
+        "mixed.properties",
+        "lingr.ms=5\nlinger.ms=-1\nbatch.size=x\n",
+    );
+    expect_bad_input(
+        &["check-config", &mixed],
+        &["3 errors (2 of them Kafka would also refuse: ConfigException"],
+    );
+}
+
+#[test]
+fn bad_plot_input_leaves_no_plots_directory() {
+    let dir = scratch("plot-bad");
+    let csv = "point,replicate,seed,producer.linger.ms,latency_p99_ms\n0,0,1,5,1.5\n";
+    for (name, version) in [("current", 1), ("old", 0)] {
+        let results = dir.join(name);
+        std::fs::create_dir_all(&results).expect("results dir");
+        write(
+            &results,
+            "manifest.json",
+            &format!("{{\"format_version\": {version}}}"),
+        );
+        write(&results, "results.csv", csv);
+        let text = results.to_string_lossy();
+        let output = linger(&["plot", &text, "--x", "lingr.ms", "--y", "p99"]);
+        assert_eq!(output.status.code(), Some(2), "{name}: {}", stderr(&output));
+        assert!(
+            !results.join("plots").exists(),
+            "{name}: plots/ left behind"
+        );
+    }
+    // The same directory with a good column does get its plots/ folder.
+    let text = dir.join("current").to_string_lossy().into_owned();
+    let output = linger(&["plot", &text, "--x", "linger.ms", "--y", "p99"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(dir.join("current/plots/p99-vs-linger_ms.svg").is_file());
+}
+
+const ALIASES: [(&str, &str); 3] = [
+    ("at-most-once", "acks0-lost"),
+    ("at-least-once", "retry-duplicate"),
+    ("exactly-once", "idempotent-retry"),
+];
+
+#[test]
+fn teach_without_a_name_lists_scenarios_and_aliases() {
+    let output = linger(&["teach"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    let line = |name: &str| {
+        text.lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no line for {name}: {text}"))
+            .to_owned()
+    };
+    for scenario in [
+        "acks0-lost",
+        "retry-duplicate",
+        "idempotent-retry",
+        "delivery-timeout",
+    ] {
+        assert!(
+            line(scenario).split_whitespace().count() > 2,
+            "{scenario} has a one-line description: {text}"
+        );
+    }
+    let listed = linger(&["list"]);
+    for (alias, scenario) in ALIASES {
+        assert!(line(alias).ends_with(scenario), "{text}");
+        assert!(stdout(&listed).contains(alias), "list shows {alias}");
+    }
+}
+
+#[test]
+fn teaching_aliases_run_their_scenarios() {
+    for (alias, scenario) in ALIASES {
+        let by_alias = linger(&["teach", alias]);
+        assert!(by_alias.status.success(), "{alias}: {}", stderr(&by_alias));
+        let by_name = linger(&["teach", scenario]);
+        assert_eq!(stdout(&by_alias), stdout(&by_name), "{alias} = {scenario}");
+    }
+    let by_alias = linger(&["run", "--scenario", "exactly-once", "--json"]);
+    assert!(by_alias.status.success(), "{}", stderr(&by_alias));
+    let by_name = linger(&["run", "--scenario", "idempotent-retry", "--json"]);
+    let runs = |output: &Output| {
+        let value: serde_json::Value =
+            serde_json::from_str(stdout(output).trim()).expect("one JSON object");
+        value["runs"].clone()
+    };
+    assert_eq!(runs(&by_alias), runs(&by_name));
+    expect_bad_input(&["teach", "exactly-twice"], &["exactly-twice"]);
 }
 
 #[test]

@@ -18,6 +18,9 @@
 //! - Fault hooks: [`Network::cut`], [`Network::heal`], [`Network::heal_all`],
 //!   [`Network::drop_next_responses`], [`Network::latency_spike`]; query [`Network::is_cut`] and
 //!   [`Network::connection_broken`].
+//! - Arrivals at the client: after [`Network::track_client_arrivals`], the world reports each
+//!   delivery to the client ([`Network::on_client_delivery`]) and the producer asks
+//!   [`Network::earliest_client_arrival`] how long its application thread may run sends ahead.
 //!
 //! Units: time in integer ns, bandwidth in bytes per second, probabilities as parts per billion.
 //!
@@ -26,6 +29,8 @@
 //! is still delivered (it had left the sender). Request loss applies to client→broker messages,
 //! response loss to broker→client messages; broker↔broker traffic is lost only by cuts. The
 //! client models its own request timeouts; there is no TCP reset notification.
+
+use std::collections::VecDeque;
 
 use serde::Deserialize;
 use sim::{Ctx, Dist, Duration, Instant, RngStreams, Stream};
@@ -133,6 +138,16 @@ impl NetworkConfig {
     }
 }
 
+/// The smallest latency `dist` can draw (spikes and bandwidth only add to it).
+fn latency_lower_bound(dist: &Dist) -> Duration {
+    match *dist {
+        Dist::Constant(d) => d,
+        Dist::Uniform { lo, .. } => lo,
+        // Unbounded below (or rounded towards zero): no guarantee.
+        Dist::Exponential { .. } | Dist::Normal { .. } | Dist::LogNormal { .. } => Duration::ZERO,
+    }
+}
+
 /// A temporary extra delay on a link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Spike {
@@ -186,6 +201,19 @@ pub struct Network {
     node_count: usize,
     links: Vec<Link>,
     dropped_count: u64,
+    /// Scheduled arrivals at the client, per sending node index (in arrival order: a link
+    /// delivers in order), when the world asked for them (see [`ClientArrivals`]).
+    client_arrivals: ClientArrivals,
+}
+
+/// Whether the network keeps the arrival times of messages in flight to the client, which
+/// lets the producer know the earliest instant a response can reach it. The world turns it on
+/// and reports every delivery with [`Network::on_client_delivery`]; other users (cluster tests)
+/// leave it off.
+#[derive(Clone, Debug)]
+enum ClientArrivals {
+    Untracked,
+    Tracked(Vec<VecDeque<Instant>>),
 }
 
 /// Index of a node: the client is 0, broker `b` is `b + 1`.
@@ -264,6 +292,7 @@ impl Network {
             node_count,
             links,
             dropped_count: 0,
+            client_arrivals: ClientArrivals::Untracked,
         };
         for (i, o) in config.links.iter().enumerate() {
             net.apply_override(i, o, broker_count)?;
@@ -339,12 +368,58 @@ impl Network {
             Ok(link.arrival(now, msg.size_bytes()))
         };
         match verdict {
-            Ok(at) => ctx.schedule_at(at, E::from(NetEvent::Deliver { from, to, msg })),
+            Ok(at) => {
+                if let (true, ClientArrivals::Tracked(pending)) =
+                    (is_response, &mut self.client_arrivals)
+                {
+                    pending[node_index(from)].push_back(at);
+                }
+                ctx.schedule_at(at, E::from(NetEvent::Deliver { from, to, msg }))
+            }
             Err(reason) => {
                 self.dropped_count += 1;
                 trace_drop(ctx, from, to, &msg, reason);
             }
         }
+    }
+
+    /// Starts keeping the arrival times of messages in flight to the client; the caller must
+    /// then report every delivery to the client with [`Network::on_client_delivery`].
+    pub fn track_client_arrivals(&mut self) {
+        self.client_arrivals = ClientArrivals::Tracked(vec![VecDeque::new(); self.node_count]);
+    }
+
+    /// A message from `from` reached the client (forgets its tracked arrival).
+    pub fn on_client_delivery(&mut self, from: Node, now: Instant) {
+        if let ClientArrivals::Tracked(pending) = &mut self.client_arrivals {
+            let arrival = pending[node_index(from)].pop_front();
+            assert_eq!(
+                arrival,
+                Some(now),
+                "a delivery to the client that was not tracked, or out of link order"
+            );
+        }
+    }
+
+    /// The earliest instant at which a message can next reach the client, as far as the network
+    /// can tell at `now`: the earliest tracked arrival, and no earlier than `now` plus the
+    /// smallest latency any link to the client can draw (for messages not sent yet). `None`
+    /// when arrivals are not tracked (anything may arrive at any time).
+    pub fn earliest_client_arrival(&self, now: Instant) -> Option<Instant> {
+        let ClientArrivals::Tracked(pending) = &self.client_arrivals else {
+            return None;
+        };
+        let mut earliest = Instant::MAX;
+        // Node 0 is the client itself; every other node is a broker with a link to it.
+        for (from, queued) in pending.iter().enumerate().skip(1) {
+            let link = &self.links[from * self.node_count];
+            let fresh = now.saturating_add(latency_lower_bound(&link.latency));
+            earliest = earliest.min(fresh);
+            if let Some(&at) = queued.front() {
+                earliest = earliest.min(at);
+            }
+        }
+        Some(earliest)
     }
 
     /// The arrival time of `bytes` sent now from `from` to `to` through the link's latency,
@@ -486,5 +561,69 @@ impl Link {
             .max(self.last_arrival);
         self.last_arrival = arrive;
         arrive
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::MetadataResponse;
+
+    fn metadata() -> Message {
+        Message::MetadataResponse(MetadataResponse {
+            partitions: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn the_earliest_client_arrival_is_the_first_in_flight_or_the_smallest_latency_from_now() {
+        let mut engine: sim::Engine<NetEvent> = sim::Engine::new(3);
+        let config = NetworkConfig {
+            latency: DistConfig::Uniform {
+                lo_ms: 0.25,
+                hi_ms: 2.0,
+            },
+            ..NetworkConfig::default()
+        };
+        let mut net = Network::new(&config, 2, &engine.streams()).expect("valid config");
+        let ms = |x: u64| Instant::from_nanos(x * 1_000_000);
+        assert_eq!(net.earliest_client_arrival(ms(0)), None, "untracked");
+        net.track_client_arrivals();
+        let fresh = Instant::from_nanos(250_000);
+        assert_eq!(net.earliest_client_arrival(Instant::ZERO), Some(fresh));
+        let mut ctx = engine.ctx();
+        net.send(
+            &mut ctx,
+            Node::Broker(BrokerId(1)),
+            Node::Client,
+            metadata(),
+        );
+        net.send(
+            &mut ctx,
+            Node::Broker(BrokerId(1)),
+            Node::Client,
+            metadata(),
+        );
+        // A request to a broker is not an arrival at the client.
+        net.send(
+            &mut ctx,
+            Node::Client,
+            Node::Broker(BrokerId(0)),
+            metadata(),
+        );
+        let first = net.earliest_client_arrival(ms(10)).expect("tracked");
+        assert!(first >= fresh && first <= ms(3), "in flight: {first}");
+        net.on_client_delivery(Node::Broker(BrokerId(1)), first);
+        let second = net.earliest_client_arrival(ms(10)).expect("tracked");
+        assert!(
+            second >= first && second < ms(10),
+            "next in flight: {second}"
+        );
+        net.on_client_delivery(Node::Broker(BrokerId(1)), second);
+        assert_eq!(
+            net.earliest_client_arrival(ms(10)),
+            Some(ms(10).saturating_add(Duration::from_nanos(250_000))),
+            "nothing in flight: only new messages, at least the smallest latency away"
+        );
     }
 }

@@ -16,7 +16,9 @@
 //! golden snapshots (`experiments/tests/teach_golden.rs`).
 //!
 //! The first rows of every diagram are the cluster starting (one leadership row per broker at
-//! 0 ms) and the producer's first metadata; a scenario cannot avoid them.
+//! 0 ms) and the producer's first metadata; a scenario cannot avoid them. The last batch of a
+//! scenario is drained at once rather than after linger.ms, because the application calls
+//! `flush()` after its last send (the end of the send phase, see `world`).
 //!
 //! Fidelity: the faults are deliberately surgical (a cut link for a few ms, one dropped response)
 //! so each scenario shows one mechanism of the Java producer; they are not a realistic failure
@@ -97,7 +99,8 @@ Scaled to 2000 records, sync manages about 167 records/s (6 ms per record) and a
         name: "async-batching",
         title: "the same five records sent asynchronously: one batch, one request",
         description: "The async half of `sync-vs-async`: the application calls send() as fast as its CPU allows (5 us per call); \
-the five records share one batch and one produce request, so throughput is limited by the client CPU, not by round trips.",
+the five records share one batch and one produce request (sent at once by the application's final flush() rather than after linger.ms), \
+so throughput is limited by the client CPU, not by round trips.",
         build: async_send,
     },
     Scenario {
@@ -197,7 +200,7 @@ pub fn build(name: &str) -> Result<WorldConfig, ScenarioError> {
     find(name)?.build()
 }
 
-/// The one key every scenario sends, and where its partition lives in the default cluster.
+/// The one key every scenario sends, and where its partition lives in a cluster.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyPlacement {
     /// The partition of `key-0`.
@@ -276,14 +279,13 @@ impl Shape {
     }
 }
 
-/// A small world: `records` records of 100 B with key `key-0`, `per_sec` of them per second
-/// (the first waits for the first metadata, about 1 ms).
+/// A small world: three records of 100 B with key `key-0`, one every 10 ms (the first waits
+/// for the first metadata, about 1 ms), so each is drained alone after linger.ms (5 ms) and a
+/// fault between 12 and 18 ms hits only the second one's request or response.
 fn small_world(
     scenario: &'static str,
     shape: Shape,
     entries: &[(&str, &str)],
-    records: u64,
-    per_sec: f64,
 ) -> Result<WorldConfig, ScenarioError> {
     let (producer, producer_warnings) = producer(scenario, entries)?;
     Ok(WorldConfig {
@@ -291,10 +293,10 @@ fn small_world(
         producer_warnings,
         workload: WorkloadConfig {
             mode: SendMode::Async,
-            arrivals: Arrivals::Constant { per_sec },
+            arrivals: Arrivals::Constant { per_sec: 100.0 },
             keys: Keys::Uniform { count: 1 },
             value_bytes: ValueBytes::Constant(100),
-            records,
+            records: 3,
             ..WorkloadConfig::default()
         },
         run: RunConfig {
@@ -352,19 +354,9 @@ fn cut_client_leader(config: &WorldConfig, from_ms: f64, to_ms: f64) -> Vec<Sche
     ]
 }
 
-/// The records of the lost-request and lost-response pairs: at about 1, 10 and 20 ms, each
-/// drained alone 5 ms later (linger.ms), so a fault between 12 and 18 ms hits only the second.
-const PAIR_RECORDS: u64 = 3;
-
 fn acks0_lost() -> Result<WorldConfig, ScenarioError> {
     let entries = [("acks", "0")];
-    let mut config = small_world(
-        "acks0-lost",
-        Shape::OneBroker,
-        &entries,
-        PAIR_RECORDS,
-        100.0,
-    )?;
+    let mut config = small_world("acks0-lost", Shape::OneBroker, &entries)?;
     config.faults = faults(cut_client_leader(&config, 12.0, 18.0));
     Ok(config)
 }
@@ -373,7 +365,7 @@ fn acks0_lost() -> Result<WorldConfig, ScenarioError> {
 const SYNC_ASYNC_RECORDS: u64 = 5;
 
 fn sync_async_world(scenario: &'static str, mode: SendMode) -> Result<WorldConfig, ScenarioError> {
-    let mut config = small_world(scenario, Shape::OneBroker, &[], SYNC_ASYNC_RECORDS, 1.0)?;
+    let mut config = small_world(scenario, Shape::OneBroker, &[])?;
     config.workload = WorkloadConfig {
         mode,
         arrivals: Arrivals::Saturate,
@@ -420,7 +412,9 @@ fn failover_world(scenario: &'static str, acks: &str) -> Result<WorldConfig, Sce
         ("request.timeout.ms", "1000"),
         ("delivery.timeout.ms", "30000"),
     ];
-    let mut config = small_world(scenario, Shape::ThreeReplicas, &entries, 4, 100.0)?;
+    let mut config = small_world(scenario, Shape::ThreeReplicas, &entries)?;
+    // A fourth record, sent at 30 ms, meets the dead leader.
+    config.workload.records = 4;
     config.faults = faults(leader_isolated_then_crashed(&config));
     Ok(config)
 }
@@ -441,7 +435,7 @@ fn acks_all_isr_shrunk() -> Result<WorldConfig, ScenarioError> {
         ("request.timeout.ms", "1000"),
     ];
     let scenario = "acks-all-isr-shrunk";
-    let mut config = small_world(scenario, Shape::ThreeReplicas, &entries, 3, 100.0)?;
+    let mut config = small_world(scenario, Shape::ThreeReplicas, &entries)?;
     // The controller fences the crashed followers before the first record is drained.
     config.cluster.controller_election_delay_ms = 1.0;
     let placement = key_placement(&config.cluster);
@@ -467,7 +461,7 @@ fn lost_response_world(
         ("enable.idempotence", idempotence),
         ("request.timeout.ms", "1000"),
     ];
-    let mut config = small_world(scenario, Shape::OneBroker, &entries, PAIR_RECORDS, 100.0)?;
+    let mut config = small_world(scenario, Shape::OneBroker, &entries)?;
     let leader = key_placement(&config.cluster).leader;
     // The first response leaves the broker at about 7 ms; the second record is drained at
     // 15 ms, so the fault armed in between drops exactly the second response.
@@ -497,7 +491,7 @@ fn lost_request_world(
         ("max.in.flight.requests.per.connection", "5"),
         ("request.timeout.ms", "1000"),
     ];
-    let mut config = small_world(scenario, Shape::OneBroker, &entries, PAIR_RECORDS, 100.0)?;
+    let mut config = small_world(scenario, Shape::OneBroker, &entries)?;
     config.faults = faults(cut_client_leader(&config, 12.0, 18.0));
     Ok(config)
 }
@@ -515,8 +509,9 @@ fn delivery_timeout() -> Result<WorldConfig, ScenarioError> {
         ("delivery.timeout.ms", "1500"),
         ("request.timeout.ms", "1000"),
     ];
-    let mut config = small_world("delivery-timeout", Shape::OneBroker, &entries, 4, 1000.0)?;
+    let mut config = small_world("delivery-timeout", Shape::OneBroker, &entries)?;
     // Two records 1 ms apart share a batch; the next two come 2.2 s later.
+    config.workload.records = 4;
     config.workload.arrivals = Arrivals::OnOff {
         per_sec: 1000.0,
         on_ms: 2.0,
@@ -538,8 +533,6 @@ fn idempotence_acks0_conflict() -> Result<WorldConfig, ScenarioError> {
         "idempotence-acks0-conflict",
         Shape::OneBroker,
         &[("enable.idempotence", "true"), ("acks", "0")],
-        PAIR_RECORDS,
-        100.0,
     )
 }
 
@@ -562,6 +555,33 @@ mod tests {
     fn an_unknown_name_lists_the_known_ones() {
         let err = build("acks-zero").expect_err("unknown");
         assert!(err.to_string().contains("acks0-lost"), "{err}");
+    }
+
+    #[test]
+    fn every_scenario_is_teaching_sized_on_partition_zero_led_by_broker_zero() {
+        for s in SCENARIOS {
+            let Ok(config) = s.build() else { continue };
+            assert_eq!(config.cluster.partitions, 1, "{}", s.name);
+            let placement = key_placement(&config.cluster);
+            assert_eq!(
+                (placement.partition, placement.leader),
+                (0, 0),
+                "{}",
+                s.name
+            );
+            assert_eq!(
+                placement.followers.len() + 1,
+                config.cluster.brokers as usize,
+                "{}: every broker holds p0",
+                s.name
+            );
+            assert!(
+                (3..=5).contains(&config.workload.records),
+                "{}: {} records",
+                s.name,
+                config.workload.records
+            );
+        }
     }
 
     #[test]

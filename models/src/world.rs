@@ -33,7 +33,7 @@ use crate::faults::{FaultEvent, Faults, FaultsConfig};
 use crate::network::{NetEvent, Network, NetworkConfig};
 use crate::producer::metrics::{CheckerCounts, METRIC_NAMES};
 use crate::producer::workload::{WorkloadConfig, WorkloadError, ms_to_ns};
-use crate::producer::{Producer, ProducerEvent};
+use crate::producer::{Producer, ProducerEvent, RunAhead};
 use crate::protocol::Node;
 
 /// The `[run]` section: how long the world runs.
@@ -287,6 +287,7 @@ impl Model for World {
             Event::Net(net_event) => match *net_event {
                 NetEvent::Deliver { from, to, msg } => match (from, to) {
                     (Node::Broker(broker), Node::Client) => {
+                        self.net.on_client_delivery(from, ctx.now());
                         self.producer.on_message(ctx, &mut self.net, broker, msg)
                     }
                     (_, Node::Broker(broker)) => {
@@ -362,13 +363,20 @@ fn prepare(config: &WorldConfig, engine: &mut Engine<Event>) -> Result<Prepared,
     plan.duration_ns = (duration_ns > 0).then_some(duration_ns);
     let streams = engine.streams();
     let cluster = Cluster::new(&config.cluster).map_err(|e| e.to_string())?;
-    let net = Network::new(&config.network, config.cluster.brokers, &streams)
+    let mut net = Network::new(&config.network, config.cluster.brokers, &streams)
         .map_err(|e| e.to_string())?;
+    // The producer's application thread may run sends ahead only when it knows the earliest
+    // instant a response can reach it, and only without faults (which change links at any time).
+    net.track_client_arrivals();
     let faults =
         Faults::new(&config.faults, &config.cluster, &streams).map_err(|e| e.to_string())?;
     let timer = engine.ctx().new_timer();
     let topology = (config.cluster.brokers, config.cluster.partitions);
-    let (producer, mut warnings) = Producer::new(&config.producer, plan, topology, &streams, timer);
+    let (mut producer, mut warnings) =
+        Producer::new(&config.producer, plan, topology, &streams, timer);
+    if config.faults == FaultsConfig::default() {
+        producer.app.set_run_ahead(RunAhead::WhenSafe);
+    }
     let delivery_ns = u64::from(config.producer.delivery_timeout_ms) * 1_000_000;
     let drain_ns = match config.run.drain_ms {
         Some(ms) => ms_to_ns("drain_ms", ms).map_err(|e| e.to_string())?,
@@ -564,5 +572,67 @@ fn checker_counts(report: &CheckerReport) -> CheckerCounts {
         unfinished_absent: report.unfinished_absent,
         unfinished_present: report.unfinished_present,
         reordered: report.reordered,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::DistConfig;
+    use crate::producer::workload::{Arrivals, Keys, ValueBytes, ValueDist};
+
+    /// Runs `config` twice: untraced (the application thread may run sends ahead) and traced
+    /// (it never does, since trace events carry each event's time), and checks that both runs
+    /// tell the same story. Returns the event counts (untraced, traced).
+    fn assert_run_ahead_is_exact(config: &WorldConfig, seed: u64) -> (u64, u64) {
+        let fast = run(config, seed, sim::Trace::off());
+        let slow = run(config, seed, sim::Trace::hashing());
+        assert_eq!(fast.metrics, slow.metrics, "metrics differ (seed {seed})");
+        assert_eq!(fast.checker, slow.checker, "checker differs (seed {seed})");
+        assert_eq!(fast.warnings, slow.warnings);
+        assert_eq!(fast.virtual_time_ns, slow.virtual_time_ns);
+        let sent = fast.metric("records_sent").unwrap_or(0.0);
+        assert!(sent > 100.0, "the run sent only {sent} records");
+        (fast.events, slow.events)
+    }
+
+    #[test]
+    fn running_sends_ahead_changes_nothing_but_the_event_count_on_the_default_experiment() {
+        let mut config = default_config();
+        config.run.duration_ms = 300.0;
+        let (fast, slow) = assert_run_ahead_is_exact(&config, 7);
+        assert!(
+            fast * 2 < slow,
+            "sends ran ahead: {fast} events untraced vs {slow} traced"
+        );
+    }
+
+    #[test]
+    fn running_sends_ahead_is_exact_with_keys_jittered_latency_and_a_tight_buffer() {
+        let mut config = default_config();
+        config.run.duration_ms = 200.0;
+        config.workload.arrivals = Arrivals::Poisson { per_sec: 150_000.0 };
+        config.workload.keys = Keys::Zipf { count: 50, s: 1.1 };
+        config.workload.value_bytes = ValueBytes::Dist(ValueDist::Uniform { min: 10, max: 2000 });
+        config.network.latency = DistConfig::Uniform {
+            lo_ms: 0.2,
+            hi_ms: 1.5,
+        };
+        config.producer.linger_ms = 2;
+        config.producer.buffer_memory = 256 * 1024;
+        for seed in [1, 2, 3] {
+            let (fast, slow) = assert_run_ahead_is_exact(&config, seed);
+            assert!(fast < slow, "sends ran ahead: {fast} vs {slow}");
+        }
+    }
+
+    #[test]
+    fn running_sends_ahead_is_exact_when_saturating_a_small_buffer() {
+        let mut config = default_config();
+        config.run.duration_ms = 100.0;
+        config.workload.arrivals = Arrivals::Saturate;
+        config.workload.send_cpu_ms = 0.002;
+        config.producer.buffer_memory = 128 * 1024;
+        assert_run_ahead_is_exact(&config, 11);
     }
 }

@@ -30,6 +30,7 @@
 
 mod error;
 mod fonts;
+mod guarantee;
 mod markup;
 mod output;
 mod plots;
@@ -41,6 +42,7 @@ mod teach;
 use std::path::{Path, PathBuf};
 
 pub use error::ReportError;
+pub use guarantee::{Acks, DeliveryConfig};
 pub use report::{ReportFiles, report};
 pub use sweep::{COLUMN_ALIASES, MANIFEST_FILE, RESULTS_FILE, RESULTS_FORMAT_VERSION};
 pub use teach::{OutcomeSummary, render_html, render_svg, render_terminal};

@@ -37,6 +37,26 @@ pub(crate) fn ensure_parent(target: &Path) -> Result<(), ReportError> {
     }
 }
 
+/// Creates the parent directory of `target` if it is missing; returns it when this call created
+/// it, so that a later failure can remove it again with [`remove_created_dirs`].
+pub(crate) fn create_parent(target: &Path) -> Result<Option<PathBuf>, ReportError> {
+    match target.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() && !parent.exists() => {
+            std::fs::create_dir_all(parent).map_err(|e| ReportError::io(parent, e))?;
+            Ok(Some(parent.to_path_buf()))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Removes directories made by [`create_parent`] after an error; a directory that is no longer
+/// empty (someone else wrote into it) is kept.
+pub(crate) fn remove_created_dirs(dirs: &[PathBuf]) {
+    for dir in dirs.iter().rev() {
+        let _ = std::fs::remove_dir(dir);
+    }
+}
+
 /// Writes `bytes` to a temporary name for `target`.
 pub(crate) fn stage_bytes(target: &Path, bytes: &[u8]) -> Result<Staged, ReportError> {
     ensure_parent(target)?;

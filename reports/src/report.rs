@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::ReportError;
+use crate::guarantee::{self, Acks, DeliveryConfig, ExperimentProducer, Promise};
 use crate::markup::{escape_html, html_row, md_row};
 use crate::output;
 use crate::plots::{self, Chart, LineSpec};
@@ -129,34 +130,55 @@ pub(crate) struct PointSummary {
     pub replicates: usize,
     pub throughput: Option<Estimate>,
     pub p99: Option<Estimate>,
-    pub sent: f64,
-    pub lost_acked: f64,
-    pub duplicated: f64,
-    pub reordered: f64,
-    pub failed: f64,
+    /// The delivery settings of the point, as far as the files tell.
+    pub config: DeliveryConfig,
+    /// Sums over replicates; `None` when no replicate has a value (or the column is absent).
+    pub sent: Option<f64>,
+    pub lost_acked: Option<f64>,
+    pub duplicated: Option<f64>,
+    pub reordered: Option<f64>,
+    pub failed: Option<f64>,
+    /// Records the application was told nothing about (no error) that are missing.
+    pub silent_absent: Option<f64>,
     /// Distinct run warnings (the `warnings` column), such as silently disabled idempotence.
     pub warnings: Vec<String>,
+}
+
+/// A count that is zero when absent, for decisions.
+fn n(count: Option<f64>) -> f64 {
+    count.unwrap_or(0.0)
 }
 
 impl PointSummary {
     /// Whether any record was sent (a configuration Kafka rejects has empty metrics).
     fn ran(&self) -> bool {
-        self.sent > 0.0
+        n(self.sent) > 0.0
     }
-    fn keeps_acked(&self) -> bool {
-        self.ran() && self.lost_acked == 0.0
+    /// No anomaly of any kind was observed.
+    fn clean(&self) -> bool {
+        n(self.lost_acked) == 0.0
+            && n(self.duplicated) == 0.0
+            && n(self.reordered) == 0.0
+            && n(self.silent_absent) == 0.0
     }
-    fn exactly_once_in_order(&self) -> bool {
-        self.keeps_acked() && self.duplicated == 0.0 && self.reordered == 0.0
+    /// At-least-once was promised (the producer confirms writes) and held.
+    fn at_least_once_held(&self) -> bool {
+        self.ran() && self.config.confirms() && n(self.lost_acked) == 0.0
+    }
+    /// Exactly once, in order, per partition was promised (idempotence on, acks=all) and held.
+    fn exactly_once_held(&self) -> bool {
+        self.ran() && self.config.promise() == Promise::ExactlyOnceInOrder && self.clean()
     }
 }
 
 fn summarise(sweep: &Sweep) -> Result<Vec<PointSummary>, ReportError> {
-    let column_sum = |point: &Point, name: &str| -> Result<f64, ReportError> {
-        match sweep.find_column(name) {
-            Some(c) => Ok(sweep.values(point, c)?.iter().sum()),
-            None => Ok(0.0),
-        }
+    let column_sum = |point: &Point, name: &str| -> Result<Option<f64>, ReportError> {
+        let Some(c) = sweep.find_column(name) else {
+            return Ok(None);
+        };
+        let values = sweep.values(point, c)?;
+        // `+ 0.0` turns the -0.0 an empty f64 sum starts from into 0.
+        Ok((!values.is_empty()).then(|| values.iter().sum::<f64>() + 0.0))
     };
     let column_estimate = |point: &Point, name: &str| -> Result<Option<Estimate>, ReportError> {
         match sweep.find_column(name) {
@@ -164,19 +186,23 @@ fn summarise(sweep: &Sweep) -> Result<Vec<PointSummary>, ReportError> {
             None => Ok(None),
         }
     };
+    let producer = ExperimentProducer::from_files(&sweep.experiment_files);
     let mut out = Vec::with_capacity(sweep.points.len());
     for point in &sweep.points {
+        let warnings = point_warnings(sweep, point);
         out.push(PointSummary {
             label: sweep.point_label(point),
             replicates: point.rows.len(),
             throughput: column_estimate(point, "throughput_records_per_s")?,
             p99: column_estimate(point, "latency_p99_ms")?,
+            config: guarantee::point_config(sweep, point, &producer, &warnings),
             sent: column_sum(point, "records_sent")?,
             lost_acked: column_sum(point, "lost_acked")?,
             duplicated: column_sum(point, "duplicated")?,
             reordered: column_sum(point, "reordered")?,
             failed: column_sum(point, "records_failed")?,
-            warnings: point_warnings(sweep, point),
+            silent_absent: column_sum(point, "silent_absent")?,
+            warnings,
         });
     }
     Ok(out)
@@ -199,49 +225,121 @@ fn point_warnings(sweep: &Sweep, point: &Point) -> Vec<String> {
     out
 }
 
-/// A plain-language verdict on which guarantee a configuration kept.
-pub(crate) fn verdict(p: &PointSummary) -> String {
-    let runs = if p.replicates == 1 {
-        "its run".to_owned()
-    } else if p.replicates == 2 {
-        "both runs".to_owned()
+/// "its run", "both runs" or "all N runs".
+fn runs_phrase(replicates: usize) -> String {
+    match replicates {
+        1 => "its run".to_owned(),
+        2 => "both runs".to_owned(),
+        n => format!("all {n} runs"),
+    }
+}
+
+/// What was observed, as a list of anomalies, or "no anomaly".
+fn observed(p: &PointSummary) -> String {
+    let mut parts = Vec::new();
+    for (count, what) in [
+        (p.lost_acked, "acknowledged records lost"),
+        (
+            p.silent_absent,
+            "unacknowledged records missing without an error",
+        ),
+        (p.duplicated, "records written more than once"),
+        (p.reordered, "records out of send order within a partition"),
+    ] {
+        if n(count) > 0.0 {
+            parts.push(format!("{} {what}", n(count)));
+        }
+    }
+    if parts.is_empty() {
+        format!("no anomaly in {}", runs_phrase(p.replicates))
     } else {
-        format!("all {} runs", p.replicates)
-    };
+        parts.join(", ")
+    }
+}
+
+/// A plain-language verdict: the guarantee the configuration promises, checked against what its
+/// runs observed. Nothing is claimed for a configuration the files do not fully describe.
+pub(crate) fn verdict(p: &PointSummary) -> String {
     if !p.ran() {
-        return "Not judged: no records were sent (see the run warnings; Kafka may reject this \
+        return "n/a: no records were sent (see the run warnings; Kafka may reject this \
                 configuration)."
             .to_owned();
     }
-    if p.lost_acked > 0.0 {
-        return format!(
+    let mut text = match p.config.promise() {
+        Promise::Unconfirmed => unconfirmed_verdict(p),
+        _ if n(p.lost_acked) > 0.0 => format!(
             "Broke at-least-once: {} acknowledged records are missing from the final logs (the \
              producer was told they were written).",
-            p.lost_acked
+            n(p.lost_acked)
+        ),
+        Promise::ExactlyOnceInOrder if p.clean() => format!(
+            "Exactly once, in order, per partition (idempotence on, acks=all): no loss, \
+             duplicate or reordering in {}.",
+            runs_phrase(p.replicates)
+        ),
+        Promise::ExactlyOnceInOrder => format!(
+            "Broke exactly-once despite idempotence on and acks=all: observed {}.",
+            observed(p)
+        ),
+        Promise::AtLeastOnce => at_least_once_verdict(p),
+        Promise::NoResend => format!(
+            "At most once per send (idempotence off, retries=0): every acknowledged record was \
+             kept, and a failed send is not retried; observed {}.",
+            observed(p)
+        ),
+        Promise::Unknown => format!(
+            "No guarantee claimed (acks, enable.idempotence or retries is not known from the \
+             results directory); observed: {}.",
+            observed(p)
+        ),
+    };
+    if p.config.acks == Some(Acks::One) && n(p.lost_acked) == 0.0 {
+        text.push_str(
+            " With acks=1 only the leader has a record when it is acknowledged, so a leader \
+             failover can lose it.",
         );
     }
-    let mut text = String::from("Kept every acknowledged record (at-least-once held)");
-    if p.duplicated > 0.0 {
-        text.push_str(&format!(
-            ", but {} records were written more than once, so not exactly-once",
-            p.duplicated
-        ));
-    } else {
-        text.push_str(&format!(" with no duplicates in {runs}"));
-    }
-    if p.reordered > 0.0 {
-        text.push_str(&format!(
-            "; {} records landed out of send order within a partition",
-            p.reordered
-        ));
-    }
-    text.push('.');
-    if p.failed > 0.0 {
+    if n(p.failed) > 0.0 {
         text.push_str(&format!(
             " {} sends were reported failed to the application (not a broken guarantee).",
-            p.failed
+            n(p.failed)
         ));
     }
+    text
+}
+
+fn unconfirmed_verdict(p: &PointSummary) -> String {
+    let missing = match p.silent_absent {
+        Some(count) if count > 0.0 => format!(
+            "{count} records the application was given no error for are missing from the logs"
+        ),
+        Some(_) => format!("none went missing in {}", runs_phrase(p.replicates)),
+        None => "the results do not count unconfirmed missing records".to_owned(),
+    };
+    format!(
+        "At most once (acks=0): the producer waits for no answer, so nothing is confirmed and \
+         at-least-once is never promised; {missing}."
+    )
+}
+
+fn at_least_once_verdict(p: &PointSummary) -> String {
+    let mut text = String::from(
+        "At least once (idempotence off, retries > 0): every acknowledged record was kept, but a \
+         retry can write a record twice",
+    );
+    match n(p.duplicated) {
+        0.0 => text.push_str(&format!(" (no duplicate in {})", runs_phrase(p.replicates))),
+        d => text.push_str(&format!(": {d} records were written more than once")),
+    }
+    if n(p.reordered) > 0.0 {
+        text.push_str(&format!(
+            "; {} records landed out of send order within a partition",
+            n(p.reordered)
+        ));
+    } else if p.config.may_reorder() {
+        text.push_str("; with more than one request in flight a retry can also reorder records");
+    }
+    text.push('.');
     text
 }
 
@@ -265,39 +363,42 @@ fn constraints(summaries: &[PointSummary]) -> Vec<Constraint> {
         .collect();
     p99s.sort_by(f64::total_cmp);
     let median = p99s.get(p99s.len() / 2).copied().unwrap_or(0.0);
+    let at_least_once = "at-least-once kept (acks=1 or all, no acknowledged record lost)";
+    let exactly_once = "exactly once, in order (idempotence on, acks=all, and no loss, \
+                        duplicate or reordering observed)";
     vec![
         Constraint {
             text: "highest throughput, no constraint".to_owned(),
-            admits: Box::new(|_| true),
+            admits: Box::new(PointSummary::ran),
             goal: Goal::MaxThroughput,
         },
         Constraint {
-            text: "highest throughput with zero acknowledged loss".to_owned(),
-            admits: Box::new(PointSummary::keeps_acked),
+            text: format!("highest throughput with {at_least_once}"),
+            admits: Box::new(PointSummary::at_least_once_held),
             goal: Goal::MaxThroughput,
         },
         Constraint {
             text: format!(
-                "highest throughput with mean p99 <= {median:.3} ms (the median over configurations) and zero acknowledged loss"
+                "highest throughput with mean p99 <= {median:.3} ms (the median over configurations) and {at_least_once}"
             ),
-            admits: Box::new(move |s| s.keeps_acked() && s.p99.is_some_and(|e| e.mean <= median)),
+            admits: Box::new(move |s| {
+                s.at_least_once_held() && s.p99.is_some_and(|e| e.mean <= median)
+            }),
             goal: Goal::MaxThroughput,
         },
         Constraint {
-            text: "highest throughput with no loss, no duplicates and no reordering".to_owned(),
-            admits: Box::new(PointSummary::exactly_once_in_order),
+            text: format!("highest throughput with {exactly_once}"),
+            admits: Box::new(PointSummary::exactly_once_held),
             goal: Goal::MaxThroughput,
         },
         Constraint {
-            text: "highest throughput with every record written exactly once, in order, and no \
-                   failed sends"
-                .to_owned(),
-            admits: Box::new(|s| s.exactly_once_in_order() && s.failed == 0.0),
+            text: format!("highest throughput with {exactly_once} and no failed sends"),
+            admits: Box::new(|s| s.exactly_once_held() && n(s.failed) == 0.0),
             goal: Goal::MaxThroughput,
         },
         Constraint {
-            text: "lowest p99 latency with zero acknowledged loss".to_owned(),
-            admits: Box::new(PointSummary::keeps_acked),
+            text: format!("lowest p99 latency with {at_least_once}"),
+            admits: Box::new(PointSummary::at_least_once_held),
             goal: Goal::MinP99,
         },
     ]
@@ -371,10 +472,11 @@ const BEST_HEADER: [&str; 5] = [
     "p99 latency (ms)",
     "guarantees",
 ];
-const GUARANTEE_HEADER: [&str; 8] = [
+const GUARANTEE_HEADER: [&str; 9] = [
     "configuration",
     "records sent",
     "acked but lost",
+    "missing, no error",
     "duplicated",
     "reordered",
     "failed",
@@ -382,17 +484,23 @@ const GUARANTEE_HEADER: [&str; 8] = [
     "run warnings",
 ];
 
+/// A summed count for a table cell; "n/a" when no replicate had a value.
+fn count(value: Option<f64>) -> String {
+    value.map_or_else(|| "n/a".to_owned(), |v| format!("{v}"))
+}
+
 fn guarantee_rows(summaries: &[PointSummary]) -> Vec<Vec<String>> {
     summaries
         .iter()
         .map(|s| {
             vec![
                 s.label.clone(),
-                format!("{}", s.sent),
-                format!("{}", s.lost_acked),
-                format!("{}", s.duplicated),
-                format!("{}", s.reordered),
-                format!("{}", s.failed),
+                count(s.sent),
+                count(s.lost_acked),
+                count(s.silent_absent),
+                count(s.duplicated),
+                count(s.reordered),
+                count(s.failed),
                 verdict(s),
                 s.warnings.join("; "),
             ]
@@ -400,33 +508,44 @@ fn guarantee_rows(summaries: &[PointSummary]) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// Two or three sentences over the whole sweep.
+/// Two or three sentences over the whole sweep, one class of configuration each.
 fn overview(summaries: &[PointSummary]) -> String {
-    let total = summaries.iter().filter(|s| s.ran()).count();
-    let not_run = summaries.len() - total;
-    let lost = summaries
-        .iter()
-        .filter(|s| s.ran() && !s.keeps_acked())
-        .count();
-    let dup = summaries
-        .iter()
-        .filter(|s| s.keeps_acked() && s.duplicated > 0.0)
-        .count();
-    let clean = summaries
-        .iter()
-        .filter(|s| s.exactly_once_in_order())
-        .count();
-    let reordered = summaries.iter().filter(|s| s.reordered > 0.0).count();
-    let skipped = match not_run {
-        0 => String::new(),
-        n => format!(" {n} more configurations sent no records and are not judged."),
-    };
-    format!(
-        "Of {total} configurations that ran, {clean} delivered every record exactly once and in order in all \
-         replicates. {lost} lost records the producer had acknowledged (at-least-once broken) and \
-         {dup} more kept every acknowledged record but wrote duplicates (at-least-once, not \
-         exactly-once). {reordered} showed reordering within a partition.{skipped}"
-    )
+    let ran: Vec<&PointSummary> = summaries.iter().filter(|s| s.ran()).collect();
+    let count = |f: &dyn Fn(&PointSummary) -> bool| ran.iter().filter(|s| f(s)).count();
+    let exactly = count(&PointSummary::exactly_once_held);
+    let at_least =
+        count(&|s| s.at_least_once_held() && s.config.promise() != Promise::ExactlyOnceInOrder);
+    let broke = count(&|s| n(s.lost_acked) > 0.0);
+    let acks0 = count(&|s| s.config.promise() == Promise::Unconfirmed);
+    let acks0_missing =
+        count(&|s| s.config.promise() == Promise::Unconfirmed && n(s.silent_absent) > 0.0);
+    let unknown = count(&|s| s.config.promise() == Promise::Unknown && n(s.lost_acked) == 0.0);
+    let mut text = format!(
+        "Of {} configurations that ran, {exactly} kept exactly once, in order (idempotence on, \
+         acks=all); {at_least} kept at-least-once (acks=1 or all, no acknowledged record lost; \
+         duplicates and reordering are counted per configuration below); {broke} lost \
+         acknowledged records (at-least-once broken).",
+        ran.len()
+    );
+    if acks0 > 0 {
+        text.push_str(&format!(
+            " {acks0} used acks=0, which promises at most once: nothing is confirmed \
+             ({acks0_missing} of them lost records without an error)."
+        ));
+    }
+    if unknown > 0 {
+        text.push_str(&format!(
+            " For {unknown} the results do not tell acks, enable.idempotence and retries, so \
+             only what was observed is reported."
+        ));
+    }
+    match summaries.len() - ran.len() {
+        0 => {}
+        skipped => text.push_str(&format!(
+            " {skipped} more configurations sent no records and are not judged."
+        )),
+    }
+    text
 }
 
 fn labelled_headers(headers: &[&str]) -> Vec<String> {
@@ -551,4 +670,107 @@ fn title(sweep: &Sweep) -> String {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default()
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(config: DeliveryConfig, throughput: f64) -> PointSummary {
+        let estimate = |mean| {
+            Some(Estimate {
+                mean,
+                half_width: 0.0,
+                count: 1,
+            })
+        };
+        PointSummary {
+            label: format!("t={throughput}"),
+            replicates: 2,
+            throughput: estimate(throughput),
+            p99: estimate(10.0),
+            config,
+            sent: Some(100.0),
+            lost_acked: Some(0.0),
+            duplicated: Some(0.0),
+            reordered: Some(0.0),
+            failed: Some(0.0),
+            silent_absent: Some(0.0),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn config(acks: Acks, idempotence: bool) -> DeliveryConfig {
+        DeliveryConfig {
+            acks: Some(acks),
+            enable_idempotence: Some(idempotence),
+            retries: Some(2_147_483_647),
+            max_in_flight: Some(5),
+        }
+    }
+
+    #[test]
+    fn acks0_is_at_most_once_even_when_nothing_was_lost() {
+        let mut s = summary(config(Acks::Zero, false), 1.0);
+        let text = verdict(&s);
+        assert!(text.starts_with("At most once (acks=0)"), "{text}");
+        assert!(!text.contains("at-least-once held"), "{text}");
+        assert!(text.contains("none went missing"), "{text}");
+        s.silent_absent = Some(3.0);
+        assert!(verdict(&s).contains("3 records the application was given no error for"));
+        assert!(!s.at_least_once_held() && !s.exactly_once_held());
+    }
+
+    #[test]
+    fn idempotence_off_with_retries_is_at_least_once_at_best() {
+        let s = summary(config(Acks::All, false), 1.0);
+        let text = verdict(&s);
+        assert!(text.starts_with("At least once (idempotence off"), "{text}");
+        assert!(text.contains("can also reorder"), "{text}");
+        assert!(s.at_least_once_held() && !s.exactly_once_held());
+        let s = summary(config(Acks::All, true), 1.0);
+        assert!(verdict(&s).starts_with("Exactly once, in order, per partition"));
+        assert!(s.exactly_once_held());
+    }
+
+    #[test]
+    fn unknown_configuration_claims_no_guarantee() {
+        let s = summary(DeliveryConfig::default(), 1.0);
+        let text = verdict(&s);
+        assert!(text.starts_with("No guarantee claimed"), "{text}");
+        assert!(text.contains("observed: no anomaly in both runs"), "{text}");
+    }
+
+    #[test]
+    fn rows_without_records_print_n_a_not_minus_zero() {
+        let mut s = summary(config(Acks::All, true), 1.0);
+        s.sent = None;
+        s.lost_acked = None;
+        let rows = guarantee_rows(&[s]);
+        assert_eq!(rows[0][1], "n/a");
+        assert_eq!(rows[0][2], "n/a");
+        assert!(rows[0][7].starts_with("n/a:"), "{}", rows[0][7]);
+        assert!(!rows[0].iter().any(|cell| cell == "-0"));
+    }
+
+    #[test]
+    fn best_configurations_meet_their_constraint() {
+        // acks=0 is the fastest, as in the audit; only "no constraint" may pick it.
+        let summaries = vec![
+            summary(config(Acks::Zero, false), 300.0),
+            summary(config(Acks::One, false), 200.0),
+            summary(config(Acks::All, true), 100.0),
+        ];
+        let rows = best_rows(&summaries);
+        assert_eq!(rows[0][1], "t=300");
+        assert_eq!(rows[1][1], "t=200", "at-least-once needs acks=1 or all");
+        assert_eq!(
+            rows[3][1], "t=100",
+            "exactly once, in order needs idempotence"
+        );
+        assert_eq!(rows[4][1], "t=100");
+        for row in &rows[1..] {
+            assert_ne!(row[1], "t=300", "{row:?}");
+        }
+    }
 }

@@ -160,7 +160,7 @@ fn rejected_configurations_are_not_judged_and_get_no_panel() {
     std::fs::write(dir.join("results.csv"), lines.join("\n") + "\n").expect("write");
     let out = reports::report(&dir).expect("report");
     let html = std::fs::read_to_string(&out.html).expect("html");
-    assert!(html.contains("Not judged: no records were sent"));
+    assert!(html.contains("n/a: no records were sent"));
     assert!(html.contains("sent no records and are not judged"));
     let svg = std::fs::read_to_string(dir.join("plots/heatmap_duplicates.svg")).expect("svg");
     assert!(
@@ -197,7 +197,7 @@ fn report_is_self_contained_html_and_markdown() {
         "run warnings shown"
     );
     assert!(
-        html.contains("Kept every acknowledged record"),
+        html.contains("At least once (idempotence off, retries &gt; 0)"),
         "plain-language verdicts"
     );
     let md = std::fs::read_to_string(&out.markdown).expect("markdown written");
@@ -295,4 +295,67 @@ fn unknown_scenario_error_lists_known_names() {
         err.to_string(),
         "unknown scenario `nope`; known scenarios: a, b"
     );
+}
+
+#[test]
+fn bad_plot_input_leaves_no_plots_directory() {
+    for (fixture, x) in [
+        ("sweep_tuning", "lingr.ms"),
+        ("sweep_old_format", "linger.ms"),
+    ] {
+        let dir = scratch_copy(fixture, "no-plots-dir");
+        let before = files_in(&dir);
+        let request = PlotRequest {
+            x,
+            y: "p99",
+            series: None,
+        };
+        let stem = dir.join(reports::PLOTS_DIR).join("p99-vs-x");
+        reports::plot(&dir, &request, &stem).expect_err("bad input");
+        assert!(!dir.join(reports::PLOTS_DIR).exists(), "{fixture}");
+        assert_eq!(files_in(&dir), before, "{fixture}");
+    }
+}
+
+/// The verdict cell of the guarantee table's row for `acks=VALUE` in `report.md`.
+fn acks_verdict(markdown: &str, acks: &str) -> String {
+    markdown
+        .lines()
+        .find(|line| line.starts_with(&format!("| acks={acks} |")))
+        .unwrap_or_else(|| panic!("no row for acks={acks} in {markdown}"))
+        .to_owned()
+}
+
+#[test]
+fn verdicts_use_the_experiment_copy_for_values_not_swept() {
+    // Without an experiment copy only acks is known: acks=0 is judged, the others are not.
+    let dir = scratch_copy("sweep_durability", "no-copy");
+    let out = reports::report(&dir).expect("report");
+    let md = std::fs::read_to_string(&out.markdown).expect("markdown");
+    assert!(acks_verdict(&md, "0").contains("At most once (acks=0)"));
+    let all = acks_verdict(&md, "all");
+    assert!(
+        all.contains("No guarantee claimed") && all.contains("observed: no anomaly"),
+        "{all}"
+    );
+    assert!(!md.contains("at-least-once held"), "{md}");
+    // With the copy, idempotence off and retries at the default make acks=all at-least-once.
+    let dir = scratch_copy("sweep_durability", "with-copy");
+    std::fs::write(
+        dir.join("experiment.toml"),
+        "[producer]\n\"enable.idempotence\" = false\n\n[sweep.producer]\nacks = [\"0\", \"1\", \"all\"]\n",
+    )
+    .expect("write copy");
+    let out = reports::report(&dir).expect("report");
+    let md = std::fs::read_to_string(&out.markdown).expect("markdown");
+    assert!(acks_verdict(&md, "0").contains("At most once (acks=0)"));
+    let all = acks_verdict(&md, "all");
+    assert!(all.contains("At least once (idempotence off"), "{all}");
+    assert!(acks_verdict(&md, "1").contains("Broke at-least-once: 90 acknowledged"));
+    // "exactly once, in order" is met by no configuration here, and never by acks=0.
+    let exactly = md
+        .lines()
+        .find(|l| l.starts_with("| highest throughput with exactly once, in order"))
+        .expect("constraint row");
+    assert!(exactly.contains("no configuration meets this"), "{exactly}");
 }

@@ -3,7 +3,16 @@
 
 use std::path::Path;
 
-use reports::OutcomeSummary;
+use reports::{Acks, DeliveryConfig, OutcomeSummary};
+
+fn delivery(acks: Acks, enable_idempotence: bool) -> DeliveryConfig {
+    DeliveryConfig {
+        acks: Some(acks),
+        enable_idempotence: Some(enable_idempotence),
+        retries: Some(2_147_483_647),
+        max_in_flight: Some(5),
+    }
+}
 
 fn trace(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -19,6 +28,7 @@ fn idempotent_summary() -> OutcomeSummary {
         records_sent: 3,
         records_acked: 3,
         delivered_once: 3,
+        delivery: delivery(Acks::All, true),
         ..OutcomeSummary::default()
     }
 }
@@ -164,6 +174,7 @@ fn verdict_mentions_failed_but_present_and_unfinished_records() {
         failed_present: 1,
         unfinished: 1,
         delivered_once: 3,
+        delivery: delivery(Acks::All, true),
         ..OutcomeSummary::default()
     };
     let text = reports::render_terminal("", &summary)
@@ -200,4 +211,49 @@ fn malformed_trace_line_is_a_clear_error() {
         matches!(err, reports::ReportError::Json { line: Some(2), .. }),
         "{err:?}"
     );
+}
+
+#[test]
+fn headline_follows_the_configuration_not_only_the_counts() {
+    // The acks0-lost outcome: every record "acknowledged" (offset -1), one missing silently.
+    let acks0 = OutcomeSummary {
+        records_sent: 3,
+        records_acked: 3,
+        delivered_once: 2,
+        silent_absent: 1,
+        delivery: delivery(Acks::Zero, false),
+        ..OutcomeSummary::default()
+    };
+    let text = reports::render_terminal("", &acks0)
+        .expect("renders")
+        .replace('\n', " ");
+    assert!(text.contains("At most once (acks=0)"), "{text}");
+    assert!(
+        text.contains("1 record(s) are missing from the log"),
+        "{text}"
+    );
+    assert!(!text.contains("Exactly-once held"), "{text}");
+    let clean_counts = OutcomeSummary {
+        records_sent: 3,
+        records_acked: 3,
+        delivered_once: 3,
+        ..OutcomeSummary::default()
+    };
+    for (config, needle) in [
+        (DeliveryConfig::default(), "No anomaly observed"),
+        (
+            delivery(Acks::All, false),
+            "At-least-once held: every acknowledged",
+        ),
+        (delivery(Acks::All, true), "Exactly-once held"),
+    ] {
+        let summary = OutcomeSummary {
+            delivery: config,
+            ..clean_counts.clone()
+        };
+        let text = reports::render_terminal("", &summary)
+            .expect("renders")
+            .replace('\n', " ");
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
 }

@@ -10,7 +10,8 @@ use experiments::error::InputError;
 use experiments::producer_toml::{ProducerTomlError, producer_config_from_toml_str};
 use experiments::spec::{Experiment, Source};
 use models::batching::config::{
-    KafkaVersion, ProducerConfig, check_config_lines, parse_properties,
+    ConfigError, ConfigErrorKind, KafkaVersion, ProducerConfig, check_config_lines,
+    parse_properties,
 };
 
 use super::{emit, lib_error};
@@ -26,7 +27,7 @@ pub struct CheckConfigArgs {
 }
 
 /// Runs `linger check-config`: prints the effective values (defaults marked), warnings and
-/// errors; exits 2 when Kafka would refuse the configuration.
+/// errors; exits 2 when linger refuses the configuration (which Kafka may only warn about).
 pub fn check_config(args: &CheckConfigArgs) -> Result<ExitCode> {
     let version = match &args.kafka_version {
         None => KafkaVersion::default(),
@@ -60,13 +61,46 @@ pub fn check_config(args: &CheckConfigArgs) -> Result<ExitCode> {
     match result {
         Ok(_) => Ok(ExitCode::SUCCESS),
         Err(errors) => {
-            eprintln!(
-                "{name}: Kafka would refuse this configuration ({} errors)",
-                errors.errors.len()
-            );
+            eprintln!("{name}: {}", refusal_summary(&errors.errors));
             Ok(ExitCode::from(2))
         }
     }
+}
+
+/// Whether `new KafkaProducer(props)` would also throw `ConfigException` for this error. Kafka
+/// only logs unknown keys ("supplied but isn't a known config", `AbstractConfig.logUnused`);
+/// linger refuses them on purpose, because a typo would silently change an experiment.
+fn kafka_refuses(kind: &ConfigErrorKind) -> bool {
+    match kind {
+        ConfigErrorKind::UnknownKey { .. } => false,
+        ConfigErrorKind::InvalidValue { .. }
+        | ConfigErrorKind::IdempotenceNeedsRetries
+        | ConfigErrorKind::IdempotenceNeedsAcksAll
+        | ConfigErrorKind::IdempotenceNeedsInFlightAtMostFive { .. }
+        | ConfigErrorKind::TransactionalIdNeedsIdempotence
+        | ConfigErrorKind::DeliveryTimeoutTooSmall { .. } => true,
+    }
+}
+
+/// The one-line summary of a refused configuration, true for every mix of error kinds.
+pub fn refusal_summary(errors: &[ConfigError]) -> String {
+    let total = errors.len();
+    let by_kafka = errors.iter().filter(|e| kafka_refuses(&e.kind)).count();
+    let which = if total == 1 && by_kafka == 1 {
+        "Kafka would also refuse it: ConfigException".to_owned()
+    } else if by_kafka == total {
+        "all of them Kafka would also refuse: ConfigException".to_owned()
+    } else if by_kafka == 0 {
+        let them = if total == 1 { "it" } else { "them" };
+        format!("Kafka would not refuse {them}: it only warns about unknown keys")
+    } else {
+        format!(
+            "{by_kafka} of them Kafka would also refuse: ConfigException; it only warns about \
+             unknown keys"
+        )
+    };
+    let noun = if total == 1 { "error" } else { "errors" };
+    format!("linger refuses this configuration: {total} {noun} ({which})")
 }
 
 /// Runs `linger list`.
@@ -96,6 +130,7 @@ pub fn list() -> Result<ExitCode> {
             );
         }
     }
+    out.push_str(&super::alias_lines());
     out.push_str(
         "\nrun one: linger run NAME (or --scenario NAME); sweep: linger sweep NAME --out DIR\n",
     );

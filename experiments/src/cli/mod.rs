@@ -42,6 +42,31 @@ pub enum Command {
     Teach(render::TeachArgs),
 }
 
+/// Teaching aliases, named after the guarantee a scenario shows: (alias, scenario). Accepted by
+/// `linger teach` and `linger run --scenario`, and listed by both listings.
+pub const TEACHING_ALIASES: &[(&str, &str)] = &[
+    ("at-most-once", "acks0-lost"),
+    ("at-least-once", "retry-duplicate"),
+    ("exactly-once", "idempotent-retry"),
+];
+
+/// The teaching scenario an alias stands for, or `name` itself.
+pub fn scenario_name(name: &str) -> &str {
+    TEACHING_ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == name)
+        .map_or(name, |(_, scenario)| scenario)
+}
+
+/// The listing of [`TEACHING_ALIASES`], one `alias = scenario` line each, under a heading.
+pub fn alias_lines() -> String {
+    let mut out = String::from("teaching aliases:\n");
+    for (alias, scenario) in TEACHING_ALIASES {
+        out.push_str(&format!("  {alias:<28} = {scenario}\n"));
+    }
+    out
+}
+
 /// Turns a library error into the binary's error, keeping it for the exit code.
 pub fn lib_error(error: experiments::error::Error) -> anyhow::Error {
     anyhow::Error::new(error)

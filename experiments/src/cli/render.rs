@@ -10,7 +10,8 @@ use experiments::error::{Error, InputError};
 use experiments::results::write_atomically;
 use experiments::sweep::run_seed;
 use experiments::world::{run_world, scenario_config};
-use reports::{OutcomeSummary, PlotRequest, ReportError};
+use models::batching::config::{Acks as KafkaAcks, ProducerConfig};
+use reports::{Acks, DeliveryConfig, OutcomeSummary, PlotRequest, ReportError};
 
 use super::{emit, lib_error};
 
@@ -43,8 +44,8 @@ pub struct ReportArgs {
 /// Arguments of `linger teach`.
 #[derive(Debug, clap::Args)]
 pub struct TeachArgs {
-    /// The teaching scenario (`linger list`).
-    pub scenario: String,
+    /// The teaching scenario or alias; with none, lists them with a one-line description each.
+    pub scenario: Option<String>,
     /// The master seed (default: the scenario's).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -94,12 +95,8 @@ pub fn plot(args: &PlotArgs) -> Result<ExitCode> {
             file_safe(&args.x)
         ))
     });
-    // Only inside a real results directory is the default plots/ folder created.
-    if let Some(parent) = stem.parent().filter(|p| !p.as_os_str().is_empty())
-        && args.dir.join(reports::MANIFEST_FILE).exists()
-    {
-        std::fs::create_dir_all(parent).map_err(|e| lib_error(Error::io(parent, e)))?;
-    }
+    // The reports crate validates the directory, the columns and the chart before it creates
+    // the output folder (DIR/plots/ by default), so bad input leaves nothing behind.
     let written = reports::plot(&args.dir, &request, &stem).map_err(report_error)?;
     for path in written {
         eprintln!("wrote {}", path.display());
@@ -132,7 +129,12 @@ pub fn standard_plots(dir: &Path) -> Result<()> {
 
 /// Runs `linger teach`: the scenario with a kept trace, rendered as a sequence diagram.
 pub fn teach(args: &TeachArgs) -> Result<ExitCode> {
-    let (config, scenario) = scenario_config(&args.scenario).map_err(|e| lib_error(e.into()))?;
+    let Some(name) = args.scenario.as_deref() else {
+        emit(&teaching_listing());
+        return Ok(ExitCode::SUCCESS);
+    };
+    let (config, scenario) =
+        scenario_config(super::scenario_name(name)).map_err(|e| lib_error(e.into()))?;
     let master_seed = args.seed.unwrap_or(config.run.seed);
     let seed = run_seed(master_seed, "", 0);
     let result = run_world(&config, seed, sim::Trace::keeping());
@@ -154,6 +156,8 @@ pub fn teach(args: &TeachArgs) -> Result<ExitCode> {
         reordered: metric("reordered"),
         failed_present: metric("failed_present"),
         unfinished: metric("records_unfinished"),
+        silent_absent: metric("silent_absent"),
+        delivery: delivery_config(&config.producer),
         explanation: None,
     };
     emit(&reports::render_terminal(&lines, &summary).map_err(report_error)?);
@@ -168,9 +172,32 @@ pub fn teach(args: &TeachArgs) -> Result<ExitCode> {
     if let Some(path) = &args.trace {
         write_atomically(path, lines.as_bytes()).map_err(lib_error)?;
     }
-    eprintln!(
-        "replay: linger teach {} --seed {master_seed}",
-        args.scenario
-    );
+    eprintln!("replay: linger teach {name} --seed {master_seed}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The settings that decide the delivery promise, from the effective producer config.
+fn delivery_config(producer: &ProducerConfig) -> DeliveryConfig {
+    DeliveryConfig {
+        acks: Some(match producer.acks {
+            KafkaAcks::Zero => Acks::Zero,
+            KafkaAcks::One => Acks::One,
+            KafkaAcks::All => Acks::All,
+        }),
+        enable_idempotence: Some(producer.enable_idempotence),
+        retries: Some(u64::from(producer.retries)),
+        max_in_flight: Some(u64::from(producer.max_in_flight_requests_per_connection)),
+    }
+}
+
+/// `linger teach` with no name: every teaching scenario with its one-line title, then the
+/// aliases.
+fn teaching_listing() -> String {
+    let mut out = String::from("teaching scenarios:\n");
+    for scenario in models::scenarios::SCENARIOS {
+        out.push_str(&format!("  {:<28} {}\n", scenario.name, scenario.title));
+    }
+    out.push_str(&super::alias_lines());
+    out.push_str("\ndraw one: linger teach NAME [--svg FILE] [--html FILE] [--trace FILE]\n");
+    out
 }

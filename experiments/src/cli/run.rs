@@ -78,7 +78,7 @@ pub fn overrides_of(
 pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let (source, shown_as) = match &args.scenario {
         Some(name) => (
-            catalog::scenario_source(name).map_err(lib_error)?,
+            catalog::scenario_source(super::scenario_name(name)).map_err(lib_error)?,
             format!("--scenario {name}"),
         ),
         None => catalog::resolve(args.file.as_deref()).map_err(lib_error)?,
@@ -155,7 +155,7 @@ fn config_for(
 ) -> Result<models::world::WorldConfig, Error> {
     match &args.scenario {
         Some(name) if args.set.is_empty() && args.duration_ms.is_none() => {
-            Ok(scenario_config(name)?.0)
+            Ok(scenario_config(super::scenario_name(name))?.0)
         }
         _ => Ok(world_config(&experiment.source, sections)?),
     }

@@ -13,6 +13,12 @@
 //! Purgatory transitions per partition slot (DelayedProduce): pending → NONE when HW passes and
 //! |ISR| ≥ min ISR; → NOT_ENOUGH_REPLICAS_AFTER_APPEND when HW passes with |ISR| < min ISR;
 //! → NOT_LEADER_OR_FOLLOWER when leadership is lost; → REQUEST_TIMED_OUT at the request timeout.
+//!
+//! Request timeouts use one re-armable timer per broker, not one event per request: the broker
+//! keeps `(deadline, request)` in deadline order and the timer fires at the earliest deadline not
+//! yet answered (a request answered before its deadline is dropped from the list lazily), so
+//! the event queue holds one entry per broker however many requests wait (Kafka's
+//! `DelayedOperationPurgatory` likewise keeps its timeouts in a timing wheel, not per request).
 
 use std::rc::Rc;
 

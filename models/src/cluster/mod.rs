@@ -585,8 +585,10 @@ impl Cluster {
                             (self.high_watermark_on(b, partition), std::cmp::Reverse(b))
                         })
                 });
-                let mut records = Vec::new();
-                if let Some(replica) = source.and_then(|b| self.replica(b, partition)) {
+                let replica = source.and_then(|b| self.replica(b, partition));
+                let committed = replica.map_or(0, |r| usize::try_from(r.hw).unwrap_or(0));
+                let mut records = Vec::with_capacity(committed);
+                if let Some(replica) = replica {
                     for batch in replica
                         .log
                         .entries()

@@ -22,6 +22,11 @@
 //! in `record-error-total`; `flush()` marks every partition ready and waits for the records sent
 //! before it. Simplified: one application thread; `send()` costs `send_cpu_ms` of that thread,
 //! charged once per call, whatever the blocking.
+//!
+//! Speed: in runs without faults or tracing, consecutive async sends run inside one `AppStep`
+//! event, each at its own instant, while nothing else can observe or affect the producer (the
+//! sender's timer, the next possible delivery to the client, the end of the send phase); this
+//! is exact, and a test checks that traced runs (one event per send) give the same results.
 
 use std::io::Write as _;
 
@@ -68,6 +73,16 @@ pub(crate) enum Sending {
     Stopping,
 }
 
+/// Whether the application thread may run its next sends inside the current `AppStep` event
+/// instead of one event each (see [`Producer::run_ahead_limit_ns`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RunAhead {
+    /// One event per send (always the case with faults, which can change links at any time).
+    Never,
+    /// Sends run ahead while nothing else can observe or affect the producer.
+    WhenSafe,
+}
+
 /// The application thread's state.
 pub(crate) struct AppThread {
     pub(crate) state: AppState,
@@ -81,6 +96,13 @@ pub(crate) struct AppThread {
     /// When the current `send()` call started (its CPU cost runs from here).
     call_started_ns: u64,
     key_buf: Vec<u8>,
+    run_ahead: RunAhead,
+    /// When the application stops sending (the run's send phase), if it is known.
+    send_end_ns: Option<u64>,
+    /// While an `AppStep` runs: sends due strictly before this instant may run inline (0: none).
+    ahead_limit_ns: u64,
+    /// The next send to run inline, set by [`Producer::after_send`] while running ahead.
+    ahead_next_ns: Option<u64>,
 }
 
 impl AppThread {
@@ -96,7 +118,16 @@ impl AppThread {
             next_arrival_ns: 0,
             call_started_ns: 0,
             key_buf: Vec::with_capacity(24),
+            run_ahead: RunAhead::Never,
+            send_end_ns: plan.duration_ns,
+            ahead_limit_ns: 0,
+            ahead_next_ns: None,
         }
+    }
+
+    /// Sets whether sends may run ahead (the world allows it for runs without faults).
+    pub(crate) fn set_run_ahead(&mut self, run_ahead: RunAhead) {
+        self.run_ahead = run_ahead;
     }
 
     /// Whether the thread has stopped for good.
@@ -142,11 +173,58 @@ impl Producer {
         self.run_once(ctx, net);
     }
 
+    /// The application thread's step: one `send()`, then, while it is safe, the following
+    /// sends at their own instants within the same event.
+    ///
+    /// Running ahead is exact, not an approximation: a send touches only the producer's own
+    /// state (accumulator, record bookkeeping, workload and partitioner streams) and at most
+    /// arms the sender's timer at the send's instant. Nothing else reads or changes that state
+    /// except producer events and deliveries to the client, and every send run ahead is due
+    /// strictly before the earliest of those (see [`Producer::run_ahead_limit_ns`]). Events of
+    /// other components in between touch other state (brokers, links not from the client), so
+    /// their order relative to the sends does not matter.
     pub(super) fn on_app_step(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network) {
         if self.app.state != AppState::Scheduled {
             return;
         }
-        let now = ctx.now().as_nanos();
+        self.app.ahead_limit_ns = self.run_ahead_limit_ns(ctx, net);
+        let mut now = ctx.now().as_nanos();
+        loop {
+            self.app_send(ctx, net, now);
+            match self.app.ahead_next_ns.take() {
+                Some(next_ns) => now = next_ns,
+                None => break,
+            }
+        }
+        self.app.ahead_limit_ns = 0;
+    }
+
+    /// The instant before which sends may run inside the current event (0: none may): the
+    /// earlier of the next possible delivery to the client and the end of the send phase (the
+    /// sender's timer, which sends may move, is checked per send in `may_run_ahead_to`). Only
+    /// for plain async sending without tracing (trace events carry the event's time), periodic
+    /// flushes, a record limit or blocking.
+    fn run_ahead_limit_ns(&self, ctx: &Ctx<'_, Event>, net: &Network) -> u64 {
+        let app = &self.app;
+        let plain = app.run_ahead == RunAhead::WhenSafe
+            && !ctx.tracing()
+            && app.mode == SendMode::Async
+            && app.flush_every_ns == 0
+            && app.record_limit.is_none()
+            && app.sending == Sending::Open
+            && self.metadata.known;
+        let (Some(send_end_ns), Some(arrival), true) = (
+            app.send_end_ns,
+            net.earliest_client_arrival(ctx.now()),
+            plain,
+        ) else {
+            return 0;
+        };
+        send_end_ns.min(arrival.as_nanos())
+    }
+
+    /// One `send()` call at `now` (the event's time, or a later instant when running ahead).
+    fn app_send(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network, now: u64) {
         if self.app.flush_due {
             self.app.flush_due = false;
             if self.app_flush(ctx, net) {
@@ -171,7 +249,6 @@ impl Producer {
                 .map(|k| u32::try_from(k).expect("key counts are validated below 2^32")),
             partition: 0,
             bytes: new.value_bytes.saturating_add(key_len),
-            outcome: Outcome::Unfinished,
         });
         self.metrics.records_sent += 1;
         if self
@@ -179,7 +256,7 @@ impl Producer {
             .record_limit
             .is_some_and(|limit| self.records.len() >= limit)
         {
-            ctx.schedule_at(ctx.now(), Event::Run(RunEvent::SendingDone));
+            ctx.schedule_at(Instant::from_nanos(now), Event::Run(RunEvent::SendingDone));
         }
         if !self.metadata.known {
             let deadline_ns = now + self.settings.max_block_ns;
@@ -196,7 +273,7 @@ impl Producer {
             self.run_once(ctx, net);
             return;
         }
-        self.append_record(ctx, net, id, new);
+        self.append_record(ctx, net, (id, now), new);
     }
 
     /// Writes `key-<k>` into the reusable key buffer.
@@ -210,10 +287,9 @@ impl Producer {
         &mut self,
         ctx: &mut Ctx<'_, Event>,
         net: &mut Network,
-        id: RecordId,
+        (id, now): (RecordId, u64),
         new: NewRecord,
     ) {
-        let now = ctx.now().as_nanos();
         let waited = now - self.app.call_started_ns;
         if let Some(k) = new.key {
             self.fill_key(k);
@@ -235,14 +311,15 @@ impl Producer {
         let outcome = self
             .acc
             .append(&request, &self.metadata.view, &mut self.partitioner_entropy);
-        self.on_append_outcome(ctx, net, id, outcome);
+        self.on_append_outcome(ctx, net, (id, now), outcome);
     }
 
+    /// What `send()` does with the accumulator's answer, at `now` (the send's instant).
     fn on_append_outcome(
         &mut self,
         ctx: &mut Ctx<'_, Event>,
         net: &mut Network,
-        id: RecordId,
+        (id, now): (RecordId, u64),
         outcome: AppendOutcome,
     ) {
         match outcome {
@@ -265,7 +342,7 @@ impl Producer {
                     });
                 }
                 if batch_is_full || new_batch {
-                    self.wake_sender(ctx);
+                    self.wake_sender_at(ctx, now);
                 }
                 self.after_send(ctx, id);
             }
@@ -275,30 +352,35 @@ impl Producer {
             } => {
                 self.app.state = AppState::BlockedOnBuffer { ticket, record: id };
                 ctx.schedule_at(
-                    Instant::from_nanos(deadline_ns.max(ctx.now().as_nanos())),
+                    Instant::from_nanos(deadline_ns.max(now)),
                     Event::Producer(ProducerEvent::BufferWaitExpired { ticket: ticket.0 }),
                 );
                 // While a send waits for memory every partition is ready: let the sender drain.
-                self.wake_sender(ctx);
+                self.wake_sender_at(ctx, now);
             }
             AppendOutcome::RecordTooLarge { .. } => {
-                self.fail_in_send(ctx, id, ProduceError::RecordTooLarge)
+                self.fail_in_send(ctx, (id, now), ProduceError::RecordTooLarge)
             }
             AppendOutcome::BufferExhausted => {
                 self.metrics.buffer_exhausted += 1;
-                self.fail_in_send(ctx, id, ProduceError::BufferExhausted);
+                self.fail_in_send(ctx, (id, now), ProduceError::BufferExhausted);
             }
             AppendOutcome::Closed
             | AppendOutcome::UnknownTicket
             | AppendOutcome::AbortForNewBatch { .. } => {
-                self.fail_in_send(ctx, id, ProduceError::ProducerClosedForcefully);
+                self.fail_in_send(ctx, (id, now), ProduceError::ProducerClosedForcefully);
             }
         }
         let _ = net;
     }
 
     /// An `ApiException` inside `send()`: the callback runs at once with the error.
-    fn fail_in_send(&mut self, ctx: &mut Ctx<'_, Event>, id: RecordId, error: ProduceError) {
+    fn fail_in_send(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        (id, now): (RecordId, u64),
+        error: ProduceError,
+    ) {
         // The core counts RecordTooLarge and BufferExhausted in record-error-total itself.
         if !matches!(
             error,
@@ -311,7 +393,7 @@ impl Producer {
                 .with("key", -1i64)
                 .with("partition", -1i64)
         });
-        self.complete_record(ctx, id, Outcome::Failed { error });
+        self.complete_record_at(ctx, (id, now), Outcome::Failed { error });
         self.after_send(ctx, id);
     }
 
@@ -321,7 +403,7 @@ impl Producer {
         let free_at = self.app.call_started_ns + self.app.send_cpu_ns;
         match self.app.mode {
             SendMode::Sync => {
-                if self.records.get(id).outcome == Outcome::Unfinished {
+                if self.records.is_unfinished(id) {
                     self.app.state = AppState::WaitingAck { record: id };
                 } else {
                     self.schedule_app_step(ctx, free_at);
@@ -330,27 +412,50 @@ impl Producer {
             SendMode::Async => {
                 self.app.next_arrival_ns = self.workload.next_arrival_ns(self.app.next_arrival_ns);
                 let at = self.app.next_arrival_ns.max(free_at);
-                self.schedule_app_step(ctx, at);
+                if self.may_run_ahead_to(ctx, at) {
+                    self.app.ahead_next_ns = Some(at);
+                } else {
+                    self.schedule_app_step(ctx, at);
+                }
             }
         }
     }
 
-    /// Runs the application callback of record `id`: counts it, traces it, and unblocks a sync
-    /// send or a flush waiting for it.
+    /// Whether the next send, due at `at_ns`, may run inside the current `AppStep` event: it is
+    /// due before the limit computed when the event started and before the sender's timer
+    /// (which a send run ahead may have armed at its own instant).
+    fn may_run_ahead_to(&self, ctx: &Ctx<'_, Event>, at_ns: u64) -> bool {
+        at_ns < self.app.ahead_limit_ns
+            && self.app.state == AppState::Scheduled
+            && ctx
+                .deadline(self.sender_timer)
+                .is_none_or(|deadline| at_ns < deadline.as_nanos())
+    }
+
+    /// Runs the application callback of record `id` now.
     pub(super) fn complete_record(
         &mut self,
         ctx: &mut Ctx<'_, Event>,
         id: RecordId,
         outcome: Outcome,
     ) {
-        if self.records.complete(id, outcome) == Completion::Ignored {
+        self.complete_record_at(ctx, (id, ctx.now().as_nanos()), outcome);
+    }
+
+    /// Runs the application callback of record `id` at `now`: counts it, traces it, and
+    /// unblocks a sync send or a flush waiting for it.
+    fn complete_record_at(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        (id, now): (RecordId, u64),
+        outcome: Outcome,
+    ) {
+        let Completion::First(record) = self.records.complete(id, outcome) else {
             return;
-        }
-        let now = ctx.now().as_nanos();
+        };
         self.metrics.last_completion_ns = now;
         match outcome {
             Outcome::Acked { offset } => {
-                let record = *self.records.get(id);
                 self.metrics
                     .on_ack(now - record.sent_at_ns, u64::from(record.bytes));
                 ctx.trace("app", "ack", |e| {
@@ -432,7 +537,7 @@ impl Producer {
             return;
         }
         self.app.state = AppState::Scheduled;
-        self.on_append_outcome(ctx, net, record, outcome);
+        self.on_append_outcome(ctx, net, (record, now), outcome);
     }
 
     pub(super) fn on_buffer_wait_expired(
@@ -466,14 +571,16 @@ impl Producer {
             return;
         }
         self.app.state = AppState::Scheduled;
-        self.fail_in_send(ctx, record, ProduceError::DeliveryTimeout);
+        let now = ctx.now().as_nanos();
+        self.fail_in_send(ctx, (record, now), ProduceError::DeliveryTimeout);
     }
 
     /// The first metadata arrived: a send waiting for it continues.
     pub(super) fn on_metadata_known(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network) {
         if let AppState::WaitingMetadata { record, new, .. } = self.app.state {
             self.app.state = AppState::Scheduled;
-            self.append_record(ctx, net, record, new);
+            let now = ctx.now().as_nanos();
+            self.append_record(ctx, net, (record, now), new);
         }
     }
 }

@@ -39,6 +39,7 @@ use crate::protocol::{Acks, BrokerId, Message};
 use crate::world::Event;
 
 use self::app::AppThread;
+pub(crate) use self::app::RunAhead;
 use self::client::Connections;
 use self::metrics::ProducerMetrics;
 use self::records::AppRecords;

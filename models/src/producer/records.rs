@@ -5,8 +5,8 @@
 //!   send() ──► push(Unfinished) ──► ack(offset) | fail(error) ──► checker's SentRecord list
 //! ```
 //!
-//! Units: ns. The entry is 40 bytes, kept in 64 Ki-record chunks, so a 6-million-record run keeps
-//! its bookkeeping small and never copies it while growing.
+//! Units: ns. Each record costs the checker's 56-byte entry plus 16 bytes of send time and size,
+//! and nothing is converted or copied at the end of a run.
 
 use crate::batching::completion::ProduceError;
 use crate::checker::{AppOutcome, SentRecord};
@@ -20,153 +20,171 @@ pub(crate) enum Outcome {
     Failed { error: ProduceError },
 }
 
-/// One sent record.
+/// One sent record, as the application thread sees it.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct AppRecord {
     pub(crate) sent_at_ns: u64,
     pub(crate) key: Option<u32>,
     pub(crate) partition: u32,
     pub(crate) bytes: u32,
-    pub(crate) outcome: Outcome,
 }
 
-/// Records per storage chunk (a power of two, so an id splits into chunk and slot by shifts).
+/// What only the producer needs about a record (the rest is in its [`SentRecord`]).
+#[derive(Clone, Copy, Debug)]
+struct SendInfo {
+    sent_at_ns: u64,
+    bytes: u32,
+}
+
+/// Records per chunk of [`SendInfo`] (a power of two, so an id splits by shifts).
 const CHUNK_BITS: u32 = 16;
 const CHUNK_LEN: usize = 1 << CHUNK_BITS;
 const SLOT_MASK: u64 = (CHUNK_LEN as u64) - 1;
 
 /// Every record the application sent, indexed by [`RecordId`].
 ///
-/// Stored in fixed-size chunks rather than one vector: growth never copies (or touches again)
-/// what is already stored, and [`AppRecords::take_sent_records`] frees each chunk as soon as it
-/// is converted, so the end-of-run conversion for the checker does not double the memory.
+/// The checker's view of each record ([`SentRecord`]) is kept from the start and updated in
+/// place, so the end of a run hands it over without converting (or holding twice) millions of
+/// entries. The producer's own per-record data sits beside it in fixed-size chunks, which grow
+/// without copying, and a chunk is freed once every record in it is complete (the memory is
+/// reused by the next chunks instead of growing the process).
 pub(crate) struct AppRecords {
-    chunks: Vec<Vec<AppRecord>>,
-    len: u64,
+    sent: Vec<SentRecord>,
+    info: Vec<Vec<SendInfo>>,
     /// Every record below this index is complete (acked or failed).
-    completed_prefix: u64,
+    completed_prefix: usize,
     unfinished: u64,
 }
 
 /// How a completion changed the record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) enum Completion {
-    /// First completion: the callback ran.
-    First,
+    /// First completion: the callback runs; the record as it was sent.
+    First(AppRecord),
     /// Already complete: a second completion is ignored (late or duplicate).
     Ignored,
 }
 
 impl AppRecords {
-    /// Bookkeeping expecting about `expected` records (a hint for the chunk directory).
+    /// Bookkeeping with room for `expected` records (a hint; it grows past it as needed).
     pub(crate) fn with_capacity(expected: usize) -> Self {
         AppRecords {
-            chunks: Vec::with_capacity(expected.div_ceil(CHUNK_LEN)),
+            sent: Vec::with_capacity(expected),
+            info: Vec::with_capacity(expected.div_ceil(CHUNK_LEN)),
             ..AppRecords::new()
         }
     }
 
     pub(crate) fn new() -> Self {
         AppRecords {
-            chunks: Vec::new(),
-            len: 0,
+            sent: Vec::new(),
+            info: Vec::new(),
             completed_prefix: 0,
             unfinished: 0,
         }
     }
 
-    /// Records a new `send()` and returns its id.
+    /// Records a new `send()` (not yet complete) and returns its id.
     pub(crate) fn push(&mut self, record: AppRecord) -> RecordId {
-        let id = RecordId(self.len);
-        if self.len & SLOT_MASK == 0 {
-            self.chunks.push(Vec::with_capacity(CHUNK_LEN));
+        let id = RecordId(self.sent.len() as u64);
+        self.sent.push(SentRecord {
+            id,
+            partition: PartitionId(record.partition),
+            key: record.key.map(u64::from),
+            outcome: AppOutcome::Unfinished,
+        });
+        if id.0 & SLOT_MASK == 0 {
+            self.info.push(Vec::with_capacity(CHUNK_LEN));
         }
-        self.chunks
+        self.info
             .last_mut()
             .expect("a chunk was opened for this record")
-            .push(record);
-        self.len += 1;
+            .push(SendInfo {
+                sent_at_ns: record.sent_at_ns,
+                bytes: record.bytes,
+            });
         self.unfinished += 1;
         id
     }
 
     pub(crate) fn len(&self) -> u64 {
-        self.len
+        self.sent.len() as u64
     }
 
-    pub(crate) fn get(&self, id: RecordId) -> &AppRecord {
-        &self.chunks[(id.0 >> CHUNK_BITS) as usize][(id.0 & SLOT_MASK) as usize]
+    /// The application's view of record `id`, which must not be complete (its send data may
+    /// be freed once it is).
+    pub(crate) fn get(&self, id: RecordId) -> AppRecord {
+        let sent = &self.sent[id.0 as usize];
+        let info = self.info[(id.0 >> CHUNK_BITS) as usize][(id.0 & SLOT_MASK) as usize];
+        AppRecord {
+            sent_at_ns: info.sent_at_ns,
+            key: sent
+                .key
+                .map(|k| u32::try_from(k).expect("stored from a u32 key")),
+            partition: sent.partition.0,
+            bytes: info.bytes,
+        }
     }
 
-    fn get_mut(&mut self, id: RecordId) -> &mut AppRecord {
-        &mut self.chunks[(id.0 >> CHUNK_BITS) as usize][(id.0 & SLOT_MASK) as usize]
+    /// Whether record `id` has no outcome yet.
+    pub(crate) fn is_unfinished(&self, id: RecordId) -> bool {
+        self.sent[id.0 as usize].outcome == AppOutcome::Unfinished
     }
 
     pub(crate) fn set_partition(&mut self, id: RecordId, partition: u32) {
-        self.get_mut(id).partition = partition;
+        self.sent[id.0 as usize].partition = PartitionId(partition);
     }
 
     pub(crate) fn unfinished(&self) -> u64 {
         self.unfinished
     }
 
-    /// Completes record `id` with `outcome` (ack or failure).
+    /// Completes record `id` with `outcome` (an ack or a failure).
     pub(crate) fn complete(&mut self, id: RecordId, outcome: Outcome) -> Completion {
-        let record = self.get_mut(id);
-        if record.outcome != Outcome::Unfinished {
+        let record = &mut self.sent[id.0 as usize];
+        if record.outcome != AppOutcome::Unfinished || outcome == Outcome::Unfinished {
             return Completion::Ignored;
         }
-        record.outcome = outcome;
+        let sent = self.get(id);
+        let record = &mut self.sent[id.0 as usize];
+        record.outcome = match outcome {
+            Outcome::Acked { offset } => AppOutcome::Acked { offset },
+            Outcome::Failed { error } => AppOutcome::Failed {
+                error: error.name().to_owned(),
+            },
+            Outcome::Unfinished => unreachable!("returned above"),
+        };
         self.unfinished -= 1;
-        while self.completed_prefix < self.len
-            && self.get(RecordId(self.completed_prefix)).outcome != Outcome::Unfinished
+        let prefix_before = self.completed_prefix;
+        while self.completed_prefix < self.sent.len()
+            && self.sent[self.completed_prefix].outcome != AppOutcome::Unfinished
         {
             self.completed_prefix += 1;
         }
-        Completion::First
+        // Chunks wholly below the completed prefix are never read again.
+        for chunk in prefix_before / CHUNK_LEN..self.completed_prefix / CHUNK_LEN {
+            self.info[chunk] = Vec::new();
+        }
+        Completion::First(sent)
     }
 
     /// Whether every record with an id below `end` is complete (`flush()`'s condition).
     pub(crate) fn all_complete_below(&self, end: u64) -> bool {
-        self.completed_prefix >= end
+        self.completed_prefix as u64 >= end
     }
 
     /// The application's view of every record, for the checker (copying; tests only).
     #[cfg(test)]
     pub(crate) fn sent_records(&self) -> Vec<SentRecord> {
-        let mut sent = Vec::with_capacity(self.len as usize);
-        for (index, r) in self.chunks.iter().flatten().enumerate() {
-            sent.push(sent_record(index, r));
-        }
-        sent
+        self.sent.clone()
     }
 
-    /// Like [`AppRecords::sent_records`], but moves the records out, freeing each chunk once
-    /// converted (the end of a run, where the peak memory is). Afterwards only the counts
-    /// (`len`, `unfinished`) remain; the records themselves are gone.
+    /// Moves the application's view of every record out for the checker (the end of a run,
+    /// where memory peaks) and frees the producer's per-record data; afterwards the records
+    /// are gone and only the counts remain.
     pub(crate) fn take_sent_records(&mut self) -> Vec<SentRecord> {
-        let mut sent = Vec::with_capacity(self.len as usize);
-        for chunk in std::mem::take(&mut self.chunks) {
-            for r in &chunk {
-                sent.push(sent_record(sent.len(), r));
-            }
-        }
-        sent
-    }
-}
-
-fn sent_record(index: usize, r: &AppRecord) -> SentRecord {
-    SentRecord {
-        id: RecordId(index as u64),
-        partition: PartitionId(r.partition),
-        key: r.key.map(u64::from),
-        outcome: match r.outcome {
-            Outcome::Unfinished => AppOutcome::Unfinished,
-            Outcome::Acked { offset } => AppOutcome::Acked { offset },
-            Outcome::Failed { error } => AppOutcome::Failed {
-                error: error.name().to_owned(),
-            },
-        },
+        self.info = Vec::new();
+        std::mem::take(&mut self.sent)
     }
 }
 
@@ -180,7 +198,6 @@ mod tests {
             key: None,
             partition: 0,
             bytes: 10,
-            outcome: Outcome::Unfinished,
         }
     }
 
@@ -189,24 +206,26 @@ mod tests {
         let mut r = AppRecords::new();
         let a = r.push(record());
         let b = r.push(record());
-        assert_eq!(
+        assert!(matches!(
             r.complete(b, Outcome::Acked { offset: 4 }),
-            Completion::First
-        );
+            Completion::First(AppRecord { bytes: 10, .. })
+        ));
         assert!(!r.all_complete_below(2));
-        assert_eq!(
+        assert!(matches!(
             r.complete(
                 a,
                 Outcome::Failed {
                     error: ProduceError::DeliveryTimeout
                 }
             ),
-            Completion::First
-        );
+            Completion::First(_)
+        ));
         assert!(r.all_complete_below(2));
-        assert_eq!(
-            r.complete(a, Outcome::Acked { offset: 1 }),
-            Completion::Ignored,
+        assert!(
+            matches!(
+                r.complete(a, Outcome::Acked { offset: 1 }),
+                Completion::Ignored
+            ),
             "a late ack is ignored"
         );
         assert_eq!(r.unfinished(), 0);
@@ -225,18 +244,39 @@ mod tests {
         let count = CHUNK_LEN as u64 * 2 + 3;
         for i in 0..count {
             let id = r.push(AppRecord {
+                sent_at_ns: i * 10,
                 partition: (i % 7) as u32,
+                bytes: i as u32,
                 ..record()
             });
             assert_eq!(id, RecordId(i));
         }
         let last = RecordId(count - 1);
         let boundary = RecordId(CHUNK_LEN as u64);
-        r.complete(boundary, Outcome::Acked { offset: 9 });
+        assert_eq!(r.get(boundary).sent_at_ns, CHUNK_LEN as u64 * 10);
+        let Completion::First(sent) = r.complete(boundary, Outcome::Acked { offset: 9 }) else {
+            panic!("the first completion of {boundary:?} counts")
+        };
+        assert_eq!(
+            (sent.sent_at_ns, sent.bytes),
+            (CHUNK_LEN as u64 * 10, CHUNK_LEN as u32)
+        );
         r.set_partition(last, 5);
-        assert_eq!(r.get(boundary).outcome, Outcome::Acked { offset: 9 });
+        assert!(!r.is_unfinished(boundary));
+        assert!(r.is_unfinished(last));
         assert_eq!(r.get(last).partition, 5);
-        assert_eq!(r.unfinished(), count - 1);
+        assert_eq!(r.get(last).bytes, (count - 1) as u32);
+        // Completing the whole first chunk frees its send data; the rest stays readable.
+        for i in 0..CHUNK_LEN as u64 {
+            r.complete(RecordId(i), Outcome::Acked { offset: i as i64 });
+        }
+        assert!(r.all_complete_below(CHUNK_LEN as u64 + 1));
+        assert!(r.info[0].capacity() == 0 && r.info[1].len() == CHUNK_LEN);
+        assert_eq!(
+            r.get(RecordId(CHUNK_LEN as u64 + 1)).sent_at_ns,
+            (CHUNK_LEN as u64 + 1) * 10
+        );
+        assert_eq!(r.unfinished(), count - 1 - CHUNK_LEN as u64);
         let copied = r.sent_records();
         let taken = r.take_sent_records();
         assert_eq!(copied, taken);
@@ -248,10 +288,15 @@ mod tests {
                 .all(|(i, s)| s.id == RecordId(i as u64))
         );
         assert_eq!(taken[CHUNK_LEN].outcome, AppOutcome::Acked { offset: 9 });
+        assert_eq!(taken[1].outcome, AppOutcome::Acked { offset: 1 });
         assert_eq!(
             taken[CHUNK_LEN + 1].partition,
             PartitionId(((CHUNK_LEN + 1) % 7) as u32)
         );
-        assert_eq!(r.len(), count, "the count survives taking the records");
+        assert_eq!(
+            r.unfinished(),
+            count - 1 - CHUNK_LEN as u64,
+            "the counts survive taking the records"
+        );
     }
 }

@@ -76,12 +76,14 @@ fn trace_drain(ctx: &mut Ctx<'_, Event>, drained: &DrainedBatch, node: u32) {
 }
 
 impl Producer {
-    /// Wakes the sender now (an append opened or filled a batch).
-    pub(super) fn wake_sender(&mut self, ctx: &mut Ctx<'_, Event>) {
-        if ctx.deadline(self.sender_timer) != Some(ctx.now()) {
+    /// Wakes the sender at `at_ns`, the instant of the `send()` that opened or filled a batch
+    /// (now, or later when the application thread runs ahead).
+    pub(super) fn wake_sender_at(&mut self, ctx: &mut Ctx<'_, Event>, at_ns: u64) {
+        let at = Instant::from_nanos(at_ns);
+        if ctx.deadline(self.sender_timer) != Some(at) {
             ctx.arm(
                 self.sender_timer,
-                ctx.now(),
+                at,
                 Event::Producer(ProducerEvent::SenderWake),
             );
         }

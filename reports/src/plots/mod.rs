@@ -211,17 +211,22 @@ fn with_extension(stem: &Path, ext: &str) -> PathBuf {
 /// Writes every chart as `<dir>/<stem>.svg` and `.png`, all or nothing.
 pub(crate) fn write_charts(charts: &[(Chart, PathBuf)]) -> Result<Vec<PathBuf>, ReportError> {
     let mut staged = Vec::new();
+    let mut created = Vec::new();
     for (chart, stem) in charts {
-        output::ensure_parent(stem)?;
-        match chart.stage(stem) {
+        let outcome = output::create_parent(stem).and_then(|dir| {
+            created.extend(dir);
+            chart.stage(stem)
+        });
+        match outcome {
             Ok(files) => staged.extend(files),
             Err(e) => {
                 output::discard(staged);
+                output::remove_created_dirs(&created);
                 return Err(e);
             }
         }
     }
-    output::commit_all(staged)
+    output::commit_all(staged).inspect_err(|_| output::remove_created_dirs(&created))
 }
 
 /// A label with units for a column, for axis titles.

@@ -20,6 +20,7 @@ mod terminal;
 mod trace;
 
 use crate::error::ReportError;
+use crate::guarantee::{DeliveryConfig, Promise};
 
 /// The checker's verdict on a run and the scenario it ran, as the command line passes it in.
 ///
@@ -48,6 +49,11 @@ pub struct OutcomeSummary {
     pub failed_present: u64,
     /// Records with no answer when the run ended.
     pub unfinished: u64,
+    /// Records missing from the log for which the application got no error (`acks=0` loss).
+    pub silent_absent: u64,
+    /// The producer's delivery settings; the default (all unknown) claims no guarantee and
+    /// reports only what was observed.
+    pub delivery: DeliveryConfig,
     /// The scenario's own explanation of the outcome, shown verbatim after the generated one.
     pub explanation: Option<String>,
 }
@@ -148,10 +154,22 @@ fn verdict_sentences(events: &[trace::TraceLine], s: &OutcomeSummary) -> Vec<Str
     out
 }
 
-/// The first sentence: the strongest guarantee that held.
+/// The first sentence: the guarantee the configuration promises, and whether it held.
 fn headline(s: &OutcomeSummary) -> String {
+    let promise = s.delivery.promise();
     if s.records_sent == 0 {
         "The checker counted no records sent, so no delivery guarantee is judged.".to_owned()
+    } else if promise == Promise::Unconfirmed {
+        let outcome = match s.silent_absent {
+            0 => "this time every record reached the log".to_owned(),
+            n => format!(
+                "{n} record(s) are missing from the log, and the application was given no error"
+            ),
+        };
+        format!(
+            "At most once (acks=0): the producer waited for no answer, so nothing was confirmed \
+             and at-least-once was never promised; {outcome}."
+        )
     } else if s.lost_acked > 0 {
         format!(
             "At-least-once broke: {} acknowledged record(s) are not in the final log.",
@@ -164,8 +182,30 @@ fn headline(s: &OutcomeSummary) -> String {
             s.duplicated
         )
     } else {
-        "Exactly-once held: every acknowledged record is in the final log exactly once.".to_owned()
+        clean_headline(promise)
     }
+}
+
+/// The first sentence when nothing was lost or duplicated, true to what the config promises.
+fn clean_headline(promise: Promise) -> String {
+    match promise {
+        Promise::ExactlyOnceInOrder => {
+            "Exactly-once held: every acknowledged record is in the final log exactly once."
+        }
+        Promise::AtLeastOnce => {
+            "At-least-once held: every acknowledged record is in the final log, once each in this \
+             run; without idempotence a retry could have written one twice."
+        }
+        Promise::NoResend => {
+            "Every acknowledged record is in the final log exactly once; with retries=0 and no \
+             idempotence a failed send is not retried (at most once per send)."
+        }
+        Promise::Unconfirmed | Promise::Unknown => {
+            "No anomaly observed: every acknowledged record is in the final log exactly once \
+             (the configuration is not known here, so no guarantee is claimed)."
+        }
+    }
+    .to_owned()
 }
 
 fn why_sentence(ev: &Evidence, s: &OutcomeSummary) -> Option<String> {

@@ -170,6 +170,15 @@ pub enum ConfigWarningKind {
         /// The selected release.
         version: String,
     },
+    /// `batch.size` is larger than `buffer.memory`: Kafka accepts the configuration, but every
+    /// new batch asks `BufferPool.allocate` for more than the pool holds, which throws
+    /// `IllegalArgumentException` from `send()`; linger fails each such send.
+    BatchLargerThanBufferMemory {
+        /// The configured `batch.size`.
+        batch_size: u32,
+        /// The configured `buffer.memory`.
+        buffer_memory: u64,
+    },
     /// The same key appeared twice in one file; the later value wins, as in Java's
     /// `Properties.load`.
     DuplicateKey {
@@ -226,6 +235,14 @@ impl fmt::Display for ConfigWarning {
                 f,
                 "The configuration '{key}' was supplied but isn't a known config in Kafka \
                  {version} (added in {since}); ignored."
+            ),
+            ConfigWarningKind::BatchLargerThanBufferMemory {
+                batch_size,
+                buffer_memory,
+            } => write!(
+                f,
+                "batch.size {batch_size} is larger than buffer.memory {buffer_memory}: every \
+                 send will fail (BufferPool.allocate refuses more than the pool holds)."
             ),
             ConfigWarningKind::DuplicateKey { earlier } => write!(
                 f,

@@ -253,6 +253,20 @@ impl Resolver {
         if self.errors.is_empty() {
             self.configure_delivery_timeout();
         }
+        self.check_batch_fits_buffer_memory();
+    }
+
+    /// Kafka takes `batch.size` > `buffer.memory` without complaint, but then no batch buffer
+    /// can ever be allocated (`BufferPool.allocate` throws `IllegalArgumentException`): say so.
+    fn check_batch_fits_buffer_memory(&mut self) {
+        let (batch_size, buffer_memory) = (self.config.batch_size, self.config.buffer_memory);
+        if u64::from(batch_size) > buffer_memory {
+            let kind = ConfigWarningKind::BatchLargerThanBufferMemory {
+                batch_size,
+                buffer_memory,
+            };
+            self.warn("batch.size", kind);
+        }
     }
 
     /// Before 3.7 the retry backoff is flat; from 3.7 a `retry.backoff.ms` above

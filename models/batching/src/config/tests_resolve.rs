@@ -762,3 +762,31 @@ fn on_3x_six_in_flight_with_transactional_id_fails_on_the_transactional_id() {
         ConfigErrorKind::IdempotenceNeedsInFlightAtMostFive { max_in_flight: 6 }
     );
 }
+
+/// Kafka accepts `batch.size` > `buffer.memory` (no validator relates them), but
+/// `BufferPool.allocate` then refuses every batch buffer: linger accepts it with a warning.
+#[test]
+fn batch_size_above_buffer_memory_is_accepted_with_a_warning() {
+    let resolved = ok(
+        KafkaVersion::V4_0,
+        &[("batch.size", "65536"), ("buffer.memory", "32768")],
+    );
+    let warning = resolved
+        .warnings
+        .iter()
+        .find(|w| w.key == "batch.size")
+        .expect("a warning about batch.size");
+    assert!(
+        matches!(
+            warning.kind,
+            ConfigWarningKind::BatchLargerThanBufferMemory {
+                batch_size: 65536,
+                buffer_memory: 32768
+            }
+        ),
+        "{warning:?}"
+    );
+    assert!(warning.to_string().contains("every send will fail"));
+    let fits = ok(KafkaVersion::V4_0, &[("batch.size", "32768")]);
+    assert!(fits.warnings.iter().all(|w| w.key != "batch.size"));
+}

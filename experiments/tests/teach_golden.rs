@@ -1,0 +1,175 @@
+//! Golden snapshots of every teaching diagram: each test runs the real `linger teach NAME`
+//! binary (the real simulation, the scenario's own seed) and pins its terminal diagram with an
+//! insta file snapshot under `experiments/tests/snapshots/`.
+//!
+//! A snapshot changes only when the simulation's behaviour (or the renderer) changes; read the
+//! new diagram, and if the change is meant, accept it with
+//! `INSTA_UPDATE=always cargo test -p experiments --test teach_golden`.
+
+use std::process::{Command, Output};
+
+/// The most rows a teaching diagram may have: a few dozen tell one story.
+const DIAGRAM_ROWS_MAX: usize = 80;
+
+fn teach(name: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_linger"))
+        .args(["teach", name])
+        .output()
+        .expect("the linger binary runs")
+}
+
+/// Rows of the diagram: lines with a time column, such as `    6.000 | ... | event`.
+fn diagram_rows(diagram: &str) -> usize {
+    diagram
+        .lines()
+        .filter(|line| {
+            line.split_once(" |")
+                .is_some_and(|(time, _)| time.trim().parse::<f64>().is_ok())
+        })
+        .count()
+}
+
+/// Runs `linger teach name`, checks it is a whole, teaching-sized diagram that shows every
+/// row in `story` (so a snapshot accepted with `INSTA_UPDATE` still tells the lesson), and
+/// snapshots it.
+fn assert_teach_snapshot(name: &str, story: &[&str]) {
+    let output = teach(name);
+    let stdout = String::from_utf8(output.stdout).expect("the diagram is UTF-8");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{name}: {stderr}");
+    assert!(
+        stderr.contains(&format!("replay: linger teach {name} --seed")),
+        "{name}: the replay line is printed: {stderr}"
+    );
+    assert!(
+        stdout.starts_with(&format!("Scenario: {name}\n")),
+        "{name}: {stdout}"
+    );
+    assert!(
+        !stdout.contains("more events not drawn"),
+        "{name}: the whole trace is drawn"
+    );
+    let rows = diagram_rows(&stdout);
+    assert!(
+        (10..=DIAGRAM_ROWS_MAX).contains(&rows),
+        "{name}: {rows} rows; a teaching diagram has a few dozen"
+    );
+    for needle in story {
+        assert!(
+            stdout.contains(needle),
+            "{name}: the diagram lost part of its story, `{needle}`:\n{stdout}"
+        );
+    }
+    insta::assert_snapshot!(name, stdout);
+}
+
+macro_rules! golden {
+    ($($test:ident => $name:literal: [$($story:literal),* $(,)?],)*) => {
+        $(
+            #[test]
+            fn $test() {
+                assert_teach_snapshot($name, &[$($story),*]);
+            }
+        )*
+
+        /// Every scenario `linger teach` knows has a golden test above.
+        const GOLDEN: &[&str] = &[$($name,)* "idempotence-acks0-conflict"];
+    };
+}
+
+golden! {
+    acks0_lost => "acks0-lost": [
+        "LOST on the network: produce request",
+        "ack record 1: offset -1",
+    ],
+    sync_vs_async => "sync-vs-async": ["Produce #7 [b4 PID 0 epoch 0 SEQ 4]", "ack record 4"],
+    async_batching => "async-batching": [
+        "(5 records, attempt 0)",
+        "[b0 PID 0 epoch 0 SEQ 0..4]",
+        "ack record 4: offset 4",
+    ],
+    acks1_failover_loss => "acks1-failover-loss": [
+        "ack record 1: offset 1",
+        "FAULT: crash broker/0",
+        "ELECT: p0 leader broker/1",
+        "ack record 3: offset 1",
+        "TRUNCATE p0 to offset 1: 2 records removed",
+        "acknowledged-but-lost 2",
+    ],
+    acks_all_min_isr => "acks-all-min-isr": [
+        "FAULT: crash broker/0",
+        "ELECT: p0 leader broker/1",
+        "RETRY b1 p0",
+        "ack record 3: offset 3",
+        "acknowledged-but-lost 0",
+    ],
+    acks_all_isr_shrunk => "acks-all-isr-shrunk": [
+        "ISR shrink p0: [0]",
+        "NOT_ENOUGH_REPLICAS p0: ISR [0]",
+        "FAILED record 2: NOT_ENOUGH_REPLICAS",
+    ],
+    retry_duplicate => "retry-duplicate": [
+        "no PID/SEQ (not idempotent)",
+        "LOST on the network: produce response",
+        "RETRY b1 p0 after REQUEST_TIMED_OUT",
+        "ack record 1: offset 3",
+        "duplicated 1",
+    ],
+    idempotent_retry => "idempotent-retry": [
+        "LOST on the network: produce response",
+        "RETRY b1 p0 after REQUEST_TIMED_OUT",
+        "DUPLICATE PID 0 epoch 0 SEQ 1: already at offset 1",
+        "ack record 1: offset 1",
+        "duplicated 0",
+    ],
+    reorder_inflight => "reorder-inflight": [
+        "LOST on the network: produce request",
+        "ack record 2: offset 1",
+        "ack record 1: offset 2",
+        "reordered 1",
+    ],
+    idempotent_order => "idempotent-order": [
+        "LOST on the network: produce request",
+        "OUT_OF_ORDER_SEQUENCE p0: PID 0 got SEQ 2, expected 1",
+        "ack record 1: offset 1",
+        "ack record 2: offset 2",
+        "reordered 0",
+    ],
+    delivery_timeout => "delivery-timeout": [
+        "EXPIRED b0 p0",
+        "FAILED record 1: TimeoutException",
+        "LOST on the network: produce response",
+        "FAILED record 3: TimeoutException",
+        "failed-but-present 2",
+    ],
+}
+
+/// The one scenario Kafka refuses to start: no diagram, exit code 2 and the ConfigException's
+/// meaning on stderr.
+#[test]
+fn idempotence_acks0_conflict() {
+    let output = teach("idempotence-acks0-conflict");
+    let stderr = String::from_utf8(output.stderr).expect("the message is UTF-8");
+    assert_eq!(output.status.code(), Some(2), "bad input: {stderr}");
+    assert!(output.stdout.is_empty(), "no diagram is drawn");
+    insta::assert_snapshot!("idempotence-acks0-conflict", stderr);
+}
+
+#[test]
+fn every_teaching_scenario_has_a_golden_snapshot() {
+    let known: Vec<&str> = models::scenarios::SCENARIOS
+        .iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(
+        GOLDEN,
+        known.as_slice(),
+        "one golden test per scenario, in order"
+    );
+}
+
+#[test]
+fn diagram_rows_counts_only_timed_lines() {
+    let text = " time (ms) | lanes | event\n-----------+\n     6.000 |  o-> | Produce #1\n  1015.000 |  *   | TIMEOUT\nOutcome: sent 1\n";
+    assert_eq!(diagram_rows(text), 2);
+}
