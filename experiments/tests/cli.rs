@@ -579,3 +579,15 @@ fn merge_refuses_foreign_or_incomplete_inputs() {
     );
     assert!(!out.exists(), "a refused merge writes nothing");
 }
+
+#[test]
+fn bench_sweep_runs_a_small_version_and_prints_its_rates() {
+    let output = linger(&["bench", "sweep", "--points", "3", "--duration-ms", "100"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    for needle in ["sweep of 3 points", "points/s", "records/s", "threads"] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+    // 3 points x 0.1 virtual s x 50000 records/s.
+    assert!(text.contains("15000 records sent"), "{text}");
+}

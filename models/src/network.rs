@@ -24,9 +24,13 @@
 //!
 //! Units: time in integer ns, bandwidth in bytes per second, probabilities as parts per billion.
 //!
-//! Fidelity: a link stands for a TCP connection, so it never reorders. A cut drops every message
-//! *sent* while it lasts, in both directions; a message already on the wire when the cut starts
-//! is still delivered (it had left the sender). Request loss applies to client→broker messages,
+//! Fidelity: a link stands for a TCP connection, so it never reorders, and it never loses one
+//! message while delivering the next: once a message between the client and a broker is dropped
+//! (loss, a cut, a scripted drop), that connection carries nothing more, in either direction,
+//! until the client reconnects ([`Network::reconnect`], after its request timeout closed the
+//! connection, as Kafka's `NetworkClient` does). A cut drops every message *sent* while it
+//! lasts, in both directions; a message already on the wire when the cut starts is still
+//! delivered (it had left the sender). Request loss applies to client→broker messages,
 //! response loss to broker→client messages; broker↔broker traffic is lost only by cuts. The
 //! client models its own request timeouts; there is no TCP reset notification.
 
@@ -81,6 +85,17 @@ pub struct NetworkConfig {
     /// Per-link overrides (both directions).
     #[serde(default)]
     pub links: Vec<LinkOverride>,
+    /// Whether a message lost between the client and a broker leaves that connection dead
+    /// until the client reconnects after its request timeout (true, the default: a TCP
+    /// connection never drops one message and delivers the next). `false` makes every loss
+    /// independent, a teaching simplification for stories such as "the first request is lost,
+    /// the second arrives"; a scenario that sets it says so.
+    #[serde(default = "default_true")]
+    pub lost_message_breaks_connection: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// Settings for one link, both directions.
@@ -111,6 +126,7 @@ impl Default for NetworkConfig {
             request_loss: 0.0,
             response_loss: 0.0,
             links: Vec::new(),
+            lost_message_breaks_connection: true,
         }
     }
 }
@@ -181,6 +197,9 @@ pub enum DropReason {
     Loss,
     /// The receiving broker is down.
     BrokerDown,
+    /// An earlier message on the client's connection was lost: a TCP connection delivers every
+    /// byte in order or nothing, so nothing more gets through until the client reconnects.
+    ConnectionLost,
 }
 
 impl DropReason {
@@ -191,6 +210,7 @@ impl DropReason {
             DropReason::Scripted => "scripted",
             DropReason::Loss => "loss",
             DropReason::BrokerDown => "broker_down",
+            DropReason::ConnectionLost => "connection_lost",
         }
     }
 }
@@ -201,6 +221,11 @@ pub struct Network {
     node_count: usize,
     links: Vec<Link>,
     dropped_count: u64,
+    /// Per node index: whether the client's connection to that broker lost a message and so
+    /// carries nothing more until the client reconnects (see [`Network::reconnect`]).
+    connection_lost: Vec<bool>,
+    /// [`NetworkConfig::lost_message_breaks_connection`].
+    lost_message_breaks_connection: bool,
     /// Scheduled arrivals at the client, per sending node index (in arrival order: a link
     /// delivers in order), when the world asked for them (see [`ClientArrivals`]).
     client_arrivals: ClientArrivals,
@@ -292,6 +317,8 @@ impl Network {
             node_count,
             links,
             dropped_count: 0,
+            connection_lost: vec![false; node_count],
+            lost_message_breaks_connection: config.lost_message_breaks_connection,
             client_arrivals: ClientArrivals::Untracked,
         };
         for (i, o) in config.links.iter().enumerate() {
@@ -356,8 +383,17 @@ impl Network {
     ) {
         let now = ctx.now();
         let is_response = matches!(to, Node::Client);
+        // The broker end of a client connection, if this message travels on one.
+        let client_conn = match (from, to) {
+            (Node::Client, Node::Broker(_)) => Some(node_index(to)),
+            (Node::Broker(_), Node::Client) => Some(node_index(from)),
+            _ => None,
+        };
+        let lost = client_conn.is_some_and(|i| self.connection_lost[i]);
         let link = self.link_mut(from, to);
-        let verdict = if link.cut {
+        let verdict = if lost {
+            Err(DropReason::ConnectionLost)
+        } else if link.cut {
             Err(DropReason::Cut)
         } else if is_response && link.drop_next > 0 {
             link.drop_next -= 1;
@@ -378,9 +414,18 @@ impl Network {
             }
             Err(reason) => {
                 self.dropped_count += 1;
+                if let (Some(i), true) = (client_conn, self.lost_message_breaks_connection) {
+                    self.connection_lost[i] = true;
+                }
                 trace_drop(ctx, from, to, &msg, reason);
             }
         }
+    }
+
+    /// The client closed its connection to `broker` and opened a new one (after a request
+    /// timeout): traffic flows again, subject to the link's own state.
+    pub fn reconnect(&mut self, broker: BrokerId) {
+        self.connection_lost[node_index(Node::Broker(broker))] = false;
     }
 
     /// Starts keeping the arrival times of messages in flight to the client; the caller must
@@ -483,7 +528,8 @@ impl Network {
     /// Whether a connection between `client` and `broker` cannot carry traffic right now
     /// (the link is cut); the client still learns of it only through its own timeouts.
     pub fn connection_broken(&self, _now: Instant, client: Node, broker: BrokerId) -> bool {
-        self.is_cut(client, Node::Broker(broker))
+        self.connection_lost[node_index(Node::Broker(broker))]
+            || self.is_cut(client, Node::Broker(broker))
     }
 
     /// Messages dropped so far, for every reason.

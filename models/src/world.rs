@@ -478,7 +478,9 @@ pub fn run(config: &WorldConfig, seed: u64, trace: sim::Trace) -> RunResult {
     match outcome {
         Ok(Ok(_)) => {}
         // A bound was exceeded: an assertion failure that says how to replay it.
-        Ok(Err(limit)) => panic!("{limit}"),
+        Ok(Err(limit)) => panic!(
+            "{limit}; raise [run] max_events or replay with `linger run ... --run-seed {seed}`"
+        ),
         Err(payload) => {
             let message = payload
                 .downcast_ref::<String>()
@@ -486,7 +488,7 @@ pub fn run(config: &WorldConfig, seed: u64, trace: sim::Trace) -> RunResult {
                 .or_else(|| payload.downcast_ref::<&str>().copied())
                 .unwrap_or("(no message)");
             panic!(
-                "{message}\n  at virtual time {} of the run with seed {seed}; replay with --seed {seed}",
+                "{message}\n  at virtual time {} of the run with seed {seed}; replay with `linger run ... --run-seed {seed}`",
                 engine.now()
             );
         }

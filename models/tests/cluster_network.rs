@@ -138,9 +138,12 @@ fn a_later_message_never_overtakes_an_earlier_one_on_a_link() {
 
 #[test]
 fn request_and_response_loss_follow_their_ratios() {
+    // Independent losses, so every message draws its own fate (with the default, the first loss
+    // would leave the connection dead until a reconnect; see the test after the cut test).
     let config = NetworkConfig {
         request_loss: 0.25,
         response_loss: 0.5,
+        lost_message_breaks_connection: false,
         ..NetworkConfig::default()
     };
     let (mut engine, mut w) = world(&config, 2);
@@ -225,13 +228,58 @@ fn a_cut_drops_both_directions_until_healed() {
     }
     engine.ctx().schedule_at(
         at_us(50),
-        Ev::Do(|net, _| net.heal(Node::Broker(BrokerId(0)), Node::Client)),
+        Ev::Do(|net, _| {
+            net.heal(Node::Broker(BrokerId(0)), Node::Client);
+            // The messages dropped by the cut killed the client's connection: the client opens
+            // a new one (after its request timeout, in the world).
+            net.reconnect(BrokerId(0));
+        }),
     );
     run(&mut engine, &mut w);
     let mut corrs: Vec<u64> = w.delivered.iter().map(|d| d.3).collect();
     corrs.sort_unstable();
     assert_eq!(corrs, vec![0, 3, 100, 103]);
     assert!(!w.net.is_cut(CLIENT, B0));
+}
+
+#[test]
+fn a_lost_message_kills_the_client_connection_in_both_directions_until_a_reconnect() {
+    let (mut engine, mut w) = world(&NetworkConfig::default(), 4);
+    // Response 0 is dropped by script; request 1 and response 2 then find the connection dead,
+    // while the broker-to-broker link is unaffected; after the reconnect both directions work.
+    engine.ctx().schedule_at(
+        Instant::ZERO,
+        Ev::Do(|net, _| net.drop_next_responses(BrokerId(0), 1)),
+    );
+    let sends = [
+        (10, B0, CLIENT, 0),
+        (20, CLIENT, B0, 1),
+        (30, B0, CLIENT, 2),
+        (30, B0, Node::Broker(BrokerId(1)), 3),
+        (50, CLIENT, B0, 4),
+        (50, B0, CLIENT, 5),
+    ];
+    for (t, from, to, corr) in sends {
+        let send = Ev::Send {
+            from,
+            to,
+            corr,
+            bytes: 0,
+        };
+        engine.ctx().schedule_at(at_us(t), send);
+    }
+    engine.ctx().schedule_at(
+        at_us(40),
+        Ev::Do(|net, _| {
+            assert!(net.connection_broken(Instant::ZERO, Node::Client, BrokerId(0)));
+            net.reconnect(BrokerId(0));
+        }),
+    );
+    run(&mut engine, &mut w);
+    let mut corrs: Vec<u64> = w.delivered.iter().map(|d| d.3).collect();
+    corrs.sort_unstable();
+    assert_eq!(corrs, vec![3, 4, 5]);
+    assert_eq!(w.net.dropped_count(), 3);
 }
 
 #[test]
@@ -330,7 +378,13 @@ fn bandwidth_serialises_messages_one_after_another() {
 
 #[test]
 fn drop_next_responses_drops_exactly_n_responses_on_that_link() {
-    let (mut engine, mut w) = world(&NetworkConfig::default(), 6);
+    // Count the scripted drops alone: independent losses, so the first drop does not also kill
+    // the connection (that rule has its own test).
+    let config = NetworkConfig {
+        lost_message_breaks_connection: false,
+        ..NetworkConfig::default()
+    };
+    let (mut engine, mut w) = world(&config, 6);
     engine.ctx().schedule_at(
         Instant::ZERO,
         Ev::Do(|net, _| net.drop_next_responses(BrokerId(0), 2)),

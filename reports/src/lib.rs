@@ -19,6 +19,12 @@
 //! recomputed from `results.csv` (`summary.csv` is not read). Axes not shown in a plot are pooled
 //! and the plot says so.
 //!
+//! Delivery guarantees in the report are a property of each configuration, checked against what
+//! its runs observed ([`DeliveryConfig`]): `acks`, `enable.idempotence`, `retries` and
+//! `max.in.flight.requests.per.connection` come from the sweep axes, else the experiment copy
+//! (`experiment.toml`) in the directory, else Kafka's defaults; where they cannot be known, the
+//! report says what was observed and claims no guarantee.
+//!
 //! Every output file is written under a temporary name in its directory and renamed into place
 //! when complete, so a failure leaves no partial file. Errors are [`ReportError`]s that name the
 //! file, line or column at fault.

@@ -161,9 +161,15 @@ impl PointSummary {
             && n(self.reordered) == 0.0
             && n(self.silent_absent) == 0.0
     }
-    /// At-least-once was promised (the producer confirms writes) and held.
+    /// At-least-once was promised (writes are confirmed and a failed send is retried, or
+    /// idempotence is on) and held.
     fn at_least_once_held(&self) -> bool {
-        self.ran() && self.config.confirms() && n(self.lost_acked) == 0.0
+        self.ran()
+            && matches!(
+                self.config.promise(),
+                Promise::AtLeastOnce | Promise::ExactlyOnceInOrder
+            )
+            && n(self.lost_acked) == 0.0
     }
     /// Exactly once, in order, per partition was promised (idempotence on, acks=all) and held.
     fn exactly_once_held(&self) -> bool {
@@ -363,7 +369,8 @@ fn constraints(summaries: &[PointSummary]) -> Vec<Constraint> {
         .collect();
     p99s.sort_by(f64::total_cmp);
     let median = p99s.get(p99s.len() / 2).copied().unwrap_or(0.0);
-    let at_least_once = "at-least-once kept (acks=1 or all, no acknowledged record lost)";
+    let at_least_once = "at-least-once kept (acks=1 or all with retries > 0, or idempotence \
+                         on; no acknowledged record lost)";
     let exactly_once = "exactly once, in order (idempotence on, acks=all, and no loss, \
                         duplicate or reordering observed)";
     vec![
@@ -465,6 +472,13 @@ fn best_rows(summaries: &[PointSummary]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// Where the verdicts take the producer settings from, and the limit of that.
+const SOURCES_NOTE: &str = "Guarantees are judged from each configuration's acks, \
+    enable.idempotence, retries and max.in.flight.requests.per.connection: the sweep axes, else \
+    the experiment copy in this directory (experiment.toml), else Kafka's defaults. Command-line \
+    --set overrides are not in that copy; where a value cannot be known, only what the runs \
+    observed is reported.";
+
 const BEST_HEADER: [&str; 5] = [
     "constraint",
     "configuration",
@@ -519,14 +533,21 @@ fn overview(summaries: &[PointSummary]) -> String {
     let acks0 = count(&|s| s.config.promise() == Promise::Unconfirmed);
     let acks0_missing =
         count(&|s| s.config.promise() == Promise::Unconfirmed && n(s.silent_absent) > 0.0);
+    let no_resend = count(&|s| s.config.promise() == Promise::NoResend && n(s.lost_acked) == 0.0);
     let unknown = count(&|s| s.config.promise() == Promise::Unknown && n(s.lost_acked) == 0.0);
     let mut text = format!(
         "Of {} configurations that ran, {exactly} kept exactly once, in order (idempotence on, \
-         acks=all); {at_least} kept at-least-once (acks=1 or all, no acknowledged record lost; \
-         duplicates and reordering are counted per configuration below); {broke} lost \
-         acknowledged records (at-least-once broken).",
+         acks=all); {at_least} kept at-least-once (idempotence off, retries > 0, no \
+         acknowledged record lost; duplicates and reordering are counted per configuration \
+         below); {broke} lost acknowledged records (at-least-once broken).",
         ran.len()
     );
+    if no_resend > 0 {
+        text.push_str(&format!(
+            " {no_resend} had retries=0 without idempotence: at most once per send, with every \
+             acknowledged record kept."
+        ));
+    }
     if acks0 > 0 {
         text.push_str(&format!(
             " {acks0} used acks=0, which promises at most once: nothing is confirmed \
@@ -602,7 +623,8 @@ fn render_html(
     for row in guarantee_rows(summaries) {
         h.push_str(&html_row(&row, "td"));
     }
-    h.push_str("</table>\n<h2>Experiment configuration</h2>\n");
+    h.push_str(&format!("</table>\n<p>{}</p>\n", escape_html(SOURCES_NOTE)));
+    h.push_str("<h2>Experiment configuration</h2>\n");
     for (name, text) in config_text(sweep) {
         h.push_str(&format!(
             "<h3>{}</h3>\n<pre>{}</pre>\n",
@@ -634,7 +656,9 @@ fn render_markdown(sweep: &Sweep, charts: &[NamedChart], summaries: &[PointSumma
     }
     m.push_str("## Delivery guarantees per configuration\n\n");
     m.push_str(&md_table(&GUARANTEE_HEADER, &guarantee_rows(summaries)));
-    m.push_str("\n## Experiment configuration\n");
+    m.push_str(&format!(
+        "\n{SOURCES_NOTE}\n\n## Experiment configuration\n"
+    ));
     for (name, text) in config_text(sweep) {
         let fence = if name.ends_with(".json") {
             "json"
@@ -728,6 +752,18 @@ mod tests {
         assert!(text.starts_with("At least once (idempotence off"), "{text}");
         assert!(text.contains("can also reorder"), "{text}");
         assert!(s.at_least_once_held() && !s.exactly_once_held());
+        let no_retries = summary(
+            DeliveryConfig {
+                retries: Some(0),
+                ..config(Acks::All, false)
+            },
+            1.0,
+        );
+        assert!(verdict(&no_retries).starts_with("At most once per send"));
+        assert!(
+            !no_retries.at_least_once_held(),
+            "retries=0 is at most once"
+        );
         let s = summary(config(Acks::All, true), 1.0);
         assert!(verdict(&s).starts_with("Exactly once, in order, per partition"));
         assert!(s.exactly_once_held());

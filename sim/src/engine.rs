@@ -212,8 +212,8 @@ impl fmt::Display for LimitExceeded {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "run exceeded its limit of {} events at virtual time {} (seed {}); replay with --seed {}",
-            self.events, self.now, self.seed, self.seed
+            "run exceeded its limit of {} events at virtual time {} (run seed {})",
+            self.events, self.now, self.seed
         )
     }
 }

@@ -97,7 +97,7 @@ impl Producer {
     /// One pass of `Sender.runOnce`.
     pub(super) fn run_once(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network) {
         let now = ctx.now().as_nanos();
-        self.handle_request_timeouts(ctx, now);
+        self.handle_request_timeouts(ctx, net, now);
         self.idempotent_housekeeping(ctx);
         self.maybe_send_init_producer_id(ctx, net, now);
         self.maybe_send_metadata_request(ctx, net, now);
@@ -147,12 +147,15 @@ impl Producer {
         }
     }
 
-    fn handle_request_timeouts(&mut self, ctx: &mut Ctx<'_, Event>, now: u64) {
+    fn handle_request_timeouts(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network, now: u64) {
         while self.conns.next_timeout_ns().is_some_and(|t| t <= now) {
             let jitter = (self.reconnect_rng.next_u64() >> 32) as u32;
             let Some((node, requests)) = self.conns.close_timed_out(now, jitter) else {
                 break;
             };
+            // The next connection to this broker is a new one: whatever the old one lost no
+            // longer blocks it.
+            net.reconnect(BrokerId(node));
             // A disconnect invalidates metadata.
             self.metadata.update_requested = true;
             for request in requests {

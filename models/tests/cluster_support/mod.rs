@@ -1,6 +1,7 @@
 //! A tiny test world for the cluster tests: the network, the cluster and the faults in one
 //! engine model, with a scripted client that sends requests at given times and records every
-//! message the client receives.
+//! message the client receives. The client opens a fresh connection for every request
+//! (`Network::reconnect` before each send), so one lost message never blocks the next.
 
 #![allow(
     dead_code,
@@ -114,7 +115,10 @@ impl Model for TestWorld {
 impl TestWorld {
     fn on_step(&mut self, ctx: &mut Ctx<'_, Ev>, step: Step) {
         match step {
-            Step::Send { to, msg } => self.net.send(ctx, Node::Client, Node::Broker(to), msg),
+            Step::Send { to, msg } => {
+                self.net.reconnect(to);
+                self.net.send(ctx, Node::Client, Node::Broker(to), msg)
+            }
             Step::Crash(b) => self.cluster.crash(ctx, b),
             Step::Restart(b) => self.cluster.restart(ctx, &mut self.net, b),
             Step::Cut(a, b) => self.net.cut(a, b),
@@ -123,6 +127,7 @@ impl TestWorld {
             Step::SendToLeader { partition, request } => {
                 if let Some(leader) = self.cluster.leader_of(PartitionId(partition)) {
                     let msg = Message::ProduceRequest(request);
+                    self.net.reconnect(leader);
                     self.net.send(ctx, Node::Client, Node::Broker(leader), msg);
                 }
             }
@@ -160,6 +165,7 @@ impl TestWorld {
                 timeout_ns: Duration::from_millis(30_000).as_nanos(),
                 batches: vec![batch(p, first, records)],
             };
+            self.net.reconnect(leader);
             self.net.send(
                 ctx,
                 Node::Client,
