@@ -99,11 +99,6 @@ impl DeliveryConfig {
         }
     }
 
-    /// Whether the producer confirms writes at all (`acks` is known and not 0).
-    pub(crate) fn confirms(&self) -> bool {
-        matches!(self.acks, Some(Acks::One | Acks::All))
-    }
-
     /// Whether retries may reorder records: idempotence off, retries on, and more than one
     /// request in flight (or an unknown in-flight limit).
     pub(crate) fn may_reorder(&self) -> bool {
@@ -303,7 +298,8 @@ mod tests {
     #[test]
     fn acks0_never_promises_at_least_once() {
         assert_eq!(config(Acks::Zero, false, 5).promise(), Promise::Unconfirmed);
-        assert!(!config(Acks::Zero, false, 5).confirms());
+        // Even a config that says idempotence on cannot promise more with acks=0.
+        assert_eq!(config(Acks::Zero, true, 5).promise(), Promise::Unconfirmed);
     }
 
     #[test]
