@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, InputError, Result};
+use crate::spec::Experiment;
 use crate::stats::Summary;
 use crate::sweep::Shard;
 
@@ -238,12 +239,40 @@ pub fn init_out_dir(dir: &Path, manifest: &Manifest, experiment_copy: &str) -> R
     Ok(())
 }
 
-/// The text of the experiment copy: a header naming the experiment's hash, then the file.
-pub fn experiment_copy_text(manifest: &Manifest, source_text: &str) -> String {
-    format!(
-        "# Copy of experiment `{}` (hash {}) as swept; command-line overrides are in the hash only.\n{source_text}",
+/// The text of the experiment copy: a header naming the experiment's hash, the effective world
+/// sections as swept (command-line `--set` overrides applied, so a report reads the values the
+/// runs used), then the original file as comments for reference. The sweep axes are in the
+/// manifest and the result columns.
+pub fn experiment_copy_text(manifest: &Manifest, experiment: &Experiment) -> String {
+    let mut effective = toml::Table::new();
+    let mut about = toml::Table::new();
+    about.insert(
+        "name".to_owned(),
+        toml::Value::from(experiment.name.clone()),
+    );
+    if !experiment.description.is_empty() {
+        let description = toml::Value::from(experiment.description.clone());
+        about.insert("description".to_owned(), description);
+    }
+    effective.insert("experiment".to_owned(), toml::Value::Table(about));
+    for (section, value) in &experiment.sections {
+        effective.insert(section.clone(), value.clone());
+    }
+    let body = toml::to_string(&effective).unwrap_or_else(|error| {
+        format!("# (the effective sections could not be written: {error})\n")
+    });
+    let mut text = format!(
+        "# Experiment `{}` (hash {}) as swept: the effective sections, with command-line\n\
+         # overrides applied. The sweep axes are in manifest.json and the result columns.\n\n{body}\n\
+         # ---- the original file, for reference ----\n",
         manifest.experiment, manifest.experiment_hash
-    )
+    );
+    for line in experiment.source.text.lines() {
+        text.push_str("# ");
+        text.push_str(line);
+        text.push('\n');
+    }
+    text
 }
 
 /// Writes a file beside its final name, fsyncs it, then renames it into place.

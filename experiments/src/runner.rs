@@ -249,7 +249,7 @@ pub fn run_sweep<R: PointRunner>(
     validate_points(experiment, runner, &points, &slice)?;
     results::check_out_dir(&options.out_dir, &manifest, options.overwrite)?;
     let pool = thread_pool(options.threads)?;
-    let copy = results::experiment_copy_text(&manifest, &experiment.source.text);
+    let copy = results::experiment_copy_text(&manifest, experiment);
     results::init_out_dir(&options.out_dir, &manifest, &copy)?;
     let (journal, mut finished) = Journal::open(&options.out_dir)?;
     let done: BTreeSet<usize> = finished.iter().map(|p| p.point).collect();

@@ -83,8 +83,9 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "acks0-lost",
         title: "acks=0: a lost request loses records and nobody is told",
         description: "acks=0 (idempotence is switched off silently), one broker. Three records, one every 10 ms, each in its own request. \
-The client->broker link is cut from 12 ms to 18 ms, exactly when the second record's request leaves, so that request vanishes. \
-The application was told every record succeeded with offset -1 (acks=0 has no response); the checker finds the second record absent (silent_absent).",
+The client->broker link is cut from 12 ms to 18 ms, exactly when the second record's request leaves, so that request vanishes and the connection is dead. \
+acks=0 waits for no answer, so the producer never notices: the third record's request, after the link is back, is lost on the dead connection too. \
+The application was told every record succeeded with offset -1; the checker finds two records absent (silent_absent).",
         build: acks0_lost,
     },
     Scenario {
@@ -131,17 +132,17 @@ with NOT_ENOUGH_REPLICAS before appending: the three sends fail and their record
     Scenario {
         name: "retry-duplicate",
         title: "idempotence off, retries on, a lost response: a duplicate in the log",
-        description: "enable.idempotence=false, acks=all, one broker. Three records, one every 10 ms. The response to the second record's request is dropped \
-(on a real TCP connection a lone response cannot vanish; think of it as a response lost with its connection). \
-The request times out after request.timeout.ms=1000 and the batch is sent again; the broker appends it a second time (duplicated).",
+        description: "enable.idempotence=false, acks=all, one broker. Three records, one every 10 ms. The response to the second record's request is dropped, \
+and with it the connection (a TCP connection loses nothing alone), so the third record's request is lost too. \
+Both requests time out after request.timeout.ms=1000, the client reconnects and sends both batches again; the broker appends the second record a second time (duplicated).",
         build: retry_duplicate,
     },
     Scenario {
         name: "idempotent-retry",
         title: "the same lost response with idempotence on: no duplicate, the original offset",
         description: "`retry-duplicate` with enable.idempotence=true. The retried batch carries the same producer id, epoch and sequence; \
-the broker finds it among the last five batches of that producer and answers with the original offset without appending (trace: broker duplicate). \
-The checker reports no duplicate, and the offsets the application saw match the log.",
+the broker finds it among the last five batches of that producer and answers with the original offset without appending (trace: broker duplicate); \
+the third record's batch follows in sequence order. The checker reports no duplicate, and the offsets the application saw match the log.",
         build: idempotent_retry,
     },
     Scenario {
@@ -150,14 +151,15 @@ The checker reports no duplicate, and the offsets the application saw match the 
         description: "enable.idempotence=false, max.in.flight.requests.per.connection=5, one broker. Three records, one every 10 ms, each in its own batch. \
 The client->broker link is cut from 12 ms to 18 ms, so the second batch's request is lost; the third succeeds. \
 The second is retried after its request timeout and lands after the third: the checker reports a reordered record. \
-(A real TCP connection would deliver the lost request late rather than drop it; the cut stands in for the classic cause, \
-a retriable error such as NOT_LEADER_OR_FOLLOWER on one batch only.)",
+Teaching simplification: this scenario sets [network] lost_message_breaks_connection = false, so the lost request does not take its connection with it; \
+on a real TCP connection the third request could not overtake the second, and the cut stands in for the classic cause, \
+a retriable error such as NOT_LEADER_OR_FOLLOWER on one batch only.",
         build: reorder_inflight,
     },
     Scenario {
         name: "idempotent-order",
         title: "the same loss with idempotence on: order preserved through OUT_OF_ORDER_SEQUENCE_NUMBER",
-        description: "`reorder-inflight` with enable.idempotence=true. The broker rejects the third batch with OUT_OF_ORDER_SEQUENCE_NUMBER \
+        description: "`reorder-inflight` with enable.idempotence=true (and the same network simplification). The broker rejects the third batch with OUT_OF_ORDER_SEQUENCE_NUMBER \
 (it expects the second's sequence); the client retries it, but drain sends only the lowest outstanding sequence, so after the second times out \
 the batches go again in sequence order. The checker reports no reordering and no duplicate.",
         build: idempotent_order,
@@ -167,8 +169,8 @@ the batches go again in sequence order. The checker reports no reordering and no
         title: "delivery.timeout.ms expires while the broker is unreachable or silent",
         description: "delivery.timeout.ms=1500, request.timeout.ms=1000, one broker. Two records at 1 ms, in one batch, while the client->broker link is cut (2 ms to 1600 ms): \
 both attempts are lost, the batch expires with TimeoutException and the records are absent (failed_absent); the producer then bumps its epoch. \
-Two more at 2200 ms while the broker's responses are dropped: the broker writes them (and answers the retry as a duplicate), the client never hears so, \
-and they expire too: the checker reports them 'reported failed but present' (failed_present).",
+Two more at 2200 ms while every response of the broker is dropped (from 2195 ms): the broker writes them, but the answer is lost and the connection with it, \
+the retry is lost as well, and they expire too: the checker reports them 'reported failed but present' (failed_present).",
         build: delivery_timeout,
     },
     Scenario {
@@ -492,6 +494,9 @@ fn lost_request_world(
         ("request.timeout.ms", "1000"),
     ];
     let mut config = small_world(scenario, Shape::OneBroker, &entries)?;
+    // The teaching simplification the descriptions state: the lost request leaves the
+    // connection usable, so the next request overtakes it.
+    config.network.lost_message_breaks_connection = false;
     config.faults = faults(cut_client_leader(&config, 12.0, 18.0));
     Ok(config)
 }
@@ -522,7 +527,7 @@ fn delivery_timeout() -> Result<WorldConfig, ScenarioError> {
     schedule.push(ScheduledFault {
         broker: Some(leader),
         n: Some(1_000_000),
-        ..fault(2150.0, FaultAction::DropResponses)
+        ..fault(2195.0, FaultAction::DropResponses)
     });
     config.faults = faults(schedule);
     Ok(config)

@@ -107,8 +107,8 @@ fn acks0_lost_request_loses_records_silently() {
                 "acks=0 acks carry offset -1"
             );
         }
-        assert_eq!(c.silent_lost, 1, "seed {seed}: {c:?}");
-        assert_eq!(c.delivered_once, 2, "seed {seed}: {c:?}");
+        assert_eq!(c.silent_lost, 2, "seed {seed}: {c:?}");
+        assert_eq!(c.delivered_once, 1, "seed {seed}: {c:?}");
         assert_eq!(
             c.acked_lost, 0,
             "offset -1 acks are 'silent', not acked-with-offset"
@@ -117,8 +117,8 @@ fn acks0_lost_request_loses_records_silently() {
             .filter(|e| text(e, "msg").as_deref() == Some("produce_request"))
             .count();
         assert_eq!(
-            lost_requests, 1,
-            "exactly the second record's request is lost"
+            lost_requests, 2,
+            "the second record's request in the cut, the third on the dead connection"
         );
         assert!(
             r.warnings.iter().any(|w| w.contains("dempotence")),
@@ -250,10 +250,14 @@ fn a_lost_response_without_idempotence_duplicates_the_batch() {
         assert_eq!(c.duplicate_copies, 1, "seed {seed}: {c:?}");
         assert_eq!(c.delivered_once, 2, "seed {seed}: {c:?}");
         assert_eq!(c.acked_lost, 0);
-        assert_eq!(count_trace(&r, "producer", "request_timeout"), 1);
+        assert!(
+            count_trace(&r, "producer", "request_timeout") >= 2,
+            "the lost response and the request lost with its connection"
+        );
         assert_eq!(
             count_trace(&r, &leader_component("retry-duplicate"), "append"),
-            4
+            4,
+            "three records and one duplicate"
         );
     }
 }
