@@ -134,7 +134,8 @@ impl Default for RandomFaultsConfig {
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultsConfig {
-    /// Scripted faults, in any order; faults at the same time apply in list order.
+    /// Scripted faults in time order (an entry earlier than the one before it is refused);
+    /// faults at the same time apply in list order.
     #[serde(default)]
     pub schedule: Vec<ScheduledFault>,
     /// Random processes.
@@ -230,10 +231,25 @@ impl FaultsConfig {
         &self,
         cluster: &ClusterConfig,
     ) -> Result<Vec<(Instant, ResolvedAction)>, ConfigError> {
-        let mut out = Vec::with_capacity(self.schedule.len());
+        let mut out: Vec<(Instant, ResolvedAction)> = Vec::with_capacity(self.schedule.len());
         for (i, f) in self.schedule.iter().enumerate() {
             let key = format!("faults.schedule[{i}]");
             let at = Instant::ZERO + ms_to_duration(&format!("{key}.at_ms"), f.at_ms)?;
+            // A schedule is read as a timeline: an entry earlier than the one before it is
+            // almost always a typo, so it is refused rather than silently sorted.
+            if let Some(&(previous, _)) = out.last()
+                && at < previous
+            {
+                return Err(ConfigError::invalid(
+                    format!("{key}.at_ms"),
+                    format!(
+                        "{} is before faults.schedule[{}].at_ms ({}): list the schedule in time order",
+                        f.at_ms,
+                        i - 1,
+                        self.schedule[i - 1].at_ms
+                    ),
+                ));
+            }
             out.push((at, resolve_action(&key, f, at, cluster.brokers)?));
         }
         let r = &self.random;

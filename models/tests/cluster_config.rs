@@ -223,10 +223,14 @@ fn fault_files_parse_and_random_rates_are_checked() {
         r#"schedule = [ { at_ms = 500, action = "restart", broker = 1 }, { at_ms = 100, action = "crash", broker = 1 } ]"#,
     )
     .expect("parses");
-    let resolved = unordered
+    let error = unordered
         .resolve(&c)
-        .expect("faults may be listed in any order");
-    assert_eq!(resolved[1].0, sim::Instant::from_millis(100));
+        .expect_err("a schedule that goes back in time is refused")
+        .to_string();
+    assert!(
+        error.contains("faults.schedule[1].at_ms") && error.contains("time order"),
+        "{error}"
+    );
     let rate = FaultsConfig {
         random: models::faults::RandomFaultsConfig {
             link_flap_rate_per_s: -1.0,

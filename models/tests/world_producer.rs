@@ -16,27 +16,21 @@ fn small(records: u64, per_sec: f64) -> WorldConfig {
 }
 
 fn cut_all(at_ms: f64, until_ms: f64) -> FaultsConfig {
+    // A schedule must be in time order: every cut first, then every heal.
     let mut schedule = Vec::new();
-    for b in 0..3 {
-        let link = Some([NodeName("client".into()), NodeName(format!("broker{b}"))]);
-        schedule.push(ScheduledFault {
-            at_ms,
-            action: FaultAction::Cut,
-            broker: None,
-            link: link.clone(),
-            n: None,
-            extra_ms: None,
-            until_ms: None,
-        });
-        schedule.push(ScheduledFault {
-            at_ms: until_ms,
-            action: FaultAction::Heal,
-            broker: None,
-            link,
-            n: None,
-            extra_ms: None,
-            until_ms: None,
-        });
+    for (at_ms, action) in [(at_ms, FaultAction::Cut), (until_ms, FaultAction::Heal)] {
+        for b in 0..3 {
+            let link = Some([NodeName("client".into()), NodeName(format!("broker{b}"))]);
+            schedule.push(ScheduledFault {
+                at_ms,
+                action: action.clone(),
+                broker: None,
+                link,
+                n: None,
+                extra_ms: None,
+                until_ms: None,
+            });
+        }
     }
     FaultsConfig {
         schedule,
