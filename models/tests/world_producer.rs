@@ -23,7 +23,7 @@ fn cut_all(at_ms: f64, until_ms: f64) -> FaultsConfig {
             let link = Some([NodeName("client".into()), NodeName(format!("broker{b}"))]);
             schedule.push(ScheduledFault {
                 at_ms,
-                action: action.clone(),
+                action,
                 broker: None,
                 link,
                 n: None,
