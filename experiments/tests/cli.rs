@@ -591,3 +591,42 @@ fn bench_sweep_runs_a_small_version_and_prints_its_rates() {
     // 3 points x 0.1 virtual s x 50000 records/s.
     assert!(text.contains("15000 records sent"), "{text}");
 }
+
+/// Issue 6: the standard plots come from a real (small) sweep, as valid SVG and PNG files that
+/// name their series.
+#[test]
+fn sweep_plots_are_valid_svg_and_png_with_their_series() {
+    let dir = scratch("sweep-plots");
+    let file = write(&dir, "small.toml", SMALL_SWEEP);
+    let out = dir.join("out");
+    sweep_ok(&file, &out, &["--plots"]);
+    let plots = out.join("plots");
+    let mut svg_count = 0;
+    let mut png_count = 0;
+    let mut series_seen = false;
+    for entry in std::fs::read_dir(&plots).expect("sweep --plots writes DIR/plots") {
+        let path = entry.expect("dir entry").path();
+        let bytes = std::fs::read(&path).expect("plot file");
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("svg") => {
+                let text = String::from_utf8(bytes).expect("SVG is UTF-8 text");
+                assert!(text.trim_start().starts_with("<svg"), "{path:?}");
+                assert!(text.trim_end().ends_with("</svg>"), "{path:?}");
+                series_seen |=
+                    text.contains("batch.size=16384") && text.contains("batch.size=65536");
+                svg_count += 1;
+            }
+            Some("png") => {
+                assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "{path:?}");
+                assert!(bytes.len() > 2_000, "{path:?} is too small to hold a plot");
+                png_count += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        svg_count >= 2 && svg_count == png_count,
+        "{svg_count} SVG, {png_count} PNG"
+    );
+    assert!(series_seen, "a line plot names one series per batch.size");
+}
