@@ -74,6 +74,31 @@ pub enum ProduceError {
 }
 
 impl ProduceError {
+    /// Every error a broker can answer with (all but the client-side
+    /// [`Self::DeliveryTimeout`]), in code order.
+    pub const BROKER_ERRORS: [ProduceError; 20] = [
+        ProduceError::CorruptMessage,
+        ProduceError::UnknownTopicOrPartition,
+        ProduceError::LeaderNotAvailable,
+        ProduceError::NotLeaderOrFollower,
+        ProduceError::RequestTimedOut,
+        ProduceError::MessageTooLarge,
+        ProduceError::NetworkException,
+        ProduceError::RecordListTooLarge,
+        ProduceError::NotEnoughReplicas,
+        ProduceError::NotEnoughReplicasAfterAppend,
+        ProduceError::InvalidRequiredAcks,
+        ProduceError::TopicAuthorizationFailed,
+        ProduceError::OutOfOrderSequenceNumber,
+        ProduceError::DuplicateSequenceNumber,
+        ProduceError::InvalidProducerEpoch,
+        ProduceError::ConcurrentTransactions,
+        ProduceError::KafkaStorageError,
+        ProduceError::UnknownProducerId,
+        ProduceError::FencedLeaderEpoch,
+        ProduceError::InvalidRecord,
+    ];
+
     /// Whether the Java exception is a `RetriableException`.
     pub fn is_retriable(self) -> bool {
         use ProduceError::*;

@@ -88,29 +88,7 @@ fn id_number(text: &str, prefix: char) -> u64 {
 }
 
 fn error_by_name(name: &str) -> ProduceError {
-    use ProduceError::*;
-    let all = [
-        CorruptMessage,
-        UnknownTopicOrPartition,
-        LeaderNotAvailable,
-        NotLeaderOrFollower,
-        RequestTimedOut,
-        MessageTooLarge,
-        NetworkException,
-        RecordListTooLarge,
-        NotEnoughReplicas,
-        NotEnoughReplicasAfterAppend,
-        InvalidRequiredAcks,
-        TopicAuthorizationFailed,
-        OutOfOrderSequenceNumber,
-        DuplicateSequenceNumber,
-        InvalidProducerEpoch,
-        ConcurrentTransactions,
-        KafkaStorageError,
-        UnknownProducerId,
-        FencedLeaderEpoch,
-        InvalidRecord,
-    ];
+    let all = ProduceError::BROKER_ERRORS;
     all.into_iter()
         .find(|e| e.name() == name)
         .unwrap_or_else(|| panic!("unknown error name {name}"))
