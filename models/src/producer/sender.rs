@@ -210,25 +210,41 @@ impl Producer {
         if self.pid_request != ProducerIdRequest::Needed {
             return;
         }
+        let sent = self.send_control_request(ctx, net, now, RequestKind::InitProducerId);
+        if sent {
+            self.pid_request = ProducerIdRequest::InFlight;
+        }
+    }
+
+    /// Sends a metadata or InitProducerId request to the least-loaded ready connection and
+    /// tracks it in flight there (`NetworkClient.leastLoadedNode`). False when no connection
+    /// can take it now.
+    fn send_control_request(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        net: &mut Network,
+        now: u64,
+        kind: RequestKind<(crate::batching::PartitionId, BatchId)>,
+    ) -> bool {
         let Some(node) = self.conns.least_loaded(now) else {
-            return;
+            return false;
         };
         let correlation_id = self.next_correlation_id();
-        net.send(
-            ctx,
-            Node::Client,
-            Node::Broker(BrokerId(node)),
-            Message::InitProducerIdRequest { correlation_id },
-        );
+        let request = match kind {
+            RequestKind::Metadata => Message::MetadataRequest { correlation_id },
+            RequestKind::InitProducerId => Message::InitProducerIdRequest { correlation_id },
+            RequestKind::Produce { .. } => unreachable!("produce requests go through drain"),
+        };
+        net.send(ctx, Node::Client, Node::Broker(BrokerId(node)), request);
         self.conns.push(
             node,
             InFlightRequest {
                 correlation_id,
                 sent_at_ns: now,
-                kind: RequestKind::InitProducerId,
+                kind,
             },
         );
-        self.pid_request = ProducerIdRequest::InFlight;
+        true
     }
 
     fn maybe_send_metadata_request(
@@ -252,24 +268,10 @@ impl Producer {
         {
             return;
         }
-        let Some(node) = self.conns.least_loaded(now) else {
+        let sent = self.send_control_request(ctx, net, now, RequestKind::Metadata);
+        if !sent {
             return;
-        };
-        let correlation_id = self.next_correlation_id();
-        net.send(
-            ctx,
-            Node::Client,
-            Node::Broker(BrokerId(node)),
-            Message::MetadataRequest { correlation_id },
-        );
-        self.conns.push(
-            node,
-            InFlightRequest {
-                correlation_id,
-                sent_at_ns: now,
-                kind: RequestKind::Metadata,
-            },
-        );
+        }
         let metadata = &mut self.metadata;
         metadata.request_in_flight = true;
         metadata.update_requested = false;
