@@ -508,6 +508,20 @@ mod tests {
         run_sweep(&experiment(), &FakeRunner, &options).expect("sweep runs")
     }
 
+    /// Options for a whole, single-threaded sweep into `dir` that refuses foreign results.
+    fn one_thread_options<'a>(dir: &Path, stop: &'a AtomicBool) -> SweepOptions<'a> {
+        SweepOptions {
+            out_dir: dir.to_path_buf(),
+            threads: Some(1),
+            shard: Shard::ALL,
+            points_max: 1000,
+            max_points_this_run: None,
+            overwrite: Overwrite::Refuse,
+            progress: Progress::Hidden,
+            stop,
+        }
+    }
+
     fn files(dir: &Path) -> Vec<Vec<u8>> {
         [
             "manifest.json",
@@ -572,16 +586,7 @@ mod tests {
             Experiment::parse(Source::built_in("bad.toml", text), &[]).expect("parses");
         let dir = temp_dir("bad");
         let stop = AtomicBool::new(false);
-        let options = SweepOptions {
-            out_dir: dir.clone(),
-            threads: Some(1),
-            shard: Shard::ALL,
-            points_max: 1000,
-            max_points_this_run: None,
-            overwrite: Overwrite::Refuse,
-            progress: Progress::Hidden,
-            stop: &stop,
-        };
+        let options = one_thread_options(&dir, &stop);
         let error = run_sweep(&experiment, &FakeRunner, &options).expect_err("bad value");
         let text = error.to_string();
         assert!(
@@ -595,16 +600,7 @@ mod tests {
     fn a_stop_request_keeps_finished_points() {
         let dir = temp_dir("stop");
         let stop = AtomicBool::new(true);
-        let options = SweepOptions {
-            out_dir: dir.clone(),
-            threads: Some(1),
-            shard: Shard::ALL,
-            points_max: 1000,
-            max_points_this_run: None,
-            overwrite: Overwrite::Refuse,
-            progress: Progress::Hidden,
-            stop: &stop,
-        };
+        let options = one_thread_options(&dir, &stop);
         let report = run_sweep(&experiment(), &FakeRunner, &options).expect("stops cleanly");
         assert_eq!((report.ran_now, report.complete), (0, false));
         assert!(dir.join("results.csv").exists());
@@ -618,16 +614,7 @@ mod tests {
             Experiment::parse(Source::built_in("record.toml", text), &[]).expect("parses");
         let dir = temp_dir("record");
         let stop = AtomicBool::new(false);
-        let options = SweepOptions {
-            out_dir: dir.clone(),
-            threads: Some(1),
-            shard: Shard::ALL,
-            points_max: 1000,
-            max_points_this_run: None,
-            overwrite: Overwrite::Refuse,
-            progress: Progress::Hidden,
-            stop: &stop,
-        };
+        let options = one_thread_options(&dir, &stop);
         let report = run_sweep(&experiment, &FakeRunner, &options).expect("records the bad point");
         assert!(report.complete);
         let csv = std::fs::read_to_string(dir.join("results.csv")).expect("written");
