@@ -224,6 +224,9 @@ pub struct Network {
     /// Per node index: whether the client's connection to that broker lost a message and so
     /// carries nothing more until the client reconnects (see [`Network::reconnect`]).
     connection_lost: Vec<bool>,
+    /// Per node index: which of the client's connections to that broker is open (counts
+    /// reconnects), so a broker can tell requests of a closed connection from the new one's.
+    client_connection: Vec<u32>,
     /// [`NetworkConfig::lost_message_breaks_connection`].
     lost_message_breaks_connection: bool,
     /// Scheduled arrivals at the client, per sending node index (in arrival order: a link
@@ -318,6 +321,7 @@ impl Network {
             links,
             dropped_count: 0,
             connection_lost: vec![false; node_count],
+            client_connection: vec![0; node_count],
             lost_message_breaks_connection: config.lost_message_breaks_connection,
             client_arrivals: ClientArrivals::Untracked,
         };
@@ -425,7 +429,15 @@ impl Network {
     /// The client closed its connection to `broker` and opened a new one (after a request
     /// timeout): traffic flows again, subject to the link's own state.
     pub fn reconnect(&mut self, broker: BrokerId) {
-        self.connection_lost[node_index(Node::Broker(broker))] = false;
+        let i = node_index(Node::Broker(broker));
+        self.connection_lost[i] = false;
+        self.client_connection[i] = self.client_connection[i].wrapping_add(1);
+    }
+
+    /// Which of the client's connections to `broker` is open now: starts at 0 and changes on
+    /// every [`Network::reconnect`].
+    pub fn client_connection(&self, broker: BrokerId) -> u32 {
+        self.client_connection[node_index(Node::Broker(broker))]
     }
 
     /// Starts keeping the arrival times of messages in flight to the client; the caller must

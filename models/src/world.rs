@@ -603,8 +603,11 @@ mod tests {
         let mut config = default_config();
         config.run.duration_ms = 300.0;
         let (fast, slow) = assert_run_ahead_is_exact(&config, 7);
+        // The traced run has one event per send (30,000 here); running ahead must fold most of
+        // them away (about 3 sends per event at 100k records/s, with a response or a sender
+        // wake-up every ~30 µs bounding each run).
         assert!(
-            fast * 2 < slow,
+            fast * 10 < slow * 6,
             "sends ran ahead: {fast} events untraced vs {slow} traced"
         );
     }

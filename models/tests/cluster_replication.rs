@@ -539,3 +539,92 @@ fn settling_reconnects_a_fenced_broker() {
         "the zombie's acks=1 write is gone"
     );
 }
+
+/// Appends on broker 0 with their times, in order.
+fn append_times(h: &Harness) -> Vec<Instant> {
+    h.events("broker/0", "append")
+        .iter()
+        .map(|e| e.time)
+        .collect()
+}
+
+#[test]
+fn a_broker_reads_the_next_request_of_a_connection_only_after_answering_the_current_one() {
+    // Kafka's SocketServer mutes a channel while one of its requests is handled: with acks=all
+    // the second pipelined request waits, unread, until the first one's response is sent.
+    let mut h = Harness::new(&small_cluster(1), &lan(), None, 4);
+    h.at(1.0, produce(0, 1, Acks::All, vec![batch(0, 0, 5)]));
+    h.at(1.0, produce(0, 2, Acks::All, vec![batch(0, 5, 5)]));
+    h.run_until(100.0);
+    let (t1, r1) = h.world.response(1).expect("the first request is answered");
+    let (t2, r2) = h.world.response(2).expect("the second request is answered");
+    assert_eq!(r1.partitions[0].error, ErrorCode::None);
+    assert_eq!(r2.partitions[0].error, ErrorCode::None);
+    let appends = append_times(&h);
+    assert_eq!(appends.len(), 2);
+    // The first response leaves the broker 0.5 ms before it reaches the client.
+    let first_response_sent = t1 - sim::Duration::from_micros(500);
+    assert!(
+        appends[1] >= first_response_sent,
+        "the second append ({}) waits for the first response ({first_response_sent})",
+        appends[1]
+    );
+    assert!(
+        t2 > t1 + sim::Duration::from_micros(1_000),
+        "a second replication round trip"
+    );
+}
+
+#[test]
+fn acks1_requests_of_one_connection_are_handled_back_to_back() {
+    // acks=1 answers at the append, so the channel is muted only while the request is processed.
+    let mut h = Harness::new(&small_cluster(1), &lan(), None, 5);
+    h.at(1.0, produce(0, 1, Acks::Leader, vec![batch(0, 0, 5)]));
+    h.at(1.0, produce(0, 2, Acks::Leader, vec![batch(0, 5, 5)]));
+    h.run_until(100.0);
+    let appends = append_times(&h);
+    assert_eq!(appends.len(), 2);
+    assert!(
+        appends[1] - appends[0] < sim::Duration::from_micros(100),
+        "no replication wait between acks=1 requests: {appends:?}"
+    );
+    let (t1, _) = h.world.response(1).expect("answered");
+    let (t2, _) = h.world.response(2).expect("answered");
+    assert!(t1 <= t2, "responses come back in request order");
+}
+
+#[test]
+fn acks0_requests_do_not_hold_the_connection() {
+    let mut h = Harness::new(&small_cluster(1), &lan(), None, 6);
+    h.at(1.0, produce(0, 1, Acks::None, vec![batch(0, 0, 5)]));
+    h.at(1.0, produce(0, 2, Acks::All, vec![batch(0, 5, 5)]));
+    h.run_until(100.0);
+    assert_eq!(append_times(&h).len(), 2, "acks=0 unmutes once handled");
+    assert!(h.world.response(1).is_none());
+    assert!(h.world.response(2).is_some());
+}
+
+#[test]
+fn a_reconnect_drops_requests_held_back_on_the_old_connection() {
+    // The first request waits in purgatory (its followers are cut off), the second is held
+    // back behind it; the client then reconnects: the held-back request is gone with the old
+    // connection, and a request on the new connection is handled at once.
+    let mut h = Harness::new(&small_cluster(1), &lan(), None, 7);
+    h.at(0.5, Step::Cut(broker(0), broker(1)));
+    h.at(0.5, Step::Cut(broker(0), broker(2)));
+    h.at(1.0, produce(0, 1, Acks::All, vec![batch(0, 0, 5)]));
+    h.at(1.0, produce(0, 2, Acks::All, vec![batch(0, 5, 5)]));
+    h.run_until(5.0);
+    assert_eq!(append_times(&h).len(), 1, "the second request is held back");
+    h.world.net.reconnect(BrokerId(0));
+    h.at(6.0, produce(0, 3, Acks::Leader, vec![batch(0, 10, 5)]));
+    h.run_until(20.0);
+    let appends = h.events("broker/0", "append");
+    assert_eq!(appends.len(), 2, "request 2 never runs; request 3 does");
+    assert_eq!(field_u64(&appends[1], "first_record"), 10);
+    let (_, r3) = h
+        .world
+        .response(3)
+        .expect("the new connection is not muted");
+    assert_eq!(r3.partitions[0].base_offset, 5);
+}

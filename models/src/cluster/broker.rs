@@ -2,13 +2,21 @@
 //! (leadership, size, min ISR, idempotence), and the acks=all purgatory.
 //!
 //! ```text
-//!   on_message ─► inbox, done at max(now, busy_until) + cost ─► RequestProcessed
+//!   on_message ─► client channel muted? ─► backlog (unread until the current request is answered)
+//!             ─► mute, inbox, done at max(now, busy_until) + cost ─► RequestProcessed
 //!     Produce:  per batch: not leader → NOT_LEADER_OR_FOLLOWER (+hint) │ too big → MESSAGE_TOO_LARGE
 //!               acks=all ∧ |ISR| < min ISR → NOT_ENOUGH_REPLICAS (nothing written)
 //!               dedup/sequence → duplicate (original offset) │ OUT_OF_ORDER │ INVALID_EPOCH │ append
 //!               acks=0: no response │ acks=1: respond now │ acks=all: purgatory until HW ≥ last+1
 //!     Metadata: the published view        InitProducerId: a fresh producer id, epoch 0
 //! ```
+//!
+//! Fidelity: Kafka's `SocketServer` (`Processor.processCompletedReceives` mutes a channel after
+//! reading a request; `processCompletedSends`/`tryUnmuteChannel` unmutes it after the response
+//! is written) handles one request per connection at a time. So requests the client pipelines
+//! under `max.in.flight.requests.per.connection` overlap only their network transit: an acks=all
+//! request in purgatory holds back the next one on its connection. An acks=0 request unmutes
+//! once handled. A reconnect discards the old connection's held-back requests.
 //!
 //! Purgatory transitions per partition slot (DelayedProduce): pending → NONE when HW passes and
 //! |ISR| ≥ min ISR; → NOT_ENOUGH_REPLICAS_AFTER_APPEND when HW passes with |ISR| < min ISR;
@@ -76,9 +84,23 @@ impl Cluster {
             // Responses are never addressed to a broker; ignore anything else.
             _ => return,
         };
+        let mut connection = 0;
+        if from == Node::Client {
+            // One request per client connection at a time: later ones wait, unread.
+            connection = net.client_connection(to);
+            let channel = &mut broker.client_channel;
+            if channel.connection != connection {
+                channel.reset(connection);
+            }
+            if channel.muted {
+                channel.backlog.push_back(msg);
+                return;
+            }
+            channel.muted = true;
+        }
         let done = ctx.now().max(broker.busy_until) + Duration::from_nanos(cost);
         broker.busy_until = done;
-        broker.inbox.push_back((from, msg));
+        broker.inbox.push_back((from, msg, connection));
         ctx.schedule_at(
             done,
             E::from(ClusterEvent::RequestProcessed {
@@ -99,14 +121,17 @@ impl Cluster {
         if !broker.alive || broker.incarnation != incarnation {
             return;
         }
-        let Some((from, msg)) = broker.inbox.pop_front() else {
+        let Some((from, msg, connection)) = broker.inbox.pop_front() else {
             return;
         };
         match msg {
-            Message::ProduceRequest(req) => self.handle_produce(ctx, net, (b, from), req),
+            Message::ProduceRequest(req) => {
+                self.handle_produce(ctx, net, (b, from, connection), req)
+            }
             Message::MetadataRequest { correlation_id: _ } => {
                 let response = Message::MetadataResponse(self.published.clone());
                 net.send(ctx, Node::Broker(b), from, response);
+                self.unmute_client(ctx, net, (b, from, connection));
             }
             Message::InitProducerIdRequest { correlation_id } => {
                 let producer_id = ProducerId(self.next_producer_id);
@@ -121,8 +146,37 @@ impl Cluster {
                         epoch: 0,
                     },
                 );
+                self.unmute_client(ctx, net, (b, from, connection));
             }
-            _ => {}
+            _ => self.unmute_client(ctx, net, (b, from, connection)),
+        }
+    }
+
+    /// The request from `from` on `connection` is answered (or needs no answer): its channel
+    /// reads the next request it holds back, if that connection is still the client's.
+    fn unmute_client<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        (b, from, connection): (BrokerId, Node, u32),
+    ) {
+        if from != Node::Client {
+            return;
+        }
+        let channel = &mut self.brokers[b.0 as usize].client_channel;
+        if channel.connection != connection {
+            // The answer to a request of a connection already closed: the open one is not
+            // muted by it.
+            return;
+        }
+        if net.client_connection(b) != connection {
+            // The client has reconnected since: this channel and what it held back are gone.
+            channel.reset(net.client_connection(b));
+            return;
+        }
+        channel.muted = false;
+        if let Some(next) = channel.backlog.pop_front() {
+            self.enqueue_request(ctx, net, (Node::Client, b), next);
         }
     }
 
@@ -130,15 +184,18 @@ impl Cluster {
         &mut self,
         ctx: &mut Ctx<'_, E>,
         net: &mut Network,
-        (b, client): (BrokerId, Node),
+        (b, client, connection): (BrokerId, Node, u32),
         req: ProduceRequest,
     ) {
         let (responses, waits) = self.append_batches(ctx, net, b, (req.batches, req.acks));
         if req.acks == Acks::None {
+            // acks=0: no response; the channel is unmuted once the request is handled.
+            self.unmute_client(ctx, net, (b, client, connection));
             return;
         }
         let delayed = DelayedProduce {
             client,
+            connection,
             correlation_id: req.correlation_id,
             responses,
             pending_count: 0,
@@ -376,7 +433,7 @@ impl Cluster {
 
     /// Resolves slot `slot` of delayed produce `id` on broker `b` with `error`; sends the
     /// response when it was the last pending slot.
-    pub(crate) fn resolve_delayed<E: From<NetEvent>>(
+    pub(crate) fn resolve_delayed<E: From<ClusterEvent> + From<NetEvent>>(
         &mut self,
         ctx: &mut Ctx<'_, E>,
         net: &mut Network,
@@ -438,7 +495,7 @@ impl Cluster {
     }
 
     /// Delayed produce `id` reached its timeout: slots still waiting get REQUEST_TIMED_OUT.
-    fn time_out_delayed<E: From<NetEvent>>(
+    fn time_out_delayed<E: From<ClusterEvent> + From<NetEvent>>(
         &mut self,
         ctx: &mut Ctx<'_, E>,
         net: &mut Network,
@@ -462,13 +519,14 @@ impl Cluster {
         self.send_produce_response(ctx, net, b, delayed);
     }
 
-    fn send_produce_response<E: From<NetEvent>>(
+    fn send_produce_response<E: From<ClusterEvent> + From<NetEvent>>(
         &mut self,
         ctx: &mut Ctx<'_, E>,
         net: &mut Network,
         b: BrokerId,
         delayed: DelayedProduce,
     ) {
+        let (client, connection) = (delayed.client, delayed.connection);
         let corr = delayed.correlation_id;
         for r in &delayed.responses {
             trace_broker(ctx, b, "respond", |e| {
@@ -483,6 +541,7 @@ impl Cluster {
             partitions: delayed.responses,
         });
         net.send(ctx, Node::Broker(b), delayed.client, msg);
+        self.unmute_client(ctx, net, (b, client, connection));
     }
 
     /// The verdict for a watcher whose offset the HW passed: NONE, or

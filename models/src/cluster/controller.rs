@@ -45,12 +45,17 @@ impl Cluster {
         broker.alive = false;
         broker.incarnation += 1;
         broker.inbox.clear();
+        let connection = broker.client_channel.connection;
+        broker.client_channel.reset(connection);
         broker.purgatory.clear();
         broker.purgatory_deadlines.clear();
         if let Some(timer) = broker.purgatory_timer {
             ctx.disarm(timer);
         }
         broker.parked_fetches.iter_mut().for_each(|f| *f = None);
+        for timer in broker.parked_fetch_timers.iter().flatten() {
+            ctx.disarm(*timer);
+        }
         broker
             .fetchers
             .iter_mut()

@@ -239,9 +239,35 @@ pub(crate) struct Replica {
 #[derive(Clone, Debug)]
 pub(crate) struct DelayedProduce {
     pub(crate) client: Node,
+    /// The client connection the request came on (see [`ClientChannel`]).
+    pub(crate) connection: u32,
     pub(crate) correlation_id: u64,
     pub(crate) responses: Vec<PartitionResponse>,
     pub(crate) pending_count: usize,
+}
+
+/// The broker's end of the client's connection: Kafka's `SocketServer` mutes a channel once it
+/// has read a request and unmutes it when the response is sent (or, for acks=0, when the
+/// request is handled), so a broker handles one request per connection at a time. Requests the
+/// client pipelines behind it (up to `max.in.flight.requests.per.connection`) wait, unread, in
+/// `backlog`. When the client reconnects, the old connection's unread requests are gone.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ClientChannel {
+    /// Which client connection this is ([`crate::network::Network::client_connection`]).
+    pub(crate) connection: u32,
+    /// A request of this connection is being handled (queued, processed or in purgatory).
+    pub(crate) muted: bool,
+    /// Requests that arrived while muted, in arrival order.
+    pub(crate) backlog: VecDeque<Message>,
+}
+
+impl ClientChannel {
+    /// Forgets everything (the connection closed, or the broker crashed).
+    pub(crate) fn reset(&mut self, connection: u32) {
+        self.connection = connection;
+        self.muted = false;
+        self.backlog.clear();
+    }
 }
 
 /// One follower's fetch session with one leader.
@@ -263,7 +289,10 @@ pub(crate) struct Broker {
     pub(crate) session_epoch: u32,
     pub(crate) incarnation: u32,
     pub(crate) busy_until: Instant,
-    pub(crate) inbox: VecDeque<(Node, Message)>,
+    /// Requests being processed, in order, each with the client connection it came on.
+    pub(crate) inbox: VecDeque<(Node, Message, u32)>,
+    /// The channel of the client's connection (Kafka mutes it while one request is handled).
+    pub(crate) client_channel: ClientChannel,
     /// Indexed by partition; `None` when not a replica.
     pub(crate) replicas: Vec<Option<Replica>>,
     /// Indexed by leader broker.
@@ -277,6 +306,10 @@ pub(crate) struct Broker {
     pub(crate) next_delayed_id: u64,
     /// Indexed by follower broker: a fetch parked here (long poll).
     pub(crate) parked_fetches: Vec<Option<replica::FetchRequest>>,
+    /// Indexed by follower broker: the re-armable timer of that follower's parked fetch (made on
+    /// first use). Most parked fetches are answered by new data long before their wait runs
+    /// out, so the timer is disarmed then instead of leaving a dead entry in the event queue.
+    pub(crate) parked_fetch_timers: Vec<Option<TimerId>>,
 }
 
 /// The whole cluster: brokers, the controller's partition records, the published metadata.
@@ -351,6 +384,7 @@ impl Cluster {
                 incarnation: 0,
                 busy_until: Instant::ZERO,
                 inbox: VecDeque::new(),
+                client_channel: ClientChannel::default(),
                 replicas: assignment
                     .iter()
                     .map(|r| {
@@ -368,6 +402,7 @@ impl Cluster {
                 purgatory_timer: None,
                 next_delayed_id: 0,
                 parked_fetches: vec![None; broker_count],
+                parked_fetch_timers: vec![None; broker_count],
             })
             .collect();
         let partitions = assignment

@@ -256,13 +256,15 @@ impl Cluster {
         let broker = &mut self.brokers[leader.0 as usize];
         let (follower, fetch_seq, incarnation) = (req.follower, req.fetch_seq, broker.incarnation);
         broker.parked_fetches[follower.0 as usize] = Some(req);
+        let timer =
+            *broker.parked_fetch_timers[follower.0 as usize].get_or_insert_with(|| ctx.new_timer());
         let ev = ClusterEvent::FetchWaitExpired {
             leader,
             follower,
             incarnation,
             fetch_seq,
         };
-        ctx.schedule_at(ctx.now() + wait, E::from(ev));
+        ctx.arm(timer, ctx.now() + wait, E::from(ev));
     }
 
     fn leader_leo_at_epoch(
@@ -315,6 +317,11 @@ impl Cluster {
                 .is_some_and(|r| r.partitions.iter().any(|fp| fp.partition == p))
             {
                 let req = slot.take().expect("checked just above");
+                if let Some(timer) =
+                    self.brokers[leader.0 as usize].parked_fetch_timers[follower.0 as usize]
+                {
+                    ctx.disarm(timer);
+                }
                 self.respond_fetch(ctx, net, req);
             }
         }
@@ -491,7 +498,7 @@ impl Cluster {
 
     /// Recomputes the leader's HW (min LEO over the ISR; frozen under min ISR) and completes the
     /// purgatory watchers it passes.
-    pub(crate) fn maybe_advance_hw<E: From<NetEvent>>(
+    pub(crate) fn maybe_advance_hw<E: From<ClusterEvent> + From<NetEvent>>(
         &mut self,
         ctx: &mut Ctx<'_, E>,
         net: &mut Network,

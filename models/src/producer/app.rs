@@ -330,10 +330,10 @@ impl Producer {
                 new_batch,
             } => {
                 self.records.set_partition(id, partition.0);
-                let key = self.records.get(id).key;
+                let records = &self.records;
                 ctx.trace("app", "send", |e| {
                     e.with("record", id.0)
-                        .with("key", key.map_or(-1, i64::from))
+                        .with("key", records.get(id).key.map_or(-1, i64::from))
                         .with("partition", partition.0)
                 });
                 if new_batch {
