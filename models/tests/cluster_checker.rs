@@ -10,10 +10,10 @@ fn acked(offset: i64) -> AppOutcome {
 }
 fn failed() -> AppOutcome {
     AppOutcome::Failed {
-        error: "REQUEST_TIMED_OUT".into(),
+        error: "REQUEST_TIMED_OUT",
     }
 }
-fn sent(id: u64, p: u32, key: Option<u64>, outcome: AppOutcome) -> SentRecord {
+fn sent(id: u64, p: u32, key: Option<u32>, outcome: AppOutcome) -> SentRecord {
     SentRecord {
         id: RecordId(id),
         partition: PartitionId(p),
@@ -77,7 +77,9 @@ fn every_class_is_counted_once_and_the_classes_add_up() {
 #[test]
 fn a_record_written_after_a_later_one_is_reordered() {
     // Scenario A of the facts file: batch 1 (records 0..3) retried after batch 2 (3..6).
-    let sent: Vec<SentRecord> = (0..6).map(|i| sent(i, 0, Some(i % 2), acked(0))).collect();
+    let sent: Vec<SentRecord> = (0..6)
+        .map(|i| sent(i, 0, Some((i % 2) as u32), acked(0)))
+        .collect();
     let logs = FinalLogs {
         partitions: vec![log(0, &[3, 4, 5, 0, 1, 2])],
     };
@@ -136,7 +138,7 @@ fn sparse_ids_are_matched_by_search() {
 fn outcome_strategy() -> impl Strategy<Value = AppOutcome> {
     prop_oneof![
         (-1i64..50).prop_map(|offset| AppOutcome::Acked { offset }),
-        Just(AppOutcome::Failed { error: "X".into() }),
+        Just(AppOutcome::Failed { error: "X" }),
         Just(AppOutcome::Unfinished),
     ]
 }
@@ -147,7 +149,7 @@ proptest! {
         outcomes in prop::collection::vec(outcome_strategy(), 0..60),
         picks in prop::collection::vec((0usize..60, 0u32..3), 0..120),
     ) {
-        let sent: Vec<SentRecord> = outcomes.into_iter().enumerate().map(|(i, o)| sent(i as u64, (i % 2) as u32, Some(i as u64 % 3), o)).collect();
+        let sent: Vec<SentRecord> = outcomes.into_iter().enumerate().map(|(i, o)| sent(i as u64, (i % 2) as u32, Some(i as u32 % 3), o)).collect();
         let mut ids: Vec<u64> = picks.iter().filter(|(i, _)| *i < sent.len()).flat_map(|&(i, n)| std::iter::repeat_n(i as u64, n as usize)).collect();
         ids.sort_unstable();
         let p0: Vec<u64> = ids.iter().copied().filter(|i| i % 2 == 0).collect();
@@ -165,5 +167,206 @@ proptest! {
         let ids: Vec<u64> = (0..n).rev().collect();
         let r = check(&sent, &FinalLogs { partitions: vec![log(0, &ids)] });
         prop_assert_eq!(r.reordered, n - 1);
+    }
+}
+
+/// The checker as first written (string class names, maps per partition and key): the reference
+/// the faster `check` must agree with on every field and example.
+mod reference {
+    use std::collections::BTreeMap;
+
+    use models::checker::{AppOutcome, CheckerReport, EXAMPLES_PER_CLASS, FinalLogs, SentRecord};
+    use models::protocol::{PartitionId, RecordId};
+
+    fn note(report: &mut CheckerReport, class: &'static str, id: RecordId) {
+        let list = report.examples.entry(class).or_default();
+        if list.len() < EXAMPLES_PER_CLASS {
+            list.push(id);
+        }
+    }
+
+    fn class_counter<'r>(report: &'r mut CheckerReport, class: &str) -> &'r mut u64 {
+        match class {
+            "delivered_once" => &mut report.delivered_once,
+            "duplicated" => &mut report.duplicated,
+            "acked_lost" => &mut report.acked_lost,
+            "silent_lost" => &mut report.silent_lost,
+            "failed_absent" => &mut report.failed_absent,
+            "failed_present" => &mut report.failed_present,
+            "unfinished_absent" => &mut report.unfinished_absent,
+            _ => &mut report.unfinished_present,
+        }
+    }
+
+    pub fn check(sent: &[SentRecord], logs: &FinalLogs) -> CheckerReport {
+        let index: BTreeMap<RecordId, usize> =
+            sent.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
+        let mut report = CheckerReport {
+            sent: sent.len() as u64,
+            ..CheckerReport::default()
+        };
+        let mut copies = vec![0u32; sent.len()];
+        let mut first_offset = vec![i64::MAX; sent.len()];
+        for log in &logs.partitions {
+            for rec in &log.records {
+                match index.get(&rec.id) {
+                    Some(&i) if sent[i].partition == log.partition => {
+                        copies[i] += 1;
+                        first_offset[i] = first_offset[i].min(rec.offset);
+                    }
+                    _ => {
+                        report.foreign_in_log += 1;
+                        note(&mut report, "foreign_in_log", rec.id);
+                    }
+                }
+            }
+        }
+        for (i, s) in sent.iter().enumerate() {
+            let copies = copies[i];
+            report.duplicate_copies += u64::from(copies.saturating_sub(1));
+            let reported = match s.outcome {
+                AppOutcome::Acked { offset } => offset,
+                _ => -1,
+            };
+            let class = match (&s.outcome, copies) {
+                (AppOutcome::Acked { .. }, 1) => "delivered_once",
+                (AppOutcome::Acked { .. }, 0) if reported < 0 => "silent_lost",
+                (AppOutcome::Acked { .. }, 0) => "acked_lost",
+                (AppOutcome::Acked { .. }, _) => "duplicated",
+                (AppOutcome::Failed { .. }, 0) => "failed_absent",
+                (AppOutcome::Failed { .. }, _) => "failed_present",
+                (AppOutcome::Unfinished, 0) => "unfinished_absent",
+                (AppOutcome::Unfinished, _) => "unfinished_present",
+            };
+            *class_counter(&mut report, class) += 1;
+            note(&mut report, class, s.id);
+            if reported >= 0 && copies > 0 && first_offset[i] != reported {
+                report.acked_offset_mismatch += 1;
+                note(&mut report, "acked_offset_mismatch", s.id);
+            }
+        }
+        let mut min_later_by_partition: BTreeMap<PartitionId, i64> = BTreeMap::new();
+        let mut min_later_by_key: BTreeMap<(PartitionId, u32), i64> = BTreeMap::new();
+        let mut reordered_keys: BTreeMap<(PartitionId, u32), ()> = BTreeMap::new();
+        for (i, s) in sent.iter().enumerate().rev() {
+            if copies[i] == 0 {
+                continue;
+            }
+            let pos = first_offset[i];
+            let min_later = min_later_by_partition
+                .entry(s.partition)
+                .or_insert(i64::MAX);
+            if *min_later < pos {
+                report.reordered += 1;
+                note(&mut report, "reordered", s.id);
+            }
+            *min_later = (*min_later).min(pos);
+            if let Some(key) = s.key {
+                let min_key = min_later_by_key
+                    .entry((s.partition, key))
+                    .or_insert(i64::MAX);
+                if *min_key < pos {
+                    report.key_reordered += 1;
+                    reordered_keys.insert((s.partition, key), ());
+                }
+                *min_key = (*min_key).min(pos);
+            }
+        }
+        report.keys_reordered = reordered_keys.len() as u64;
+        report
+    }
+}
+
+/// Partition ids: small and dense, or sparse and huge (the checker's map fallback).
+const SMALL_PARTITIONS: [u32; 4] = [0, 1, 2, 3];
+const HUGE_PARTITIONS: [u32; 4] = [0, 7, 1 << 20, u32::MAX];
+/// Key indexes: small, or huge (the checker's map fallback).
+const SMALL_KEYS: [u32; 5] = [0, 1, 2, 3, 4];
+const HUGE_KEYS: [u32; 5] = [0, 3, 77, 1 << 30, u32::MAX];
+
+fn any_outcome() -> impl Strategy<Value = AppOutcome> {
+    prop_oneof![
+        (-1i64..40).prop_map(|offset| AppOutcome::Acked { offset }),
+        prop::sample::select(vec!["REQUEST_TIMED_OUT", "TimeoutException"])
+            .prop_map(|error| AppOutcome::Failed { error }),
+        Just(AppOutcome::Unfinished),
+    ]
+}
+
+/// One sent record: id gap before it, partition and key choice, outcome.
+fn any_sent() -> impl Strategy<Value = (u64, usize, Option<usize>, AppOutcome)> {
+    (
+        prop_oneof![6 => Just(0u64), 1 => 1u64..4],
+        0usize..4,
+        prop::option::of(0usize..5),
+        any_outcome(),
+    )
+}
+
+/// One log entry: which id (mostly a sent record's, else anything near), whether it lands in
+/// another partition than sent to, and a sort key that shuffles the log.
+fn any_entry() -> impl Strategy<Value = (usize, bool, u32)> {
+    (0usize..100, prop::bool::weighted(0.1), any::<u32>())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512), ..ProptestConfig::default() })]
+
+    #[test]
+    fn check_agrees_with_the_reference_implementation(
+        first_id in prop_oneof![3 => Just(0u64), 1 => 1u64..5],
+        records in prop::collection::vec(any_sent(), 0..80),
+        entries in prop::collection::vec(any_entry(), 0..160),
+        huge_partitions in prop::bool::weighted(0.25),
+        huge_keys in prop::bool::weighted(0.25),
+        in_send_order in prop::bool::weighted(0.3),
+        offset_stride in 1i64..3,
+    ) {
+        let partitions = if huge_partitions { HUGE_PARTITIONS } else { SMALL_PARTITIONS };
+        let keys = if huge_keys { HUGE_KEYS } else { SMALL_KEYS };
+        let mut next_id = first_id;
+        let sent: Vec<SentRecord> = records
+            .into_iter()
+            .map(|(gap, p, key, outcome)| {
+                next_id += gap;
+                let s = sent(next_id, partitions[p], key.map(|k| keys[k]), outcome);
+                next_id += 1;
+                s
+            })
+            .collect();
+        // Per log partition (the sent ones plus one nobody sent to): (sort key, id).
+        let mut logs: Vec<(u32, Vec<(u32, u64)>)> = partitions
+            .iter()
+            .chain(&[5])
+            .map(|&p| (p, Vec::new()))
+            .collect();
+        for (pick, elsewhere, order) in entries {
+            // Picks past the sent list hit gaps and ids nobody sent (foreign).
+            let (id, p) = match sent.get(pick) {
+                Some(s) => (s.id.0, s.partition.0),
+                None => (pick as u64 - sent.len() as u64 + first_id, partitions[pick % 4]),
+            };
+            let p = if elsewhere { partitions[(pick + 1) % 4] } else { p };
+            let order = if in_send_order { id as u32 } else { order };
+            let log = logs.iter_mut().find(|(q, _)| *q == p).expect("every partition has a log");
+            log.1.push((order, id));
+        }
+        let logs = FinalLogs {
+            partitions: logs
+                .into_iter()
+                .map(|(p, mut ids)| {
+                    ids.sort_by_key(|&(order, _)| order);
+                    FinalPartitionLog {
+                        partition: PartitionId(p),
+                        records: ids
+                            .iter()
+                            .enumerate()
+                            .map(|(i, &(_, id))| LoggedRecord { id: RecordId(id), offset: i as i64 * offset_stride })
+                            .collect(),
+                    }
+                })
+                .collect(),
+        };
+        prop_assert_eq!(check(&sent, &logs), reference::check(&sent, &logs));
     }
 }

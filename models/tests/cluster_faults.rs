@@ -79,9 +79,7 @@ fn swarm_run_with(
                 ErrorCode::None => AppOutcome::Acked {
                     offset: r.base_offset + i as i64,
                 },
-                e => AppOutcome::Failed {
-                    error: e.name().to_owned(),
-                },
+                e => AppOutcome::Failed { error: e.name() },
             };
         }
     }

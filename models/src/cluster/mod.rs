@@ -630,12 +630,15 @@ impl Cluster {
                         .iter()
                         .take_while(|e| e.base_offset < replica.hw)
                     {
-                        for (i, r) in batch.records.iter().enumerate() {
-                            let offset = batch.base_offset + i as i64;
-                            if offset < replica.hw {
-                                records.push(LoggedRecord { id: r.id, offset });
-                            }
-                        }
+                        // Only the batch that straddles the high watermark is cut short.
+                        let below_hw = usize::try_from(replica.hw - batch.base_offset)
+                            .map_or(0, |n| n.min(batch.records.len()));
+                        records.extend(
+                            batch.records[..below_hw]
+                                .iter()
+                                .zip(batch.base_offset..)
+                                .map(|(r, offset)| LoggedRecord { id: r.id, offset }),
+                        );
                     }
                 }
                 FinalPartitionLog { partition, records }
