@@ -296,8 +296,11 @@ impl WorkloadConfig {
         Ok(match self.keys {
             Keys::None => KeyPlan::None,
             Keys::Uniform { count } => {
-                if count == 0 {
-                    return Err(bad("keys.count", "must be at least 1"));
+                if count == 0 || count > u64::from(u32::MAX) + 1 {
+                    return Err(bad(
+                        "keys.count",
+                        format!("must be in 1..=4294967296 for uniform, got {count}"),
+                    ));
                 }
                 KeyPlan::Uniform { count }
             }
@@ -557,6 +560,21 @@ mod tests {
         .plan()
         .expect_err("saturate without cpu cost");
         assert_eq!(err.key, "arrivals");
+    }
+
+    #[test]
+    fn a_uniform_key_count_beyond_u32_keys_is_refused() {
+        let config = WorkloadConfig {
+            keys: Keys::Uniform {
+                count: u64::from(u32::MAX) + 2,
+            },
+            ..WorkloadConfig::default()
+        };
+        let err = config
+            .plan()
+            .expect_err("keys are u32 in the record bookkeeping");
+        assert_eq!(err.key, "keys.count");
+        assert!(err.to_string().contains("4294967296"), "{err}");
     }
 
     #[test]
