@@ -22,7 +22,10 @@
 
 use crate::completion::ProduceError;
 use crate::ids::{BatchId, PartitionId, ProducerIdAndEpoch, RecordId, increment_sequence};
-use crate::sizes::{RECORD_BATCH_OVERHEAD_BYTES, RecordShape, record_size_in_bytes};
+use crate::sizes::{
+    RECORD_BATCH_OVERHEAD_BYTES, RecordShape, payload_size, record_size_from_payload,
+    upper_bound_from_payload,
+};
 
 /// A record as stored in a batch: the application's id plus what its size depends on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,11 +112,14 @@ pub struct ProducerBatch {
 }
 
 impl ProducerBatch {
+    /// An empty batch; `first_record_bytes` (the exact size of the record about to open it)
+    /// only sizes the record list.
     pub(crate) fn new(
         id: BatchId,
         partition: PartitionId,
         now_ns: u64,
         buffer: (u32, BufferOrigin),
+        first_record_bytes: u32,
     ) -> Self {
         ProducerBatch {
             id,
@@ -126,7 +132,7 @@ impl ProducerBatch {
             attempts: 0,
             in_retry: false,
             retry_backoff_ns: 0,
-            records: Vec::with_capacity(expected_record_count(buffer.0)),
+            records: Vec::with_capacity(expected_record_count(buffer.0, first_record_bytes)),
             first_timestamp_ms: None,
             records_bytes: 0,
             write_limit_bytes: buffer.0,
@@ -235,35 +241,40 @@ impl ProducerBatch {
     }
 
     /// The exact size `record` would take as the next record of this batch.
-    fn next_record_size(&self, timestamp_ms: i64, shape: RecordShape) -> u32 {
+    fn next_record_size(&self, record: &PendingRecord) -> u32 {
         let offset_delta = i32::try_from(self.records.len()).expect("record count fits i32");
         let timestamp_delta = self
             .first_timestamp_ms
-            .map_or(0, |first| timestamp_ms - first);
-        record_size_in_bytes(offset_delta, timestamp_delta, shape)
+            .map_or(0, |first| record.timestamp_ms - first);
+        record_size_from_payload(offset_delta, timestamp_delta, record.payload_bytes)
     }
 
     /// `MemoryRecordsBuilder.hasRoomFor`: never when full or closed; always for the first
-    /// record; otherwise `writeLimit >= estimatedBytesWritten + exactRecordSize`.
-    pub(crate) fn has_room_for(&self, timestamp_ms: i64, shape: RecordShape) -> bool {
+    /// record; otherwise `writeLimit >= estimatedBytesWritten + exactRecordSize`. Returns the
+    /// record's exact size when it has room, so an append computes that size only once.
+    fn room_for(&self, record: &PendingRecord) -> Option<u32> {
         if self.is_full() {
-            return false;
+            return None;
         }
-        if self.records.is_empty() {
-            return true;
-        }
-        let needed = self.size_bytes() + self.next_record_size(timestamp_ms, shape);
-        self.write_limit_bytes >= needed
+        let size_bytes = self.next_record_size(record);
+        let fits =
+            self.records.is_empty() || self.write_limit_bytes >= self.size_bytes() + size_bytes;
+        fits.then_some(size_bytes)
     }
 
     /// `ProducerBatch.tryAppend`: appends if there is room and returns the growth of the
     /// estimated size (`appendedBytes`), or `None` when the record does not fit.
+    ///
+    /// The growth is `estimatedSizeInBytes` after minus before, as the sticky partitioner sees
+    /// it: the 61-byte header counts from the first record on, so a new batch's first append
+    /// reports header + record.
     pub(crate) fn try_append(&mut self, record: &PendingRecord, now_ns: u64) -> Option<u32> {
-        if !self.has_room_for(record.timestamp_ms, record.shape) {
-            return None;
-        }
-        let size_bytes = self.next_record_size(record.timestamp_ms, record.shape);
-        let before = self.estimated_size_for_switch();
+        let size_bytes = self.room_for(record)?;
+        let appended_bytes = if self.records.is_empty() {
+            RECORD_BATCH_OVERHEAD_BYTES + size_bytes
+        } else {
+            size_bytes
+        };
         if self.first_timestamp_ms.is_none() {
             self.first_timestamp_ms = Some(record.timestamp_ms);
         }
@@ -278,17 +289,7 @@ impl ProducerBatch {
             .max_record_upper_bound_bytes
             .max(record.upper_bound_bytes);
         self.last_append_at_ns = now_ns;
-        Some(self.estimated_size_for_switch() - before)
-    }
-
-    /// `estimatedSizeInBytes` as the sticky partitioner sees it: the header counts from the
-    /// first record on, so a new batch's first append reports header + record.
-    fn estimated_size_for_switch(&self) -> u32 {
-        if self.records.is_empty() {
-            0
-        } else {
-            self.size_bytes()
-        }
+        Some(appended_bytes)
     }
 
     pub(crate) fn close_for_record_appends(&mut self) {
@@ -362,45 +363,98 @@ impl ProducerBatch {
     }
 }
 
-/// A guess at how many records a buffer will hold, to size the record list once: records of
-/// at least 64 bytes, at most 64 up front (the list grows beyond that if needed).
-fn expected_record_count(buffer_bytes: u32) -> usize {
-    (buffer_bytes / 64).clamp(1, 64) as usize
+/// A guess at how many records a buffer will hold, to size the record list once: as many
+/// records as big as the first (later ones of the same shape are no smaller) as fit after the
+/// batch header, at least one and at most 64 up front (the list grows beyond that if needed).
+fn expected_record_count(buffer_bytes: u32, first_record_bytes: u32) -> usize {
+    let room = buffer_bytes.saturating_sub(RECORD_BATCH_OVERHEAD_BYTES);
+    (room / first_record_bytes.max(1)).clamp(1, 64) as usize
 }
 
-/// A record on its way into a batch: what `append` and `split` need.
+/// A record on its way into a batch: what `append` and `split` need, with the sizes that do
+/// not depend on the batch computed once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct PendingRecord {
     pub(crate) id: RecordId,
     pub(crate) timestamp_ms: i64,
     pub(crate) shape: RecordShape,
+    /// `sizes::payload_size(shape)`: key, value and header bytes.
+    pub(crate) payload_bytes: u32,
+    /// `sizes::estimate_size_upper_bound(shape)`.
     pub(crate) upper_bound_bytes: u32,
+}
+
+impl PendingRecord {
+    pub(crate) fn new(id: RecordId, timestamp_ms: i64, shape: RecordShape) -> Self {
+        let payload_bytes = payload_size(shape);
+        PendingRecord {
+            id,
+            timestamp_ms,
+            shape,
+            payload_bytes,
+            upper_bound_bytes: upper_bound_from_payload(payload_bytes),
+        }
+    }
+
+    /// The record's exact size as the first record of a batch.
+    pub(crate) fn first_record_bytes(&self) -> u32 {
+        record_size_from_payload(0, 0, self.payload_bytes)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sizes::estimate_size_upper_bound;
+    use crate::sizes::{estimate_size_upper_bound, record_size_in_bytes};
 
-    fn record(id: u64) -> PendingRecord {
-        let shape = RecordShape {
+    fn shape() -> RecordShape {
+        RecordShape {
             key_bytes: Some(10),
             value_bytes: Some(100),
             header_count: 0,
             headers_bytes: 0,
-        };
-        PendingRecord {
-            id: RecordId(id),
-            timestamp_ms: 0,
-            shape,
-            upper_bound_bytes: estimate_size_upper_bound(shape),
         }
+    }
+
+    fn record(id: u64) -> PendingRecord {
+        PendingRecord::new(RecordId(id), 0, shape())
+    }
+
+    fn batch(now_ns: u64, buffer_bytes: u32) -> ProducerBatch {
+        let first = record(0).first_record_bytes();
+        ProducerBatch::new(
+            BatchId(0),
+            PartitionId(0),
+            now_ns,
+            (buffer_bytes, BufferOrigin::Pool),
+            first,
+        )
+    }
+
+    #[test]
+    fn pending_record_sizes_match_the_public_size_functions() {
+        let pending = record(0);
+        assert_eq!(
+            pending.upper_bound_bytes,
+            estimate_size_upper_bound(shape())
+        );
+        assert_eq!(
+            pending.first_record_bytes(),
+            record_size_in_bytes(0, 0, shape())
+        );
+    }
+
+    #[test]
+    fn record_list_is_sized_for_records_like_the_first() {
+        // (16384 - 61) / 119 = 137 records, capped at 64; (1000 - 61) / 119 = 7.
+        assert_eq!(batch(0, 16384).records.capacity(), 64);
+        assert_eq!(batch(0, 1000).records.capacity(), 7);
+        assert_eq!(batch(0, 100).records.capacity(), 1);
     }
 
     #[test]
     fn has_room_for_fits_136_records_of_key10_value100_in_16384_like_memory_records_builder() {
-        let mut batch =
-            ProducerBatch::new(BatchId(0), PartitionId(0), 0, (16384, BufferOrigin::Pool));
+        let mut batch = batch(0, 16384);
         let mut appended = 0;
         while batch.try_append(&record(appended), 0).is_some() {
             appended += 1;
@@ -416,8 +470,7 @@ mod tests {
 
     #[test]
     fn first_record_always_fits_even_when_larger_than_the_buffer() {
-        let mut batch =
-            ProducerBatch::new(BatchId(0), PartitionId(0), 0, (100, BufferOrigin::Pool));
+        let mut batch = batch(0, 100);
         assert_eq!(batch.try_append(&record(0), 0), Some(61 + 119));
         assert!(
             batch.is_full(),
@@ -428,8 +481,7 @@ mod tests {
 
     #[test]
     fn reenqueued_counts_attempts_and_restarts_the_retry_clock() {
-        let mut batch =
-            ProducerBatch::new(BatchId(0), PartitionId(0), 10, (16384, BufferOrigin::Pool));
+        let mut batch = batch(10, 16384);
         batch.try_append(&record(0), 12);
         batch.reenqueued(50, 7);
         assert_eq!(batch.attempts(), 1);
@@ -441,8 +493,7 @@ mod tests {
 
     #[test]
     fn leader_epoch_change_during_retry_skips_backoff_kip_951() {
-        let mut batch =
-            ProducerBatch::new(BatchId(0), PartitionId(0), 0, (16384, BufferOrigin::Pool));
+        let mut batch = batch(0, 16384);
         batch.try_append(&record(0), 0);
         batch.maybe_update_leader_epoch(Some(1));
         batch.reenqueued(0, 100);

@@ -106,6 +106,14 @@ impl BuiltInPartitioner {
         }
     }
 
+    /// Whether the produced bytes reached `batch.size`, so that `update_partition_info` with
+    /// `SwitchPolicy::Enabled` would switch even with no bytes added (a switch held back while
+    /// the partition's last batch had room).
+    pub(crate) fn switch_held_back(&self) -> bool {
+        self.current
+            .is_some_and(|(_, produced)| produced >= self.sticky_batch_size)
+    }
+
     /// `updatePartitionInfo`: count the appended bytes and maybe switch partition. Returns
     /// whether it switched (a new sticky choice, possibly the same partition again).
     pub(crate) fn update_partition_info(

@@ -39,13 +39,12 @@ pub fn varlong_size(value: i64) -> u32 {
     unsigned_varint_size(zigzag)
 }
 
-fn unsigned_varint_size(mut value: u64) -> u32 {
-    let mut bytes = 1;
-    while value >= 0x80 {
-        value >>= 7;
-        bytes += 1;
-    }
-    bytes
+/// Bytes of an unsigned LEB128 varint: one per started group of 7 significant bits, and one
+/// for zero. Without a loop, as `ByteUtils.sizeOfUnsignedVarlong` computes it:
+/// `(70 - leadingZeros) / 7 + leadingZeros / 64`.
+fn unsigned_varint_size(value: u64) -> u32 {
+    let leading_zeros = value.leading_zeros();
+    (70 - leading_zeros) / 7 + leading_zeros / 64
 }
 
 /// Bytes of a length-prefixed nullable field: `varint(len) + len`, or 1 byte for null.
@@ -66,8 +65,9 @@ pub fn header_size_in_bytes(key_utf8_bytes: u32, value_bytes: Option<u32>) -> u3
 }
 
 /// Key, value and header bytes of a record body (`DefaultRecord.sizeOfBodyInBytes` minus the
-/// attributes and deltas).
-fn payload_size(shape: RecordShape) -> u32 {
+/// attributes and deltas). It does not depend on the record's place in a batch, so the
+/// append path computes it once per record and passes it to the `*_from_payload` functions.
+pub(crate) fn payload_size(shape: RecordShape) -> u32 {
     nullable_field_size(shape.key_bytes)
         + nullable_field_size(shape.value_bytes)
         + varint_size(len_as_i32(shape.header_count))
@@ -77,8 +77,16 @@ fn payload_size(shape: RecordShape) -> u32 {
 /// Exact bytes of a record at `offset_delta` with `timestamp_delta_ms` inside a batch
 /// (`DefaultRecord.sizeInBytes`): `body + varint(body)`.
 pub fn record_size_in_bytes(offset_delta: i32, timestamp_delta_ms: i64, shape: RecordShape) -> u32 {
-    let body =
-        1 + varint_size(offset_delta) + varlong_size(timestamp_delta_ms) + payload_size(shape);
+    record_size_from_payload(offset_delta, timestamp_delta_ms, payload_size(shape))
+}
+
+/// [`record_size_in_bytes`] for a record whose [`payload_size`] is already known.
+pub(crate) fn record_size_from_payload(
+    offset_delta: i32,
+    timestamp_delta_ms: i64,
+    payload_bytes: u32,
+) -> u32 {
+    let body = 1 + varint_size(offset_delta) + varlong_size(timestamp_delta_ms) + payload_bytes;
     body + varint_size(len_as_i32(body))
 }
 
@@ -87,7 +95,12 @@ pub fn record_size_in_bytes(offset_delta: i32, timestamp_delta_ms: i64, shape: R
 /// `61 + 21 + keyPart + valuePart + varint(headerCount) + headers`. Used for the
 /// `max.request.size` / `buffer.memory` check and to size a new batch's buffer.
 pub fn estimate_size_upper_bound(shape: RecordShape) -> u32 {
-    RECORD_BATCH_OVERHEAD_BYTES + MAX_RECORD_OVERHEAD_BYTES + payload_size(shape)
+    upper_bound_from_payload(payload_size(shape))
+}
+
+/// [`estimate_size_upper_bound`] for a record whose [`payload_size`] is already known.
+pub(crate) fn upper_bound_from_payload(payload_bytes: u32) -> u32 {
+    RECORD_BATCH_OVERHEAD_BYTES + MAX_RECORD_OVERHEAD_BYTES + payload_bytes
 }
 
 #[cfg(test)]
@@ -117,6 +130,25 @@ mod tests {
         assert_eq!(varint_size(i32::MIN), 5);
         assert_eq!(varlong_size(i64::MIN), 10);
         assert_eq!(varlong_size(0), 1);
+    }
+
+    #[test]
+    fn unsigned_varint_size_matches_the_7_bit_group_loop_at_every_boundary() {
+        fn by_loop(mut value: u64) -> u32 {
+            let mut bytes = 1;
+            while value >= 0x80 {
+                value >>= 7;
+                bytes += 1;
+            }
+            bytes
+        }
+        for shift in 0..64 {
+            let edge = 1u64 << shift;
+            for value in [edge - 1, edge, edge + 1, edge.wrapping_mul(3)] {
+                assert_eq!(unsigned_varint_size(value), by_loop(value), "{value:#x}");
+            }
+        }
+        assert_eq!(unsigned_varint_size(u64::MAX), 10);
     }
 
     #[test]

@@ -28,7 +28,7 @@ use crate::entropy::Entropy;
 use crate::ids::{BatchId, PartitionId, RecordId};
 use crate::murmur2::partition_for_key;
 use crate::partitioner::SwitchPolicy;
-use crate::sizes::{RecordShape, estimate_size_upper_bound};
+use crate::sizes::RecordShape;
 
 /// What the core needs to know about one record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,22 +164,17 @@ impl RecordAccumulator {
             header_count: record.header_count,
             headers_bytes: record.headers_bytes,
         };
-        let upper_bound_bytes = estimate_size_upper_bound(shape);
-        if let Some(limit) = self.size_limit_broken(upper_bound_bytes) {
+        let timestamp_ms = record
+            .timestamp_ms
+            .unwrap_or((request.now_ns / 1_000_000) as i64);
+        let pending = PendingRecord::new(record.id, timestamp_ms, shape);
+        if let Some(limit) = self.size_limit_broken(pending.upper_bound_bytes) {
             self.metrics.record_error_total += 1;
             return AppendOutcome::RecordTooLarge {
-                size_bytes: upper_bound_bytes,
+                size_bytes: pending.upper_bound_bytes,
                 limit,
             };
         }
-        let pending = PendingRecord {
-            id: record.id,
-            timestamp_ms: record
-                .timestamp_ms
-                .unwrap_or((request.now_ns / 1_000_000) as i64),
-            shape,
-            upper_bound_bytes,
-        };
         let partition = match (request.partition, record.key) {
             (Some(explicit), _) => Some(explicit),
             (None, Some(key)) if !self.config.partitioner.ignore_keys => {
@@ -319,8 +314,14 @@ impl RecordAccumulator {
 
     /// `partitionChanged`: complete a switch that was held back while the last batch had
     /// room, once all batches of the partition are full.
+    #[inline]
     fn partition_changed(&mut self, target: Target, env: &mut Env<'_>) -> bool {
-        if target.sticky == Sticky::No || !self.all_batches_full(target.partition) {
+        // A switch is held back only once `batch.size` bytes went to the partition: test that
+        // cheap counter before looking at the batches.
+        if target.sticky == Sticky::No
+            || !self.partitioner.switch_held_back()
+            || !self.all_batches_full(target.partition)
+        {
             return false;
         }
         self.partitioner
@@ -334,12 +335,19 @@ impl RecordAccumulator {
     }
 
     /// `updatePartitionInfo` after an append; switching is held back while the partition's
-    /// last batch still has room.
-    fn after_append(&mut self, target: Target, appended_bytes: u32, env: &mut Env<'_>) {
+    /// last batch still has room. `last_batch_full` is whether the batch just appended to (the
+    /// partition's last) is full, i.e. `allBatchesFull`.
+    fn after_append(
+        &mut self,
+        target: Target,
+        appended_bytes: u32,
+        last_batch_full: bool,
+        env: &mut Env<'_>,
+    ) {
         if target.sticky == Sticky::No {
             return;
         }
-        let policy = if self.all_batches_full(target.partition) {
+        let policy = if last_batch_full {
             SwitchPolicy::Enabled
         } else {
             SwitchPolicy::Held
@@ -363,18 +371,21 @@ impl RecordAccumulator {
             last.close_for_record_appends();
             return None;
         };
+        let last_full = last.is_full();
         let outcome = AppendOutcome::Appended {
             partition,
             batch_id: last.id,
-            batch_is_full: deque_len > 1 || last.is_full(),
+            batch_is_full: deque_len > 1 || last_full,
             new_batch: false,
         };
         self.metrics.records_appended_total += 1;
-        self.after_append(target, appended_bytes, env);
+        self.after_append(target, appended_bytes, last_full, env);
         Some(outcome)
     }
 
     /// Allocates `max(batch.size, upper bound)`; on `MustWait` parks the record.
+    // Once per batch, not per record: kept out of the append loop so its common path stays small.
+    #[inline(never)]
     fn allocate_for(&mut self, job: &AppendJob) -> Result<u32, AppendOutcome> {
         let size = self
             .config
@@ -413,6 +424,8 @@ impl RecordAccumulator {
     }
 
     /// `appendNewBatch`: try the last batch once more, else open a batch with the buffer.
+    // Once per batch, not per record: kept out of the append loop so its common path stays small.
+    #[inline(never)]
     fn append_new_batch(
         &mut self,
         job: &AppendJob,
@@ -431,17 +444,18 @@ impl RecordAccumulator {
             partition,
             job.now_ns,
             (buffer_bytes, BufferOrigin::Pool),
+            job.record.first_record_bytes(),
         );
         let appended_bytes = batch
             .try_append(&job.record, job.now_ns)
             .expect("the first record always fits a new batch");
+        let last_full = batch.is_full();
         let queues = self.queues_mut(partition);
         queues.queued.push_back(batch);
-        let batch_is_full =
-            queues.queued.len() > 1 || queues.queued.back().is_some_and(ProducerBatch::is_full);
+        let batch_is_full = queues.queued.len() > 1 || last_full;
         self.metrics.records_appended_total += 1;
         self.metrics.batches_created_total += 1;
-        self.after_append(target, appended_bytes, env);
+        self.after_append(target, appended_bytes, last_full, env);
         AppendOutcome::Appended {
             partition,
             batch_id: id,

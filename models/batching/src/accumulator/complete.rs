@@ -278,12 +278,7 @@ impl RecordAccumulator {
     fn split_records(&mut self, parent: &ProducerBatch) -> Vec<ProducerBatch> {
         let mut children: Vec<ProducerBatch> = Vec::new();
         for record in &parent.records {
-            let pending = PendingRecord {
-                id: record.id,
-                timestamp_ms: record.timestamp_ms,
-                shape: record.shape,
-                upper_bound_bytes: crate::sizes::estimate_size_upper_bound(record.shape),
-            };
+            let pending = PendingRecord::new(record.id, record.timestamp_ms, record.shape);
             let fits = children
                 .last_mut()
                 .is_some_and(|c| c.try_append(&pending, c.last_append_at_ns).is_some());
@@ -300,6 +295,7 @@ impl RecordAccumulator {
                 parent.partition,
                 parent.created_at_ns,
                 (buffer, BufferOrigin::OffPool),
+                pending.first_record_bytes(),
             );
             child
                 .try_append(&pending, parent.created_at_ns)

@@ -67,12 +67,19 @@ impl RecordAccumulator {
     /// The earliest time a queued or in-flight batch at the head of its list expires
     /// (`nextBatchExpiryTimeMs` after an expiry scan); `None` when there is none.
     pub fn next_expiry_at_ns(&self) -> Option<u64> {
-        let timeout_ns = self.config.delivery_timeout_ns;
-        self.partitions
-            .iter()
-            .flat_map(|q| q.queued.front().into_iter().chain(q.in_flight.first()))
-            .map(|b| b.created_at_ns.saturating_add(timeout_ns))
-            .min()
+        // Heads only, as documented above. The earliest creation gives the earliest expiry
+        // (saturating_add is monotonic), so the timeout is added once.
+        let mut earliest_created_ns: Option<u64> = None;
+        for queues in &self.partitions {
+            let heads = [queues.queued.front(), queues.in_flight.first()];
+            for batch in heads.into_iter().flatten() {
+                let created_ns = batch.created_at_ns;
+                earliest_created_ns =
+                    Some(earliest_created_ns.map_or(created_ns, |e| e.min(created_ns)));
+            }
+        }
+        earliest_created_ns
+            .map(|created_ns| created_ns.saturating_add(self.config.delivery_timeout_ns))
     }
 
     /// `beginFlush`: every partition counts as ready until `end_flush`. Returns the batches

@@ -219,8 +219,18 @@ impl RecordAccumulator {
         self.config.max_in_flight_requests_per_connection == 1
     }
 
+    /// The partition's queues, creating its deque on first use (`getOrCreateDeque`).
     fn queues_mut(&mut self, partition: PartitionId) -> &mut PartitionQueues {
         let index = partition.0 as usize;
+        if !self.partitions.get(index).is_some_and(|q| q.created) {
+            self.create_deque(index);
+        }
+        &mut self.partitions[index]
+    }
+
+    /// Kept out of `queues_mut`, which runs on every append: a deque is created once.
+    #[cold]
+    fn create_deque(&mut self, index: usize) {
         if self.partitions.len() <= index {
             self.partitions
                 .resize_with(index + 1, PartitionQueues::default);
@@ -230,7 +240,6 @@ impl RecordAccumulator {
             queues.created = true;
             self.created_deque_count += 1;
         }
-        queues
     }
 
     fn queues(&self, partition: PartitionId) -> Option<&PartitionQueues> {

@@ -21,9 +21,13 @@
 //! Simplification: the backoff is the one drawn when the batch was re-enqueued, not a fresh
 //! jitter draw on every check (the facts file allows this).
 
+use std::collections::BTreeMap;
+
 use super::{NodeLatencyStats, RecordAccumulator};
+use crate::batch::ProducerBatch;
 use crate::cluster::ClusterView;
 use crate::ids::{NodeId, PartitionId};
+use crate::partitioner::PartitionerConfig;
 
 /// The result of `ready`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -58,117 +62,69 @@ pub(super) struct LoadStatsScratch {
 impl RecordAccumulator {
     /// `ready`: the nodes with sendable data at `now_ns`.
     pub fn ready(&mut self, now_ns: u64, cluster: &ClusterView) -> ReadyCheck {
-        let exhausted = self.pool.has_waiters();
         let adaptive = self.config.partitioner.adaptive_partitioning
             && self.created_deque_count >= cluster.partition_count();
-        let mut scratch = adaptive.then(|| {
-            let mut scratch = std::mem::take(&mut self.ready_scratch);
+        // exhausted ∨ closed ∨ flushing: the same for every partition of this pass.
+        let sendable_anyway =
+            self.pool.has_waiters() || self.closed || self.flushes_in_progress > 0;
+        let linger_ns = self.config.linger_ns;
+        // The scratch is reset in place (the same zeroing as fresh buffers, without moving
+        // them out and back); split borrows let the loop below use it beside `partitions`.
+        let scratch = &mut self.ready_scratch;
+        if adaptive {
+            let length = self.created_deque_count as usize;
             scratch.queue_sizes.clear();
-            scratch
-                .queue_sizes
-                .resize(self.created_deque_count as usize, 0);
+            scratch.queue_sizes.resize(length, 0);
             scratch.partition_ids.clear();
-            scratch
-                .partition_ids
-                .resize(self.created_deque_count as usize, PartitionId(0));
+            scratch.partition_ids.resize(length, PartitionId(0));
             scratch.last_index = -1;
-            scratch
-        });
+        }
         let mut check = ReadyCheck::default();
         let mut next_delay_ns = u64::MAX;
-        for index in 0..self.partitions.len() {
-            if !self.partitions[index].created {
+        for (index, queues) in self.partitions.iter_mut().enumerate() {
+            if !queues.created {
                 continue;
             }
             let partition = PartitionId(index as u32);
             let leader = cluster.leader_for(partition);
-            if let (Some(_), Some(s)) = (leader, scratch.as_mut()) {
-                s.last_index += 1;
-                s.partition_ids[s.last_index as usize] = partition;
+            if adaptive && leader.is_some() {
+                scratch.last_index += 1;
+                scratch.partition_ids[scratch.last_index as usize] = partition;
             }
-            let Some(head) = self.head_state(partition, now_ns, cluster) else {
+            let deque_len = queues.queued.len() as u32;
+            let Some(head) = queues.queued.front_mut() else {
                 continue;
             };
+            let head = HeadState::of(head, deque_len, partition, now_ns, cluster);
             let Some(leader) = leader else {
                 check.unknown_leader_partitions.push(partition);
                 continue;
             };
-            if let Some(s) = scratch.as_mut() {
-                s.queue_sizes[s.last_index as usize] = head.deque_len;
-                if self.node_unavailable(leader) {
-                    s.last_index -= 1;
+            if adaptive {
+                scratch.queue_sizes[scratch.last_index as usize] = head.deque_len;
+                if node_unavailable(&self.config.partitioner, &self.node_stats, leader) {
+                    scratch.last_index -= 1;
                 }
             }
-            let muted = self.partitions[index].muted;
-            if check.ready_nodes.contains(&leader) || muted {
+            if check.ready_nodes.contains(&leader) || queues.muted {
                 continue;
             }
-            match self.batch_ready(&head, exhausted) {
+            match head.batch_ready(linger_ns, sendable_anyway) {
                 None => check.ready_nodes.push(leader),
                 Some(delay_ns) => next_delay_ns = next_delay_ns.min(delay_ns),
             }
         }
-        self.partitioner
-            .update_load_stats(scratch.as_ref().map(|s| {
-                (
-                    s.queue_sizes.as_slice(),
-                    s.partition_ids.as_slice(),
-                    (s.last_index + 1) as usize,
-                )
-            }));
-        if let Some(scratch) = scratch {
-            self.ready_scratch = scratch;
-        }
+        let scratch = &self.ready_scratch;
+        self.partitioner.update_load_stats(adaptive.then(|| {
+            (
+                scratch.queue_sizes.as_slice(),
+                scratch.partition_ids.as_slice(),
+                (scratch.last_index + 1) as usize,
+            )
+        }));
         check.ready_nodes.sort_unstable();
         check.next_check_at_ns = (next_delay_ns != u64::MAX).then(|| now_ns + next_delay_ns);
         check
-    }
-
-    /// The ready-relevant state of a partition's first batch, if any.
-    fn head_state(
-        &mut self,
-        partition: PartitionId,
-        now_ns: u64,
-        cluster: &ClusterView,
-    ) -> Option<HeadState> {
-        let queues = &mut self.partitions[partition.0 as usize];
-        let deque_len = queues.queued.len() as u32;
-        let batch = queues.queued.front_mut()?;
-        batch.maybe_update_leader_epoch(cluster.leader_epoch_for(partition));
-        let backing_off = batch.should_backoff(now_ns);
-        Some(HeadState {
-            waited_ns: batch.waited_ns(now_ns),
-            backing_off,
-            retry_backoff_ns: batch.retry_backoff_ns,
-            deque_len,
-            full: deque_len > 1 || batch.is_full(),
-        })
-    }
-
-    /// `batchReady`: `None` when sendable now, else the delay until it may be.
-    fn batch_ready(&self, head: &HeadState, exhausted: bool) -> Option<u64> {
-        let time_to_wait_ns = if head.backing_off {
-            head.retry_backoff_ns
-        } else {
-            self.config.linger_ns
-        };
-        let expired = head.waited_ns >= time_to_wait_ns;
-        let sendable =
-            head.full || expired || exhausted || self.closed || self.flushes_in_progress > 0;
-        if sendable && !head.backing_off {
-            None
-        } else {
-            Some(time_to_wait_ns.saturating_sub(head.waited_ns))
-        }
-    }
-
-    fn node_unavailable(&self, leader: NodeId) -> bool {
-        let timeout_ns = self.config.partitioner.availability_timeout_ns;
-        timeout_ns > 0
-            && self
-                .node_stats
-                .get(&leader)
-                .is_some_and(|s| s.ready_at_ns.saturating_sub(s.drain_at_ns) > timeout_ns)
     }
 
     /// `updateNodeLatencyStats`: the sender reports each ready node and whether it could
@@ -193,6 +149,20 @@ impl RecordAccumulator {
     }
 }
 
+/// Whether `leader` has been unable to take data for longer than
+/// `partitioner.availability.timeout.ms` (never when that is 0).
+fn node_unavailable(
+    partitioner: &PartitionerConfig,
+    node_stats: &BTreeMap<NodeId, NodeLatencyStats>,
+    leader: NodeId,
+) -> bool {
+    let timeout_ns = partitioner.availability_timeout_ns;
+    timeout_ns > 0
+        && node_stats
+            .get(&leader)
+            .is_some_and(|s| s.ready_at_ns.saturating_sub(s.drain_at_ns) > timeout_ns)
+}
+
 /// What `batchReady` needs from a partition's first batch.
 struct HeadState {
     waited_ns: u64,
@@ -200,4 +170,42 @@ struct HeadState {
     retry_backoff_ns: u64,
     deque_len: u32,
     full: bool,
+}
+
+impl HeadState {
+    /// The ready-relevant state of a partition's first batch `head` in a deque of
+    /// `deque_len` batches; records the leader epoch first (`maybeUpdateLeaderEpoch`).
+    fn of(
+        head: &mut ProducerBatch,
+        deque_len: u32,
+        partition: PartitionId,
+        now_ns: u64,
+        cluster: &ClusterView,
+    ) -> Self {
+        head.maybe_update_leader_epoch(cluster.leader_epoch_for(partition));
+        HeadState {
+            waited_ns: head.waited_ns(now_ns),
+            backing_off: head.should_backoff(now_ns),
+            retry_backoff_ns: head.retry_backoff_ns,
+            deque_len,
+            full: deque_len > 1 || head.is_full(),
+        }
+    }
+
+    /// `batchReady`: `None` when sendable now, else the delay until it may be.
+    /// `sendable_anyway` is `exhausted ∨ closed ∨ flushing`.
+    fn batch_ready(&self, linger_ns: u64, sendable_anyway: bool) -> Option<u64> {
+        let time_to_wait_ns = if self.backing_off {
+            self.retry_backoff_ns
+        } else {
+            linger_ns
+        };
+        let expired = self.waited_ns >= time_to_wait_ns;
+        let sendable = self.full || expired || sendable_anyway;
+        if sendable && !self.backing_off {
+            None
+        } else {
+            Some(time_to_wait_ns.saturating_sub(self.waited_ns))
+        }
+    }
 }
