@@ -10,8 +10,8 @@
 //!
 //! Stale entries cost memory until their time comes, and a timer re-armed far ahead on every
 //! event (a delivery timeout, say) can leave many. The queue counts them, and once they are more
-//! than half the heap (and more than 64) it drops them all in one linear pass. That keeps the
-//! heap within twice the live entries (plus 64) at a cost of about two entry visits per
+//! than half the heap (and more than 16) it drops them all in one linear pass. That keeps the
+//! heap within twice the live entries (plus 16) at a cost of about two entry visits per
 //! cancellation, and does not change the pop order, which depends only on the `(time, seq)`
 //! keys.
 //!
@@ -67,7 +67,7 @@ struct TimerSlot {
 }
 
 /// Stale entries tolerated before a compaction is considered.
-const COMPACT_MIN: usize = if cfg!(test) { 4 } else { 64 };
+const COMPACT_MIN: usize = if cfg!(test) { 4 } else { 16 };
 
 /// Pending events plus the timer slots that guard some of them.
 pub(crate) struct EventQueue<E> {
