@@ -97,7 +97,9 @@ pub struct ProducerBatch {
     pub(crate) retry_backoff_ns: u64,
     pub(crate) records: Vec<BatchRecord>,
     pub(crate) first_timestamp_ms: Option<i64>,
-    pub(crate) records_bytes: u32,
+    /// `61 + Σ record sizes` (`estimatedBytesWritten`), kept up to date so that the room and
+    /// fullness checks of every append read it instead of adding the header each time.
+    pub(crate) estimated_bytes: u32,
     pub(crate) write_limit_bytes: u32,
     pub(crate) buffer_bytes: u32,
     pub(crate) buffer_origin: BufferOrigin,
@@ -134,7 +136,7 @@ impl ProducerBatch {
             retry_backoff_ns: 0,
             records: Vec::with_capacity(expected_record_count(buffer.0, first_record_bytes)),
             first_timestamp_ms: None,
-            records_bytes: 0,
+            estimated_bytes: RECORD_BATCH_OVERHEAD_BYTES,
             write_limit_bytes: buffer.0,
             buffer_bytes: buffer.0,
             buffer_origin: buffer.1,
@@ -188,7 +190,7 @@ impl ProducerBatch {
     }
     /// Estimated (= actual, uncompressed) size: `61 + Σ record sizes`.
     pub fn size_bytes(&self) -> u32 {
-        RECORD_BATCH_OVERHEAD_BYTES + self.records_bytes
+        self.estimated_bytes
     }
     /// Bytes of buffer memory the batch holds until it completes (`initialCapacity`).
     pub fn buffer_bytes(&self) -> u32 {
@@ -235,12 +237,14 @@ impl ProducerBatch {
 
     /// `MemoryRecordsBuilder.isFull`: closed for appends, or at least one record and no room
     /// left under the write limit.
+    #[inline]
     pub fn is_full(&self) -> bool {
         self.appends == Appends::Closed
             || (!self.records.is_empty() && self.write_limit_bytes <= self.size_bytes())
     }
 
     /// The exact size `record` would take as the next record of this batch.
+    #[inline(always)]
     fn next_record_size(&self, record: &PendingRecord) -> u32 {
         let offset_delta = i32::try_from(self.records.len()).expect("record count fits i32");
         let timestamp_delta = self
@@ -252,6 +256,7 @@ impl ProducerBatch {
     /// `MemoryRecordsBuilder.hasRoomFor`: never when full or closed; always for the first
     /// record; otherwise `writeLimit >= estimatedBytesWritten + exactRecordSize`. Returns the
     /// record's exact size when it has room, so an append computes that size only once.
+    #[inline(always)]
     fn room_for(&self, record: &PendingRecord) -> Option<u32> {
         if self.is_full() {
             return None;
@@ -269,6 +274,19 @@ impl ProducerBatch {
     /// it: the 61-byte header counts from the first record on, so a new batch's first append
     /// reports header + record.
     pub(crate) fn try_append(&mut self, record: &PendingRecord, now_ns: u64) -> Option<u32> {
+        self.append_record(record, now_ns)
+            .map(|appended| appended.appended_bytes)
+    }
+
+    /// [`Self::try_append`], also telling whether the batch is full afterwards (`isFull`), so
+    /// the accumulator need not test it again.
+    // The per-record step of every append: always inlined into it.
+    #[inline(always)]
+    pub(crate) fn append_record(
+        &mut self,
+        record: &PendingRecord,
+        now_ns: u64,
+    ) -> Option<Appended> {
         let size_bytes = self.room_for(record)?;
         let appended_bytes = if self.records.is_empty() {
             RECORD_BATCH_OVERHEAD_BYTES + size_bytes
@@ -284,12 +302,16 @@ impl ProducerBatch {
             shape: record.shape,
             size_bytes,
         });
-        self.records_bytes += size_bytes;
+        self.estimated_bytes += size_bytes;
         self.max_record_upper_bound_bytes = self
             .max_record_upper_bound_bytes
             .max(record.upper_bound_bytes);
         self.last_append_at_ns = now_ns;
-        Some(appended_bytes)
+        // `is_full` after an append: the batch was open (it had room) and is not empty.
+        Some(Appended {
+            appended_bytes,
+            full: self.write_limit_bytes <= self.estimated_bytes,
+        })
     }
 
     pub(crate) fn close_for_record_appends(&mut self) {
@@ -363,6 +385,15 @@ impl ProducerBatch {
     }
 }
 
+/// What a successful [`ProducerBatch::append_record`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Appended {
+    /// The growth of the estimated size (see [`ProducerBatch::try_append`]).
+    pub(crate) appended_bytes: u32,
+    /// `is_full()` after the append.
+    pub(crate) full: bool,
+}
+
 /// A guess at how many records a buffer will hold, to size the record list once: as many
 /// records as big as the first (later ones of the same shape are no smaller) as fit after the
 /// batch header, at least one and at most 64 up front (the list grows beyond that if needed).
@@ -385,6 +416,7 @@ pub(crate) struct PendingRecord {
 }
 
 impl PendingRecord {
+    #[inline(always)]
     pub(crate) fn new(id: RecordId, timestamp_ms: i64, shape: RecordShape) -> Self {
         let payload_bytes = payload_size(shape);
         PendingRecord {
@@ -466,6 +498,22 @@ mod tests {
         // ...until tryAppend's caller closes it for appends.
         batch.close_for_record_appends();
         assert!(batch.is_full());
+    }
+
+    #[test]
+    fn append_record_reports_is_full_after_each_append() {
+        for buffer_bytes in [100, 1000, 16384] {
+            let mut batch = batch(0, buffer_bytes);
+            let mut id = 0;
+            while let Some(appended) = batch.append_record(&record(id), 0) {
+                assert_eq!(
+                    appended.full,
+                    batch.is_full(),
+                    "record {id} of {buffer_bytes}"
+                );
+                id += 1;
+            }
+        }
     }
 
     #[test]

@@ -70,6 +70,7 @@ impl BuiltInPartitioner {
     }
 
     /// `peekCurrentPartitionInfo`: the current sticky partition, choosing one if none yet.
+    #[inline]
     pub(crate) fn current_partition(
         &mut self,
         cluster: &ClusterView,
@@ -84,6 +85,8 @@ impl BuiltInPartitioner {
     }
 
     /// `nextPartition`.
+    // Once per batch, not per record: kept out of the inlined per-append callers.
+    #[inline(never)]
     fn next_partition(&self, cluster: &ClusterView, entropy: &mut dyn Entropy) -> PartitionId {
         let random = entropy.next_u32() & 0x7fff_ffff;
         let stats = &self.load_stats;
@@ -109,6 +112,7 @@ impl BuiltInPartitioner {
     /// Whether the produced bytes reached `batch.size`, so that `update_partition_info` with
     /// `SwitchPolicy::Enabled` would switch even with no bytes added (a switch held back while
     /// the partition's last batch had room).
+    #[inline]
     pub(crate) fn switch_held_back(&self) -> bool {
         self.current
             .is_some_and(|(_, produced)| produced >= self.sticky_batch_size)
@@ -116,6 +120,7 @@ impl BuiltInPartitioner {
 
     /// `updatePartitionInfo`: count the appended bytes and maybe switch partition. Returns
     /// whether it switched (a new sticky choice, possibly the same partition again).
+    #[inline]
     pub(crate) fn update_partition_info(
         &mut self,
         appended_bytes: u32,

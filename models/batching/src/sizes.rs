@@ -28,12 +28,14 @@ pub struct RecordShape {
 }
 
 /// Bytes of a zigzag varint holding `value` (`ByteUtils.sizeOfVarint`).
+#[inline]
 pub fn varint_size(value: i32) -> u32 {
     let zigzag = ((value << 1) ^ (value >> 31)) as u32;
     unsigned_varint_size(u64::from(zigzag))
 }
 
 /// Bytes of a zigzag varlong holding `value` (`ByteUtils.sizeOfVarlong`).
+#[inline]
 pub fn varlong_size(value: i64) -> u32 {
     let zigzag = ((value << 1) ^ (value >> 63)) as u64;
     unsigned_varint_size(zigzag)
@@ -42,12 +44,19 @@ pub fn varlong_size(value: i64) -> u32 {
 /// Bytes of an unsigned LEB128 varint: one per started group of 7 significant bits, and one
 /// for zero. Without a loop, as `ByteUtils.sizeOfUnsignedVarlong` computes it:
 /// `(70 - leadingZeros) / 7 + leadingZeros / 64`.
+#[inline]
 fn unsigned_varint_size(value: u64) -> u32 {
+    // Offset and timestamp deltas and header counts mostly take one byte: answer those
+    // without the bit arithmetic (the formula gives 1 for them too).
+    if value < 0x80 {
+        return 1;
+    }
     let leading_zeros = value.leading_zeros();
     (70 - leading_zeros) / 7 + leading_zeros / 64
 }
 
 /// Bytes of a length-prefixed nullable field: `varint(len) + len`, or 1 byte for null.
+#[inline]
 fn nullable_field_size(len: Option<u32>) -> u32 {
     match len {
         None => 1,
@@ -55,6 +64,7 @@ fn nullable_field_size(len: Option<u32>) -> u32 {
     }
 }
 
+#[inline]
 fn len_as_i32(len: u32) -> i32 {
     i32::try_from(len).expect("record field lengths are below 2^31 bytes (Kafka uses int)")
 }
@@ -67,6 +77,8 @@ pub fn header_size_in_bytes(key_utf8_bytes: u32, value_bytes: Option<u32>) -> u3
 /// Key, value and header bytes of a record body (`DefaultRecord.sizeOfBodyInBytes` minus the
 /// attributes and deltas). It does not depend on the record's place in a batch, so the
 /// append path computes it once per record and passes it to the `*_from_payload` functions.
+// Once per record on the append path: always inlined there.
+#[inline(always)]
 pub(crate) fn payload_size(shape: RecordShape) -> u32 {
     nullable_field_size(shape.key_bytes)
         + nullable_field_size(shape.value_bytes)
@@ -81,6 +93,7 @@ pub fn record_size_in_bytes(offset_delta: i32, timestamp_delta_ms: i64, shape: R
 }
 
 /// [`record_size_in_bytes`] for a record whose [`payload_size`] is already known.
+#[inline]
 pub(crate) fn record_size_from_payload(
     offset_delta: i32,
     timestamp_delta_ms: i64,
@@ -99,6 +112,7 @@ pub fn estimate_size_upper_bound(shape: RecordShape) -> u32 {
 }
 
 /// [`estimate_size_upper_bound`] for a record whose [`payload_size`] is already known.
+#[inline]
 pub(crate) fn upper_bound_from_payload(payload_bytes: u32) -> u32 {
     RECORD_BATCH_OVERHEAD_BYTES + MAX_RECORD_OVERHEAD_BYTES + payload_bytes
 }

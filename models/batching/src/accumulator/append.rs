@@ -21,7 +21,7 @@
 //! While any append waits, every partition counts as ready (memory exhausted).
 
 use super::{PendingAppend, RecordAccumulator};
-use crate::batch::{BufferOrigin, PendingRecord, ProducerBatch};
+use crate::batch::{Appended, BufferOrigin, PendingRecord, ProducerBatch};
 use crate::buffer_pool::{Allocation, PoolError, WaitTicket, WaiterState};
 use crate::cluster::ClusterView;
 use crate::entropy::Entropy;
@@ -146,11 +146,13 @@ impl RecordAccumulator {
         }
         let record = &request.record;
         // Field lengths beyond max.request.size would overflow the size arithmetic: reject
-        // them before computing anything (their upper bound is larger still).
-        let raw_bytes = record.key.map_or(0, |k| k.len() as u64)
-            + u64::from(record.value_bytes.unwrap_or(0))
-            + u64::from(record.headers_bytes)
-            + u64::from(record.header_count);
+        // them before computing anything (their upper bound is larger still). A slice is at
+        // most isize::MAX bytes and the other three terms are below 2^32 each, so the sum
+        // cannot wrap: plain additions, no overflow checks.
+        let raw_bytes = (record.key.map_or(0, |k| k.len() as u64))
+            .wrapping_add(u64::from(record.value_bytes.unwrap_or(0)))
+            .wrapping_add(u64::from(record.headers_bytes))
+            .wrapping_add(u64::from(record.header_count));
         if raw_bytes > u64::from(self.config.max_request_size_bytes) {
             self.metrics.record_error_total += 1;
             return AppendOutcome::RecordTooLarge {
@@ -260,6 +262,9 @@ impl RecordAccumulator {
     }
 
     /// The retry loop of `RecordAccumulator.append`.
+    // Inlined into `append` (and `resume_append`): a call per record plus the spills around
+    // it cost more than the copy of the loop.
+    #[inline(always)]
     fn append_loop(
         &mut self,
         job: &AppendJob,
@@ -337,6 +342,7 @@ impl RecordAccumulator {
     /// `updatePartitionInfo` after an append; switching is held back while the partition's
     /// last batch still has room. `last_batch_full` is whether the batch just appended to (the
     /// partition's last) is full, i.e. `allBatchesFull`.
+    #[inline(always)]
     fn after_append(
         &mut self,
         target: Target,
@@ -357,6 +363,9 @@ impl RecordAccumulator {
     }
 
     /// `tryAppend` into the last batch; closes it for appends when the record does not fit.
+    /// The caller created the partition's deque (`queues_mut`).
+    // Every append runs it at least once: always inlined.
+    #[inline(always)]
     fn try_append(
         &mut self,
         job: &AppendJob,
@@ -364,14 +373,17 @@ impl RecordAccumulator {
         env: &mut Env<'_>,
     ) -> Option<AppendOutcome> {
         let partition = target.partition;
-        let queues = self.queues_mut(partition);
+        let queues = &mut self.partitions[partition.0 as usize];
         let deque_len = queues.queued.len();
         let last = queues.queued.back_mut()?;
-        let Some(appended_bytes) = last.try_append(&job.record, job.now_ns) else {
+        let Some(Appended {
+            appended_bytes,
+            full: last_full,
+        }) = last.append_record(&job.record, job.now_ns)
+        else {
             last.close_for_record_appends();
             return None;
         };
-        let last_full = last.is_full();
         let outcome = AppendOutcome::Appended {
             partition,
             batch_id: last.id,
@@ -446,10 +458,12 @@ impl RecordAccumulator {
             (buffer_bytes, BufferOrigin::Pool),
             job.record.first_record_bytes(),
         );
-        let appended_bytes = batch
-            .try_append(&job.record, job.now_ns)
+        let Appended {
+            appended_bytes,
+            full: last_full,
+        } = batch
+            .append_record(&job.record, job.now_ns)
             .expect("the first record always fits a new batch");
-        let last_full = batch.is_full();
         let queues = self.queues_mut(partition);
         queues.queued.push_back(batch);
         let batch_is_full = queues.queued.len() > 1 || last_full;
