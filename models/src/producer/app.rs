@@ -36,7 +36,8 @@ use super::records::{AppRecord, Completion, Outcome};
 use super::workload::{NewRecord, SendMode, WorkloadPlan};
 use super::{Producer, ProducerEvent};
 use crate::batching::{
-    AbortOnNewBatch, AppendOutcome, AppendRequest, ProduceError, RecordMeta, WaitTicket,
+    AbortOnNewBatch, AppendOutcome, AppendRequest, BatchRecord, ProduceError, RecordMeta,
+    WaitTicket,
 };
 use crate::network::Network;
 use crate::protocol::RecordId;
@@ -314,7 +315,9 @@ impl Producer {
         self.on_append_outcome(ctx, net, (id, now), outcome);
     }
 
-    /// What `send()` does with the accumulator's answer, at `now` (the send's instant).
+    /// What `send()` does with the accumulator's answer, at `now` (the send's instant). Inlined
+    /// into the send path for the common case, an appended record; the rest is out of line.
+    #[inline(always)]
     fn on_append_outcome(
         &mut self,
         ctx: &mut Ctx<'_, Event>,
@@ -330,22 +333,40 @@ impl Producer {
                 new_batch,
             } => {
                 self.records.set_partition(id, partition.0);
-                let records = &self.records;
-                ctx.trace("app", "send", |e| {
-                    e.with("record", id.0)
-                        .with("key", records.get(id).key.map_or(-1, i64::from))
-                        .with("partition", partition.0)
-                });
-                if new_batch {
-                    ctx.trace("producer", "batch_new", |e| {
-                        e.with("batch", batch_id.0).with("partition", partition.0)
+                // Checked here so that the untraced send path makes no call for the trace.
+                if ctx.tracing() {
+                    let records = &self.records;
+                    ctx.trace("app", "send", |e| {
+                        e.with("record", id.0)
+                            .with("key", records.get(id).key.map_or(-1, i64::from))
+                            .with("partition", partition.0)
                     });
+                    if new_batch {
+                        ctx.trace("producer", "batch_new", |e| {
+                            e.with("batch", batch_id.0).with("partition", partition.0)
+                        });
+                    }
                 }
                 if batch_is_full || new_batch {
                     self.wake_sender_at(ctx, now);
                 }
                 self.after_send(ctx, id);
             }
+            refused => self.on_append_refused(ctx, (id, now), refused),
+        }
+        let _ = net;
+    }
+
+    /// `send()` with a record the accumulator did not append: it waits for memory or fails.
+    #[inline(never)]
+    fn on_append_refused(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        (id, now): (RecordId, u64),
+        outcome: AppendOutcome,
+    ) {
+        match outcome {
+            AppendOutcome::Appended { .. } => unreachable!("handled by on_append_outcome"),
             AppendOutcome::MustWait {
                 ticket,
                 deadline_ns,
@@ -371,7 +392,6 @@ impl Producer {
                 self.fail_in_send(ctx, (id, now), ProduceError::ProducerClosedForcefully);
             }
         }
-        let _ = net;
     }
 
     /// An `ApiException` inside `send()`: the callback runs at once with the error.
@@ -399,6 +419,7 @@ impl Producer {
 
     /// `send()` returned: the thread is busy until its CPU cost is paid, then takes the next
     /// record (async) or waits for this one's callback (sync).
+    #[inline(always)]
     fn after_send(&mut self, ctx: &mut Ctx<'_, Event>, id: RecordId) {
         let free_at = self.app.call_started_ns + self.app.send_cpu_ns;
         match self.app.mode {
@@ -432,16 +453,6 @@ impl Producer {
                 .is_none_or(|deadline| at_ns < deadline.as_nanos())
     }
 
-    /// Runs the application callback of record `id` now.
-    pub(super) fn complete_record(
-        &mut self,
-        ctx: &mut Ctx<'_, Event>,
-        id: RecordId,
-        outcome: Outcome,
-    ) {
-        self.complete_record_at(ctx, (id, ctx.now().as_nanos()), outcome);
-    }
-
     /// Runs the application callback of record `id` at `now`: counts it, traces it, and
     /// unblocks a sync send or a flush waiting for it.
     fn complete_record_at(
@@ -468,10 +479,103 @@ impl Producer {
                     e.with("record", id.0).with("error", error.name())
                 });
             }
-            Outcome::Unfinished => {}
         }
         match self.app.state {
             AppState::WaitingAck { record } if record == id => {
+                let free_at = self.app.call_started_ns + self.app.send_cpu_ns;
+                self.schedule_app_step(ctx, free_at.max(now));
+            }
+            AppState::Flushing { end } if self.records.all_complete_below(end) => {
+                self.acc.end_flush();
+                self.schedule_app_step(ctx, now);
+            }
+            _ => {}
+        }
+    }
+
+    /// Runs the success callbacks of a finished batch's records now, in record order, with
+    /// offsets `base_offset + index` (−1 for every record when `base_offset` is negative,
+    /// acks=0): the same as [`Producer::complete_record_at`] per record, with the thread's
+    /// wake-up checked once after the batch (see [`Producer::wake_after_callbacks`]).
+    pub(super) fn ack_records(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        records: &[BatchRecord],
+        base_offset: i64,
+    ) {
+        let offset_of = |index: usize| {
+            if base_offset < 0 {
+                -1
+            } else {
+                base_offset + index as i64
+            }
+        };
+        let now = ctx.now().as_nanos();
+        if ctx.tracing() {
+            // Traced runs are for reading, not speed: one callback (and trace event) at a time.
+            for (index, record) in records.iter().enumerate() {
+                let outcome = Outcome::Acked {
+                    offset: offset_of(index),
+                };
+                self.complete_record_at(ctx, (RecordId(record.id.0), now), outcome);
+            }
+            return;
+        }
+        let metrics = &mut self.metrics;
+        let mut bytes_acked = 0u64;
+        let acks = records.iter().enumerate().map(|(index, record)| {
+            let offset = offset_of(index);
+            (RecordId(record.id.0), Outcome::Acked { offset })
+        });
+        let acked = self.records.complete_each(acks, |_, sent_at_ns, bytes| {
+            bytes_acked += u64::from(bytes);
+            metrics.record_ack_latency(now - sent_at_ns);
+        });
+        if acked > 0 {
+            self.metrics.records_acked += acked;
+            self.metrics.bytes_acked += bytes_acked;
+            self.wake_after_callbacks(ctx, now);
+        }
+    }
+
+    /// Runs the failure callbacks of a finished batch's records now, in record order, all with
+    /// `error`: the same as [`Producer::complete_record_at`] per record, with the thread's
+    /// wake-up checked once after the batch (see [`Producer::wake_after_callbacks`]).
+    pub(super) fn fail_records(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        records: &[BatchRecord],
+        error: ProduceError,
+    ) {
+        let now = ctx.now().as_nanos();
+        let outcome = Outcome::Failed { error };
+        if ctx.tracing() {
+            for record in records {
+                self.complete_record_at(ctx, (RecordId(record.id.0), now), outcome);
+            }
+            return;
+        }
+        let failures = records
+            .iter()
+            .map(|record| (RecordId(record.id.0), outcome));
+        let failed = self.records.complete_each(failures, |_, _, _| {});
+        if failed > 0 {
+            self.metrics.records_failed += failed;
+            self.wake_after_callbacks(ctx, now);
+        }
+    }
+
+    /// After untraced callbacks at `now` that completed at least one record: what
+    /// [`Producer::complete_record_at`] does after each, once. That is exact: such callbacks
+    /// touch only the records and the metrics, and the thread waits for at most one thing (a
+    /// sync send's record, or a flush's prefix), whose wake-up schedules one event, at the same
+    /// instant whichever record of the batch caused it.
+    fn wake_after_callbacks(&mut self, ctx: &mut Ctx<'_, Event>, now: u64) {
+        self.metrics.last_completion_ns = now;
+        match self.app.state {
+            // A sync send's record is unfinished while the thread waits for it (`after_send`),
+            // so it is finished now exactly when these callbacks completed it.
+            AppState::WaitingAck { record } if !self.records.is_unfinished(record) => {
                 let free_at = self.app.call_started_ns + self.app.send_cpu_ns;
                 self.schedule_app_step(ctx, free_at.max(now));
             }

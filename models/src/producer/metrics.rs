@@ -100,10 +100,112 @@ pub(crate) struct CoreCounters {
 /// The largest latency the histogram tracks exactly (one virtual hour); larger values clamp.
 const LATENCY_NS_MAX: u64 = 3_600_000_000_000;
 
+/// The latency histogram's shape: 1 ns to [`LATENCY_NS_MAX`] at 3 significant figures.
+fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, LATENCY_NS_MAX, 3)
+        .expect("1 ns to 1 hour at 3 significant figures is a valid histogram")
+}
+
+/// Send-to-ack latencies as the counts of [`latency_histogram`]'s buckets, recorded with a few
+/// inline instructions per record instead of a call into hdrhistogram; [`LatencyCounts::histogram`]
+/// turns them into the very histogram that recording each value there would have built.
+///
+/// The bucket index is hdrhistogram 7's (`index_for`) for its lowest value 1 (unit magnitude 0)
+/// and 3 significant figures (2048 sub-buckets, half of them 1024). A test checks the result
+/// against recording every value into hdrhistogram directly.
+pub(crate) struct LatencyCounts {
+    /// Values per bucket; as many buckets as the histogram has.
+    counts: Vec<u64>,
+    /// The smallest and largest values recorded (after clamping), as the histogram keeps them.
+    min: u64,
+    max: u64,
+}
+
+/// `64 - unit magnitude (0) - log2(sub-bucket count) (11)`.
+const LEADING_ZERO_COUNT_BASE: u32 = 53;
+/// `sub-bucket count - 1`.
+const SUB_BUCKET_MASK: u64 = 2047;
+const SUB_BUCKET_HALF_COUNT_MAGNITUDE: u32 = 10;
+const SUB_BUCKET_HALF_COUNT: u64 = 1 << SUB_BUCKET_HALF_COUNT_MAGNITUDE;
+
+impl LatencyCounts {
+    fn new() -> Self {
+        LatencyCounts {
+            counts: vec![0; latency_histogram().distinct_values()],
+            min: u64::MAX,
+            max: 0,
+        }
+    }
+
+    /// The bucket of `value` (at least 1).
+    #[inline]
+    fn index_of(value: u64) -> usize {
+        let bucket = LEADING_ZERO_COUNT_BASE - (value | SUB_BUCKET_MASK).leading_zeros();
+        let sub_bucket = value >> bucket;
+        (((u64::from(bucket) + 1) << SUB_BUCKET_HALF_COUNT_MAGNITUDE) + sub_bucket
+            - SUB_BUCKET_HALF_COUNT) as usize
+    }
+
+    /// The lowest value of bucket `index` (hdrhistogram's `value_for`).
+    fn value_of(index: usize) -> u64 {
+        let index = index as u64;
+        let half = index >> SUB_BUCKET_HALF_COUNT_MAGNITUDE;
+        let low_bits = index & (SUB_BUCKET_HALF_COUNT - 1);
+        if half == 0 {
+            low_bits
+        } else {
+            (low_bits + SUB_BUCKET_HALF_COUNT) << (half - 1)
+        }
+    }
+
+    /// Records one latency of `value` ns (at least 1), clamping values past the histogram's
+    /// range to [`LATENCY_NS_MAX`] as `saturating_record` does.
+    #[inline]
+    fn record(&mut self, value: u64) {
+        let mut index = Self::index_of(value);
+        let mut value = value;
+        if index >= self.counts.len() {
+            value = LATENCY_NS_MAX;
+            index = Self::index_of(value);
+        }
+        self.counts[index] += 1;
+        self.min = self.min.min(value);
+        self.max = self.max.max(value);
+    }
+
+    /// The histogram that recording every value with `saturating_record` would have built: the
+    /// same counts, total, minimum and maximum.
+    pub(crate) fn histogram(&self) -> Histogram<u64> {
+        let mut h = latency_histogram();
+        let (min_index, max_index) = (Self::index_of(self.min), Self::index_of(self.max));
+        for (index, &count) in self.counts.iter().enumerate() {
+            if count == 0 {
+                continue;
+            }
+            let mut rest = count;
+            if index == max_index {
+                h.saturating_record(self.max);
+                rest -= 1;
+            }
+            // Every other value counts as its bucket's lowest, except in the lowest bucket,
+            // whose lowest value may be below the minimum recorded.
+            let value = if index == min_index {
+                self.min
+            } else {
+                Self::value_of(index)
+            };
+            if rest > 0 {
+                h.saturating_record_n(value, rest);
+            }
+        }
+        h
+    }
+}
+
 /// Raw counters kept by the producer's I/O side during a run.
 pub(crate) struct ProducerMetrics {
     /// Send-to-ack latency of acknowledged records, ns.
-    pub(crate) ack_latency_ns: Histogram<u64>,
+    pub(crate) ack_latency_ns: LatencyCounts,
     pub(crate) records_sent: u64,
     pub(crate) records_acked: u64,
     pub(crate) records_failed: u64,
@@ -125,8 +227,7 @@ pub(crate) struct ProducerMetrics {
 impl ProducerMetrics {
     pub(crate) fn new() -> Self {
         ProducerMetrics {
-            ack_latency_ns: Histogram::new_with_bounds(1, LATENCY_NS_MAX, 3)
-                .expect("1 ns to 1 hour at 3 significant figures is a valid histogram"),
+            ack_latency_ns: LatencyCounts::new(),
             records_sent: 0,
             records_acked: 0,
             records_failed: 0,
@@ -148,8 +249,13 @@ impl ProducerMetrics {
     pub(crate) fn on_ack(&mut self, latency_ns: u64, bytes: u64) {
         self.records_acked += 1;
         self.bytes_acked += bytes;
-        // The histogram auto-resizes; saturating_record clamps rather than fails.
-        self.ack_latency_ns.saturating_record(latency_ns.max(1));
+        self.record_ack_latency(latency_ns);
+    }
+
+    /// Records the send-to-ack latency of one acknowledged record (counted by the caller).
+    #[inline]
+    pub(crate) fn record_ack_latency(&mut self, latency_ns: u64) {
+        self.ack_latency_ns.record(latency_ns.max(1));
     }
 
     /// Records one response with a body (acks != 0).
@@ -171,7 +277,7 @@ impl ProducerMetrics {
         let secs = (elapsed_ns.max(1)) as f64 / 1e9;
         let ms = |ns: u64| ns as f64 / 1e6;
         let avg = |sum: u64, n: u64| if n == 0 { 0.0 } else { sum as f64 / n as f64 };
-        let h = &self.ack_latency_ns;
+        let h = &self.ack_latency_ns.histogram();
         let pct = |q: f64| {
             if h.is_empty() {
                 0.0
@@ -228,6 +334,59 @@ impl ProducerMetrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn latency_counts_build_the_histogram_recording_each_value_builds() {
+        let mut direct = latency_histogram();
+        let mut counts = LatencyCounts::new();
+        assert_eq!(counts.histogram(), direct, "empty");
+        let mut values = vec![1, 2, 1023, 1024, 2047, 2048, 2049, 4095, 4096, 4097];
+        values.extend((0..64).flat_map(|k| {
+            let p = 1u64 << k;
+            [p - 1, p, p + 1, p + p / 3]
+        }));
+        values.extend([
+            LATENCY_NS_MAX - 1,
+            LATENCY_NS_MAX,
+            LATENCY_NS_MAX + 1,
+            u64::MAX,
+        ]);
+        // A deterministic spread over every magnitude (xorshift).
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push(x >> (x % 64));
+        }
+        for (i, &value) in values.iter().enumerate() {
+            let value = value.max(1);
+            direct.saturating_record(value);
+            counts.record(value);
+            if i % 997 == 0 || i < 300 {
+                let built = counts.histogram();
+                assert_eq!(built, direct, "after {i} values");
+                assert_eq!(built.max(), direct.max());
+                assert_eq!(built.min_nz(), direct.min_nz());
+                assert_eq!(built.mean().to_bits(), direct.mean().to_bits());
+                for q in [0.0, 0.5, 0.9, 0.99, 0.999, 1.0] {
+                    assert_eq!(built.value_at_quantile(q), direct.value_at_quantile(q));
+                }
+            }
+        }
+        // Narrow ranges, where the minimum and maximum share a bucket.
+        for (low, n) in [(5_000_000u64, 3u64), (3, 1), (70_000, 50)] {
+            let mut direct = latency_histogram();
+            let mut counts = LatencyCounts::new();
+            for v in low..low + n {
+                direct.saturating_record(v);
+                counts.record(v);
+            }
+            let built = counts.histogram();
+            assert_eq!(built, direct);
+            assert_eq!(built.mean().to_bits(), direct.mean().to_bits());
+        }
+    }
 
     #[test]
     fn rows_follow_the_fixed_name_order_and_compute_rates() {

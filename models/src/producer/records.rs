@@ -12,12 +12,25 @@ use crate::batching::completion::ProduceError;
 use crate::checker::{AppOutcome, SentRecord};
 use crate::protocol::{PartitionId, RecordId};
 
-/// The outcome as stored (the error is a small enum; the checker gets its static name).
+/// A record's outcome as the producer reports it (the error is a small enum; the checker gets
+/// its static name).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Outcome {
-    Unfinished,
     Acked { offset: i64 },
     Failed { error: ProduceError },
+}
+
+impl Outcome {
+    /// The checker's form.
+    #[inline]
+    fn app_outcome(self) -> AppOutcome {
+        match self {
+            Outcome::Acked { offset } => AppOutcome::Acked { offset },
+            Outcome::Failed { error } => AppOutcome::Failed {
+                error: error.name(),
+            },
+        }
+    }
 }
 
 /// One sent record, as the application thread sees it.
@@ -115,7 +128,7 @@ impl AppRecords {
     /// be freed once it is).
     pub(crate) fn get(&self, id: RecordId) -> AppRecord {
         let sent = &self.sent[id.0 as usize];
-        let info = self.info[(id.0 >> CHUNK_BITS) as usize][(id.0 & SLOT_MASK) as usize];
+        let info = self.info(id);
         AppRecord {
             sent_at_ns: info.sent_at_ns,
             key: sent.key,
@@ -124,9 +137,15 @@ impl AppRecords {
         }
     }
 
+    /// The send data of record `id` (present until its chunk is freed).
+    #[inline]
+    fn info(&self, id: RecordId) -> SendInfo {
+        self.info[(id.0 >> CHUNK_BITS) as usize][(id.0 & SLOT_MASK) as usize]
+    }
+
     /// Whether record `id` has no outcome yet.
     pub(crate) fn is_unfinished(&self, id: RecordId) -> bool {
-        self.sent[id.0 as usize].outcome == AppOutcome::Unfinished
+        matches!(self.sent[id.0 as usize].outcome, AppOutcome::Unfinished)
     }
 
     pub(crate) fn set_partition(&mut self, id: RecordId, partition: u32) {
@@ -140,30 +159,67 @@ impl AppRecords {
     /// Completes record `id` with `outcome` (an ack or a failure).
     pub(crate) fn complete(&mut self, id: RecordId, outcome: Outcome) -> Completion {
         let record = &mut self.sent[id.0 as usize];
-        if record.outcome != AppOutcome::Unfinished || outcome == Outcome::Unfinished {
+        if !matches!(record.outcome, AppOutcome::Unfinished) {
             return Completion::Ignored;
         }
-        let sent = self.get(id);
-        let record = &mut self.sent[id.0 as usize];
-        record.outcome = match outcome {
-            Outcome::Acked { offset } => AppOutcome::Acked { offset },
-            Outcome::Failed { error } => AppOutcome::Failed {
-                error: error.name(),
-            },
-            Outcome::Unfinished => unreachable!("returned above"),
-        };
+        record.outcome = outcome.app_outcome();
+        let (key, partition) = (record.key, record.partition.0);
+        let info = self.info(id);
         self.unfinished -= 1;
-        let prefix_before = self.completed_prefix;
-        while self.completed_prefix < self.sent.len()
-            && self.sent[self.completed_prefix].outcome != AppOutcome::Unfinished
-        {
-            self.completed_prefix += 1;
+        self.advance_completed_prefix();
+        Completion::First(AppRecord {
+            sent_at_ns: info.sent_at_ns,
+            key,
+            partition,
+            bytes: info.bytes,
+        })
+    }
+
+    /// Completes every record of `completions` (in callback order) that has no outcome yet,
+    /// calling `on_first(outcome, sent_at_ns, bytes)` for each, and returns how many: the
+    /// same as [`AppRecords::complete`] per record, with the completed prefix advanced once at
+    /// the end (the caller reads it only afterwards).
+    #[inline]
+    pub(crate) fn complete_each(
+        &mut self,
+        completions: impl IntoIterator<Item = (RecordId, Outcome)>,
+        mut on_first: impl FnMut(Outcome, u64, u32),
+    ) -> u64 {
+        let mut count = 0;
+        for (id, outcome) in completions {
+            let record = &mut self.sent[id.0 as usize];
+            if !matches!(record.outcome, AppOutcome::Unfinished) {
+                continue;
+            }
+            record.outcome = outcome.app_outcome();
+            let info = self.info(id);
+            count += 1;
+            on_first(outcome, info.sent_at_ns, info.bytes);
         }
-        // Chunks wholly below the completed prefix are never read again.
-        for chunk in prefix_before / CHUNK_LEN..self.completed_prefix / CHUNK_LEN {
-            self.info[chunk] = Vec::new();
+        if count > 0 {
+            self.unfinished -= count;
+            self.advance_completed_prefix();
         }
-        Completion::First(sent)
+        count
+    }
+
+    /// Moves the completed prefix past every complete record and frees the send data of the
+    /// chunks now wholly below it (they are never read again).
+    fn advance_completed_prefix(&mut self) {
+        let before = self.completed_prefix;
+        let rest = &self.sent[before..];
+        let done = rest
+            .iter()
+            .position(|r| matches!(r.outcome, AppOutcome::Unfinished))
+            .unwrap_or(rest.len());
+        if done == 0 {
+            return;
+        }
+        let after = before + done;
+        self.completed_prefix = after;
+        for chunk in &mut self.info[before / CHUNK_LEN..after / CHUNK_LEN] {
+            *chunk = Vec::new();
+        }
     }
 
     /// Whether every record with an id below `end` is complete (`flush()`'s condition).

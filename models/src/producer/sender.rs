@@ -26,7 +26,6 @@
 use sim::{Ctx, Instant};
 
 use super::client::{InFlightRequest, RequestKind};
-use super::records::Outcome;
 use super::{Producer, ProducerEvent, ProducerIdRequest};
 use crate::batching::{
     BatchId, BatchResponse, CompletionOutcome, DrainedBatch, FinalState, Idempotence, NodeBatches,
@@ -426,37 +425,27 @@ impl Producer {
         }
     }
 
-    /// Runs the callbacks of a batch that reached a final state, in record order.
+    /// Runs the callbacks of a batch that reached a final state, in record order. Every record
+    /// of a batch gets the same kind of outcome (an ack at `base_offset + index`, or one error),
+    /// so it is decided once.
     fn finish_batch(&mut self, ctx: &mut Ctx<'_, Event>, batch: &ProducerBatch) {
-        let outcome_of = |index: usize| -> Option<Outcome> {
-            Some(match batch.final_state()? {
-                FinalState::Succeeded { base_offset } if *base_offset < 0 => {
-                    Outcome::Acked { offset: -1 }
-                }
-                FinalState::Succeeded { base_offset } => Outcome::Acked {
-                    offset: base_offset + index as i64,
-                },
-                FinalState::Failed { error } => Outcome::Failed { error: *error },
-                FinalState::Expired => Outcome::Failed {
-                    error: ProduceError::DeliveryTimeout,
-                },
-                FinalState::Aborted => Outcome::Failed {
-                    error: ProduceError::ProducerClosedForcefully,
-                },
-                FinalState::Split { .. } => return None,
-            })
-        };
-        if batch.final_state() == Some(&FinalState::Expired) {
-            ctx.trace("producer", "expire", |e| {
-                e.with("batch", batch.id().0)
-                    .with("partition", batch.partition().0)
-            });
-        }
-        for (index, record) in batch.records().iter().enumerate() {
-            if let Some(outcome) = outcome_of(index) {
-                self.complete_record(ctx, RecordId(record.id.0), outcome);
+        let error = match batch.final_state() {
+            None | Some(FinalState::Split { .. }) => return,
+            Some(&FinalState::Succeeded { base_offset }) => {
+                self.ack_records(ctx, batch.records(), base_offset);
+                return;
             }
-        }
+            Some(&FinalState::Failed { error }) => error,
+            Some(FinalState::Expired) => {
+                ctx.trace("producer", "expire", |e| {
+                    e.with("batch", batch.id().0)
+                        .with("partition", batch.partition().0)
+                });
+                ProduceError::DeliveryTimeout
+            }
+            Some(FinalState::Aborted) => ProduceError::ProducerClosedForcefully,
+        };
+        self.fail_records(ctx, batch.records(), error);
     }
 
     fn expire_batches(&mut self, ctx: &mut Ctx<'_, Event>, now: u64) {

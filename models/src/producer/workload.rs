@@ -415,6 +415,7 @@ impl Workload {
     }
 
     /// The arrival time of the record after one that arrived at `prev_ns`.
+    #[inline(always)]
     pub(crate) fn next_arrival_ns(&mut self, prev_ns: u64) -> u64 {
         match self.plan.arrivals {
             ArrivalPlan::Constant { gap_ns } => prev_ns + gap_ns,
