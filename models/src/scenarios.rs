@@ -147,21 +147,22 @@ the third record's batch follows in sequence order. The checker reports no dupli
     },
     Scenario {
         name: "reorder-inflight",
-        title: "idempotence off, max.in.flight=5: a failed batch retried after a later one",
+        title: "idempotence off, max.in.flight=5: two batches fail together and are retried in reverse order",
         description: "enable.idempotence=false, max.in.flight.requests.per.connection=5, one broker. Three records, one every 10 ms, each in its own batch. \
-The client->broker link is cut from 12 ms to 18 ms, so the second batch's request is lost; the third succeeds. \
-The second is retried after its request timeout and lands after the third: the checker reports a reordered record. \
-Teaching simplification: this scenario sets [network] lost_message_breaks_connection = false, so the lost request does not take its connection with it; \
-on a real TCP connection the third request could not overtake the second, and the cut stands in for the classic cause, \
-a retriable error such as NOT_LEADER_OR_FOLLOWER on one batch only.",
+The client->broker link is cut from 12 ms to 18 ms: the second batch's request is lost, and its connection with it, so the third batch's request \
+(sent at 20 ms, after the link healed) is dropped too, as TCP never delivers a later message once an earlier one is lost. \
+At the request timeout the client closes the connection and both batches fail with REQUEST_TIMED_OUT; each is put back at the head of the \
+partition's queue (RecordAccumulator.reenqueue adds first), the third ahead of the second. The third is sent and written first: \
+the checker reports a reordered record.",
         build: reorder_inflight,
     },
     Scenario {
         name: "idempotent-order",
-        title: "the same loss with idempotence on: order preserved through OUT_OF_ORDER_SEQUENCE_NUMBER",
-        description: "`reorder-inflight` with enable.idempotence=true (and the same network simplification). The broker rejects the third batch with OUT_OF_ORDER_SEQUENCE_NUMBER \
-(it expects the second's sequence); the client retries it, but drain sends only the lowest outstanding sequence, so after the second times out \
-the batches go again in sequence order. The checker reports no reordering and no duplicate.",
+        title: "the same loss with idempotence on: retries go back in sequence order",
+        description: "`reorder-inflight` with enable.idempotence=true. The same cut loses the second batch's request and the connection with it, \
+and at the request timeout both batches fail. An idempotent producer puts a retried batch back in sequence order \
+(RecordAccumulator.insertInSequenceOrder), so the second batch is sent first and the third follows once the second is acknowledged. \
+The checker reports no reordering and no duplicate.",
         build: idempotent_order,
     },
     Scenario {
@@ -494,9 +495,6 @@ fn lost_request_world(
         ("request.timeout.ms", "1000"),
     ];
     let mut config = small_world(scenario, Shape::OneBroker, &entries)?;
-    // The teaching simplification the descriptions state: the lost request leaves the
-    // connection usable, so the next request overtakes it.
-    config.network.lost_message_breaks_connection = false;
     config.faults = faults(cut_client_leader(&config, 12.0, 18.0));
     Ok(config)
 }
