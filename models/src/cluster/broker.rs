@@ -28,6 +28,7 @@
 //! the event queue holds one entry per broker however many requests wait (Kafka's
 //! `DelayedOperationPurgatory` likewise keeps its timeouts in a timing wheel, not per request).
 
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use sim::{Ctx, Duration, Instant};
@@ -56,6 +57,73 @@ enum AppendOutcome {
         response: PartitionResponse,
         required_offset: i64,
     },
+}
+
+/// The acks=all requests of one broker waiting in purgatory, by delayed id. Ids are handed out
+/// in order and requests leave in any order, so a deque of slots starting at the oldest id
+/// still waiting finds a request by subtraction, and its capacity is reused from one request
+/// to the next (a map would allocate a node whenever it goes from empty to one entry, which
+/// is every request: the muted channel lets one request per connection wait at a time).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Purgatory {
+    /// The id of `slots[0]`.
+    first_id: u64,
+    /// `None` for a request already answered.
+    slots: VecDeque<Option<DelayedProduce>>,
+}
+
+impl Purgatory {
+    /// The id the next parked request gets.
+    pub(crate) fn next_id(&self) -> u64 {
+        self.first_id + self.slots.len() as u64
+    }
+
+    /// Parks `delayed` under [`Purgatory::next_id`].
+    fn insert(&mut self, delayed: DelayedProduce) {
+        self.slots.push_back(Some(delayed));
+    }
+
+    fn slot(&self, id: u64) -> Option<usize> {
+        let i = usize::try_from(id.checked_sub(self.first_id)?).ok()?;
+        (i < self.slots.len()).then_some(i)
+    }
+
+    fn contains(&self, id: u64) -> bool {
+        self.slot(id).is_some_and(|i| self.slots[i].is_some())
+    }
+
+    fn get_mut(&mut self, id: u64) -> Option<&mut DelayedProduce> {
+        let i = self.slot(id)?;
+        self.slots[i].as_mut()
+    }
+
+    fn remove(&mut self, id: u64) -> Option<DelayedProduce> {
+        let i = self.slot(id)?;
+        let delayed = self.slots[i].take();
+        while self.slots.front().is_some_and(Option::is_none) {
+            self.slots.pop_front();
+            self.first_id += 1;
+        }
+        delayed
+    }
+
+    /// Forgets every waiting request (the broker crashed); ids keep counting up.
+    pub(crate) fn clear(&mut self) {
+        self.first_id = self.next_id();
+        self.slots.clear();
+    }
+}
+
+/// Lists the produce path needs per request only while handling it, kept between requests so
+/// their capacity is reused instead of allocated each time.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ProduceScratch {
+    /// `(slot, partition, required_offset)` of each written batch an acks=all request waits for.
+    waits: Vec<(usize, PartitionId, i64)>,
+    /// Partitions appended to by the request.
+    appended: Vec<PartitionId>,
+    /// Watchers the high watermark just passed.
+    pub(crate) passed: Vec<Watcher>,
 }
 
 impl Cluster {
@@ -189,6 +257,7 @@ impl Cluster {
     ) {
         let (responses, waits) = self.append_batches(ctx, net, b, (req.batches, req.acks));
         if req.acks == Acks::None {
+            self.produce_scratch.waits = waits;
             // acks=0: no response; the channel is unmuted once the request is handled.
             self.unmute_client(ctx, net, (b, client, connection));
             return;
@@ -214,8 +283,9 @@ impl Cluster {
         (batches, acks): (Vec<WireBatch>, Acks),
     ) -> (Vec<PartitionResponse>, Vec<(usize, PartitionId, i64)>) {
         let mut responses = Vec::with_capacity(batches.len());
-        let mut waits = Vec::new();
-        let mut appended = Vec::new();
+        // Taken, not borrowed: the calls below need `self` (a nested use just allocates anew).
+        let mut waits = std::mem::take(&mut self.produce_scratch.waits);
+        let mut appended = std::mem::take(&mut self.produce_scratch.appended);
         for batch in batches {
             let (response, required_offset) = match self.append_to_leader(ctx, b, batch, acks) {
                 AppendOutcome::Rejected(r) => {
@@ -239,10 +309,12 @@ impl Cluster {
             }
             responses.push(response);
         }
-        for p in appended {
+        for &p in &appended {
             self.maybe_advance_hw(ctx, net, b, p);
             self.wake_parked_fetches(ctx, net, b, p);
         }
+        appended.clear();
+        self.produce_scratch.appended = appended;
         (responses, waits)
     }
 
@@ -253,10 +325,10 @@ impl Cluster {
         ctx: &mut Ctx<'_, E>,
         net: &mut Network,
         (b, timeout): (BrokerId, Duration),
-        (mut delayed, waits): (DelayedProduce, Vec<(usize, PartitionId, i64)>),
+        (mut delayed, mut waits): (DelayedProduce, Vec<(usize, PartitionId, i64)>),
     ) {
-        let id = self.brokers[b.0 as usize].next_delayed_id;
-        for (slot, p, required_offset) in waits {
+        let id = self.brokers[b.0 as usize].purgatory.next_id();
+        for (slot, p, required_offset) in waits.drain(..) {
             let verdict = self.hw_passed_verdict(b, p);
             let replica = self
                 .replica_mut(b, p)
@@ -282,13 +354,13 @@ impl Cluster {
             );
             delayed.pending_count += 1;
         }
+        self.produce_scratch.waits = waits;
         if delayed.pending_count == 0 {
             self.send_produce_response(ctx, net, b, delayed);
             return;
         }
         let broker = &mut self.brokers[b.0 as usize];
-        broker.next_delayed_id += 1;
-        broker.purgatory.insert(id, delayed);
+        broker.purgatory.insert(delayed);
         add_purgatory_deadline(ctx, b, broker, (ctx.now() + timeout, id));
     }
 
@@ -441,7 +513,7 @@ impl Cluster {
         (watcher, error): (Watcher, ErrorCode),
     ) {
         let broker = &mut self.brokers[b.0 as usize];
-        let Some(delayed) = broker.purgatory.get_mut(&watcher.delayed_id) else {
+        let Some(delayed) = broker.purgatory.get_mut(watcher.delayed_id) else {
             return;
         };
         let response = &mut delayed.responses[watcher.slot];
@@ -456,7 +528,7 @@ impl Cluster {
         if delayed.pending_count == 0 {
             let delayed = broker
                 .purgatory
-                .remove(&watcher.delayed_id)
+                .remove(watcher.delayed_id)
                 .expect("looked up above");
             self.send_produce_response(ctx, net, b, delayed);
         }
@@ -503,7 +575,7 @@ impl Cluster {
         id: u64,
     ) {
         let broker = &mut self.brokers[b.0 as usize];
-        let Some(mut delayed) = broker.purgatory.remove(&id) else {
+        let Some(mut delayed) = broker.purgatory.remove(id) else {
             return;
         };
         // Slots still watched time out; their watchers are dropped lazily when popped.
@@ -587,7 +659,7 @@ fn add_purgatory_deadline<E: From<ClusterEvent>>(
 /// Drops deadlines at the front whose request was already answered (lazy removal).
 fn drop_answered_deadlines(broker: &mut Broker) {
     while let Some(&(_, id)) = broker.purgatory_deadlines.front() {
-        if broker.purgatory.contains_key(&id) {
+        if broker.purgatory.contains(id) {
             break;
         }
         broker.purgatory_deadlines.pop_front();
@@ -602,5 +674,41 @@ fn success(p: PartitionId, base_offset: i64, batch_tag: u64) -> PartitionRespons
         log_start_offset: 0,
         current_leader: None,
         batch_tag,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delayed(correlation_id: u64) -> DelayedProduce {
+        DelayedProduce {
+            client: Node::Client,
+            connection: 0,
+            correlation_id,
+            responses: Vec::new(),
+            pending_count: 1,
+        }
+    }
+
+    #[test]
+    fn purgatory_finds_requests_by_id_when_they_leave_out_of_order() {
+        let mut purgatory = Purgatory::default();
+        for corr in 0..3 {
+            assert_eq!(purgatory.next_id(), corr);
+            purgatory.insert(delayed(corr));
+        }
+        assert_eq!(purgatory.remove(1).map(|d| d.correlation_id), Some(1));
+        assert!(purgatory.remove(1).is_none(), "removed once");
+        assert!(purgatory.contains(0) && !purgatory.contains(1) && purgatory.contains(2));
+        assert_eq!(purgatory.remove(0).map(|d| d.correlation_id), Some(0));
+        assert_eq!(purgatory.get_mut(2).map(|d| d.correlation_id), Some(2));
+        assert!(!purgatory.contains(3), "not parked yet");
+        purgatory.clear();
+        assert!(!purgatory.contains(2));
+        assert_eq!(purgatory.next_id(), 3, "ids keep counting after a crash");
+        purgatory.insert(delayed(3));
+        assert_eq!(purgatory.remove(3).map(|d| d.correlation_id), Some(3));
+        assert_eq!(purgatory.next_id(), 4);
     }
 }

@@ -70,7 +70,7 @@ mod broker;
 mod controller;
 mod replica;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use sim::{Ctx, Instant, TimerId};
 
@@ -297,15 +297,15 @@ pub(crate) struct Broker {
     pub(crate) replicas: Vec<Option<Replica>>,
     /// Indexed by leader broker.
     pub(crate) fetchers: Vec<Fetcher>,
-    pub(crate) purgatory: BTreeMap<u64, DelayedProduce>,
+    /// The acks=all requests waiting, by delayed id.
+    pub(crate) purgatory: broker::Purgatory,
     /// `(deadline, delayed id)` of the requests in purgatory, in deadline order; entries whose
     /// request has already been answered are dropped lazily from the front.
     pub(crate) purgatory_deadlines: VecDeque<(Instant, u64)>,
     /// The one timer that fires at the earliest purgatory deadline (made on first use).
     pub(crate) purgatory_timer: Option<TimerId>,
-    pub(crate) next_delayed_id: u64,
     /// Indexed by follower broker: a fetch parked here (long poll).
-    pub(crate) parked_fetches: Vec<Option<replica::FetchRequest>>,
+    pub(crate) parked_fetches: Vec<Option<Box<replica::FetchRequest>>>,
     /// Indexed by follower broker: the re-armable timer of that follower's parked fetch (made on
     /// first use). Most parked fetches are answered by new data long before their wait runs
     /// out, so the timer is disarmed then instead of leaving a dead entry in the event queue.
@@ -321,6 +321,10 @@ pub struct Cluster {
     published: MetadataResponse,
     next_producer_id: i64,
     settling: bool,
+    /// Spare fetch buffers (see [`replica::FetchPool`]).
+    fetch_pool: replica::FetchPool,
+    /// Spare per-request lists of the produce path (see [`broker::ProduceScratch`]).
+    produce_scratch: broker::ProduceScratch,
 }
 
 /// Traces under the component `broker/<id>`, building the name only when tracing is on.
@@ -397,10 +401,9 @@ impl Cluster {
                     })
                     .collect(),
                 fetchers: vec![Fetcher::default(); broker_count],
-                purgatory: BTreeMap::new(),
+                purgatory: broker::Purgatory::default(),
                 purgatory_deadlines: VecDeque::new(),
                 purgatory_timer: None,
-                next_delayed_id: 0,
                 parked_fetches: vec![None; broker_count],
                 parked_fetch_timers: vec![None; broker_count],
             })
@@ -423,6 +426,8 @@ impl Cluster {
             },
             next_producer_id: 0,
             settling: false,
+            fetch_pool: replica::FetchPool::default(),
+            produce_scratch: broker::ProduceScratch::default(),
         })
     }
 
@@ -478,14 +483,14 @@ impl Cluster {
                 leader,
                 incarnation,
             } => self.on_fetch_send(ctx, net, (follower, leader), incarnation),
-            ClusterEvent::FetchArrive(req) => self.on_fetch_arrive(ctx, net, *req),
+            ClusterEvent::FetchArrive(req) => self.on_fetch_arrive(ctx, net, req),
             ClusterEvent::FetchWaitExpired {
                 leader,
                 follower,
                 incarnation,
                 fetch_seq,
             } => self.on_fetch_wait_expired(ctx, net, (leader, follower), (incarnation, fetch_seq)),
-            ClusterEvent::FetchResponseArrive(resp) => self.on_fetch_response(ctx, *resp),
+            ClusterEvent::FetchResponseArrive(resp) => self.on_fetch_response(ctx, resp),
             ClusterEvent::FetchTimeout {
                 follower,
                 leader,

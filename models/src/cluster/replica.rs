@@ -24,7 +24,7 @@ use std::rc::Rc;
 use sim::{Ctx, Duration, Instant};
 
 use super::log::LogBatch;
-use super::{Broker, ClusterEvent, FollowerProgress, Role, Watcher, broker_list, trace_broker};
+use super::{Broker, ClusterEvent, FollowerProgress, Role, broker_list, trace_broker};
 use crate::cluster::Cluster;
 use crate::network::{NetEvent, Network};
 use crate::protocol::{BrokerId, LeaderEpoch, Node, PartitionId};
@@ -88,6 +88,75 @@ pub struct FetchResponse {
     pub partitions: Vec<FetchedPartition>,
 }
 
+/// Spare fetch requests, responses and batch lists, refilled instead of allocated: every
+/// follower fetch would otherwise allocate a boxed request with its partition list, a boxed
+/// response with its partition list and one batch list per partition, and free them all on
+/// arrival. Only the capacity is reused; a recycled item is emptied first (so the log batches
+/// it referenced are released as before), and the pool holds at most as many items as were
+/// ever in flight at once.
+#[derive(Clone, Debug, Default)]
+#[allow(
+    clippy::vec_box,
+    reason = "the boxes themselves are what is reused: events carry requests and responses boxed"
+)]
+pub(crate) struct FetchPool {
+    requests: Vec<Box<FetchRequest>>,
+    responses: Vec<Box<FetchResponse>>,
+    batch_lists: Vec<Vec<Rc<LogBatch>>>,
+}
+
+impl FetchPool {
+    /// An empty request (fields to be overwritten, partitions empty).
+    fn request(&mut self) -> Box<FetchRequest> {
+        self.requests.pop().unwrap_or_else(|| {
+            Box::new(FetchRequest {
+                follower: BrokerId(0),
+                leader: BrokerId(0),
+                incarnation: 0,
+                fetch_seq: 0,
+                partitions: Vec::new(),
+            })
+        })
+    }
+
+    pub(crate) fn recycle_request(&mut self, mut req: Box<FetchRequest>) {
+        req.partitions.clear();
+        self.requests.push(req);
+    }
+
+    /// An empty response (fields to be overwritten, partitions empty).
+    fn response(&mut self) -> Box<FetchResponse> {
+        self.responses.pop().unwrap_or_else(|| {
+            Box::new(FetchResponse {
+                follower: BrokerId(0),
+                leader: BrokerId(0),
+                incarnation: 0,
+                fetch_seq: 0,
+                partitions: Vec::new(),
+            })
+        })
+    }
+
+    fn recycle_response(&mut self, mut resp: Box<FetchResponse>) {
+        for fp in resp.partitions.drain(..) {
+            self.recycle_batches(fp.batches);
+        }
+        self.responses.push(resp);
+    }
+
+    /// An empty batch list.
+    fn batches(&mut self) -> Vec<Rc<LogBatch>> {
+        self.batch_lists.pop().unwrap_or_default()
+    }
+
+    fn recycle_batches(&mut self, mut batches: Vec<Rc<LogBatch>>) {
+        batches.clear();
+        if batches.capacity() > 0 {
+            self.batch_lists.push(batches);
+        }
+    }
+}
+
 impl Cluster {
     /// Starts a fetch from `follower` to `leader` now, unless one is in flight or scheduled.
     pub(crate) fn kick_fetcher<E: From<ClusterEvent>>(
@@ -134,11 +203,13 @@ impl Cluster {
         if fetcher.in_flight.is_some() || fetcher.partitions.is_empty() {
             return;
         }
-        let partitions = broker.fetch_partitions(leader);
+        let mut req = self.fetch_pool.request();
+        broker.fetch_partitions(leader, &mut req.partitions);
         let fetcher = &mut broker.fetchers[leader.0 as usize];
         let now = ctx.now();
-        let bytes = 64 + 16 * partitions.len() as u64;
+        let bytes = 64 + 16 * req.partitions.len() as u64;
         let Some(at) = net.transit(now, Node::Broker(follower), Node::Broker(leader), bytes) else {
+            self.fetch_pool.recycle_request(req);
             fetcher.scheduled = true;
             ctx.schedule_at(
                 now + backoff,
@@ -164,14 +235,11 @@ impl Cluster {
             };
             ctx.schedule_at(now + socket_timeout, E::from(ev));
         }
-        let req = FetchRequest {
-            follower,
-            leader,
-            incarnation,
-            fetch_seq,
-            partitions,
-        };
-        ctx.schedule_at(at, E::from(ClusterEvent::FetchArrive(Box::new(req))));
+        req.follower = follower;
+        req.leader = leader;
+        req.incarnation = incarnation;
+        req.fetch_seq = fetch_seq;
+        ctx.schedule_at(at, E::from(ClusterEvent::FetchArrive(req)));
     }
 
     /// The follower's watchdog: at most one pending per fetcher, re-armed for the fetch in flight.
@@ -224,10 +292,11 @@ impl Cluster {
         &mut self,
         ctx: &mut Ctx<'_, E>,
         net: &mut Network,
-        req: FetchRequest,
+        req: Box<FetchRequest>,
     ) {
         let leader = req.leader;
         if !self.brokers[leader.0 as usize].alive {
+            self.fetch_pool.recycle_request(req);
             return;
         }
         let mut has_data = false;
@@ -331,18 +400,16 @@ impl Cluster {
         &mut self,
         ctx: &mut Ctx<'_, E>,
         net: &mut Network,
-        req: FetchRequest,
+        req: Box<FetchRequest>,
     ) {
-        let FetchRequest {
-            follower,
-            leader,
-            incarnation,
-            fetch_seq,
-            partitions,
-        } = req;
+        let (follower, leader) = (req.follower, req.leader);
+        let mut resp = self.fetch_pool.response();
+        resp.follower = follower;
+        resp.leader = leader;
+        resp.incarnation = req.incarnation;
+        resp.fetch_seq = req.fetch_seq;
         let mut bytes = 64u64;
-        let mut fetched = Vec::with_capacity(partitions.len());
-        for fp in partitions {
+        for fp in &req.partitions {
             let Some(replica) =
                 self.brokers[leader.0 as usize].replicas[fp.partition.0 as usize].as_ref()
             else {
@@ -355,19 +422,20 @@ impl Cluster {
                 continue;
             }
             let mut taken = 0u64;
-            let batches: Vec<Rc<LogBatch>> = replica.log.entries()
-                [replica.log.index_from(fp.fetch_offset)..]
-                .iter()
-                .take_while(|b| {
-                    let fits = taken == 0
-                        || taken + u64::from(b.size_bytes) <= FETCH_MAX_BYTES_PER_PARTITION;
-                    taken += u64::from(b.size_bytes);
-                    fits
-                })
-                .cloned()
-                .collect();
-            bytes += 16 + batches.iter().map(|b| u64::from(b.size_bytes)).sum::<u64>();
-            fetched.push(FetchedPartition {
+            let mut batches = Vec::new();
+            for b in &replica.log.entries()[replica.log.index_from(fp.fetch_offset)..] {
+                if taken != 0 && taken + u64::from(b.size_bytes) > FETCH_MAX_BYTES_PER_PARTITION {
+                    break;
+                }
+                taken += u64::from(b.size_bytes);
+                if batches.capacity() == 0 {
+                    // Only a partition with data takes a list (an empty one allocates nothing).
+                    batches = self.fetch_pool.batches();
+                }
+                batches.push(Rc::clone(b));
+            }
+            bytes += 16 + taken;
+            resp.partitions.push(FetchedPartition {
                 partition: fp.partition,
                 epoch: fp.epoch,
                 fetch_offset: fp.fetch_offset,
@@ -375,30 +443,23 @@ impl Cluster {
                 batches,
             });
         }
-        let resp = FetchResponse {
-            follower,
-            leader,
-            incarnation,
-            fetch_seq,
-            partitions: fetched,
-        };
+        self.fetch_pool.recycle_request(req);
         if let Some(at) = net.transit(
             ctx.now(),
             Node::Broker(leader),
             Node::Broker(follower),
             bytes,
         ) {
-            ctx.schedule_at(
-                at,
-                E::from(ClusterEvent::FetchResponseArrive(Box::new(resp))),
-            );
+            ctx.schedule_at(at, E::from(ClusterEvent::FetchResponseArrive(resp)));
+        } else {
+            self.fetch_pool.recycle_response(resp);
         }
     }
 
     pub(crate) fn on_fetch_response<E: From<ClusterEvent>>(
         &mut self,
         ctx: &mut Ctx<'_, E>,
-        resp: FetchResponse,
+        mut resp: Box<FetchResponse>,
     ) {
         let (batch_cost, kib_cost) = (
             self.params.append_cost_per_batch.as_nanos(),
@@ -410,24 +471,25 @@ impl Cluster {
             || broker.incarnation != resp.incarnation
             || fetcher.in_flight != Some(resp.fetch_seq)
         {
+            self.fetch_pool.recycle_response(resp);
             return;
         }
         fetcher.in_flight = None;
         let mut cost = 0u64;
-        for fp in resp.partitions {
-            let Some(replica) = broker.replicas[fp.partition.0 as usize].as_mut() else {
-                continue;
-            };
-            let following = matches!(replica.role, Role::Follower { leader, epoch } if leader == resp.leader && epoch == fp.epoch);
-            if !following || replica.log.leo() != fp.fetch_offset {
-                continue;
+        for mut fp in resp.partitions.drain(..) {
+            let following = broker.replicas[fp.partition.0 as usize]
+                .as_mut()
+                .filter(|r| matches!(r.role, Role::Follower { leader, epoch } if leader == resp.leader && epoch == fp.epoch))
+                .filter(|r| r.log.leo() == fp.fetch_offset);
+            if let Some(replica) = following {
+                for batch in fp.batches.drain(..) {
+                    cost += batch_cost + u64::from(batch.size_bytes) * kib_cost / 1024;
+                    replica.producers.record(&batch);
+                    replica.log.append(batch);
+                }
+                replica.hw = replica.hw.max(fp.hw.min(replica.log.leo()));
             }
-            for batch in fp.batches {
-                cost += batch_cost + u64::from(batch.size_bytes) * kib_cost / 1024;
-                replica.producers.record(&batch);
-                replica.log.append(batch);
-            }
-            replica.hw = replica.hw.max(fp.hw.min(replica.log.leo()));
+            self.fetch_pool.recycle_batches(fp.batches);
         }
         broker.busy_until = ctx.now().max(broker.busy_until) + Duration::from_nanos(cost);
         let fetcher = &mut broker.fetchers[resp.leader.0 as usize];
@@ -440,6 +502,7 @@ impl Cluster {
             };
             ctx.schedule_at(broker.busy_until, E::from(ev));
         }
+        self.fetch_pool.recycle_response(resp);
     }
 
     /// Kafka's `updateFollowerFetchState`: LEO, `lastCaughtUpTime`, then ISR expand and HW.
@@ -528,7 +591,8 @@ impl Cluster {
             return;
         }
         replica.hw = new_hw;
-        let mut passed: Vec<Watcher> = Vec::new();
+        // Taken, not borrowed: resolving needs `self` (a nested use just allocates anew).
+        let mut passed = std::mem::take(&mut self.produce_scratch.passed);
         while state
             .watchers
             .front()
@@ -539,13 +603,14 @@ impl Cluster {
         trace_broker(ctx, leader, "hw", |e| {
             e.with("partition", p.0).with("hw", new_hw)
         });
-        if passed.is_empty() {
-            return;
+        if !passed.is_empty() {
+            let verdict = self.hw_passed_verdict(leader, p);
+            for &w in &passed {
+                self.resolve_delayed(ctx, net, leader, (w, verdict));
+            }
+            passed.clear();
         }
-        let verdict = self.hw_passed_verdict(leader, p);
-        for w in passed {
-            self.resolve_delayed(ctx, net, leader, (w, verdict));
-        }
+        self.produce_scratch.passed = passed;
     }
 
     /// The periodic shrink: drop ISR members that are not caught up, then retry the HW.
@@ -660,22 +725,26 @@ impl Cluster {
 }
 
 impl Broker {
-    /// The partitions this broker fetches from `leader`, each at its LEO and followed epoch.
-    fn fetch_partitions(&self, leader: BrokerId) -> Vec<FetchPartition> {
-        self.fetchers[leader.0 as usize]
-            .partitions
-            .iter()
-            .filter_map(|&p| {
-                let replica = self.replicas[p.0 as usize].as_ref()?;
-                match replica.role {
-                    Role::Follower { leader: l, epoch } if l == leader => Some(FetchPartition {
-                        partition: p,
-                        fetch_offset: replica.log.leo(),
-                        epoch,
-                    }),
-                    _ => None,
-                }
-            })
-            .collect()
+    /// Fills `out` with the partitions this broker fetches from `leader`, each at its LEO and
+    /// followed epoch.
+    fn fetch_partitions(&self, leader: BrokerId, out: &mut Vec<FetchPartition>) {
+        out.extend(
+            self.fetchers[leader.0 as usize]
+                .partitions
+                .iter()
+                .filter_map(|&p| {
+                    let replica = self.replicas[p.0 as usize].as_ref()?;
+                    match replica.role {
+                        Role::Follower { leader: l, epoch } if l == leader => {
+                            Some(FetchPartition {
+                                partition: p,
+                                fetch_offset: replica.log.leo(),
+                                epoch,
+                            })
+                        }
+                        _ => None,
+                    }
+                }),
+        );
     }
 }
