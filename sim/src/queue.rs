@@ -33,16 +33,24 @@ const NO_TIMER: u32 = u32::MAX;
 
 /// One pending event. Kept small: 24 bytes plus the event.
 struct Entry<E> {
-    time: Instant,
-    seq: u64,
+    /// `(time in ns, seq)` packed as `time << 64 | seq`, so ordering entries is one integer
+    /// comparison (the heap compares keys at every level of every push and pop).
+    key: u128,
     timer: u32,
     generation: u32,
     event: E,
 }
 
+impl<E> Entry<E> {
+    #[inline]
+    fn time(&self) -> Instant {
+        Instant::from_nanos((self.key >> 64) as u64)
+    }
+}
+
 impl<E> PartialEq for Entry<E> {
     fn eq(&self, other: &Self) -> bool {
-        self.time == other.time && self.seq == other.seq
+        self.key == other.key
     }
 }
 impl<E> Eq for Entry<E> {}
@@ -55,7 +63,7 @@ impl<E> Ord for Entry<E> {
     #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
         // Reversed: BinaryHeap is a max-heap and we want the earliest (time, seq) on top.
-        (other.time, other.seq).cmp(&(self.time, self.seq))
+        other.key.cmp(&self.key)
     }
 }
 
@@ -107,8 +115,7 @@ impl<E> EventQueue<E> {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.heap.push(Entry {
-            time,
-            seq,
+            key: (u128::from(time.as_nanos()) << 64) | u128::from(seq),
             timer,
             generation,
             event,
@@ -184,7 +191,7 @@ impl<E> EventQueue<E> {
         loop {
             let top = self.heap.peek()?;
             if self.is_live(top.timer, top.generation) {
-                return Some(top.time);
+                return Some(top.time());
             }
             self.heap.pop();
             self.stale_count -= 1;
@@ -202,7 +209,7 @@ impl<E> EventQueue<E> {
             // The timer fires now: it is no longer armed.
             self.timers[entry.timer as usize].deadline = None;
         }
-        Some((entry.time, entry.event))
+        Some((entry.time(), entry.event))
     }
 
     /// Removes and returns the earliest live entry.
