@@ -370,3 +370,46 @@ proptest! {
         prop_assert_eq!(check(&sent, &logs), reference::check(&sent, &logs));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512), ..ProptestConfig::default() })]
+
+    /// Logs out of offset order (shuffled, tied offsets) or listing a partition twice take the
+    /// checker's general reordering pass, and small logs whose random offsets happen to ascend
+    /// its log-order pass: both must agree with the reference.
+    #[test]
+    fn check_agrees_with_the_reference_on_logs_out_of_offset_order(
+        records in prop::collection::vec(any_sent(), 0..60),
+        entries in prop::collection::vec((0usize..70, 0usize..8, 0i64..12), 0..120),
+        repeat_partition in any::<bool>(),
+    ) {
+        let mut next_id = 0;
+        let sent: Vec<SentRecord> = records
+            .into_iter()
+            .map(|(gap, p, key, outcome)| {
+                next_id += gap;
+                let s = sent(next_id, SMALL_PARTITIONS[p], key.map(|k| SMALL_KEYS[k]), outcome);
+                next_id += 1;
+                s
+            })
+            .collect();
+        // Logs of partitions 0..=3, then partition 1 again if repeated.
+        let mut logs: Vec<FinalPartitionLog> = [0, 1, 2, 3, 1][..4 + usize::from(repeat_partition)]
+            .iter()
+            .map(|&p| FinalPartitionLog { partition: PartitionId(p), records: Vec::new() })
+            .collect();
+        for (pick, choice, offset) in entries {
+            // Picks past the sent list are ids nobody sent (foreign).
+            let (id, p) = sent.get(pick).map_or((pick as u64 + 1000, 0), |s| (s.id.0, s.partition.0));
+            // Mostly the partition sent to (either of partition 1's logs), else any.
+            let log = match choice {
+                0..5 if p == 1 && repeat_partition && choice % 2 == 0 => 4,
+                0..5 => p as usize,
+                _ => choice - 5,
+            };
+            logs[log].records.push(LoggedRecord { id: RecordId(id), offset });
+        }
+        let logs = FinalLogs { partitions: logs };
+        prop_assert_eq!(check(&sent, &logs), reference::check(&sent, &logs));
+    }
+}

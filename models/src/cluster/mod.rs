@@ -638,12 +638,14 @@ impl Cluster {
                         // Only the batch that straddles the high watermark is cut short.
                         let below_hw = usize::try_from(replica.hw - batch.base_offset)
                             .map_or(0, |n| n.min(batch.records.len()));
-                        records.extend(
-                            batch.records[..below_hw]
-                                .iter()
-                                .zip(batch.base_offset..)
-                                .map(|(r, offset)| LoggedRecord { id: r.id, offset }),
-                        );
+                        // Enumerating (not zipping with a range) lets `extend` write without
+                        // a capacity check per record.
+                        records.extend(batch.records[..below_hw].iter().enumerate().map(
+                            |(k, r)| LoggedRecord {
+                                id: r.id,
+                                offset: batch.base_offset + k as i64,
+                            },
+                        ));
                     }
                 }
                 FinalPartitionLog { partition, records }
