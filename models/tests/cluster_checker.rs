@@ -303,6 +303,26 @@ fn any_sent() -> impl Strategy<Value = (u64, usize, Option<usize>, AppOutcome)> 
     )
 }
 
+/// The sent list drawn by `any_sent`: ids ascending from `first_id` with the drawn gaps, the
+/// drawn partition and key indices mapped through `partitions` and `keys`.
+fn sent_list(
+    first_id: u64,
+    records: Vec<(u64, usize, Option<usize>, AppOutcome)>,
+    partitions: &[u32],
+    keys: &[u32],
+) -> Vec<SentRecord> {
+    let mut next_id = first_id;
+    records
+        .into_iter()
+        .map(|(gap, p, key, outcome)| {
+            next_id += gap;
+            let s = sent(next_id, partitions[p], key.map(|k| keys[k]), outcome);
+            next_id += 1;
+            s
+        })
+        .collect()
+}
+
 /// One log entry: which id (mostly a sent record's, else anything near), whether it lands in
 /// another partition than sent to, and a sort key that shuffles the log.
 fn any_entry() -> impl Strategy<Value = (usize, bool, u32)> {
@@ -324,16 +344,7 @@ proptest! {
     ) {
         let partitions = if huge_partitions { HUGE_PARTITIONS } else { SMALL_PARTITIONS };
         let keys = if huge_keys { HUGE_KEYS } else { SMALL_KEYS };
-        let mut next_id = first_id;
-        let sent: Vec<SentRecord> = records
-            .into_iter()
-            .map(|(gap, p, key, outcome)| {
-                next_id += gap;
-                let s = sent(next_id, partitions[p], key.map(|k| keys[k]), outcome);
-                next_id += 1;
-                s
-            })
-            .collect();
+        let sent = sent_list(first_id, records, &partitions, &keys);
         // Per log partition (the sent ones plus one nobody sent to): (sort key, id).
         let mut logs: Vec<(u32, Vec<(u32, u64)>)> = partitions
             .iter()
@@ -383,16 +394,7 @@ proptest! {
         entries in prop::collection::vec((0usize..70, 0usize..8, 0i64..12), 0..120),
         repeat_partition in any::<bool>(),
     ) {
-        let mut next_id = 0;
-        let sent: Vec<SentRecord> = records
-            .into_iter()
-            .map(|(gap, p, key, outcome)| {
-                next_id += gap;
-                let s = sent(next_id, SMALL_PARTITIONS[p], key.map(|k| SMALL_KEYS[k]), outcome);
-                next_id += 1;
-                s
-            })
-            .collect();
+        let sent = sent_list(0, records, &SMALL_PARTITIONS, &SMALL_KEYS);
         // Logs of partitions 0..=3, then partition 1 again if repeated.
         let mut logs: Vec<FinalPartitionLog> = [0, 1, 2, 3, 1][..4 + usize::from(repeat_partition)]
             .iter()

@@ -464,7 +464,6 @@ impl Producer {
         let Completion::First(record) = self.records.complete(id, outcome) else {
             return;
         };
-        self.metrics.last_completion_ns = now;
         match outcome {
             Outcome::Acked { offset } => {
                 self.metrics
@@ -480,17 +479,7 @@ impl Producer {
                 });
             }
         }
-        match self.app.state {
-            AppState::WaitingAck { record } if record == id => {
-                let free_at = self.app.call_started_ns + self.app.send_cpu_ns;
-                self.schedule_app_step(ctx, free_at.max(now));
-            }
-            AppState::Flushing { end } if self.records.all_complete_below(end) => {
-                self.acc.end_flush();
-                self.schedule_app_step(ctx, now);
-            }
-            _ => {}
-        }
+        self.wake_after_callbacks(ctx, now);
     }
 
     /// Runs the success callbacks of a finished batch's records now, in record order, with
@@ -565,11 +554,11 @@ impl Producer {
         }
     }
 
-    /// After untraced callbacks at `now` that completed at least one record: what
-    /// [`Producer::complete_record_at`] does after each, once. That is exact: such callbacks
-    /// touch only the records and the metrics, and the thread waits for at most one thing (a
-    /// sync send's record, or a flush's prefix), whose wake-up schedules one event, at the same
-    /// instant whichever record of the batch caused it.
+    /// After callbacks at `now` that completed at least one record (one, or a whole batch's
+    /// untraced): wakes the application thread if it waited for them. Once per batch is exact:
+    /// such callbacks touch only the records and the metrics, and the thread waits for at most
+    /// one thing (a sync send's record, or a flush's prefix), whose wake-up schedules one event,
+    /// at the same instant whichever record of the batch caused it.
     fn wake_after_callbacks(&mut self, ctx: &mut Ctx<'_, Event>, now: u64) {
         self.metrics.last_completion_ns = now;
         match self.app.state {
