@@ -1,52 +1,24 @@
 //! The readable summary `linger run` prints: metrics grouped as throughput, latency, batching,
 //! the checker's outcome classes and Kafka's producer metrics, then warnings.
 
+use models::producer::metrics::{METRIC_GROUPS, METRIC_NAMES};
+
 use crate::runner::RunOutcome;
 use crate::stats::Summary;
 
-/// Groups of metrics, matched by name, in display order; the last group takes the rest.
-const GROUPS: [(&str, &[&str]); 5] = [
-    (
-        "throughput",
-        &["throughput_records_per_s", "throughput_bytes_per_s"],
-    ),
-    (
-        "latency (send to ack, ms)",
-        &[
-            "latency_p50_ms",
-            "latency_p90_ms",
-            "latency_p99_ms",
-            "latency_p999_ms",
-            "latency_max_ms",
-            "latency_mean_ms",
-        ],
-    ),
-    (
-        "records",
-        &[
-            "records_sent",
-            "records_acked",
-            "records_failed",
-            "records_unfinished",
-        ],
-    ),
-    (
-        "delivery checker (final logs vs what the application was told)",
-        &[
-            "delivered_once",
-            "duplicated",
-            "duplicate_copies",
-            "lost_acked",
-            "failed_absent",
-            "silent_absent",
-            "failed_present",
-            "unfinished_absent",
-            "unfinished_present",
-            "reordered",
-        ],
-    ),
-    ("batching and Kafka producer metrics", &[]),
-];
+/// The display groups: [`METRIC_GROUPS`] over [`METRIC_NAMES`]; the last group also takes any
+/// name the schema does not list.
+fn groups() -> Vec<(&'static str, &'static [&'static str])> {
+    let mut start = 0;
+    METRIC_GROUPS
+        .iter()
+        .map(|&(title, count)| {
+            let members = &METRIC_NAMES[start..start + count];
+            start += count;
+            (title, members)
+        })
+        .collect()
+}
 
 /// Formats a metric value for people: integers plainly, others with a few decimals.
 pub fn human(value: f64) -> String {
@@ -96,15 +68,11 @@ pub fn metrics_table(outcomes: &[RunOutcome]) -> String {
         .collect();
     let width = names.iter().map(|n| n.len()).max().unwrap_or(0);
     let mut out = String::new();
-    for (index, (title, members)) in GROUPS.iter().enumerate() {
-        let last = index == GROUPS.len() - 1;
-        let in_group = |name: &str| {
-            if last {
-                !GROUPS.iter().any(|(_, m)| m.contains(&name))
-            } else {
-                members.contains(&name)
-            }
-        };
+    let groups = groups();
+    for (index, (title, members)) in groups.iter().enumerate() {
+        let last = index == groups.len() - 1;
+        let in_group =
+            |name: &str| members.contains(&name) || (last && !METRIC_NAMES.contains(&name));
         let rows: Vec<usize> = (0..names.len()).filter(|&i| in_group(names[i])).collect();
         if rows.is_empty() {
             continue;

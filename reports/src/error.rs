@@ -46,6 +46,14 @@ pub enum ReportError {
         /// What to do about it.
         advice: &'static str,
     },
+    /// The manifest lacks a key every manifest of the supported format has.
+    #[error("{path} has no `{key}` key: it was not written by `linger sweep`; re-run the sweep")]
+    ManifestKey {
+        /// The manifest file.
+        path: PathBuf,
+        /// The missing key.
+        key: &'static str,
+    },
     /// A CSV file could not be parsed.
     #[error("{path}{}: {message}", line_suffix(*line))]
     Csv {

@@ -2,7 +2,7 @@
 //! `results.csv`, the sweep axes, and column look-up by exact name, unique suffix or alias.
 //!
 //! The directory layout is the experiments crate's: `manifest.json` (an object with an integer
-//! `format_version`, optionally `axes`), `results.csv` (one row per replicate: `point`,
+//! `format_version` and the `axes` list), `results.csv` (one row per replicate: `point`,
 //! `replicate`, `seed`, one column per axis, then metric columns) and, for the report, any copy of
 //! the experiment file (`*.toml`). `summary.csv` is not read: means and 95% intervals are
 //! recomputed from the replicates, which keeps this reader independent of the summary's layout.
@@ -29,35 +29,6 @@ pub const COLUMN_ALIASES: &[(&str, &str)] = &[
     ("p999", "latency_p999_ms"),
     ("latency", "latency_p99_ms"),
 ];
-
-/// Metric columns of the results schema; the first of them ends the axis columns.
-const KNOWN_METRICS: &[&str] = &[
-    "throughput_records_per_s",
-    "throughput_bytes_per_s",
-    "latency_p50_ms",
-    "latency_p90_ms",
-    "latency_p99_ms",
-    "latency_p999_ms",
-    "latency_max_ms",
-    "latency_mean_ms",
-    "records_sent",
-    "records_acked",
-    "records_failed",
-    "records_unfinished",
-    "delivered_once",
-    "duplicated",
-    "duplicate_copies",
-    "lost_acked",
-    "failed_absent",
-    "silent_absent",
-    "failed_present",
-    "unfinished_absent",
-    "unfinished_present",
-    "reordered",
-];
-
-/// Columns that identify a row rather than describe the configuration.
-const ID_COLUMNS: &[&str] = &["point", "replicate", "seed"];
 
 /// One data row of `results.csv`.
 #[derive(Clone, Debug)]
@@ -112,7 +83,8 @@ impl Sweep {
             return Err(ReportError::MissingFile { path: results_path });
         }
         let (columns, rows) = read_csv(&results_path)?;
-        let axes = find_axes(&manifest, &columns, &results_path)?;
+        let manifest_path = dir.join(MANIFEST_FILE);
+        let axes = find_axes(&manifest, &columns, (&manifest_path, &results_path))?;
         let points = group_points(&columns, &rows, &axes);
         let experiment_files = read_experiment_files(dir)?;
         Ok(Sweep {
@@ -328,40 +300,40 @@ fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Row>), ReportError> {
     Ok((columns, rows))
 }
 
-/// The axis columns: the manifest's `axes` list when present, else the header columns between
-/// the id columns and the first known metric.
+/// The axis columns: the manifest's `axes` list (every manifest of this format has one, empty
+/// for a sweep without axes), so this reader needs no list of the metric columns.
 fn find_axes(
     manifest: &serde_json::Value,
     columns: &[String],
-    path: &Path,
+    (manifest_path, path): (&Path, &Path),
 ) -> Result<Vec<usize>, ReportError> {
-    if let Some(list) = manifest.get("axes").and_then(serde_json::Value::as_array) {
-        let mut axes = Vec::new();
-        for entry in list {
-            let name = entry.as_str().or_else(|| {
-                ["column", "key", "name"]
-                    .iter()
-                    .find_map(|k| entry.get(*k)?.as_str())
-            });
-            let Some(name) = name else { continue };
-            match resolve_column(columns, name) {
-                Ok(i) if !axes.contains(&i) => axes.push(i),
-                Ok(_) => {}
-                Err(_) => {
-                    return Err(ReportError::UnknownColumn {
-                        name: name.to_owned(),
-                        path: path.to_path_buf(),
-                        available: columns.to_vec(),
-                    });
-                }
+    let Some(list) = manifest.get("axes").and_then(serde_json::Value::as_array) else {
+        return Err(ReportError::ManifestKey {
+            path: manifest_path.to_path_buf(),
+            key: "axes",
+        });
+    };
+    let mut axes = Vec::new();
+    for entry in list {
+        let name = entry.as_str().or_else(|| {
+            ["column", "key", "name"]
+                .iter()
+                .find_map(|k| entry.get(*k)?.as_str())
+        });
+        let Some(name) = name else { continue };
+        match resolve_column(columns, name) {
+            Ok(i) if !axes.contains(&i) => axes.push(i),
+            Ok(_) => {}
+            Err(_) => {
+                return Err(ReportError::UnknownColumn {
+                    name: name.to_owned(),
+                    path: path.to_path_buf(),
+                    available: columns.to_vec(),
+                });
             }
         }
-        return Ok(axes);
     }
-    Ok((0..columns.len())
-        .take_while(|&i| !KNOWN_METRICS.contains(&columns[i].as_str()))
-        .filter(|&i| !ID_COLUMNS.contains(&columns[i].as_str()))
-        .collect())
+    Ok(axes)
 }
 
 fn group_points(columns: &[String], rows: &[Row], axes: &[usize]) -> Vec<Point> {

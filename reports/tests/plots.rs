@@ -257,6 +257,27 @@ fn missing_dir_old_and_unversioned_formats_are_clear_errors() {
 }
 
 #[test]
+fn a_manifest_without_axes_is_refused_by_name() {
+    let dir = scratch_copy("sweep_tuning", "no-axes");
+    let path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).expect("read");
+    let mut manifest: serde_json::Value = serde_json::from_str(&text).expect("json");
+    manifest
+        .as_object_mut()
+        .expect("an object")
+        .remove("axes")
+        .expect("the fixture has axes");
+    std::fs::write(&path, manifest.to_string()).expect("write");
+    let err = reports::standard_plots(&dir).expect_err("no axes");
+    assert!(
+        matches!(err, ReportError::ManifestKey { key: "axes", .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("manifest.json"), "{err}");
+    assert!(!dir.join("plots").exists(), "nothing is written");
+}
+
+#[test]
 fn missing_results_file_is_named() {
     let dir = scratch_copy("sweep_tuning", "no-results");
     std::fs::remove_file(dir.join("results.csv")).expect("remove");

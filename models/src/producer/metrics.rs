@@ -54,6 +54,19 @@ pub const METRIC_NAMES: [&str; 39] = [
     "requests-in-flight-max",
 ];
 
+/// How the metrics read as groups, for summaries: each title with the number of consecutive
+/// names of [`METRIC_NAMES`] it covers, in order.
+pub const METRIC_GROUPS: [(&str, usize); 5] = [
+    ("throughput", 2),
+    ("latency (send to ack, ms)", 6),
+    ("records", 4),
+    (
+        "delivery checker (final logs vs what the application was told)",
+        10,
+    ),
+    ("batching and Kafka producer metrics", 17),
+];
+
 /// The checker's outcome classes as metric values, in the order of [`METRIC_NAMES`] (from
 /// `delivered_once` to `reordered`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -423,5 +436,29 @@ mod tests {
         assert_eq!(get("delivered_once"), 4.0);
         assert!((get("latency_max_ms") - 10.0).abs() < 0.05);
         assert!((get("latency_p50_ms") - 2.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn metric_groups_cover_every_name_once_in_order() {
+        let covered: usize = METRIC_GROUPS.iter().map(|(_, count)| count).sum();
+        assert_eq!(covered, METRIC_NAMES.len());
+        let starts: Vec<&str> = METRIC_GROUPS
+            .iter()
+            .scan(0, |start, (_, count)| {
+                let first = METRIC_NAMES[*start];
+                *start += count;
+                Some(first)
+            })
+            .collect();
+        assert_eq!(
+            starts,
+            [
+                "throughput_records_per_s",
+                "latency_p50_ms",
+                "records_sent",
+                "delivered_once",
+                "record-send-rate"
+            ]
+        );
     }
 }
