@@ -385,7 +385,9 @@ fn bad_plot_input_leaves_no_plots_directory() {
         write(
             &results,
             "manifest.json",
-            &format!("{{\"format_version\": {version}}}"),
+            &format!(
+                "{{\"format_version\": {version}, \"axes\": [{{\"name\": \"producer.linger.ms\", \"values\": [5]}}]}}"
+            ),
         );
         write(&results, "results.csv", csv);
         let text = results.to_string_lossy();
