@@ -274,7 +274,7 @@ impl Producer {
             self.run_once(ctx, net);
             return;
         }
-        self.append_record(ctx, net, (id, now), new);
+        self.append_record(ctx, (id, now), new);
     }
 
     /// Writes `key-<k>` into the reusable key buffer.
@@ -287,7 +287,6 @@ impl Producer {
     fn append_record(
         &mut self,
         ctx: &mut Ctx<'_, Event>,
-        net: &mut Network,
         (id, now): (RecordId, u64),
         new: NewRecord,
     ) {
@@ -312,7 +311,7 @@ impl Producer {
         let outcome = self
             .acc
             .append(&request, &self.metadata.view, &mut self.partitioner_entropy);
-        self.on_append_outcome(ctx, net, (id, now), outcome);
+        self.on_append_outcome(ctx, (id, now), outcome);
     }
 
     /// What `send()` does with the accumulator's answer, at `now` (the send's instant). Inlined
@@ -321,7 +320,6 @@ impl Producer {
     fn on_append_outcome(
         &mut self,
         ctx: &mut Ctx<'_, Event>,
-        net: &mut Network,
         (id, now): (RecordId, u64),
         outcome: AppendOutcome,
     ) {
@@ -354,7 +352,6 @@ impl Producer {
             }
             refused => self.on_append_refused(ctx, (id, now), refused),
         }
-        let _ = net;
     }
 
     /// `send()` with a record the accumulator did not append: it waits for memory or fails.
@@ -482,74 +479,43 @@ impl Producer {
         self.wake_after_callbacks(ctx, now);
     }
 
-    /// Runs the success callbacks of a finished batch's records now, in record order, with
-    /// offsets `base_offset + index` (−1 for every record when `base_offset` is negative,
-    /// acks=0): the same as [`Producer::complete_record_at`] per record, with the thread's
-    /// wake-up checked once after the batch (see [`Producer::wake_after_callbacks`]).
-    pub(super) fn ack_records(
+    /// Runs the callbacks of a finished batch's records now, in record order, record `index`
+    /// with `outcome_of(index)` (one kind for the whole batch: acked at `base_offset + index`,
+    /// or failed with one error): the same as [`Producer::complete_record_at`] per record, with
+    /// the thread's wake-up checked once after the batch (see [`Producer::wake_after_callbacks`]).
+    pub(super) fn complete_records(
         &mut self,
         ctx: &mut Ctx<'_, Event>,
         records: &[BatchRecord],
-        base_offset: i64,
+        outcome_of: impl Fn(usize) -> Outcome,
     ) {
-        let offset_of = |index: usize| {
-            if base_offset < 0 {
-                -1
-            } else {
-                base_offset + index as i64
-            }
-        };
         let now = ctx.now().as_nanos();
         if ctx.tracing() {
             // Traced runs are for reading, not speed: one callback (and trace event) at a time.
             for (index, record) in records.iter().enumerate() {
-                let outcome = Outcome::Acked {
-                    offset: offset_of(index),
-                };
-                self.complete_record_at(ctx, (RecordId(record.id.0), now), outcome);
+                self.complete_record_at(ctx, (RecordId(record.id.0), now), outcome_of(index));
             }
             return;
         }
         let metrics = &mut self.metrics;
-        let mut bytes_acked = 0u64;
-        let acks = records.iter().enumerate().map(|(index, record)| {
-            let offset = offset_of(index);
-            (RecordId(record.id.0), Outcome::Acked { offset })
-        });
-        let acked = self.records.complete_each(acks, |_, sent_at_ns, bytes| {
-            bytes_acked += u64::from(bytes);
-            metrics.record_ack_latency(now - sent_at_ns);
-        });
-        if acked > 0 {
+        let (mut acked, mut bytes_acked) = (0u64, 0u64);
+        let outcomes = records
+            .iter()
+            .enumerate()
+            .map(|(index, record)| (RecordId(record.id.0), outcome_of(index)));
+        let completed = self
+            .records
+            .complete_each(outcomes, |outcome, sent_at_ns, bytes| {
+                if let Outcome::Acked { .. } = outcome {
+                    acked += 1;
+                    bytes_acked += u64::from(bytes);
+                    metrics.record_ack_latency(now - sent_at_ns);
+                }
+            });
+        if completed > 0 {
             self.metrics.records_acked += acked;
             self.metrics.bytes_acked += bytes_acked;
-            self.wake_after_callbacks(ctx, now);
-        }
-    }
-
-    /// Runs the failure callbacks of a finished batch's records now, in record order, all with
-    /// `error`: the same as [`Producer::complete_record_at`] per record, with the thread's
-    /// wake-up checked once after the batch (see [`Producer::wake_after_callbacks`]).
-    pub(super) fn fail_records(
-        &mut self,
-        ctx: &mut Ctx<'_, Event>,
-        records: &[BatchRecord],
-        error: ProduceError,
-    ) {
-        let now = ctx.now().as_nanos();
-        let outcome = Outcome::Failed { error };
-        if ctx.tracing() {
-            for record in records {
-                self.complete_record_at(ctx, (RecordId(record.id.0), now), outcome);
-            }
-            return;
-        }
-        let failures = records
-            .iter()
-            .map(|record| (RecordId(record.id.0), outcome));
-        let failed = self.records.complete_each(failures, |_, _, _| {});
-        if failed > 0 {
-            self.metrics.records_failed += failed;
+            self.metrics.records_failed += completed - acked;
             self.wake_after_callbacks(ctx, now);
         }
     }
@@ -601,7 +567,7 @@ impl Producer {
     }
 
     /// Resumes the blocked send if the buffer pool woke it.
-    pub(super) fn wake_blocked_app(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network) {
+    pub(super) fn wake_blocked_app(&mut self, ctx: &mut Ctx<'_, Event>) {
         let woken = self.acc.take_woken_waiters();
         let AppState::BlockedOnBuffer { ticket, record } = self.app.state else {
             return;
@@ -609,15 +575,10 @@ impl Producer {
         if !woken.contains(&ticket) {
             return;
         }
-        self.resume_blocked(ctx, net, (ticket, record));
+        self.resume_blocked(ctx, (ticket, record));
     }
 
-    fn resume_blocked(
-        &mut self,
-        ctx: &mut Ctx<'_, Event>,
-        net: &mut Network,
-        blocked: (WaitTicket, RecordId),
-    ) {
+    fn resume_blocked(&mut self, ctx: &mut Ctx<'_, Event>, blocked: (WaitTicket, RecordId)) {
         let (ticket, record) = blocked;
         let now = ctx.now().as_nanos();
         let outcome = self.acc.resume_append(
@@ -630,18 +591,13 @@ impl Producer {
             return;
         }
         self.app.state = AppState::Scheduled;
-        self.on_append_outcome(ctx, net, (record, now), outcome);
+        self.on_append_outcome(ctx, (record, now), outcome);
     }
 
-    pub(super) fn on_buffer_wait_expired(
-        &mut self,
-        ctx: &mut Ctx<'_, Event>,
-        net: &mut Network,
-        ticket: u64,
-    ) {
+    pub(super) fn on_buffer_wait_expired(&mut self, ctx: &mut Ctx<'_, Event>, ticket: u64) {
         match self.app.state {
             AppState::BlockedOnBuffer { ticket: t, record } if t.0 == ticket => {
-                self.resume_blocked(ctx, net, (t, record));
+                self.resume_blocked(ctx, (t, record));
             }
             _ => {}
         }
@@ -669,11 +625,11 @@ impl Producer {
     }
 
     /// The first metadata arrived: a send waiting for it continues.
-    pub(super) fn on_metadata_known(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network) {
+    pub(super) fn on_metadata_known(&mut self, ctx: &mut Ctx<'_, Event>) {
         if let AppState::WaitingMetadata { record, new, .. } = self.app.state {
             self.app.state = AppState::Scheduled;
             let now = ctx.now().as_nanos();
-            self.append_record(ctx, net, (record, now), new);
+            self.append_record(ctx, (record, now), new);
         }
     }
 }

@@ -256,9 +256,7 @@ impl Producer {
         match ev {
             ProducerEvent::AppStep => self.on_app_step(ctx, net),
             ProducerEvent::SenderWake => self.run_once(ctx, net),
-            ProducerEvent::BufferWaitExpired { ticket } => {
-                self.on_buffer_wait_expired(ctx, net, ticket)
-            }
+            ProducerEvent::BufferWaitExpired { ticket } => self.on_buffer_wait_expired(ctx, ticket),
             ProducerEvent::MetadataWaitExpired => self.on_metadata_wait_expired(ctx, net),
             ProducerEvent::FlushTick => self.on_flush_tick(ctx, net),
         }
@@ -276,7 +274,7 @@ impl Producer {
             Message::ProduceResponse(response) => self.on_produce_response(ctx, from, response),
             Message::MetadataResponse(response) => {
                 if self.on_metadata_response(ctx, from, response) {
-                    self.on_metadata_known(ctx, net);
+                    self.on_metadata_known(ctx);
                 }
             }
             Message::InitProducerIdResponse {
@@ -290,7 +288,7 @@ impl Producer {
                 return;
             }
         }
-        self.wake_blocked_app(ctx, net);
+        self.wake_blocked_app(ctx);
         self.run_once(ctx, net);
     }
 

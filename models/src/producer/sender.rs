@@ -26,6 +26,7 @@
 use sim::{Ctx, Instant};
 
 use super::client::{InFlightRequest, RequestKind};
+use super::records::Outcome;
 use super::{Producer, ProducerEvent, ProducerIdRequest};
 use crate::batching::{
     BatchId, BatchResponse, CompletionOutcome, DrainedBatch, FinalState, Idempotence, NodeBatches,
@@ -109,7 +110,7 @@ impl Producer {
             }
         }
         self.expire_batches(ctx, now);
-        self.wake_blocked_app(ctx, net);
+        self.wake_blocked_app(ctx);
         self.rearm_sender(ctx, now, next_check);
     }
 
@@ -432,7 +433,14 @@ impl Producer {
         let error = match batch.final_state() {
             None | Some(FinalState::Split { .. }) => return,
             Some(&FinalState::Succeeded { base_offset }) => {
-                self.ack_records(ctx, batch.records(), base_offset);
+                // acks=0 reports −1 for every record.
+                self.complete_records(ctx, batch.records(), |index| Outcome::Acked {
+                    offset: if base_offset < 0 {
+                        -1
+                    } else {
+                        base_offset + index as i64
+                    },
+                });
                 return;
             }
             Some(&FinalState::Failed { error }) => error,
@@ -445,7 +453,7 @@ impl Producer {
             }
             Some(FinalState::Aborted) => ProduceError::ProducerClosedForcefully,
         };
-        self.fail_records(ctx, batch.records(), error);
+        self.complete_records(ctx, batch.records(), |_| Outcome::Failed { error });
     }
 
     fn expire_batches(&mut self, ctx: &mut Ctx<'_, Event>, now: u64) {
