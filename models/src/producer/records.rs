@@ -156,23 +156,26 @@ impl AppRecords {
         self.unfinished
     }
 
-    /// Completes record `id` with `outcome` (an ack or a failure).
+    /// Completes record `id` with `outcome` (an ack or a failure): [`AppRecords::complete_each`]
+    /// for one record, returning the record as it was sent.
     pub(crate) fn complete(&mut self, id: RecordId, outcome: Outcome) -> Completion {
-        let record = &mut self.sent[id.0 as usize];
-        if !matches!(record.outcome, AppOutcome::Unfinished) {
-            return Completion::Ignored;
+        let (key, partition) = {
+            let record = &self.sent[id.0 as usize];
+            (record.key, record.partition.0)
+        };
+        let mut first = None;
+        self.complete_each([(id, outcome)], |_, sent_at_ns, bytes| {
+            first = Some((sent_at_ns, bytes));
+        });
+        match first {
+            Some((sent_at_ns, bytes)) => Completion::First(AppRecord {
+                sent_at_ns,
+                key,
+                partition,
+                bytes,
+            }),
+            None => Completion::Ignored,
         }
-        record.outcome = outcome.app_outcome();
-        let (key, partition) = (record.key, record.partition.0);
-        let info = self.info(id);
-        self.unfinished -= 1;
-        self.advance_completed_prefix();
-        Completion::First(AppRecord {
-            sent_at_ns: info.sent_at_ns,
-            key,
-            partition,
-            bytes: info.bytes,
-        })
     }
 
     /// Completes every record of `completions` (in callback order) that has no outcome yet,
