@@ -16,6 +16,16 @@
 //! libm and round to whole nanoseconds at once; they are pinned by golden values on the CI
 //! platform and could differ in the last bit elsewhere.
 //!
+//! # Clamping
+//!
+//! A float sample is rounded to whole nanoseconds and clamped to `0 ..= SAMPLE_NS_MAX`
+//! (10^17 ns, about 3.2 years), and so is every `Dist::sample`. A heavy tail (an exponential
+//! with a long mean, a log-normal with a large sigma, a Pareto with a small shape) can draw
+//! values far beyond `u64` nanoseconds; clamped, `now + sample` cannot overflow for any `now`
+//! below `u64::MAX - SAMPLE_NS_MAX`. Callers that keep their runs shorter than the cap (the
+//! models refuse run lengths above 10^7 s) never see a clamped sample change a result: a
+//! clamped event lies after the end of the run either way.
+//!
 //! Components never share a stream, so a change in how one component draws cannot shift the
 //! draws of another. Within one stream, each sampler takes one `u64` per call (two for the
 //! normal family), except that `below` redraws with probability under `n / 2^64` and the certain
@@ -27,6 +37,10 @@ use rand::{Rng as _, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::time::Duration;
+
+/// The largest duration a sampler returns, in nanoseconds: 10^17 ns, about 3.2 years (see the
+/// module doc). Larger draws are clamped to it.
+pub const SAMPLE_NS_MAX: u64 = 100_000_000_000_000_000;
 
 /// Derives per-component streams from one master seed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -202,12 +216,12 @@ impl Stream {
     }
 }
 
-/// Rounds a sampled float of nanoseconds to an integer, clamping negatives to zero.
+/// Rounds a sampled float of nanoseconds to an integer, clamped to `0 ..= SAMPLE_NS_MAX`.
 fn round_ns(x: f64) -> u64 {
     if x.is_nan() || x <= 0.0 {
         0
-    } else if x >= u64::MAX as f64 {
-        u64::MAX
+    } else if x >= SAMPLE_NS_MAX as f64 {
+        SAMPLE_NS_MAX
     } else {
         x.round() as u64
     }
@@ -269,8 +283,13 @@ impl Dist {
         }
     }
 
-    /// Draws one duration from `stream`.
+    /// Draws one duration from `stream`, clamped to [`SAMPLE_NS_MAX`].
     pub fn sample(&self, stream: &mut Stream) -> Duration {
+        let drawn = self.sample_unclamped(stream);
+        Duration::from_nanos(drawn.as_nanos().min(SAMPLE_NS_MAX))
+    }
+
+    fn sample_unclamped(&self, stream: &mut Stream) -> Duration {
         match *self {
             Dist::Constant(d) => d,
             Dist::Uniform { lo, hi } => {
@@ -652,5 +671,30 @@ mod tests {
                 .contains("sigma")
         );
         assert_eq!(Dist::Constant(Duration::ZERO).check(), Ok(()));
+    }
+
+    #[test]
+    fn heavy_tails_are_clamped_to_the_sample_cap() {
+        let mut s = RngStreams::new(11).stream("clamp");
+        let wild = Dist::LogNormal {
+            mu: (1e8f64).ln(),
+            sigma: 60.0,
+        };
+        let long_mean = Dist::Exponential {
+            mean: Duration::from_nanos(u64::MAX / 2),
+        };
+        let huge = Dist::Constant(Duration::from_nanos(u64::MAX));
+        let mut clamped = 0;
+        for _ in 0..1000 {
+            for dist in [wild, long_mean, huge] {
+                let ns = dist.sample(&mut s).as_nanos();
+                assert!(ns <= SAMPLE_NS_MAX, "{ns}");
+                clamped += u32::from(ns == SAMPLE_NS_MAX);
+            }
+            let pareto = s.pareto(Duration::from_secs(1), 0.01).as_nanos();
+            assert!(pareto <= SAMPLE_NS_MAX, "{pareto}");
+        }
+        // The cap is reached (so the test can fail if clamping goes away), not just approached.
+        assert!(clamped > 1000, "{clamped}");
     }
 }
