@@ -29,7 +29,7 @@ pub mod workload;
 use sim::{Ctx, Stream, TimerId};
 
 use crate::batching::backoff::ExponentialBackoff;
-use crate::batching::config::{CompressionType, PartitionerClass, ProducerConfig};
+use crate::batching::config::{CompressionType, PartitionerClass, ProducerConfig, modelled_ns};
 use crate::batching::{
     AccumulatorConfig, ClusterView, Entropy, Idempotence, PartitionerConfig, PartitionerMode,
     RecordAccumulator,
@@ -79,6 +79,11 @@ pub(crate) struct Settings {
 impl Settings {
     /// Maps the validated producer config into the core's settings and the sender's, and
     /// lists what is accepted but not modelled.
+    ///
+    /// Milliseconds become nanoseconds without overflow for every value Kafka accepts:
+    /// `linger.ms` is clamped to `Integer.MAX_VALUE` as `KafkaProducer.lingerMs` does, the `INT`
+    /// timeouts fit as they are, and the `LONG` durations are clamped to
+    /// `batching::config::MODELLED_DURATION_MS_MAX`, beyond the end of any run.
     pub(crate) fn from_config(
         config: &ProducerConfig,
     ) -> (Settings, AccumulatorConfig, Vec<String>) {
@@ -89,21 +94,19 @@ impl Settings {
         };
         let accumulator = AccumulatorConfig {
             batch_size_bytes: config.batch_size,
-            linger_ns: config.linger_ms.saturating_mul(MS),
+            linger_ns: config.linger_ns(),
             buffer_memory_bytes: config.buffer_memory,
             max_request_size_bytes: config.max_request_size,
             delivery_timeout_ns: u64::from(config.delivery_timeout_ms) * MS,
             request_timeout_ns: u64::from(config.request_timeout_ms) * MS,
-            retry_backoff_ns: config.retry_backoff_ms.saturating_mul(MS),
-            retry_backoff_max_ns: config.retry_backoff_max_ms.saturating_mul(MS),
+            retry_backoff_ns: modelled_ns(config.retry_backoff_ms),
+            retry_backoff_max_ns: modelled_ns(config.retry_backoff_max_ms),
             max_in_flight_requests_per_connection: config.max_in_flight_requests_per_connection,
             retries: config.retries,
             idempotence,
             partitioner: PartitionerConfig {
                 adaptive_partitioning: config.partitioner_adaptive_partitioning_enable,
-                availability_timeout_ns: config
-                    .partitioner_availability_timeout_ms
-                    .saturating_mul(MS),
+                availability_timeout_ns: modelled_ns(config.partitioner_availability_timeout_ms),
                 ignore_keys: config.partitioner_ignore_keys,
             },
             partitioner_mode: PartitionerMode::BuiltIn,
@@ -116,9 +119,9 @@ impl Settings {
             },
             idempotence,
             request_timeout_ns: accumulator.request_timeout_ns,
-            max_block_ns: config.max_block_ms.saturating_mul(MS),
+            max_block_ns: modelled_ns(config.max_block_ms),
             retry_backoff_ns: accumulator.retry_backoff_ns,
-            metadata_max_age_ns: config.metadata_max_age_ms.saturating_mul(MS),
+            metadata_max_age_ns: modelled_ns(config.metadata_max_age_ms),
         };
         let mut warnings = Vec::new();
         if config.compression_type != CompressionType::None {
@@ -203,8 +206,8 @@ impl Producer {
         let (broker_count, partition_count) = topology;
         let (settings, acc_config, warnings) = Settings::from_config(config);
         let reconnect = ExponentialBackoff::new(
-            config.reconnect_backoff_ms.saturating_mul(MS),
-            config.reconnect_backoff_max_ms.saturating_mul(MS),
+            modelled_ns(config.reconnect_backoff_ms),
+            modelled_ns(config.reconnect_backoff_max_ms),
         );
         let producer = Producer {
             settings,

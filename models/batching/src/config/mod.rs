@@ -56,7 +56,10 @@ mod suggest;
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, ConfigWarning, ConfigWarningKind};
 pub use keys::KAFKA_VERSION_KEY;
 pub use listing::{EffectiveEntry, Origin, check_config_lines};
-pub use producer::{Acks, CompressionType, KafkaVersion, PartitionerClass, ProducerConfig};
+pub use producer::{
+    Acks, CompressionType, KafkaVersion, MODELLED_DURATION_MS_MAX, PartitionerClass, ProducerConfig,
+    modelled_ns,
+};
 pub use properties::{PropertiesError, PropertiesErrorKind, parse_properties};
 pub use raw::{ConfigEntry, Location, RawValue};
 pub use resolve::Resolved;

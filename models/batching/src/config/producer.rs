@@ -296,6 +296,42 @@ pub struct ProducerConfig {
     pub enable_metrics_push: bool,
 }
 
+/// The longest duration, in ms, that a Kafka `LONG` millisecond key carries into a simulation:
+/// 10^12 ms (about 31.7 years), or 10^18 ns.
+///
+/// Kafka accepts any `LONG` >= 0 for `max.block.ms`, `retry.backoff.ms`,
+/// `retry.backoff.max.ms`, `reconnect.backoff.ms`, `reconnect.backoff.max.ms`,
+/// `metadata.max.age.ms` and `partitioner.availability.timeout.ms` (`ConfigDef.Range.atLeast(0)`
+/// in `ProducerConfig.CONFIG` / `CommonClientConfigs`), up to `Long.MAX_VALUE` ms, which is far
+/// beyond `u64` nanoseconds. No simulated run lasts this long (the models refuse run phases
+/// above 10^7 s each), so a duration clamped here still ends after the run does: the clamp
+/// never changes a result, and `now + duration` cannot overflow (10^18 ns plus a run of at
+/// most about 3 * 10^16 ns stays well under `u64::MAX`, about 1.8 * 10^19). The effective
+/// listing shows the value as written, as Kafka's `ProducerConfig` does.
+pub const MODELLED_DURATION_MS_MAX: u64 = 1_000_000_000_000;
+
+/// Converts a Kafka millisecond value to simulated nanoseconds, clamped to
+/// [`MODELLED_DURATION_MS_MAX`] first. `INT` keys (`delivery.timeout.ms`, `request.timeout.ms`)
+/// and the clamped `linger.ms` are below the cap and convert exactly.
+pub fn modelled_ns(ms: u64) -> u64 {
+    ms.min(MODELLED_DURATION_MS_MAX) * 1_000_000
+}
+
+impl ProducerConfig {
+    /// The `linger.ms` the accumulator uses: Kafka's `ConfigDef` takes a `LONG`, but
+    /// `KafkaProducer.lingerMs` (called from the `KafkaProducer` constructor for the
+    /// `RecordAccumulator` and from `configureDeliveryTimeout`) clamps it with
+    /// `(int) Math.min(config.getLong(LINGER_MS_CONFIG), Integer.MAX_VALUE)`.
+    pub fn linger_ms_effective(&self) -> u32 {
+        u32::try_from(self.linger_ms.min(i32::MAX as u64)).expect("clamped to Integer.MAX_VALUE")
+    }
+
+    /// `linger.ms` as the accumulator uses it, in nanoseconds ([`Self::linger_ms_effective`]).
+    pub fn linger_ns(&self) -> u64 {
+        u64::from(self.linger_ms_effective()) * 1_000_000
+    }
+}
+
 impl ProducerConfig {
     /// The defaults of `version`, before any user input (`ProducerConfig.java` `CONFIG`).
     ///

@@ -397,7 +397,7 @@ impl Resolver {
     /// `KafkaProducer.configureDeliveryTimeout`: linger is clamped to `i32::MAX` and the sum
     /// is capped at `i32::MAX`.
     fn configure_delivery_timeout(&mut self) {
-        let linger_ms = self.config.linger_ms.min(i32::MAX as u64);
+        let linger_ms = u64::from(self.config.linger_ms_effective());
         let sum = linger_ms + u64::from(self.config.request_timeout_ms);
         let minimum_ms = u32::try_from(sum.min(i32::MAX as u64)).expect("capped at MAX_INT");
         let delivery_timeout_ms = self.config.delivery_timeout_ms;

@@ -790,3 +790,78 @@ fn batch_size_above_buffer_memory_is_accepted_with_a_warning() {
     let fits = ok(KafkaVersion::V4_0, &[("batch.size", "32768")]);
     assert!(fits.warnings.iter().all(|w| w.key != "batch.size"));
 }
+
+// Extreme values Kafka accepts: every one resolves, and converts to nanoseconds without
+// overflow (KafkaProducer.lingerMs clamp, MODELLED_DURATION_MS_MAX for the LONG durations).
+const LONG_MAX: &str = "9223372036854775807";
+const INT_MAX: &str = "2147483647";
+
+#[test]
+fn linger_ms_long_max_is_clamped_to_integer_max_as_kafka_producer_does() {
+    let resolved = ok(V4, &[("linger.ms", LONG_MAX)]);
+    let config = &resolved.config;
+    // The listing keeps what was written (ProducerConfig.getLong), the accumulator the clamp.
+    assert_eq!(config.linger_ms, i64::MAX as u64);
+    assert_eq!(config.linger_ms_effective(), i32::MAX as u32);
+    assert_eq!(config.linger_ns(), 2_147_483_647 * 1_000_000);
+    // configureDeliveryTimeout: linger + request timeout capped at MAX_INT, and raised to it.
+    assert_eq!(config.delivery_timeout_ms, i32::MAX as u32);
+    assert_eq!(ok(V4, &[("linger.ms", "0")]).config.linger_ns(), 0);
+    assert_eq!(ok(V4, &[("linger.ms", INT_MAX)]).config.linger_ns(), 2_147_483_647_000_000);
+}
+
+#[test]
+fn long_duration_keys_at_long_max_clamp_to_the_modelled_maximum() {
+    let keys = [
+        "max.block.ms",
+        "retry.backoff.ms",
+        "retry.backoff.max.ms",
+        "reconnect.backoff.ms",
+        "reconnect.backoff.max.ms",
+        "metadata.max.age.ms",
+        "partitioner.availability.timeout.ms",
+    ];
+    let pairs: Vec<(&str, &str)> = keys.iter().map(|key| (*key, LONG_MAX)).collect();
+    let config = ok(V4, &pairs).config;
+    for ms in [
+        config.max_block_ms,
+        config.retry_backoff_ms,
+        config.retry_backoff_max_ms,
+        config.reconnect_backoff_ms,
+        config.reconnect_backoff_max_ms,
+        config.metadata_max_age_ms,
+        config.partitioner_availability_timeout_ms,
+    ] {
+        assert_eq!(ms, i64::MAX as u64);
+        assert_eq!(modelled_ns(ms), MODELLED_DURATION_MS_MAX * 1_000_000);
+    }
+    // Room for a whole run on top of the longest modelled duration, several times over.
+    let room = u64::MAX - modelled_ns(u64::MAX);
+    assert!(room / 10 > MODELLED_DURATION_MS_MAX * 1_000_000, "{room}");
+    assert_eq!(modelled_ns(0), 0);
+    assert_eq!(modelled_ns(1), 1_000_000);
+}
+
+#[test]
+fn int_keys_at_integer_max_convert_exactly() {
+    let config = ok(
+        V4,
+        &[
+            ("delivery.timeout.ms", INT_MAX),
+            ("request.timeout.ms", INT_MAX),
+            ("retries", INT_MAX),
+            ("batch.size", INT_MAX),
+            ("buffer.memory", LONG_MAX),
+            ("max.request.size", INT_MAX),
+        ],
+    )
+    .config;
+    assert_eq!(config.delivery_timeout_ms, i32::MAX as u32);
+    assert_eq!(config.request_timeout_ms, i32::MAX as u32);
+    // An INT of ms always fits below the modelled maximum, so the conversion is exact.
+    assert!(u64::from(config.delivery_timeout_ms) < MODELLED_DURATION_MS_MAX);
+    assert_eq!(
+        modelled_ns(u64::from(config.request_timeout_ms)),
+        2_147_483_647 * 1_000_000
+    );
+}
