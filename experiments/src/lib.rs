@@ -1,5 +1,6 @@
 //! Experiment files, sweeps, the runner and result files behind the `linger` command line.
 
+pub mod allowed;
 pub mod catalog;
 pub mod error;
 pub mod producer_toml;

@@ -127,6 +127,43 @@ impl Source {
         found.map(|offset| self.location_of_offset(offset))
     }
 
+    /// The position of the deepest part of `path` (keys and array indices, as in
+    /// `faults.schedule[0].broker`) that is written in the file: the key itself when it is
+    /// there, else its nearest written parent.
+    pub fn location_of_path(&self, path: &[PathPart]) -> Option<Location> {
+        let document = toml::de::DeTable::parse(&self.text).ok()?;
+        let mut value: Option<&toml::de::DeValue<'_>> = None;
+        let mut table = Some(document.get_ref());
+        let mut found = None;
+        for part in path {
+            match part {
+                PathPart::Key(name) => {
+                    let inner = table.take().or_else(|| value.and_then(|v| v.as_table()))?;
+                    let Some((key, next)) =
+                        inner.iter().find(|(key, _)| key.get_ref().as_ref() == name)
+                    else {
+                        break;
+                    };
+                    found = Some(key.span().start);
+                    value = Some(next.get_ref());
+                }
+                PathPart::Index(index) => {
+                    let items = match value {
+                        Some(toml::de::DeValue::Array(items)) => items,
+                        _ => break,
+                    };
+                    let Some(item) = items.get(*index) else {
+                        break;
+                    };
+                    found = Some(item.span().start);
+                    value = Some(item.get_ref());
+                }
+            }
+            table = None;
+        }
+        found.map(|offset| self.location_of_offset(offset))
+    }
+
     /// The byte offset where a key path first appears, for ordering axes as written.
     pub fn offset_of_key(&self, path: &[&str]) -> Option<usize> {
         let document = toml::de::DeTable::parse(&self.text).ok()?;
@@ -148,6 +185,65 @@ impl Source {
     /// An input error at a key path.
     pub fn error_at_key(&self, path: &[&str], message: impl Into<String>) -> InputError {
         InputError::at(self.location_of_key(path), message)
+    }
+}
+
+/// One step of a key path: a key of a table, or an index into an array.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PathPart {
+    /// A key (`brokers`, `min.insync.replicas`).
+    Key(String),
+    /// An array index (`schedule[0]`).
+    Index(usize),
+}
+
+impl PathPart {
+    /// Writes a path the way messages name keys: `faults.schedule[0].broker`, with a key that
+    /// holds dots quoted (`cluster."min.insync.replicas"`).
+    pub fn display(path: &[PathPart]) -> String {
+        let mut text = String::new();
+        for part in path {
+            match part {
+                PathPart::Index(index) => text.push_str(&format!("[{index}]")),
+                PathPart::Key(key) => {
+                    if !text.is_empty() {
+                        text.push('.');
+                    }
+                    if key.contains('.') {
+                        text.push_str(&format!("\"{key}\""));
+                    } else {
+                        text.push_str(key);
+                    }
+                }
+            }
+        }
+        text
+    }
+
+    /// Parses a key path as the models write it: `faults.schedule[0].at_ms`,
+    /// `cluster."min.insync.replicas"`, `arrivals.per_sec`.
+    pub fn parse(text: &str) -> Vec<PathPart> {
+        let mut parts = Vec::new();
+        let mut rest = text.trim();
+        while !rest.is_empty() {
+            rest = rest.trim_start_matches('.');
+            if let Some(quoted) = rest.strip_prefix('"') {
+                let end = quoted.find('"').unwrap_or(quoted.len());
+                parts.push(PathPart::Key(quoted[..end].to_string()));
+                rest = quoted.get(end + 1..).unwrap_or("");
+            } else if let Some(indexed) = rest.strip_prefix('[') {
+                let end = indexed.find(']').unwrap_or(indexed.len());
+                if let Ok(index) = indexed[..end].trim().parse() {
+                    parts.push(PathPart::Index(index));
+                }
+                rest = indexed.get(end + 1..).unwrap_or("");
+            } else {
+                let end = rest.find(['.', '[']).unwrap_or(rest.len());
+                parts.push(PathPart::Key(rest[..end].to_string()));
+                rest = &rest[end..];
+            }
+        }
+        parts
     }
 }
 

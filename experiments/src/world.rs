@@ -14,7 +14,7 @@ use models::world::{RunResult, WorldConfig};
 use crate::error::{InputError, Location, Result, did_you_mean};
 use crate::producer_toml::{TomlOrigin, producer_config_from_toml};
 use crate::runner::{PointRunner, RunOutcome};
-use crate::spec::{Experiment, Source};
+use crate::spec::{Experiment, PathPart, Source};
 
 /// Builds the world of one point from its sections.
 pub fn world_config(source: &Source, sections: &toml::Table) -> Result<WorldConfig, InputError> {
@@ -48,27 +48,20 @@ pub fn world_config(source: &Source, sections: &toml::Table) -> Result<WorldConf
 
 /// Where the key named by a model's validation message is written. The models name keys as
 /// `[run] duration_ms: ...`, `cluster."min.insync.replicas": ...` or
-/// `faults.schedule[0].broker: ...`.
+/// `faults.schedule[0].broker: ...`; the deepest part of that path written in the file is the
+/// location (the key itself, or the table or array entry that holds it).
 fn location_of_model_error(source: &Source, message: &str) -> Option<Location> {
-    let (section, key) = match message.strip_prefix('[') {
+    let mut path = match message.strip_prefix('[') {
         Some(rest) => {
             let (section, rest) = rest.split_once("] ")?;
-            (section, rest.split(':').next()?)
+            let mut path = vec![PathPart::Key(section.to_string())];
+            path.extend(PathPart::parse(rest.split(": ").next()?));
+            path
         }
-        None => message.split(": ").next()?.split_once('.')?,
+        None => PathPart::parse(message.split(": ").next()?),
     };
-    let key = key.split('[').next().unwrap_or(key);
-    let key = match key.strip_prefix('"') {
-        Some(quoted) => quoted.split('"').next().unwrap_or(quoted),
-        None => key.split('.').next().unwrap_or(key),
-    };
-    locate(source, &[section, key])
-}
-
-fn locate(source: &Source, path: &[&str]) -> Option<Location> {
-    source
-        .location_of_key(path)
-        .or_else(|| source.location_of_key(&path[..1]))
+    path.truncate(8);
+    source.location_of_path(&path)
 }
 
 /// Deserialises one section (an absent section means all defaults).
@@ -81,14 +74,29 @@ pub fn section<T: DeserializeOwned>(
         .get(name)
         .cloned()
         .unwrap_or_else(|| toml::Value::Table(toml::Table::new()));
-    value
-        .try_into::<T>()
-        .map_err(|error| serde_error(source, name, error.message()))
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = key_path(error.path());
+        serde_error(source, name, &path, error.inner().message())
+    })
 }
 
-/// Rewrites a serde message into one that names the section and key, with a suggestion.
-fn serde_error(source: &Source, section: &str, message: &str) -> InputError {
+/// The key path serde was reading when it failed, as table keys and array indices.
+fn key_path(path: &serde_path_to_error::Path) -> Vec<PathPart> {
+    path.iter()
+        .filter_map(|segment| match segment {
+            serde_path_to_error::Segment::Map { key } => Some(PathPart::Key(key.clone())),
+            serde_path_to_error::Segment::Seq { index } => Some(PathPart::Index(*index)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Rewrites a serde message into one that names the key (`cluster.brokers`), points at its
+/// line, and says what is allowed in the user's terms, never in Rust's.
+fn serde_error(source: &Source, section: &str, path: &[PathPart], message: &str) -> InputError {
     let message = message.trim();
+    let mut full = vec![PathPart::Key(section.to_string())];
+    full.extend(path.iter().cloned());
     if let Some(unknown) = backticked_after(message, "unknown field `") {
         let expected: Vec<&str> = message
             .split_once("expected")
@@ -102,16 +110,109 @@ fn serde_error(source: &Source, section: &str, message: &str) -> InputError {
         } else {
             format!("; allowed keys: {}", expected.join(", "))
         };
-        let location = find_key_anywhere(source, section, unknown);
+        // The path may end at the unknown key itself: the table is its parent.
+        if full.last() == Some(&PathPart::Key(unknown.to_string())) && full.len() > 1 {
+            full.pop();
+        }
+        let path = &full[1..];
+        let mut at_key = full.clone();
+        at_key.push(PathPart::Key(unknown.to_string()));
+        let location = source
+            .location_of_path(&at_key)
+            .filter(|location| Some(location) != source.location_of_path(&full).as_ref())
+            .or_else(|| find_key_anywhere(source, section, unknown));
+        let table = if path.is_empty() {
+            format!("[{section}]")
+        } else {
+            PathPart::display(&full)
+        };
         return InputError::at(
             location,
-            format!("unknown key `{unknown}` in [{section}]{suggestion}{allowed}"),
+            format!("unknown key `{unknown}` in {table}{suggestion}{allowed}"),
         );
     }
-    InputError::at(
-        locate(source, &[section]),
-        format!("[{section}]: {message}"),
-    )
+    if let Some(inner) = key_inside_tagged_table(sections_of(source), &full, message) {
+        full.push(PathPart::Key(inner));
+    }
+    let path = &full[1..];
+    let key = PathPart::display(&full);
+    let location = source.location_of_path(&full);
+    let text = match crate::allowed::allowed(section, path) {
+        Some(allowed) => {
+            let found = if message.starts_with("missing field") {
+                format!("{message}; ")
+            } else if let Some(variant) = backticked_after(message, "unknown variant `") {
+                format!("found \"{variant}\"; ")
+            } else if let Some(value) = value_at(sections_of(source), &full) {
+                format!("found {value}; ")
+            } else {
+                crate::allowed::found_in(message)
+                    .map(|found| format!("found {found}; "))
+                    .unwrap_or_default()
+            };
+            format!("{key}: {found}allowed: {allowed}")
+        }
+        None if message.contains("untagged enum") || message.contains("tagged enum") => {
+            format!("{key}: this value does not have an allowed shape")
+        }
+        None => format!("{key}: {}", crate::allowed::in_user_terms(message)),
+    };
+    InputError::at(location, text)
+}
+
+/// The document as written, to quote a rejected value (an axis or `--set` value is not in it;
+/// the message then falls back to serde's description).
+fn sections_of(source: &Source) -> Option<toml::Table> {
+    source.text.parse().ok()
+}
+
+/// A tagged table (`arrivals = { kind = "poisson", per_sec = true }`) is read as a whole, so
+/// serde's path stops at it; the key inside is the one whose value serde describes, when
+/// exactly one value of the table matches the description.
+fn key_inside_tagged_table(
+    document: Option<toml::Table>,
+    path: &[PathPart],
+    message: &str,
+) -> Option<String> {
+    let found = crate::allowed::found_in(message)?;
+    let written = found.split_once(' ').map_or(found.as_str(), |(_, value)| value);
+    let document = document?;
+    let mut value = document.get(match path.first()? {
+        PathPart::Key(key) => key.as_str(),
+        PathPart::Index(_) => return None,
+    })?;
+    for part in &path[1..] {
+        value = match part {
+            PathPart::Key(key) => value.as_table()?.get(key)?,
+            PathPart::Index(index) => value.as_array()?.get(*index)?,
+        };
+    }
+    let mut matching = value
+        .as_table()?
+        .iter()
+        .filter(|(_, inner)| inner.to_string() == written);
+    let (key, _) = matching.next()?;
+    matching.next().is_none().then(|| key.clone())
+}
+
+/// The value at `path` in `document`, as TOML, when it is a plain value.
+fn value_at(document: Option<toml::Table>, path: &[PathPart]) -> Option<String> {
+    let document = document?;
+    let (first, rest) = path.split_first()?;
+    let PathPart::Key(first) = first else {
+        return None;
+    };
+    let mut value = document.get(first)?;
+    for part in rest {
+        value = match part {
+            PathPart::Key(key) => value.as_table()?.get(key)?,
+            PathPart::Index(index) => value.as_array()?.get(*index)?,
+        };
+    }
+    match value {
+        toml::Value::Table(_) | toml::Value::Array(_) => None,
+        plain => Some(plain.to_string()),
+    }
 }
 
 fn backticked_after<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
@@ -228,10 +329,33 @@ mod tests {
     }
 
     #[test]
-    fn a_wrong_type_names_the_section() {
+    fn a_wrong_type_names_the_key_its_line_and_what_is_allowed() {
         let error = configure("[run]\nduration_ms = \"long\"\n").expect_err("wrong type");
         let text = error.to_string();
-        assert!(text.contains("[run]"), "{text}");
-        assert!(text.contains(":1:"), "{text}");
+        assert!(
+            text.starts_with("<built-in w.toml>:2:1: run.duration_ms: found \"long\"; allowed: a number of milliseconds"),
+            "{text}"
+        );
+        assert!(!text.contains("f64"), "{text}");
+    }
+
+    #[test]
+    fn type_errors_in_sub_tables_and_arrays_name_the_whole_key_path() {
+        let text = "[cluster]\nbrokers = 3\n[[faults.schedule]]\nat_ms = 1\naction = \"crash\"\nbroker = -2\n";
+        let error = configure(text).expect_err("negative broker").to_string();
+        assert!(
+            error.starts_with("<built-in w.toml>:6:1: faults.schedule[0].broker: found -2; allowed: a broker index"),
+            "{error}"
+        );
+        let text = "[workload]\narrivals = { kind = \"poisson\", per_sec = true }\n";
+        let error = configure(text).expect_err("a boolean rate").to_string();
+        assert!(error.contains("workload.arrivals.per_sec: found true; allowed: a rate"), "{error}");
+        assert!(!error.contains("enum"), "{error}");
+        let text = "[network]\n\n[[network.links]]\nlink = [\"client\", \"broker0\"]\nlatency = { dist = \"lognormal\", median_ms = 1, sigma = 6 }\n";
+        let error = configure(text).expect_err("sigma above 5").to_string();
+        assert!(
+            error.starts_with("<built-in w.toml>:5:48: network.links[0].latency.sigma: 6: allowed 0 ..= 5"),
+            "{error}"
+        );
     }
 }

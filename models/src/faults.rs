@@ -204,15 +204,24 @@ pub enum FaultEvent {
     },
 }
 
+/// The highest rate of a random fault process, per second (one per virtual microsecond).
+pub const FAULT_RATE_PER_S_MAX: f64 = 1e6;
+
+/// The lowest non-zero rate, per second: one per 10^7 s, the longest run phase.
+pub const FAULT_RATE_PER_S_MIN: f64 = 1e-7;
+
 fn rate_mean(key: &str, rate: f64) -> Result<Option<Duration>, ConfigError> {
-    if !rate.is_finite() || rate < 0.0 {
-        return Err(ConfigError::invalid(
-            key,
-            format!("{rate}: allowed a finite rate >= 0 per second"),
-        ));
-    }
     if rate == 0.0 {
         return Ok(None);
+    }
+    if !rate.is_finite() || !(FAULT_RATE_PER_S_MIN..=FAULT_RATE_PER_S_MAX).contains(&rate) {
+        return Err(ConfigError::invalid(
+            key,
+            format!(
+                "{}: allowed 0 (off) or 1e-7 ..= 1e6 per second",
+                crate::cluster::config::show_number(rate)
+            ),
+        ));
     }
     Ok(Some(Duration::from_nanos(
         (1e9 / rate).round().max(1.0) as u64

@@ -135,6 +135,7 @@ impl NetworkConfig {
     /// Checks every key against a cluster of `broker_count` brokers.
     pub fn validate(&self, broker_count: u32) -> Result<(), ConfigError> {
         self.latency.to_dist("network.latency")?;
+        check_bandwidth("network.bandwidth_bytes_per_s", self.bandwidth_bytes_per_s)?;
         check_probability("network.request_loss", self.request_loss)?;
         check_probability("network.response_loss", self.response_loss)?;
         for (i, o) in self.links.iter().enumerate() {
@@ -142,6 +143,9 @@ impl NetworkConfig {
             resolve_link(&format!("{key}.link"), &o.link, broker_count)?;
             if let Some(l) = &o.latency {
                 l.to_dist(&format!("{key}.latency"))?;
+            }
+            if let Some(bandwidth) = o.bandwidth_bytes_per_s {
+                check_bandwidth(&format!("{key}.bandwidth_bytes_per_s"), bandwidth)?;
             }
             if let Some(p) = o.request_loss {
                 check_probability(&format!("{key}.request_loss"), p)?;
@@ -152,6 +156,23 @@ impl NetworkConfig {
         }
         Ok(())
     }
+}
+
+/// The lowest limited bandwidth, bytes per second: below it one large request would hold a
+/// link for longer than any run.
+pub const BANDWIDTH_BYTES_PER_S_MIN: u64 = 1_000;
+
+/// A bandwidth is 0 (unlimited) or at least [`BANDWIDTH_BYTES_PER_S_MIN`].
+fn check_bandwidth(key: &str, bytes_per_s: u64) -> Result<(), ConfigError> {
+    if bytes_per_s != 0 && bytes_per_s < BANDWIDTH_BYTES_PER_S_MIN {
+        return Err(ConfigError::invalid(
+            key,
+            format!(
+                "{bytes_per_s}: allowed 0 (unlimited) or at least {BANDWIDTH_BYTES_PER_S_MIN} bytes per second"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The smallest latency `dist` can draw (spikes and bandwidth only add to it).

@@ -18,6 +18,28 @@ use sim::{Dist, Duration};
 
 use crate::protocol::{BrokerId, Node};
 
+/// The most brokers a cluster may have (the network keeps one link per ordered node pair).
+pub const BROKERS_MAX: u32 = 100;
+
+/// The most partitions of the topic.
+pub const PARTITIONS_MAX: u32 = 100_000;
+
+/// The most replicas (partitions x replication factor) a cluster may hold.
+pub const REPLICAS_MAX: u64 = 1_000_000;
+
+/// The highest broker CPU cost per appended batch, ns (1000 s). With at most
+/// [`PARTITIONS_MAX`] batches per request the per-batch part stays below 10^17 ns.
+pub const APPEND_COST_PER_BATCH_NS_MAX: u64 = 1_000_000_000_000;
+
+/// The highest broker CPU cost per appended byte, ns (1 ms). Kept per KiB as an integer
+/// (at most about 1.03 * 10^9), times at most 2^31 bytes of a request, it stays below
+/// 2.3 * 10^18 ns.
+pub const APPEND_COST_PER_BYTE_NS_MAX: f64 = 1e6;
+
+/// The largest lognormal `sigma`: e^(5 * 6) is a factor of 10^13 at six standard deviations,
+/// already more spread than any latency or fault duration needs.
+pub const LOGNORMAL_SIGMA_MAX: f64 = 5.0;
+
 /// A configuration value that makes no sense, naming the key and what is allowed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -41,19 +63,36 @@ impl ConfigError {
     }
 }
 
+/// The longest duration any simulator key may give, in ms: 10^10 ms = 10^7 s (about 116
+/// days). Every `_ms` key of `[workload]`, `[cluster]`, `[network]`, `[faults]` and `[run]` is
+/// checked against it when the file is read, so a run's phases together (at most three of
+/// these plus a second) stay below 3.1 * 10^16 ns, and any deadline `now + duration`, even
+/// with Kafka's longest modelled duration (10^18 ns) or a clamped sample (10^17 ns) on top,
+/// stays far below `u64::MAX` (about 1.8 * 10^19 ns).
+pub const DURATION_MS_MAX: f64 = 1e10;
+
+/// A number as a message shows it: plain when short, in exponent form when very large or very
+/// small (`1e300`, not three hundred digits).
+pub fn show_number(x: f64) -> String {
+    if x != 0.0 && x.is_finite() && (x.abs() >= 1e16 || x.abs() < 1e-4) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
+/// The allowed range of a duration key, for messages.
+pub const DURATION_ALLOWED: &str = "allowed 0 ..= 10000000000 ms (10^7 s, about 116 days)";
+
 /// Converts a duration in milliseconds (a float from a file) to integer nanoseconds, once.
 pub fn ms_to_duration(key: &str, ms: f64) -> Result<Duration, ConfigError> {
-    if !ms.is_finite() || ms < 0.0 {
+    if !ms.is_finite() || !(0.0..=DURATION_MS_MAX).contains(&ms) {
         return Err(ConfigError::invalid(
             key,
-            format!("{ms} is not a duration: use a finite number of ms >= 0"),
+            format!("{} is not a duration: {DURATION_ALLOWED}", show_number(ms)),
         ));
     }
-    let ns = (ms * 1e6).round();
-    if ns >= u64::MAX as f64 {
-        return Err(ConfigError::invalid(key, format!("{ms} ms is too large")));
-    }
-    Ok(Duration::from_nanos(ns as u64))
+    Ok(Duration::from_nanos((ms * 1e6).round() as u64))
 }
 
 /// Checks that `p` is a probability.
@@ -152,10 +191,10 @@ impl DistConfig {
                         "must be > 0 for a lognormal",
                     ));
                 }
-                if !sigma.is_finite() || sigma < 0.0 {
+                if !sigma.is_finite() || !(0.0..=LOGNORMAL_SIGMA_MAX).contains(&sigma) {
                     return Err(ConfigError::invalid(
                         format!("{key}.sigma"),
-                        format!("{sigma}: allowed a finite number >= 0"),
+                        format!("{}: allowed 0 ..= {LOGNORMAL_SIGMA_MAX}", show_number(sigma)),
                     ));
                 }
                 Ok(Dist::LogNormal {
@@ -415,10 +454,13 @@ impl ClusterConfig {
             ));
         }
         let byte_cost = self.append_cost_per_byte_ns;
-        if !byte_cost.is_finite() || byte_cost < 0.0 {
+        if !byte_cost.is_finite() || !(0.0..=APPEND_COST_PER_BYTE_NS_MAX).contains(&byte_cost) {
             return Err(ConfigError::invalid(
                 "cluster.append_cost_per_byte_ns",
-                format!("{byte_cost}: allowed a finite number >= 0"),
+                format!(
+                    "{}: allowed 0 ..= 1000000 ns (1 ms per byte)",
+                    show_number(byte_cost)
+                ),
             ));
         }
         let socket_timeout = ms_to_duration(
@@ -463,16 +505,22 @@ impl ClusterConfig {
     }
 
     fn check_counts(&self) -> Result<(), ConfigError> {
-        if self.brokers == 0 || self.brokers > 1000 {
+        if self.brokers == 0 || self.brokers > BROKERS_MAX {
             return Err(ConfigError::invalid(
                 "cluster.brokers",
-                format!("{}: allowed 1 ..= 1000", self.brokers),
+                format!(
+                    "{}: allowed a whole number from 1 to {BROKERS_MAX}",
+                    self.brokers
+                ),
             ));
         }
-        if self.partitions == 0 || self.partitions > 100_000 {
+        if self.partitions == 0 || self.partitions > PARTITIONS_MAX {
             return Err(ConfigError::invalid(
                 "cluster.partitions",
-                format!("{}: allowed 1 ..= 100000", self.partitions),
+                format!(
+                    "{}: allowed a whole number from 1 to {PARTITIONS_MAX}",
+                    self.partitions
+                ),
             ));
         }
         if self.replication_factor == 0 || self.replication_factor > self.brokers {
@@ -493,10 +541,33 @@ impl ClusterConfig {
                 ),
             ));
         }
-        if self.max_message_bytes == 0 {
+        let replicas = u64::from(self.partitions) * u64::from(self.replication_factor);
+        if replicas > REPLICAS_MAX {
+            return Err(ConfigError::invalid(
+                "cluster.partitions",
+                format!(
+                    "{} partitions x replication_factor {} = {replicas} replicas: allowed at \
+                     most {REPLICAS_MAX} in one cluster",
+                    self.partitions, self.replication_factor
+                ),
+            ));
+        }
+        if self.max_message_bytes == 0 || self.max_message_bytes > i32::MAX as u32 {
             return Err(ConfigError::invalid(
                 "cluster.\"max.message.bytes\"",
-                "must be > 0",
+                format!(
+                    "{}: allowed 1 ..= 2147483647 (an INT, as in Kafka)",
+                    self.max_message_bytes
+                ),
+            ));
+        }
+        if self.append_cost_per_batch_ns > APPEND_COST_PER_BATCH_NS_MAX {
+            return Err(ConfigError::invalid(
+                "cluster.append_cost_per_batch_ns",
+                format!(
+                    "{}: allowed 0 ..= {APPEND_COST_PER_BATCH_NS_MAX} ns (1000 s per batch)",
+                    self.append_cost_per_batch_ns
+                ),
             ));
         }
         Ok(())

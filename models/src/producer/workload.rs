@@ -168,29 +168,56 @@ fn bad(key: &'static str, message: impl Into<String>) -> WorkloadError {
     }
 }
 
-/// Converts a non-negative, finite number of ms to integer ns.
+/// Converts a non-negative, finite number of ms, at most
+/// [`DURATION_MS_MAX`](crate::cluster::config::DURATION_MS_MAX), to integer ns.
 pub(crate) fn ms_to_ns(key: &'static str, ms: f64) -> Result<u64, WorkloadError> {
-    if !ms.is_finite() || ms < 0.0 {
+    use crate::cluster::config::{DURATION_ALLOWED, DURATION_MS_MAX, show_number};
+    if !ms.is_finite() || !(0.0..=DURATION_MS_MAX).contains(&ms) {
         return Err(bad(
             key,
-            format!("must be a finite number of ms >= 0, got {ms}"),
+            format!("{} is not a duration: {DURATION_ALLOWED}", show_number(ms)),
         ));
     }
     Ok((ms * 1e6).round() as u64)
 }
 
+/// The highest arrival rate: one record per virtual nanosecond.
+pub const RATE_PER_SEC_MAX: f64 = 1e9;
+
+/// The lowest arrival rate: one record per 10^7 s (the longest run).
+pub const RATE_PER_SEC_MIN: f64 = 1e-7;
+
+/// The largest value size: Java's largest `byte[]` (`Integer.MAX_VALUE`); Kafka refuses any
+/// record above `max.request.size`, itself an `INT`.
+pub const VALUE_BYTES_MAX: u32 = i32::MAX as u32;
+
+/// The most records a run may be limited to.
+pub const RECORDS_MAX: u64 = 10_000_000_000;
+
 fn rate_to_gap_ns(key: &'static str, per_sec: f64) -> Result<u64, WorkloadError> {
-    if !per_sec.is_finite() || per_sec <= 0.0 {
+    if !per_sec.is_finite() || !(RATE_PER_SEC_MIN..=RATE_PER_SEC_MAX).contains(&per_sec) {
         return Err(bad(
             key,
-            format!("must be a rate > 0 records per second, got {per_sec}"),
+            format!(
+                "{} records per second: allowed 1e-7 ..= 1e9 (at most one record per \
+                 virtual nanosecond, at least one per 10^7 s)",
+                crate::cluster::config::show_number(per_sec)
+            ),
         ));
     }
-    let gap = (1e9 / per_sec).round();
-    if gap < 1.0 {
+    let exact = 1e9 / per_sec;
+    let gap = exact.round();
+    // Gaps are whole nanoseconds: a rate whose gap rounds by more than 1% would silently run
+    // at another rate, so it is refused (every rate up to 5e7 per second is within 1%).
+    if (gap - exact).abs() > exact * 0.01 {
         return Err(bad(
             key,
-            format!("{per_sec} records/s is above 1e9 (one per ns)"),
+            format!(
+                "{per_sec} records per second would run at {} (arrivals are whole nanoseconds \
+                 apart): use a rate whose gap 1e9 / per_sec is within 1% of a whole number of \
+                 ns, such as 1e9, 5e8, 2.5e8 or anything up to 5e7",
+                1e9 / gap
+            ),
         ));
     }
     Ok(gap as u64)
@@ -280,6 +307,15 @@ impl WorkloadConfig {
                 "kind = \"saturate\" with mode = \"async\" needs send_cpu_ms > 0 (else infinitely many sends at one instant)",
             ));
         }
+        if self.records > RECORDS_MAX {
+            return Err(bad(
+                "records",
+                format!(
+                    "{}: allowed 0 (no limit) ..= {RECORDS_MAX}",
+                    self.records
+                ),
+            ));
+        }
         Ok(WorkloadPlan {
             mode: self.mode,
             arrivals,
@@ -311,10 +347,10 @@ impl WorkloadConfig {
                         format!("must be in 1..={ZIPF_KEYS_MAX} for zipf, got {count}"),
                     ));
                 }
-                if !s.is_finite() || s <= 0.0 {
+                if !s.is_finite() || s <= 0.0 || s > 100.0 {
                     return Err(bad(
                         "keys.s",
-                        format!("the zipf exponent must be > 0, got {s}"),
+                        format!("{s}: the zipf exponent must be > 0 and at most 100"),
                     ));
                 }
                 KeyPlan::Zipf {
@@ -326,8 +362,9 @@ impl WorkloadConfig {
 
     fn value_plan(&self) -> Result<ValuePlan, WorkloadError> {
         Ok(match self.value_bytes {
-            ValueBytes::Constant(n) => ValuePlan::Constant(n),
+            ValueBytes::Constant(n) => ValuePlan::Constant(value_bytes_in_range("value_bytes", n)?),
             ValueBytes::Dist(ValueDist::Uniform { min, max }) => {
+                value_bytes_in_range("value_bytes.max", max)?;
                 if min > max {
                     return Err(bad(
                         "value_bytes",
@@ -340,10 +377,21 @@ impl WorkloadConfig {
                 if mean == 0 {
                     return Err(bad("value_bytes.mean", "must be at least 1"));
                 }
+                value_bytes_in_range("value_bytes.mean", mean)?;
                 ValuePlan::Exponential { mean }
             }
         })
     }
+}
+
+fn value_bytes_in_range(key: &'static str, bytes: u32) -> Result<u32, WorkloadError> {
+    if bytes > VALUE_BYTES_MAX {
+        return Err(bad(
+            key,
+            format!("{bytes} bytes: allowed 0 ..= {VALUE_BYTES_MAX} (Integer.MAX_VALUE)"),
+        ));
+    }
+    Ok(bytes)
 }
 
 /// Largest number of records whose bookkeeping is reserved up front.
@@ -468,7 +516,8 @@ impl Workload {
                     .values_rng
                     .exponential(Duration::from_nanos(u64::from(mean)))
                     .as_nanos();
-                u32::try_from(ns.max(1)).unwrap_or(u32::MAX)
+                u32::try_from(ns.clamp(1, u64::from(VALUE_BYTES_MAX)))
+                    .expect("clamped to VALUE_BYTES_MAX")
             }
         };
         NewRecord { key, value_bytes }
