@@ -35,6 +35,18 @@ fn parse_java_integer(text: &str) -> Option<i64> {
     text.parse().ok()
 }
 
+/// After Kafka's phrase for a float where an integer belongs, what to write instead: TOML
+/// reads `0.0` as a float, and Kafka's `INT` and `LONG` take whole numbers only.
+fn whole_number_hint(value: &RawValue) -> String {
+    match value {
+        RawValue::Float(number) => format!(
+            " ({number:?}): write a whole number without a decimal point, such as {}",
+            number.trunc().clamp(-1e18, 1e18) as i64
+        ),
+        _ => String::new(),
+    }
+}
+
 /// A Kafka `LONG`.
 pub(crate) fn long(value: &RawValue) -> Result<i64, Invalid> {
     match value {
@@ -44,8 +56,9 @@ pub(crate) fn long(value: &RawValue) -> Result<i64, Invalid> {
         other => Err(Invalid::new(
             value,
             format!(
-                "Expected value to be a 64-bit integer (long), but it was a {}",
-                other.type_name()
+                "Expected value to be a 64-bit integer (long), but it was a {}{}",
+                other.type_name(),
+                whole_number_hint(other)
             ),
         )),
     }
@@ -62,8 +75,9 @@ pub(crate) fn int(value: &RawValue) -> Result<i32, Invalid> {
         other => Err(Invalid::new(
             value,
             format!(
-                "Expected value to be a 32-bit integer, but it was a {}",
-                other.type_name()
+                "Expected value to be a 32-bit integer, but it was a {}{}",
+                other.type_name(),
+                whole_number_hint(other)
             ),
         )),
     }

@@ -565,7 +565,13 @@ fn wrong_value_types_are_rejected_with_the_key_and_location() {
         value: RawValue::Float(1.5),
         location: Location::default(),
     };
-    assert!(ProducerConfig::from_entries(V4, [float]).is_err());
+    let failure = ProducerConfig::from_entries(V4, [float]).expect_err("a float is not an INT");
+    assert!(
+        failure.to_string().ends_with(
+            "but it was a float (1.5): write a whole number without a decimal point, such as 1"
+        ),
+        "{failure}"
+    );
 }
 
 // linger collects every per-key error, where Kafka stops at the first.
