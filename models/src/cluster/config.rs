@@ -12,6 +12,12 @@
 //!
 //! Durations are written in milliseconds (floats allowed) and converted to integer nanoseconds
 //! once, here; nothing downstream sees a float time.
+//!
+//! Ranges: every duration is at most [`DURATION_MS_MAX`] (10^7 s), counts and costs have the
+//! maxima below ([`BROKERS_MAX`], [`PARTITIONS_MAX`], [`REPLICAS_MAX`],
+//! [`APPEND_COST_PER_BATCH_NS_MAX`], [`APPEND_COST_PER_BYTE_NS_MAX`]) and a lognormal's sigma is
+//! at most [`LOGNORMAL_SIGMA_MAX`], so no accepted value overflows `u64` nanoseconds, alone or
+//! added to the clock; samples of every distribution are clamped to `sim::rng::SAMPLE_NS_MAX`.
 
 use serde::Deserialize;
 use sim::{Dist, Duration};
@@ -571,5 +577,57 @@ impl ClusterConfig {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(config: &ClusterConfig) -> String {
+        config.validate().expect_err("out of range").to_string()
+    }
+
+    #[test]
+    fn counts_costs_and_distributions_are_range_checked() {
+        let base = ClusterConfig::default();
+        let text = problem(&ClusterConfig {
+            brokers: BROKERS_MAX + 1,
+            ..base.clone()
+        });
+        assert!(text.starts_with("cluster.brokers: 101: allowed a whole number from 1 to 100"));
+        let text = problem(&ClusterConfig {
+            brokers: 20,
+            partitions: 100_000,
+            replication_factor: 20,
+            ..base.clone()
+        });
+        assert!(text.starts_with("cluster.partitions:"), "{text}");
+        let text = problem(&ClusterConfig {
+            append_cost_per_byte_ns: 1e17,
+            ..base.clone()
+        });
+        assert!(text.contains("1e17: allowed 0 ..= 1000000 ns"), "{text}");
+        let text = problem(&ClusterConfig {
+            append_cost_per_batch_ns: APPEND_COST_PER_BATCH_NS_MAX + 1,
+            ..base.clone()
+        });
+        assert!(text.starts_with("cluster.append_cost_per_batch_ns"), "{text}");
+        let text = problem(&ClusterConfig {
+            max_message_bytes: u32::MAX,
+            ..base
+        });
+        assert!(text.contains("2147483647"), "{text}");
+        let wide = DistConfig::Lognormal {
+            median_ms: 100.0,
+            sigma: 10.0,
+        };
+        let text = wide.to_dist("faults.random.link_flap_duration").expect_err("sigma").to_string();
+        assert_eq!(text, "faults.random.link_flap_duration.sigma: 10: allowed 0 ..= 5");
+        let long = DistConfig::Exponential { mean_ms: 1e13 };
+        assert!(long.to_dist("network.latency").is_err());
+        assert!(DistConfig::Exponential { mean_ms: 1e10 }.to_dist("x").is_ok());
+        assert_eq!(show_number(1e300), "1e300");
+        assert_eq!(show_number(0.5), "0.5");
     }
 }

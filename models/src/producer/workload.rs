@@ -639,4 +639,48 @@ mod tests {
             assert!((10..=20).contains(&v));
         }
     }
+
+    #[test]
+    fn rates_durations_and_sizes_are_range_checked() {
+        let with_arrivals = |arrivals| WorkloadConfig {
+            arrivals,
+            ..WorkloadConfig::default()
+        };
+        for per_sec in [2e9, 7e8, 1e-8, f64::INFINITY] {
+            let err = with_arrivals(Arrivals::Constant { per_sec })
+                .plan()
+                .expect_err("out of range or not representable");
+            assert_eq!(err.key, "arrivals.per_sec", "{per_sec}");
+        }
+        for per_sec in [1e9, 5e8, 5e7, 1e-7] {
+            with_arrivals(Arrivals::Poisson { per_sec })
+                .plan()
+                .unwrap_or_else(|err| panic!("{per_sec}: {err}"));
+        }
+        let err = with_arrivals(Arrivals::OnOff {
+            per_sec: 1000.0,
+            on_ms: 1.0,
+            off_ms: 1e300,
+        })
+        .plan()
+        .expect_err("off period beyond 10^7 s");
+        assert_eq!(err.key, "arrivals.off_ms");
+        assert!(err.to_string().contains("1e300"), "{err}");
+        assert!(ms_to_ns("x", 1e10).is_ok());
+        assert!(ms_to_ns("x", 1.000_001e10).is_err());
+        let err = WorkloadConfig {
+            value_bytes: ValueBytes::Constant(VALUE_BYTES_MAX + 1),
+            ..WorkloadConfig::default()
+        }
+        .plan()
+        .expect_err("above Integer.MAX_VALUE");
+        assert_eq!(err.key, "value_bytes");
+        let err = WorkloadConfig {
+            records: RECORDS_MAX + 1,
+            ..WorkloadConfig::default()
+        }
+        .plan()
+        .expect_err("too many records");
+        assert_eq!(err.key, "records");
+    }
 }

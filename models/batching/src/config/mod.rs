@@ -22,6 +22,19 @@
 //! Units: durations in milliseconds and sizes in bytes, as Kafka's keys have them; the
 //! caller converts to simulated nanoseconds.
 //!
+//! Ranges: every value `ConfigDef` accepts is accepted, and can be converted to nanoseconds
+//! without overflow. `INT` durations (`delivery.timeout.ms`, `request.timeout.ms`) fit as they
+//! are. `linger.ms` is a `LONG` in `ProducerConfig.CONFIG`, but the `KafkaProducer`
+//! constructor hands the accumulator `KafkaProducer.lingerMs`, which is
+//! `(int) Math.min(config.getLong(LINGER_MS_CONFIG), Integer.MAX_VALUE)`
+//! ([`ProducerConfig::linger_ms_effective`]; `configureDeliveryTimeout` uses the same clamp).
+//! The other `LONG` durations (`max.block.ms`, `retry.backoff.ms`, `retry.backoff.max.ms`,
+//! `reconnect.backoff.ms`, `reconnect.backoff.max.ms`, `metadata.max.age.ms`,
+//! `partitioner.availability.timeout.ms`) go into the client's deadline and
+//! `ExponentialBackoff` arithmetic; [`modelled_ns`] caps them at [`MODELLED_DURATION_MS_MAX`]
+//! (10^12 ms), beyond the end of any simulated run, so `Long.MAX_VALUE` means "never" there
+//! too. The listing shows the values as written, as Kafka's `ProducerConfig` would.
+//!
 //! Fidelity: follows `ProducerConfig.java` (the `CONFIG` definition and
 //! `postProcessAndValidateIdempotenceConfigs`), `CommonClientConfigs.java` (backoff
 //! post-processing) and `KafkaProducer.configureDeliveryTimeout`, for Kafka 3.0 to 4.2
