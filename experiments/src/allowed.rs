@@ -36,7 +36,10 @@ pub fn allowed(section: &str, path: &[PathPart]) -> Option<&'static str> {
     if let Some(text) = by_section(section, parent, last) {
         return Some(text);
     }
-    if matches!(parent, Some("latency" | "restart_delay" | "link_flap_duration")) {
+    if matches!(
+        parent,
+        Some("latency" | "restart_delay" | "link_flap_duration")
+    ) {
         return Some(if last == "sigma" {
             "a number from 0 to 5"
         } else {
@@ -75,9 +78,7 @@ fn by_section(section: &str, parent: Option<&str>, last: &str) -> Option<&'stati
         ("cluster", None, "brokers") => "a whole number from 1 to 100",
         ("cluster", None, "partitions") => "a whole number from 1 to 100000",
         ("cluster", None, "replication_factor") => "a whole number from 1 to brokers",
-        ("cluster", None, "min.insync.replicas") => {
-            "a whole number from 1 to replication_factor"
-        }
+        ("cluster", None, "min.insync.replicas") => "a whole number from 1 to replication_factor",
         ("cluster", None, "max.message.bytes") => "a whole number of bytes from 1 to 2147483647",
         ("cluster", None, "append_cost_per_batch_ns") => {
             "a whole number of ns from 0 to 1000000000000"
@@ -122,7 +123,10 @@ pub fn in_user_terms(message: &str) -> String {
     let replacements = [
         ("expected u8", "expected a whole number from 0 to 255"),
         ("expected u16", "expected a whole number from 0 to 65535"),
-        ("expected u32", "expected a whole number from 0 to 4294967295"),
+        (
+            "expected u32",
+            "expected a whole number from 0 to 4294967295",
+        ),
         ("expected u64", "expected a whole number >= 0"),
         ("expected usize", "expected a whole number >= 0"),
         ("expected i32", "expected a whole number"),

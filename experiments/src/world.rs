@@ -175,7 +175,9 @@ fn key_inside_tagged_table(
     message: &str,
 ) -> Option<String> {
     let found = crate::allowed::found_in(message)?;
-    let written = found.split_once(' ').map_or(found.as_str(), |(_, value)| value);
+    let written = found
+        .split_once(' ')
+        .map_or(found.as_str(), |(_, value)| value);
     let document = document?;
     let mut value = document.get(match path.first()? {
         PathPart::Key(key) => key.as_str(),
@@ -349,12 +351,17 @@ mod tests {
         );
         let text = "[workload]\narrivals = { kind = \"poisson\", per_sec = true }\n";
         let error = configure(text).expect_err("a boolean rate").to_string();
-        assert!(error.contains("workload.arrivals.per_sec: found true; allowed: a rate"), "{error}");
+        assert!(
+            error.contains("workload.arrivals.per_sec: found true; allowed: a rate"),
+            "{error}"
+        );
         assert!(!error.contains("enum"), "{error}");
         let text = "[network]\n\n[[network.links]]\nlink = [\"client\", \"broker0\"]\nlatency = { dist = \"lognormal\", median_ms = 1, sigma = 6 }\n";
         let error = configure(text).expect_err("sigma above 5").to_string();
         assert!(
-            error.starts_with("<built-in w.toml>:5:48: network.links[0].latency.sigma: 6: allowed 0 ..= 5"),
+            error.starts_with(
+                "<built-in w.toml>:5:48: network.links[0].latency.sigma: 6: allowed 0 ..= 5"
+            ),
             "{error}"
         );
     }

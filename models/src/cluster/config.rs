@@ -200,7 +200,10 @@ impl DistConfig {
                 if !sigma.is_finite() || !(0.0..=LOGNORMAL_SIGMA_MAX).contains(&sigma) {
                     return Err(ConfigError::invalid(
                         format!("{key}.sigma"),
-                        format!("{}: allowed 0 ..= {LOGNORMAL_SIGMA_MAX}", show_number(sigma)),
+                        format!(
+                            "{}: allowed 0 ..= {LOGNORMAL_SIGMA_MAX}",
+                            show_number(sigma)
+                        ),
                     ));
                 }
                 Ok(Dist::LogNormal {
@@ -612,7 +615,10 @@ mod tests {
             append_cost_per_batch_ns: APPEND_COST_PER_BATCH_NS_MAX + 1,
             ..base.clone()
         });
-        assert!(text.starts_with("cluster.append_cost_per_batch_ns"), "{text}");
+        assert!(
+            text.starts_with("cluster.append_cost_per_batch_ns"),
+            "{text}"
+        );
         let text = problem(&ClusterConfig {
             max_message_bytes: u32::MAX,
             ..base
@@ -622,11 +628,21 @@ mod tests {
             median_ms: 100.0,
             sigma: 10.0,
         };
-        let text = wide.to_dist("faults.random.link_flap_duration").expect_err("sigma").to_string();
-        assert_eq!(text, "faults.random.link_flap_duration.sigma: 10: allowed 0 ..= 5");
+        let text = wide
+            .to_dist("faults.random.link_flap_duration")
+            .expect_err("sigma")
+            .to_string();
+        assert_eq!(
+            text,
+            "faults.random.link_flap_duration.sigma: 10: allowed 0 ..= 5"
+        );
         let long = DistConfig::Exponential { mean_ms: 1e13 };
         assert!(long.to_dist("network.latency").is_err());
-        assert!(DistConfig::Exponential { mean_ms: 1e10 }.to_dist("x").is_ok());
+        assert!(
+            DistConfig::Exponential { mean_ms: 1e10 }
+                .to_dist("x")
+                .is_ok()
+        );
         assert_eq!(show_number(1e300), "1e300");
         assert_eq!(show_number(0.5), "0.5");
     }

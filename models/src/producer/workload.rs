@@ -310,10 +310,7 @@ impl WorkloadConfig {
         if self.records > RECORDS_MAX {
             return Err(bad(
                 "records",
-                format!(
-                    "{}: allowed 0 (no limit) ..= {RECORDS_MAX}",
-                    self.records
-                ),
+                format!("{}: allowed 0 (no limit) ..= {RECORDS_MAX}", self.records),
             ));
         }
         Ok(WorkloadPlan {

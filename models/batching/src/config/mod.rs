@@ -70,8 +70,8 @@ pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, ConfigWarning, Confi
 pub use keys::KAFKA_VERSION_KEY;
 pub use listing::{EffectiveEntry, Origin, check_config_lines};
 pub use producer::{
-    Acks, CompressionType, KafkaVersion, MODELLED_DURATION_MS_MAX, PartitionerClass, ProducerConfig,
-    modelled_ns,
+    Acks, CompressionType, KafkaVersion, MODELLED_DURATION_MS_MAX, PartitionerClass,
+    ProducerConfig, modelled_ns,
 };
 pub use properties::{PropertiesError, PropertiesErrorKind, parse_properties};
 pub use raw::{ConfigEntry, Location, RawValue};

@@ -813,7 +813,10 @@ fn linger_ms_long_max_is_clamped_to_integer_max_as_kafka_producer_does() {
     // configureDeliveryTimeout: linger + request timeout capped at MAX_INT, and raised to it.
     assert_eq!(config.delivery_timeout_ms, i32::MAX as u32);
     assert_eq!(ok(V4, &[("linger.ms", "0")]).config.linger_ns(), 0);
-    assert_eq!(ok(V4, &[("linger.ms", INT_MAX)]).config.linger_ns(), 2_147_483_647_000_000);
+    assert_eq!(
+        ok(V4, &[("linger.ms", INT_MAX)]).config.linger_ns(),
+        2_147_483_647_000_000
+    );
 }
 
 #[test]
