@@ -330,3 +330,39 @@ impl Producer {
         self.records.unfinished()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batching::config::MODELLED_DURATION_MS_MAX;
+
+    #[test]
+    fn every_kafka_duration_at_its_maximum_becomes_nanoseconds_without_overflow() {
+        let mut config = ProducerConfig::defaults(crate::batching::config::KafkaVersion::V4_0);
+        let long_max = i64::MAX as u64;
+        config.linger_ms = long_max;
+        config.max_block_ms = long_max;
+        config.retry_backoff_ms = long_max;
+        config.retry_backoff_max_ms = long_max;
+        config.metadata_max_age_ms = long_max;
+        config.partitioner_availability_timeout_ms = long_max;
+        config.delivery_timeout_ms = i32::MAX as u32;
+        config.request_timeout_ms = i32::MAX as u32;
+        let (settings, accumulator, _) = Settings::from_config(&config);
+        let cap_ns = MODELLED_DURATION_MS_MAX * MS;
+        // KafkaProducer.lingerMs: clamped to Integer.MAX_VALUE ms.
+        assert_eq!(accumulator.linger_ns, i32::MAX as u64 * MS);
+        assert_eq!(accumulator.retry_backoff_ns, cap_ns);
+        assert_eq!(accumulator.retry_backoff_max_ns, cap_ns);
+        assert_eq!(accumulator.partitioner.availability_timeout_ns, cap_ns);
+        assert_eq!(accumulator.delivery_timeout_ns, i32::MAX as u64 * MS);
+        assert_eq!(settings.max_block_ns, cap_ns);
+        assert_eq!(settings.metadata_max_age_ns, cap_ns);
+        assert_eq!(settings.request_timeout_ns, i32::MAX as u64 * MS);
+        // A deadline at the end of the longest run plus the longest duration still fits.
+        let longest_run_ns = 3 * 10_000_000 * 1_000_000_000u64 + 1_000_000_000;
+        assert!(longest_run_ns.checked_add(cap_ns * 10).is_some());
+        let backoff = ExponentialBackoff::new(cap_ns, cap_ns);
+        assert_eq!(backoff.backoff_with_draw_ns(62, u32::MAX), cap_ns);
+    }
+}
