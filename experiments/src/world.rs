@@ -74,9 +74,11 @@ pub fn section<T: DeserializeOwned>(
         .get(name)
         .cloned()
         .unwrap_or_else(|| toml::Value::Table(toml::Table::new()));
+    let mut effective = toml::Table::new();
+    effective.insert(name.to_string(), value.clone());
     serde_path_to_error::deserialize(value).map_err(|error| {
         let path = key_path(error.path());
-        serde_error(source, name, &path, error.inner().message())
+        serde_error(source, &effective, &path, error.inner().message())
     })
 }
 
@@ -93,8 +95,16 @@ fn key_path(path: &serde_path_to_error::Path) -> Vec<PathPart> {
 
 /// Rewrites a serde message into one that names the key (`cluster.brokers`), points at its
 /// line, and says what is allowed in the user's terms, never in Rust's.
-fn serde_error(source: &Source, section: &str, path: &[PathPart], message: &str) -> InputError {
+/// `effective` holds the one section as it was deserialised (with `--set` and axis values), so
+/// a message quotes the value that was rejected, not the one written in the file.
+fn serde_error(
+    source: &Source,
+    effective: &toml::Table,
+    path: &[PathPart],
+    message: &str,
+) -> InputError {
     let message = message.trim();
+    let section = effective.keys().next().map_or("", String::as_str);
     let mut full = vec![PathPart::Key(section.to_string())];
     full.extend(path.iter().cloned());
     if let Some(unknown) = backticked_after(message, "unknown field `") {
@@ -131,7 +141,7 @@ fn serde_error(source: &Source, section: &str, path: &[PathPart], message: &str)
             format!("unknown key `{unknown}` in {table}{suggestion}{allowed}"),
         );
     }
-    if let Some(inner) = key_inside_tagged_table(sections_of(source), &full, message) {
+    if let Some(inner) = key_inside_tagged_table(effective, &full, message) {
         full.push(PathPart::Key(inner));
     }
     let path = &full[1..];
@@ -143,7 +153,7 @@ fn serde_error(source: &Source, section: &str, path: &[PathPart], message: &str)
                 format!("{message}; ")
             } else if let Some(variant) = backticked_after(message, "unknown variant `") {
                 format!("found \"{variant}\"; ")
-            } else if let Some(value) = value_at(sections_of(source), &full) {
+            } else if let Some(value) = value_at(effective, &full) {
                 format!("found {value}; ")
             } else {
                 crate::allowed::found_in(message)
@@ -160,17 +170,11 @@ fn serde_error(source: &Source, section: &str, path: &[PathPart], message: &str)
     InputError::at(location, text)
 }
 
-/// The document as written, to quote a rejected value (an axis or `--set` value is not in it;
-/// the message then falls back to serde's description).
-fn sections_of(source: &Source) -> Option<toml::Table> {
-    source.text.parse().ok()
-}
-
 /// A tagged table (`arrivals = { kind = "poisson", per_sec = true }`) is read as a whole, so
 /// serde's path stops at it; the key inside is the one whose value serde describes, when
 /// exactly one value of the table matches the description.
 fn key_inside_tagged_table(
-    document: Option<toml::Table>,
+    document: &toml::Table,
     path: &[PathPart],
     message: &str,
 ) -> Option<String> {
@@ -178,7 +182,6 @@ fn key_inside_tagged_table(
     let written = found
         .split_once(' ')
         .map_or(found.as_str(), |(_, value)| value);
-    let document = document?;
     let mut value = document.get(match path.first()? {
         PathPart::Key(key) => key.as_str(),
         PathPart::Index(_) => return None,
@@ -198,8 +201,7 @@ fn key_inside_tagged_table(
 }
 
 /// The value at `path` in `document`, as TOML, when it is a plain value.
-fn value_at(document: Option<toml::Table>, path: &[PathPart]) -> Option<String> {
-    let document = document?;
+fn value_at(document: &toml::Table, path: &[PathPart]) -> Option<String> {
     let (first, rest) = path.split_first()?;
     let PathPart::Key(first) = first else {
         return None;
@@ -339,6 +341,20 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("f64"), "{text}");
+    }
+
+    #[test]
+    fn a_type_error_quotes_the_overriding_value_not_the_written_one() {
+        let overrides = [crate::spec::Override::parse("cluster.brokers=-1").expect("valid")];
+        let source = Source::built_in("w.toml", "[cluster]\nbrokers = 3\n");
+        let experiment = Experiment::parse(source, &overrides).expect("parses");
+        let error = world_config(&experiment.source, &experiment.sections)
+            .expect_err("negative brokers")
+            .to_string();
+        assert!(
+            error.contains("cluster.brokers: found -1; allowed"),
+            "{error}"
+        );
     }
 
     #[test]
