@@ -648,10 +648,38 @@ impl Cluster {
                         ));
                     }
                 }
-                FinalPartitionLog { partition, records }
+                let hw = replica.map_or(0, |r| r.hw);
+                let pending = self.pending_above(partition, hw);
+                FinalPartitionLog {
+                    partition,
+                    records,
+                    pending,
+                }
             })
             .collect();
         FinalLogs { partitions }
+    }
+
+    /// Ids of the records at or above `hw` on any replica of `partition`, sorted and distinct:
+    /// what the committed log does not hold yet but a later election or fetch still could.
+    fn pending_above(&self, partition: PartitionId, hw: i64) -> Vec<crate::protocol::RecordId> {
+        let mut pending = Vec::new();
+        for &broker in &self.partitions[partition.0 as usize].replicas {
+            let Some(replica) = self.replica(broker, partition) else {
+                continue;
+            };
+            if replica.log.leo() <= hw {
+                continue;
+            }
+            let entries = replica.log.entries();
+            for batch in &entries[replica.log.index_from(hw)..] {
+                let skip = usize::try_from(hw - batch.base_offset).unwrap_or(0);
+                pending.extend(batch.records.iter().skip(skip).map(|r| r.id));
+            }
+        }
+        pending.sort_unstable();
+        pending.dedup();
+        pending
     }
 
     /// An error response for one batch.
