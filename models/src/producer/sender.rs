@@ -58,6 +58,8 @@ pub(crate) fn produce_error(code: ErrorCode) -> Option<ProduceError> {
         ErrorCode::OutOfOrderSequenceNumber => ProduceError::OutOfOrderSequenceNumber,
         ErrorCode::InvalidProducerEpoch => ProduceError::InvalidProducerEpoch,
         ErrorCode::UnknownProducerId => ProduceError::UnknownProducerId,
+        ErrorCode::KafkaStorageError => ProduceError::KafkaStorageError,
+        ErrorCode::InvalidRecord => ProduceError::InvalidRecord,
     })
 }
 
