@@ -271,6 +271,8 @@ pub struct Network {
     node_count: usize,
     links: Vec<Link>,
     dropped_count: u64,
+    /// Produce requests sent by the client and not yet delivered to their broker.
+    produce_requests_on_wire: u64,
     /// Per node index: whether the client's connection to that broker lost a message and so
     /// carries nothing more until the client reconnects (see [`Network::reconnect`]).
     connection_lost: Vec<bool>,
@@ -370,6 +372,7 @@ impl Network {
             node_count,
             links,
             dropped_count: 0,
+            produce_requests_on_wire: 0,
             connection_lost: vec![false; node_count],
             client_connection: vec![0; node_count],
             lost_message_breaks_connection: config.lost_message_breaks_connection,
@@ -458,6 +461,9 @@ impl Network {
         };
         match verdict {
             Ok(at) => {
+                if matches!(msg, Message::ProduceRequest(_)) {
+                    self.produce_requests_on_wire += 1;
+                }
                 if let (true, ClientArrivals::Tracked(pending)) =
                     (is_response, &mut self.client_arrivals)
                 {
@@ -592,6 +598,23 @@ impl Network {
     pub fn connection_broken(&self, _now: Instant, client: Node, broker: BrokerId) -> bool {
         self.connection_lost[node_index(Node::Broker(broker))]
             || self.is_cut(client, Node::Broker(broker))
+    }
+
+    /// When the last message sent from `from` to `to` has left `from` (its link has serialised
+    /// it at the link's bandwidth), or `now` when that was earlier.
+    pub fn written_at(&self, now: Instant, from: Node, to: Node) -> Instant {
+        self.links[self.link_index(from, to)].busy_until.max(now)
+    }
+
+    /// Notes that a produce request reached its broker (the world calls this on delivery).
+    pub fn on_produce_request_delivered(&mut self) {
+        self.produce_requests_on_wire = self.produce_requests_on_wire.saturating_sub(1);
+    }
+
+    /// Produce requests still travelling from the client to a broker: a run does not end
+    /// while an acks=0 request is on the wire.
+    pub fn produce_requests_on_wire(&self) -> u64 {
+        self.produce_requests_on_wire
     }
 
     /// Messages dropped so far, for every reason.

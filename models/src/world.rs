@@ -304,6 +304,9 @@ impl Model for World {
                         self.producer.on_message(ctx, &mut self.net, broker, msg)
                     }
                     (_, Node::Broker(broker)) => {
+                        if matches!(msg, crate::protocol::Message::ProduceRequest(_)) {
+                            self.net.on_produce_request_delivered();
+                        }
                         self.cluster
                             .on_message(ctx, &mut self.net, from, broker, msg)
                     }
@@ -330,7 +333,11 @@ impl World {
                 ctx.schedule_at(now, Event::Run(RunEvent::Poll));
             }
             (RunEvent::Poll, Phase::Draining { until }) => {
-                if self.producer.is_quiescent() || now >= until {
+                // Quiescent: nothing queued, in flight or blocked, and no acks=0 request still
+                // on its way to a broker.
+                let quiescent =
+                    self.producer.is_quiescent() && self.net.produce_requests_on_wire() == 0;
+                if quiescent || now >= until {
                     self.begin_settle(ctx);
                     self.phase = Phase::Settling {
                         until: now.saturating_add(sim::Duration::from_nanos(self.settle_ns)),
