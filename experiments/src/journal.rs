@@ -40,6 +40,8 @@ pub struct Repair {
     pub dropped_lines: Vec<usize>,
     /// The points of the dropped lines that no intact line holds, which will run again.
     pub rerun_points: Vec<usize>,
+    /// How many dropped lines are too damaged to tell their point (it runs again too).
+    pub unknown_point_count: usize,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -167,6 +169,7 @@ impl Checked {
         Repair {
             dropped_lines: self.damaged.iter().map(|damage| damage.line).collect(),
             rerun_points,
+            unknown_point_count: self.damaged.iter().filter(|d| d.point.is_none()).count(),
         }
     }
 }
@@ -224,10 +227,8 @@ fn read_checked(path: &Path, manifest: &Manifest) -> Result<Checked> {
 /// Parses one line, or says what is wrong with it (and its point, when that can be read).
 fn parse_line(line: &[u8]) -> Result<PointResult, (Option<usize>, String)> {
     let value: serde_json::Value = serde_json::from_slice(line).map_err(|_| {
-        (
-            None,
-            "is not a journal entry: it is not valid JSON".to_string(),
-        )
+        let problem = "is not a journal entry: it is not valid JSON".to_string();
+        (leading_point(line), problem)
     })?;
     let point = value
         .get("point")
@@ -241,6 +242,17 @@ fn parse_line(line: &[u8]) -> Result<PointResult, (Option<usize>, String)> {
     entry
         .into_result()
         .ok_or_else(|| (point, "has a metric value that is not a number".to_string()))
+}
+
+/// The point of a line that is not JSON, when it starts as every journal line does
+/// (`{"point":N,`): a line cut by a kill and continued by the next append keeps its start.
+fn leading_point(line: &[u8]) -> Option<usize> {
+    let rest = line.strip_prefix(b"{\"point\":")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if rest.get(digits) != Some(&b',') {
+        return None;
+    }
+    std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
 }
 
 /// The metric columns most lines have (the earliest on a tie); rows of rejected points, which
@@ -603,9 +615,24 @@ mod tests {
         let expected = Repair {
             dropped_lines: vec![1, 3],
             rerun_points: vec![1],
+            unknown_point_count: 1,
         };
         assert_eq!(repair, Some(expected));
         fs::remove_dir_all(&dir).expect("cleans up");
+    }
+
+    #[test]
+    fn a_cut_line_continued_by_the_next_append_still_names_its_point() {
+        let good = line(&point(2, 5.0));
+        let cut = format!("{}{}", &good[..20], line(&point(0, 1.0)));
+        assert_eq!(
+            parse_line(cut.trim_end().as_bytes())
+                .expect_err("damaged")
+                .0,
+            Some(2)
+        );
+        assert_eq!(leading_point(b"{\"point\":12"), None);
+        assert_eq!(leading_point(b"garbage"), None);
     }
 
     #[test]

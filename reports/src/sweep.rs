@@ -616,6 +616,74 @@ mod tests {
         );
     }
 
+    fn check(manifest: &str, csv: &[&str]) -> Result<(), String> {
+        let manifest: serde_json::Value = serde_json::from_str(manifest).expect("JSON");
+        let columns = cols(&csv[0].split(',').collect::<Vec<_>>());
+        let rows: Vec<Row> = csv[1..]
+            .iter()
+            .zip(2..)
+            .map(|(line, number)| Row {
+                line: number,
+                cells: line.split(',').map(str::to_owned).collect(),
+            })
+            .collect();
+        let files = Files {
+            manifest: Path::new("m/manifest.json"),
+            results: Path::new("m/results.csv"),
+            dir: Path::new("m"),
+        };
+        check_rows(&manifest, &columns, &rows, &files).map_err(|e| e.to_string())
+    }
+
+    const MANIFEST: &str = r#"{"format_version": 1, "point_count": 4, "replicates": 1,
+        "axes": [{"name": "a", "values": [1, 2]}, {"name": "b", "values": ["x", 0.5]}]}"#;
+
+    #[test]
+    fn rows_must_match_the_manifest() {
+        let header = "point,replicate,seed,a,b,m";
+        assert_eq!(
+            check(MANIFEST, &[header, "0,0,9,1,x,3", "3,0,9,2,0.5,3"]),
+            Ok(())
+        );
+        let refused = [
+            (
+                vec![header, "4,0,9,1,x,3"],
+                "m/results.csv line 2: point 4 is not in the sweep",
+            ),
+            (
+                vec![header, "1,1,9,1,0.5,3"],
+                "replicate 1 of point 1 is out of range",
+            ),
+            (
+                vec![header, "1,0,9,1,0.5,3", "1,0,9,1,0.5,3"],
+                "line 3: point 1 replicate 0 appears twice",
+            ),
+            (
+                vec![header, "1,0,9,1,x,3"],
+                "point 1 has b = x, but m/manifest.json gives point 1 b = 0.5",
+            ),
+            (
+                vec!["point,replicate,seed,b,a,m", "0,0,9,x,1,3"],
+                "line 1: the columns after point, replicate, seed are b, a",
+            ),
+            (
+                vec![
+                    header,
+                    "0,0,9,1,x,3",
+                    "1,0,9,1,0.5,3",
+                    "2,0,9,2,x,3",
+                    "3,0,9,2,0.5,3",
+                    "3,0,9,2,0.5,3",
+                ],
+                "has 5 rows, more than the 4 points x 1 replicates",
+            ),
+        ];
+        for (csv, needle) in refused {
+            let message = check(MANIFEST, &csv).expect_err(needle);
+            assert!(message.contains(needle), "{needle}: {message}");
+        }
+    }
+
     #[test]
     fn suffix_must_start_at_a_separator() {
         let c = cols(&["producer.xlinger.ms"]);

@@ -150,13 +150,18 @@ fn repair_note(out: &std::path::Path, repair: &Repair) -> String {
     };
     let lines = &repair.dropped_lines;
     let plural = if lines.len() == 1 { "" } else { "s" };
-    let rerun = if repair.rerun_points.is_empty() {
+    let unknown = match repair.unknown_point_count {
+        0 => String::new(),
+        1 => " (and the point of 1 line too damaged to tell)".to_string(),
+        n => format!(" (and the points of {n} lines too damaged to tell)"),
+    };
+    let rerun = if repair.rerun_points.is_empty() && unknown.is_empty() {
         "no finished point was lost".to_string()
+    } else if repair.rerun_points.is_empty() {
+        format!("the points they held are run again{unknown}")
     } else {
-        format!(
-            "the points they held are run again: {}",
-            list(&repair.rerun_points)
-        )
+        let points = list(&repair.rerun_points);
+        format!("the points they held are run again: {points}{unknown}")
     };
     format!(
         "repaired {}: dropped {} damaged line{plural} (line{plural} {}); {rerun}",
