@@ -9,6 +9,7 @@
 //! | `results.csv`   | tidy: one row per point x replicate; `point, replicate, seed, <axes>, <metrics>, warnings` |
 //! | `results.jsonl` | the same rows as JSON objects, keys in the same order                 |
 //! | `summary.csv`   | per point per metric: count, mean, stddev, 95% CI (Student t)         |
+//! | `linger.lock`   | the directory's lock while a sweep or merge writes it (`crate::lock`)  |
 //!
 //! Design: each finished point is appended to the journal at once (one `write` of one line), so a
 //! killed sweep loses at most the points that were running. The three result files are then
