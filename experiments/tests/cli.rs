@@ -663,7 +663,7 @@ fn a_second_sweep_on_a_locked_directory_is_refused_and_a_killed_holder_blocks_no
     let mut first = Command::new(env!("CARGO_BIN_EXE_linger"))
         .args(["sweep", &file, "--out", &out_text, "--threads", "1"])
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .expect("the first sweep starts");
     let pid = first.id().to_string();

@@ -428,6 +428,7 @@ fn check_rows(
     files: &Files<'_>,
 ) -> Result<(), ReportError> {
     let axes = manifest_axis_values(manifest);
+    check_sweep_keys(manifest, axes.len(), files.manifest)?;
     let inconsistent = |line: Option<u64>, message: String| ReportError::Inconsistent {
         path: files.results.to_path_buf(),
         line,
@@ -504,6 +505,39 @@ fn check_rows(
         if let Some(message) = problem {
             return Err(inconsistent(Some(row.line), message));
         }
+    }
+    Ok(())
+}
+
+/// A manifest `linger sweep` wrote (it names the experiment's hash) has whole-number counts and
+/// a non-empty list of values for every axis; an edit that breaks that is refused here as
+/// `linger sweep` would refuse it on resume.
+fn check_sweep_keys(
+    manifest: &serde_json::Value,
+    axes_with_values: usize,
+    manifest_path: &Path,
+) -> Result<(), ReportError> {
+    if manifest.get("experiment_hash").is_none() {
+        return Ok(());
+    }
+    let refuse = |message: String| ReportError::Inconsistent {
+        path: manifest_path.to_path_buf(),
+        line: None,
+        message,
+    };
+    for key in ["point_count", "replicates"] {
+        if manifest_count(manifest, key).is_none() {
+            return Err(refuse(format!("`{key}` must be a whole number")));
+        }
+    }
+    let axis_count = manifest
+        .get("axes")
+        .and_then(serde_json::Value::as_array)
+        .map_or(0, Vec::len);
+    if axes_with_values != axis_count {
+        return Err(refuse(
+            "every entry of `axes` needs a `name` and a non-empty list of `values`".to_string(),
+        ));
     }
     Ok(())
 }
@@ -682,6 +716,17 @@ mod tests {
             let message = check(MANIFEST, &csv).expect_err(needle);
             assert!(message.contains(needle), "{needle}: {message}");
         }
+        let swept = MANIFEST.replacen('{', "{\"experiment_hash\": \"00\", ", 1);
+        assert_eq!(check(&swept, &[header, "0,0,9,1,x,3"]), Ok(()));
+        let edited = swept.replace("\"replicates\": 1", "\"replicates\": \"one\"");
+        let message = check(&edited, &[header, "0,0,9,1,x,3"]).expect_err("edited");
+        assert!(
+            message.contains("`replicates` must be a whole number"),
+            "{message}"
+        );
+        let edited = swept.replace("\"values\": [1, 2]", "\"values\": []");
+        let message = check(&edited, &[header, "0,0,9,1,x,3"]).expect_err("edited");
+        assert!(message.contains("non-empty list of `values`"), "{message}");
     }
 
     #[test]
