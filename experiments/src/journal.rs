@@ -353,8 +353,8 @@ fn check_seeds(manifest: &Manifest, result: &PointResult) -> Result<(), String> 
         let expected = run_seed(manifest.master_seed, &canonical, row.replicate);
         if row.seed != expected {
             return Err(format!(
-                "point {} replicate {} has seed {}, but master seed {} gives this point \
-                 ({}) and replicate seed {expected}",
+                "point {} replicate {} has seed {}, but the manifest's master seed {} gives \
+                 this replicate of this point ({}) the seed {expected}",
                 result.point,
                 row.replicate,
                 row.seed,
