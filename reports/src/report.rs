@@ -48,11 +48,16 @@ pub fn report(dir: &Path) -> Result<ReportFiles, ReportError> {
         .map(|c| (c.chart, plot_dir.join(c.stem)))
         .collect();
     let plots = plots::write_charts(&jobs)?;
-    let staged = vec![
-        output::stage_bytes(&dir.join("report.html"), html.as_bytes())?,
-        output::stage_bytes(&dir.join("report.md"), markdown.as_bytes())?,
-    ];
-    let written = output::commit_all(staged)?;
+    let html_file = output::stage_bytes(&dir.join("report.html"), html.as_bytes())?;
+    // A failure to stage the second file must not leave the first one's temporary behind.
+    let markdown_file = match output::stage_bytes(&dir.join("report.md"), markdown.as_bytes()) {
+        Ok(file) => file,
+        Err(error) => {
+            output::discard(vec![html_file]);
+            return Err(error);
+        }
+    };
+    let written = output::commit_all(vec![html_file, markdown_file])?;
     Ok(ReportFiles {
         html: written[0].clone(),
         markdown: written[1].clone(),
