@@ -3,6 +3,8 @@
 pub mod allowed;
 pub mod catalog;
 pub mod error;
+pub mod journal;
+pub mod lock;
 pub mod producer_toml;
 pub mod results;
 pub mod runner;

@@ -9,6 +9,7 @@
 //! | `results.csv`   | tidy: one row per point x replicate; `point, replicate, seed, <axes>, <metrics>, warnings` |
 //! | `results.jsonl` | the same rows as JSON objects, keys in the same order                 |
 //! | `summary.csv`   | per point per metric: count, mean, stddev, 95% CI (Student t)         |
+//! | `linger.lock`   | the directory's lock while a sweep or merge writes it (`crate::lock`)  |
 //!
 //! Design: each finished point is appended to the journal at once (one `write` of one line), so a
 //! killed sweep loses at most the points that were running. The three result files are then
@@ -16,7 +17,8 @@
 //! renamed). They are therefore a pure function of the manifest and the set of finished points:
 //! the same bytes whatever the thread count, the completion order, the number of resumptions, or
 //! the shards they were merged from. The journal itself is in completion order and is not
-//! expected to match between runs. A trailing partial line (a kill mid-write) is dropped.
+//! expected to match between runs; `crate::journal` reads it back and checks it against the
+//! manifest. The directory's lock (`crate::lock`) keeps a second process out while one writes.
 
 use std::fs;
 use std::io::{self, Write as _};
@@ -28,6 +30,8 @@ use crate::error::{Error, InputError, Result};
 use crate::spec::Experiment;
 use crate::stats::Summary;
 use crate::sweep::Shard;
+
+pub use crate::journal::{Journal, JournalDamage, Repair, read_journal, write_journal};
 
 /// The version of the files' layout; a directory of another version is not resumed.
 pub const FORMAT_VERSION: u32 = 1;
@@ -128,10 +132,35 @@ impl Manifest {
         values
     }
 
+    /// The canonical text of point `index` (see `crate::sweep::canonical_point`), from which its
+    /// seeds are derived; `None` when a value cannot be read back as TOML (a JSON `null`).
+    pub fn canonical_point(&self, index: usize) -> Option<String> {
+        let values: Vec<toml::Value> = self
+            .point_values(index)
+            .into_iter()
+            .map(toml_of_json)
+            .collect::<Option<_>>()?;
+        let names = self.axes.iter().map(|axis| axis.name.clone());
+        Some(crate::sweep::canonical_point_of(names.zip(&values)))
+    }
+
     fn to_json(&self) -> String {
         let mut text = serde_json::to_string_pretty(self).expect("a manifest always serialises");
         text.push('\n');
         text
+    }
+}
+
+/// An axis value as the manifest stores it, back as the TOML value it was written from.
+fn toml_of_json(value: &serde_json::Value) -> Option<toml::Value> {
+    match value {
+        serde_json::Value::Bool(flag) => Some(toml::Value::Boolean(*flag)),
+        serde_json::Value::String(text) => Some(toml::Value::String(text.clone())),
+        serde_json::Value::Number(number) if number.is_f64() => {
+            number.as_f64().map(toml::Value::Float)
+        }
+        serde_json::Value::Number(number) => number.as_i64().map(toml::Value::Integer),
+        _ => None,
     }
 }
 
@@ -158,7 +187,10 @@ pub fn check_out_dir(dir: &Path, manifest: &Manifest, overwrite: Overwrite) -> R
         .into());
     }
     let conflict = match read_manifest(dir) {
-        Ok(Some(existing)) if existing == *manifest => return Ok(()),
+        Ok(Some(existing)) if existing == *manifest => match copy_conflict(dir, manifest)? {
+            None => return Ok(()),
+            Some(conflict) => conflict,
+        },
         Ok(Some(existing)) => describe_difference(&existing, manifest),
         Ok(None) if OWNED_FILES.iter().any(|f| dir.join(f).exists()) => {
             "it holds result files but no manifest.json".to_string()
@@ -174,6 +206,36 @@ pub fn check_out_dir(dir: &Path, manifest: &Manifest, overwrite: Overwrite) -> R
         ))
         .into()),
     }
+}
+
+/// The hash the experiment copy's header names, if the copy is there and has the header.
+pub fn experiment_copy_hash(dir: &Path) -> Result<Option<String>> {
+    let path = dir.join(EXPERIMENT_COPY_FILE);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(Error::io(&path, error)),
+    };
+    let first = text.lines().next().unwrap_or("");
+    let hash = first
+        .strip_prefix("# Experiment `")
+        .and_then(|rest| rest.rsplit_once(" (hash "))
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(hash, _)| hash.to_string());
+    Ok(hash)
+}
+
+/// Why the experiment copy of `dir` does not belong to `manifest`, if it does not: the two
+/// were written by different experiments (two sweeps mixed, or a hand edit).
+pub fn copy_conflict(dir: &Path, manifest: &Manifest) -> Result<Option<String>> {
+    Ok(experiment_copy_hash(dir)?
+        .filter(|hash| *hash != manifest.experiment_hash)
+        .map(|hash| {
+            format!(
+                "its {EXPERIMENT_COPY_FILE} is of experiment hash {hash} but its {MANIFEST_FILE}                  says hash {}, so the two files come from different experiments",
+                manifest.experiment_hash
+            )
+        }))
 }
 
 fn describe_difference(existing: &Manifest, wanted: &Manifest) -> String {
@@ -275,29 +337,64 @@ pub fn experiment_copy_text(manifest: &Manifest, experiment: &Experiment) -> Str
     text
 }
 
-/// Writes a file beside its final name, fsyncs it, then renames it into place.
+/// Writes a file beside its final name, fsyncs it, then renames it into place. On any failure
+/// the temporary file is removed before the error is returned, so nothing partial stays behind.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically_with(path, |file| file.write_all(bytes))
+}
+
+/// The temporary name [`write_atomically`] writes `path` under.
+pub fn partial_path(path: &Path) -> PathBuf {
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let temporary = path.with_file_name(format!(".{file_name}.partial"));
+    path.with_file_name(format!(".{file_name}.partial"))
+}
+
+/// [`write_atomically`] with the step that fills the temporary file given by the caller: the
+/// seam through which tests make a write fail half-way.
+fn write_atomically_with(
+    path: &Path,
+    fill: impl FnOnce(&mut fs::File) -> io::Result<()>,
+) -> Result<()> {
+    let temporary = partial_path(path);
     let write = || -> io::Result<()> {
         let mut file = fs::File::create(&temporary)?;
-        file.write_all(bytes)?;
+        fill(&mut file)?;
         file.sync_all()?;
-        fs::rename(&temporary, path)?;
-        // Make the rename itself durable; a directory that cannot be opened is not an error.
-        let parent = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        if let Ok(directory) = fs::File::open(parent) {
-            directory.sync_all()?;
-        }
-        Ok(())
+        fs::rename(&temporary, path)
     };
-    write().map_err(|error| Error::io(path, error))
+    if let Err(error) = write() {
+        // Best effort: the file may never have been created, and the original error matters.
+        let _ = fs::remove_file(&temporary);
+        return Err(Error::io(path, error));
+    }
+    // Make the rename itself durable; a directory that cannot be opened is not an error.
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if let Ok(directory) = fs::File::open(parent) {
+        directory
+            .sync_all()
+            .map_err(|error| Error::io(parent, error))?;
+    }
+    Ok(())
+}
+
+/// Removes the temporary files a killed writer left in `dir` (call it with the directory's
+/// lock held, so no live writer owns them).
+pub fn remove_stale_partials(dir: &Path) -> Result<()> {
+    for name in OWNED_FILES {
+        let path = partial_path(&dir.join(name));
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+            Err(error) => return Err(Error::io(&path, error)),
+        }
+    }
+    Ok(())
 }
 
 /// Formats a float so that it reads back to the same bits: shortest round-trip decimal, never
@@ -322,154 +419,6 @@ fn json_f64(value: f64) -> String {
     } else {
         "null".to_string()
     }
-}
-
-#[derive(Serialize, Deserialize)]
-struct JournalLine {
-    point: usize,
-    rows: Vec<JournalRow>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct JournalRow {
-    replicate: u32,
-    seed: u64,
-    /// Values as [`format_f64`] text, so they read back bit for bit.
-    metrics: Vec<(String, String)>,
-    warnings: Vec<String>,
-}
-
-impl JournalLine {
-    fn of(result: &PointResult) -> JournalLine {
-        let rows = result
-            .rows
-            .iter()
-            .map(|row| JournalRow {
-                replicate: row.replicate,
-                seed: row.seed,
-                metrics: row
-                    .metrics
-                    .iter()
-                    .map(|(name, value)| (name.clone(), format_f64(*value)))
-                    .collect(),
-                warnings: row.warnings.clone(),
-            })
-            .collect();
-        JournalLine {
-            point: result.point,
-            rows,
-        }
-    }
-
-    fn into_result(self) -> Option<PointResult> {
-        let mut rows = Vec::with_capacity(self.rows.len());
-        for row in self.rows {
-            let mut metrics = Vec::with_capacity(row.metrics.len());
-            for (name, text) in row.metrics {
-                metrics.push((name, text.parse::<f64>().ok()?));
-            }
-            rows.push(RunRow {
-                replicate: row.replicate,
-                seed: row.seed,
-                metrics,
-                warnings: row.warnings,
-            });
-        }
-        Some(PointResult {
-            point: self.point,
-            rows,
-        })
-    }
-}
-
-/// The append-only log of finished points.
-pub struct Journal {
-    path: PathBuf,
-    file: fs::File,
-}
-
-impl Journal {
-    /// Opens (or creates) the journal of `dir`, returning the points already finished, sorted by
-    /// point. A trailing partial line left by a kill is cut off.
-    pub fn open(dir: &Path) -> Result<(Journal, Vec<PointResult>)> {
-        let path = dir.join(JOURNAL_FILE);
-        let finished = read_journal(&path)?;
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|error| Error::io(&path, error))?;
-        Ok((Journal { path, file }, finished))
-    }
-
-    /// Appends one finished point as a single line, written with one call.
-    pub fn append(&mut self, result: &PointResult) -> Result<()> {
-        let mut line =
-            serde_json::to_string(&JournalLine::of(result)).expect("journal lines serialise");
-        line.push('\n');
-        self.file
-            .write_all(line.as_bytes())
-            .map_err(|error| Error::io(&self.path, error))
-    }
-
-    /// Forces the journal to disk.
-    pub fn sync(&mut self) -> Result<()> {
-        self.file
-            .sync_all()
-            .map_err(|error| Error::io(&self.path, error))
-    }
-}
-
-/// Writes a whole journal at once, in point order (used by merge).
-pub fn write_journal(path: &Path, finished: &[PointResult]) -> Result<()> {
-    let mut text = String::new();
-    for result in finished {
-        text.push_str(
-            &serde_json::to_string(&JournalLine::of(result)).expect("journal lines serialise"),
-        );
-        text.push('\n');
-    }
-    write_atomically(path, text.as_bytes())
-}
-
-/// Reads a journal: complete lines only; a partial last line is truncated away. Later duplicates
-/// of a point are ignored.
-pub fn read_journal(path: &Path) -> Result<Vec<PointResult>> {
-    let bytes = match fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(error) => return Err(Error::io(path, error)),
-    };
-    let complete_len = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    if complete_len < bytes.len() {
-        let file = fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .map_err(|e| Error::io(path, e))?;
-        file.set_len(complete_len as u64)
-            .map_err(|e| Error::io(path, e))?;
-    }
-    let mut by_point = std::collections::BTreeMap::new();
-    for (number, line) in bytes[..complete_len].split(|&b| b == b'\n').enumerate() {
-        if line.is_empty() {
-            continue;
-        }
-        let parsed = serde_json::from_slice::<JournalLine>(line)
-            .ok()
-            .and_then(JournalLine::into_result);
-        let Some(result) = parsed else {
-            let message = format!(
-                "line {} is not a journal entry; delete the directory or pass --force",
-                number + 1
-            );
-            return Err(Error::Corrupt {
-                path: path.to_path_buf(),
-                message,
-            });
-        };
-        by_point.entry(result.point).or_insert(result);
-    }
-    Ok(by_point.into_values().collect())
 }
 
 /// The three result files, as bytes, for a manifest and its finished points (in any order).
@@ -719,30 +668,6 @@ mod tests {
     }
 
     #[test]
-    fn journal_drops_a_partial_last_line_and_duplicates() {
-        let dir = std::env::temp_dir().join(format!("linger-journal-test-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("temp dir");
-        {
-            let (mut journal, finished) = Journal::open(&dir).expect("opens");
-            assert!(finished.is_empty());
-            journal.append(&point(1, 3.0)).expect("appends");
-            journal.append(&point(0, 1.0)).expect("appends");
-            journal.append(&point(1, 9.0)).expect("appends");
-        }
-        let path = dir.join(JOURNAL_FILE);
-        let mut file = fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .expect("opens");
-        file.write_all(b"{\"point\":7,\"ro").expect("writes");
-        let finished = read_journal(&path).expect("reads");
-        assert_eq!(finished, vec![point(0, 1.0), point(1, 3.0)]);
-        assert!(fs::read(&path).expect("reads").ends_with(b"\n"));
-        fs::remove_dir_all(&dir).expect("cleans up");
-    }
-
-    #[test]
     fn a_different_experiment_is_refused_without_force() {
         let dir = std::env::temp_dir().join(format!("linger-manifest-test-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
@@ -758,6 +683,77 @@ mod tests {
         );
         assert!(check_out_dir(&dir, &other, Overwrite::Force).is_ok());
         assert!(!dir.join(MANIFEST_FILE).exists());
+        fs::remove_dir_all(&dir).expect("cleans up");
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_temporary_file_and_the_old_file_intact() {
+        let dir = std::env::temp_dir().join(format!("linger-write-test-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join(RESULTS_CSV_FILE);
+        write_atomically(&path, b"old\n").expect("writes");
+        // A disk that fills half-way through the write.
+        let error = write_atomically_with(&path, |file| {
+            file.write_all(b"half of the new")?;
+            Err(io::Error::new(io::ErrorKind::StorageFull, "no space left"))
+        })
+        .expect_err("the write fails");
+        assert_eq!(error.exit_code(), 1);
+        assert!(error.to_string().contains("results.csv"), "{error}");
+        assert!(
+            !partial_path(&path).exists(),
+            "the temporary file is removed"
+        );
+        assert_eq!(fs::read(&path).expect("reads"), b"old\n");
+        // A rename that fails (the target is a directory that is not empty).
+        let blocked = dir.join(SUMMARY_CSV_FILE);
+        fs::create_dir_all(blocked.join("inside")).expect("a directory in the way");
+        write_atomically(&blocked, b"x").expect_err("cannot replace a directory");
+        assert!(
+            !partial_path(&blocked).exists(),
+            "the temporary file is removed"
+        );
+        // A killed writer's leftovers go when the directory is next taken.
+        fs::write(partial_path(&dir.join(JOURNAL_FILE)), "left over").expect("writes");
+        remove_stale_partials(&dir).expect("removes");
+        assert!(!partial_path(&dir.join(JOURNAL_FILE)).exists());
+        fs::remove_dir_all(&dir).expect("cleans up");
+    }
+
+    #[test]
+    fn the_manifest_derives_the_same_canonical_point_as_the_experiment() {
+        let text = "[sweep.producer]\n\"linger.ms\" = [0, 5]\nacks = [\"1\", \"all\"]\n\
+                    [sweep.network]\nratio = [0.5, 1.0]\nflag = [true, false]\n";
+        let experiment =
+            Experiment::parse(crate::spec::Source::built_in("m.toml", text), &[]).expect("parses");
+        let points = crate::sweep::Points::new(&experiment.axes, 100).expect("small");
+        let manifest = crate::runner::manifest_of(&experiment, points.count(), Shard::ALL);
+        for index in 0..points.count() {
+            let wanted = crate::sweep::canonical_point(&experiment.axes, &points.values(index));
+            assert_eq!(manifest.canonical_point(index), Some(wanted));
+        }
+    }
+
+    #[test]
+    fn an_experiment_copy_of_another_hash_is_a_conflict() {
+        let dir = std::env::temp_dir().join(format!("linger-copy-test-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("temp dir");
+        let header = "# Experiment `t` (hash 00) as swept: the effective sections\n";
+        fs::write(dir.join(EXPERIMENT_COPY_FILE), header).expect("writes");
+        assert_eq!(copy_conflict(&dir, &manifest()).expect("reads"), None);
+        fs::write(dir.join(EXPERIMENT_COPY_FILE), header.replace("00", "ff")).expect("writes");
+        let conflict = copy_conflict(&dir, &manifest())
+            .expect("reads")
+            .expect("a conflict");
+        assert!(
+            conflict.contains("hash ff") && conflict.contains("hash 00"),
+            "{conflict}"
+        );
+        fs::write(dir.join(MANIFEST_FILE), manifest().to_json()).expect("writes");
+        let error = check_out_dir(&dir, &manifest(), Overwrite::Refuse).expect_err("refused");
+        assert_eq!(error.exit_code(), 2);
         fs::remove_dir_all(&dir).expect("cleans up");
     }
 

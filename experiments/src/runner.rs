@@ -12,8 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 
 use crate::error::{Error, InputError, Result};
+use crate::lock::DirLock;
 use crate::results::{
-    self, FORMAT_VERSION, Journal, Manifest, ManifestAxis, Overwrite, PointResult, RunRow,
+    self, FORMAT_VERSION, Journal, JournalDamage, Manifest, ManifestAxis, Overwrite, PointResult,
+    Repair, RunRow,
 };
 use crate::spec::{Experiment, OnInvalid};
 use crate::sweep::{Points, Shard, canonical_point, run_seed};
@@ -68,6 +70,8 @@ pub struct SweepOptions<'a> {
     pub max_points_this_run: Option<usize>,
     /// What to do with a directory holding another experiment.
     pub overwrite: Overwrite,
+    /// What to do with damaged journal lines.
+    pub damage: JournalDamage,
     /// Progress display.
     pub progress: Progress,
     /// Set (by Ctrl-C) to stop starting new points.
@@ -87,6 +91,8 @@ pub struct SweepReport {
     pub ran_now: usize,
     /// Whether every point of the shard is now finished.
     pub complete: bool,
+    /// What `--repair` dropped from the journal, if it dropped anything.
+    pub repair: Option<Repair>,
 }
 
 /// The manifest of an experiment's sweep.
@@ -247,21 +253,16 @@ pub fn run_sweep<R: PointRunner>(
     let manifest = manifest_of(experiment, points.count(), options.shard);
     let slice = manifest.shard_points();
     validate_points(experiment, runner, &points, &slice)?;
-    results::check_out_dir(&options.out_dir, &manifest, options.overwrite)?;
     let pool = thread_pool(options.threads)?;
+    // Held until this function returns: no other process writes the directory meanwhile.
+    let _lock = DirLock::acquire(&options.out_dir)?;
+    results::check_out_dir(&options.out_dir, &manifest, options.overwrite)?;
+    results::remove_stale_partials(&options.out_dir)?;
     let copy = results::experiment_copy_text(&manifest, experiment);
     results::init_out_dir(&options.out_dir, &manifest, &copy)?;
-    let (journal, mut finished) = Journal::open(&options.out_dir)?;
+    let (journal, mut finished, repair) =
+        Journal::open(&options.out_dir, &manifest, options.damage)?;
     let done: BTreeSet<usize> = finished.iter().map(|p| p.point).collect();
-    if let Some(stray) = done
-        .iter()
-        .find(|p| !options.shard.contains(**p) || **p >= points.count())
-    {
-        return Err(Error::Corrupt {
-            path: options.out_dir.join(results::JOURNAL_FILE),
-            message: format!("point {stray} does not belong to this sweep"),
-        });
-    }
     let mut todo: Vec<usize> = slice
         .iter()
         .copied()
@@ -303,6 +304,7 @@ pub fn run_sweep<R: PointRunner>(
         already_done,
         ran_now,
         complete: finished.len() == slice.len(),
+        repair,
     })
 }
 
@@ -342,9 +344,9 @@ pub struct MergeReport {
     pub input_count: usize,
 }
 
-/// The manifest a single run would have written, after checking that every input is a sweep
-/// directory of the same experiment and that `out` is not one of them.
-fn merged_manifest(inputs: &[PathBuf], out: &Path) -> Result<Manifest> {
+/// The manifest a single run would have written, and each input's own, after checking that
+/// every input is a sweep directory of the same experiment and that `out` is not one of them.
+fn merged_manifest(inputs: &[PathBuf], out: &Path) -> Result<(Manifest, Vec<Manifest>)> {
     let mut manifests = Vec::new();
     for dir in inputs {
         let manifest = results::read_manifest(dir)?.ok_or_else(|| {
@@ -362,6 +364,9 @@ fn merged_manifest(inputs: &[PathBuf], out: &Path) -> Result<Manifest> {
             return Err(
                 InputError::new(format!("--out {} is also an input", out.display())).into(),
             );
+        }
+        if let Some(conflict) = results::copy_conflict(dir, &manifest)? {
+            return Err(InputError::new(format!("{}: {conflict}", dir.display())).into());
         }
         manifests.push(manifest);
     }
@@ -386,18 +391,17 @@ fn merged_manifest(inputs: &[PathBuf], out: &Path) -> Result<Manifest> {
             .into());
         }
     }
-    Ok(merged)
+    Ok((merged, manifests))
 }
 
 /// Joins shard directories into the directory a single unsharded run would have produced.
 pub fn merge(inputs: &[PathBuf], out: &Path, overwrite: Overwrite) -> Result<MergeReport> {
-    let merged = merged_manifest(inputs, out)?;
+    let (merged, manifests) = merged_manifest(inputs, out)?;
     let mut by_point = std::collections::BTreeMap::new();
-    for dir in inputs {
-        for result in results::read_journal(&dir.join(results::JOURNAL_FILE))? {
-            if result.point < merged.point_count {
-                by_point.entry(result.point).or_insert(result);
-            }
+    for (dir, manifest) in inputs.iter().zip(&manifests) {
+        // Each shard's rows are checked against its own manifest (its points, seeds, shard).
+        for result in results::read_journal(&dir.join(results::JOURNAL_FILE), manifest)? {
+            by_point.entry(result.point).or_insert(result);
         }
     }
     let missing = merged.point_count.saturating_sub(by_point.len());
@@ -412,7 +416,9 @@ pub fn merge(inputs: &[PathBuf], out: &Path, overwrite: Overwrite) -> Result<Mer
         ))
         .into());
     }
+    let _lock = DirLock::acquire(out)?;
     results::check_out_dir(out, &merged, overwrite)?;
+    results::remove_stale_partials(out)?;
     let copy_path = inputs[0].join(results::EXPERIMENT_COPY_FILE);
     let copy = std::fs::read_to_string(&copy_path).map_err(|error| Error::io(&copy_path, error))?;
     results::init_out_dir(out, &merged, &copy)?;
@@ -502,6 +508,7 @@ mod tests {
             points_max: 1000,
             max_points_this_run,
             overwrite: Overwrite::Refuse,
+            damage: JournalDamage::Refuse,
             progress: Progress::Hidden,
             stop: &stop,
         };
@@ -517,6 +524,7 @@ mod tests {
             points_max: 1000,
             max_points_this_run: None,
             overwrite: Overwrite::Refuse,
+            damage: JournalDamage::Refuse,
             progress: Progress::Hidden,
             stop,
         }

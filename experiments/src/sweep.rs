@@ -373,10 +373,14 @@ impl<'a> Points<'a> {
 /// The canonical text of a point: `name=value` pairs sorted by axis name, joined by `;`.
 /// Values are written as TOML, so `5`, `5.0` and `"5"` stay distinct.
 pub fn canonical_point(axes: &[Axis], values: &[toml::Value]) -> String {
-    let mut pairs: Vec<String> = axes
-        .iter()
-        .zip(values)
-        .map(|(axis, value)| format!("{}={}", axis.name(), value))
+    canonical_point_of(axes.iter().map(Axis::name).zip(values))
+}
+
+/// [`canonical_point`] from axis names and values, for readers that have a manifest's axes
+/// rather than parsed ones.
+pub fn canonical_point_of<'v>(pairs: impl Iterator<Item = (String, &'v toml::Value)>) -> String {
+    let mut pairs: Vec<String> = pairs
+        .map(|(name, value)| format!("{name}={value}"))
         .collect();
     pairs.sort();
     pairs.join(";")

@@ -632,3 +632,354 @@ fn sweep_plots_are_valid_svg_and_png_with_their_series() {
     );
     assert!(series_seen, "a line plot names one series per batch.size");
 }
+
+/// A sweep that runs for minutes in a debug build: the first of two concurrent sweeps.
+const SLOW_SWEEP: &str = r#"
+[experiment]
+name = "slow"
+
+[workload]
+arrivals = { kind = "constant", per_sec = 20000 }
+
+[run]
+duration_ms = 2000
+
+[sweep.producer]
+"linger.ms" = { from = 0, to = 399, step = 1 }
+"#;
+
+/// Waits a moment between two looks at another process (bounded by the caller's loop).
+#[allow(clippy::disallowed_methods)] // the determinism rule is for simulations; this polls a process
+fn pause() {
+    std::thread::sleep(std::time::Duration::from_millis(10));
+}
+
+#[test]
+fn a_second_sweep_on_a_locked_directory_is_refused_and_a_killed_holder_blocks_nothing() {
+    let dir = scratch("concurrent");
+    let file = write(&dir, "slow.toml", SLOW_SWEEP);
+    let out = dir.join("out");
+    let out_text = out.to_string_lossy().into_owned();
+    let mut first = Command::new(env!("CARGO_BIN_EXE_linger"))
+        .args(["sweep", &file, "--out", &out_text, "--threads", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the first sweep starts");
+    let pid = first.id().to_string();
+    let lock = out.join("linger.lock");
+    // The holder writes its pid once it has the lock; wait for that, at most two minutes.
+    let mut held = false;
+    for _ in 0..12_000 {
+        if std::fs::read_to_string(&lock).is_ok_and(|text| text.trim() == pid) {
+            held = true;
+            break;
+        }
+        if let Some(status) = first.try_wait().expect("polls the first sweep") {
+            panic!("the first sweep ended early ({status}) before holding the lock");
+        }
+        pause();
+    }
+    assert!(
+        held,
+        "the first sweep never wrote its pid into {}",
+        lock.display()
+    );
+    let other = write(
+        &dir,
+        "other.toml",
+        &SMALL_SWEEP.replace("seed = 42", "seed = 43"),
+    );
+    let message = expect_bad_input(
+        &["sweep", &other, "--out", &out_text],
+        &[&out_text, &format!("pid {pid}"), "another linger process"],
+    );
+    assert!(!message.contains("different experiment"), "{message}");
+    assert!(
+        first.try_wait().expect("polls").is_none(),
+        "the first sweep must still be running for the refusal to mean anything"
+    );
+    first.kill().expect("kills the first sweep");
+    first.wait().expect("reaps the first sweep");
+    // The killed process's lock went with it: the same sweep resumes at once.
+    sweep_ok(
+        &file,
+        &out,
+        &["--threads", "1", "--max-points-this-run", "1"],
+    );
+}
+
+#[test]
+fn a_directory_locked_by_another_process_is_refused_with_its_pid() {
+    let dir = scratch("locked");
+    let file = write(&dir, "small.toml", SMALL_SWEEP);
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).expect("out dir");
+    let lock = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(out.join("linger.lock"))
+        .expect("lock file");
+    lock.try_lock().expect("the test takes the lock");
+    std::fs::write(out.join("linger.lock"), "4242\n").expect("names a holder");
+    let out_text = out.to_string_lossy().into_owned();
+    expect_bad_input(&["sweep", &file, "--out", &out_text], &["(pid 4242)"]);
+    assert!(
+        !out.join("manifest.json").exists(),
+        "the refused sweep wrote nothing"
+    );
+    let shard = dir.join("shard");
+    sweep_ok(&file, &shard, &["--shard", "1/1"]);
+    expect_bad_input(
+        &["merge", &shard.to_string_lossy(), "--out", &out_text],
+        &["(pid 4242)"],
+    );
+    drop(lock);
+    sweep_ok(&file, &out, &[]);
+}
+
+/// A journal line with one change made to its JSON.
+fn edited_line(line: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
+    let mut value: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+    edit(&mut value);
+    value.to_string()
+}
+
+/// The point each journal line of `dir` holds, in file order.
+fn journal_points(dir: &Path) -> Vec<u64> {
+    std::fs::read_to_string(dir.join("journal.jsonl"))
+        .expect("journal")
+        .lines()
+        .map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+            value["point"].as_u64().expect("a point")
+        })
+        .collect()
+}
+
+#[test]
+fn a_damaged_journal_is_refused_then_repaired_keeping_the_intact_points() {
+    let dir = scratch("repair");
+    let file = write(&dir, "small.toml", SMALL_SWEEP);
+    let clean = dir.join("clean");
+    sweep_ok(&file, &clean, &[]);
+    let out = dir.join("out");
+    sweep_ok(&file, &out, &[]);
+    let points = journal_points(&out);
+    let journal = std::fs::read_to_string(out.join("journal.jsonl")).expect("journal");
+    let mut lines: Vec<String> = journal.lines().map(str::to_owned).collect();
+    // A line cut short by a crash, then followed by more appends.
+    lines[2] = format!("{{\"point\":{},\"rows\":[{{\"replicate\":0,", points[2]);
+    lines[4] = edited_line(&lines[4], |v| v["rows"][1]["replicate"] = 7.into());
+    let damaged = lines.join("\n") + "\n";
+    std::fs::write(out.join("journal.jsonl"), &damaged).expect("damages");
+    let out_text = out.to_string_lossy().into_owned();
+    expect_bad_input(
+        &["sweep", &file, "--out", &out_text],
+        &[
+            "journal.jsonl line 3: ",
+            "not valid JSON",
+            "--repair",
+            "--force",
+            "4 intact points",
+        ],
+    );
+    let after = std::fs::read_to_string(out.join("journal.jsonl")).expect("journal");
+    assert_eq!(after, damaged, "a refusal changes nothing");
+    expect_bad_input(
+        &["sweep", &file, "--out", &out_text, "--repair", "--force"],
+        &["--force"],
+    );
+    let repaired = sweep_ok(&file, &out, &["--repair"]);
+    let mut rerun = [points[2], points[4]];
+    rerun.sort_unstable();
+    let note = format!(
+        "dropped 2 damaged lines (lines 3, 5); the points they held are run again: {}, {}",
+        rerun[0], rerun[1]
+    );
+    assert!(stderr(&repaired).contains(&note), "{}", stderr(&repaired));
+    assert!(
+        stderr(&repaired).contains("2 finished now, 4 before"),
+        "{}",
+        stderr(&repaired)
+    );
+    assert_eq!(result_files(&clean), result_files(&out));
+}
+
+#[test]
+fn hand_edited_journal_rows_are_refused_by_line() {
+    let dir = scratch("edited");
+    let file = write(&dir, "small.toml", SMALL_SWEEP);
+    let out = dir.join("out");
+    sweep_ok(&file, &out, &[]);
+    let journal = std::fs::read_to_string(out.join("journal.jsonl")).expect("journal");
+    let first = journal.lines().next().expect("a line");
+    let point = journal_points(&out)[0];
+    let out_text = out.to_string_lossy().into_owned();
+    let edits = [
+        (
+            edited_line(first, |v| v["point"] = 6.into()),
+            "point 6 is not in the sweep",
+        ),
+        (
+            edited_line(first, |v| v["point"] = ((point + 1) % 6).into()),
+            "has seed",
+        ),
+        (
+            edited_line(first, |v| v["rows"][1]["replicate"] = 7.into()),
+            "replicate 7, but the manifest says 2 replicates",
+        ),
+        (
+            edited_line(first, |v| v["rows"][0]["seed"] = 12345.into()),
+            "has seed 12345",
+        ),
+    ];
+    for (edited, needle) in edits {
+        std::fs::write(
+            out.join("journal.jsonl"),
+            journal.replacen(first, &edited, 1),
+        )
+        .expect("edits");
+        expect_bad_input(
+            &["sweep", &file, "--out", &out_text],
+            &["journal.jsonl line 1: ", needle],
+        );
+    }
+}
+
+#[test]
+fn a_failed_result_write_leaves_no_temporary_file() {
+    let dir = scratch("failed-write");
+    let file = write(&dir, "small.toml", SMALL_SWEEP);
+    let clean = dir.join("clean");
+    sweep_ok(&file, &clean, &[]);
+    let out = dir.join("out");
+    sweep_ok(&file, &out, &["--max-points-this-run", "2"]);
+    // A directory where results.csv goes makes its rename fail, as a full disk would the write.
+    std::fs::remove_file(out.join("results.csv")).expect("removes");
+    std::fs::create_dir_all(out.join("results.csv/in-the-way")).expect("blocks");
+    let output = linger(&["sweep", &file, "--out", &out.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("results.csv"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        !out.join(".results.csv.partial").exists(),
+        "the temporary file is removed"
+    );
+    std::fs::remove_dir_all(out.join("results.csv")).expect("unblocks");
+    sweep_ok(&file, &out, &[]);
+    assert_eq!(result_files(&clean), result_files(&out));
+
+    let html = out.join("report.html");
+    std::fs::create_dir_all(html.join("in-the-way")).expect("blocks");
+    let output = linger(&["report", &out.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let leftovers: Vec<String> = std::fs::read_dir(&out)
+        .expect("lists")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|name| name.contains(".tmp-") || name.ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Rewrites one key of `dir/manifest.json`.
+fn edit_manifest(dir: &Path, key: &str, value: serde_json::Value) {
+    let path = dir.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("manifest")).expect("JSON");
+    manifest[key] = value;
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&manifest).expect("JSON") + "\n",
+    )
+    .expect("writes");
+}
+
+#[test]
+fn report_plot_and_merge_refuse_a_manifest_that_does_not_match_its_rows() {
+    let dir = scratch("mismatch");
+    let file = write(&dir, "small.toml", SMALL_SWEEP);
+    let out = dir.join("out");
+    sweep_ok(&file, &out, &[]);
+    let original = std::fs::read_to_string(out.join("manifest.json")).expect("manifest");
+    let out_text = out.to_string_lossy().into_owned();
+    let axes = |linger: serde_json::Value, name: &str| {
+        serde_json::json!([
+            {"name": name, "values": linger},
+            {"name": "producer.batch.size", "values": [16384, 65536]},
+        ])
+    };
+    let cases: [(&str, serde_json::Value, &[&str]); 5] = [
+        (
+            "experiment_hash",
+            "0123".into(),
+            &["manifest.json", "different experiments"],
+        ),
+        (
+            "axes",
+            axes(serde_json::json!([0, 5, 25]), "producer.linger.ms"),
+            &[
+                "results.csv line",
+                "producer.linger.ms = 20",
+                "manifest.json gives",
+            ],
+        ),
+        (
+            "axes",
+            axes(serde_json::json!([0, 5, 20]), "linger.ms"),
+            &["results.csv line 1", "lists the axes linger.ms"],
+        ),
+        (
+            "point_count",
+            2.into(),
+            &["results.csv", "more than the 2 points x 2 replicates"],
+        ),
+        ("replicates", 1.into(), &["results.csv", "1 replicates"]),
+    ];
+    for (key, value, needles) in cases {
+        edit_manifest(&out, key, value);
+        expect_bad_input(&["report", &out_text], needles);
+        expect_bad_input(
+            &["plot", &out_text, "--x", "linger.ms", "--y", "p99"],
+            needles,
+        );
+        std::fs::write(out.join("manifest.json"), &original).expect("restores");
+    }
+    let output = linger(&["report", &out_text]);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let shard = dir.join("shard");
+    sweep_ok(&file, &shard, &["--shard", "1/1"]);
+    let merged = dir.join("merged");
+    let (shard_text, merged_text) = (shard.to_string_lossy(), merged.to_string_lossy());
+    edit_manifest(&shard, "experiment_hash", "0123".into());
+    expect_bad_input(
+        &["merge", &shard_text, "--out", &merged_text],
+        &["experiment.toml", "different experiments"],
+    );
+    std::fs::write(shard.join("manifest.json"), &original).expect("restores");
+    let journal = std::fs::read_to_string(shard.join("journal.jsonl")).expect("journal");
+    let first = journal.lines().next().expect("a line");
+    let edited = edited_line(first, |v| v["rows"][0]["seed"] = 12345.into());
+    std::fs::write(
+        shard.join("journal.jsonl"),
+        journal.replacen(first, &edited, 1),
+    )
+    .expect("edits");
+    expect_bad_input(
+        &["merge", &shard_text, "--out", &merged_text],
+        &["journal.jsonl line 1: ", "has seed 12345"],
+    );
+    assert!(!merged.exists(), "a refused merge writes nothing");
+}

@@ -18,6 +18,12 @@
 //! | Failed                      | 0                 | `failed_absent`      |
 //! | Failed                      | ≥ 1               | `failed_present`     |
 //! | Unfinished                  | 0 / ≥ 1           | `unfinished_absent` / `unfinished_present` |
+//! | any                         | 0, but on a replica above the high watermark | `unsettled` |
+//!
+//! `unsettled` exists because a run can end before replication has caught up (the settle
+//! phase reached its bound): a record that is not committed but still sits in some replica's
+//! log above the high watermark may yet be committed, or be truncated away. The checker does
+//! not guess; it says the record's fate was not settled. A settled run has none.
 //!
 //! Besides the classes: `duplicate_copies` counts every extra copy of any record, and
 //! reordering is counted per partition and per key. A record is **reordered** when its first
@@ -37,13 +43,17 @@ pub struct LoggedRecord {
     pub offset: i64,
 }
 
-/// The committed part of one partition's log (below the high watermark), in offset order.
+/// The committed part of one partition's log (below the high watermark), in offset order, and
+/// what lies above it on any replica.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FinalPartitionLog {
     /// Which partition.
     pub partition: PartitionId,
     /// The records in offset order.
     pub records: Vec<LoggedRecord>,
+    /// Ids of records at or above the high watermark on some replica: not committed when the
+    /// run ended, but not gone either (empty once replication has caught up). Sorted, distinct.
+    pub pending: Vec<RecordId>,
 }
 
 /// The committed logs of every partition at the end of a run.
@@ -107,6 +117,9 @@ pub struct CheckerReport {
     pub unfinished_absent: u64,
     /// Never completed, present.
     pub unfinished_present: u64,
+    /// Not committed, but in some replica's log above the high watermark when the run ended:
+    /// its fate was not settled (whatever the application was told).
+    pub unsettled: u64,
     /// Extra copies of any record (copies − 1, summed over records present at least twice).
     pub duplicate_copies: u64,
     /// Records whose first log position follows that of a record sent later to the same partition.
@@ -165,10 +178,11 @@ impl CheckerReport {
             + self.failed_present
             + self.unfinished_absent
             + self.unfinished_present
+            + self.unsettled
     }
 }
 
-/// Every class the checker counts and keeps examples of: the eight exclusive classes, then the
+/// Every class the checker counts and keeps examples of: the nine exclusive classes, then the
 /// three extra counts. Indexes [`Tally`]'s arrays, so the per-record loops never touch strings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Class {
@@ -180,12 +194,13 @@ enum Class {
     FailedPresent,
     UnfinishedAbsent,
     UnfinishedPresent,
+    Unsettled,
     AckedOffsetMismatch,
     Reordered,
     ForeignInLog,
 }
 
-const CLASSES: usize = 11;
+const CLASSES: usize = 12;
 
 impl Class {
     const ALL: [Class; CLASSES] = [
@@ -197,6 +212,7 @@ impl Class {
         Class::FailedPresent,
         Class::UnfinishedAbsent,
         Class::UnfinishedPresent,
+        Class::Unsettled,
         Class::AckedOffsetMismatch,
         Class::Reordered,
         Class::ForeignInLog,
@@ -213,6 +229,7 @@ impl Class {
             Class::FailedPresent => "failed_present",
             Class::UnfinishedAbsent => "unfinished_absent",
             Class::UnfinishedPresent => "unfinished_present",
+            Class::Unsettled => "unsettled",
             Class::AckedOffsetMismatch => "acked_offset_mismatch",
             Class::Reordered => "reordered",
             Class::ForeignInLog => "foreign_in_log",
@@ -293,6 +310,7 @@ impl Tally {
         report.failed_present = self.count(Class::FailedPresent);
         report.unfinished_absent = self.count(Class::UnfinishedAbsent);
         report.unfinished_present = self.count(Class::UnfinishedPresent);
+        report.unsettled = self.count(Class::Unsettled);
         report.acked_offset_mismatch = self.count(Class::AckedOffsetMismatch);
         report.reordered = self.count(Class::Reordered);
         report.foreign_in_log = self.count(Class::ForeignInLog);
@@ -435,6 +453,11 @@ pub fn check(sent: &[SentRecord], logs: &FinalLogs) -> CheckerReport {
     if !in_order {
         reorder_by_first_offset(sent, &mut presence, &mut keys);
     }
+    if dense {
+        mark_pending(sent, logs, dense_index, &mut presence);
+    } else {
+        mark_pending(sent, logs, search_index, &mut presence);
+    }
     judge(sent, &mut presence, &mut tally);
     if in_order && presence.keyed {
         if dense {
@@ -527,6 +550,28 @@ fn locate<const IN_ORDER: bool>(
     presence.duplicate_copies = duplicate_copies;
 }
 
+/// Marks the records that are absent from the committed logs but pending above a high
+/// watermark (`first_offset` = [`PENDING`]; an absent record's first offset is otherwise unused).
+fn mark_pending(
+    sent: &[SentRecord],
+    logs: &FinalLogs,
+    index: impl Fn(RecordId) -> Option<usize>,
+    presence: &mut Presence,
+) {
+    for log in &logs.partitions {
+        for &id in &log.pending {
+            if let Some((i, _)) = sent_in(sent, &index, id, log.partition)
+                && presence.copies[i] == 0
+            {
+                presence.first_offset[i] = PENDING;
+            }
+        }
+    }
+}
+
+/// The first offset of an absent record that is pending above a high watermark.
+const PENDING: i64 = i64::MIN;
+
 /// Counts keyed reordering when the logs are in offset order: walks them again, meeting each
 /// keyed record at its first offset.
 fn reorder_keys_in_log_order(
@@ -575,27 +620,22 @@ fn reorder_by_first_offset(sent: &[SentRecord], presence: &mut Presence, keys: &
     }
 }
 
-/// The class of a record by its code: outcome kind (acked with an offset, acked with −1,
-/// failed, unfinished) × 4 + copies (none, one, more). Codes ≡ 3 (mod 4) do not occur.
-const CLASS_OF: [Class; 16] = {
+/// The class of a record by its code: pending (16 when absent from the committed log but
+/// pending above a high watermark) + outcome kind (acked with an offset, acked with −1, failed,
+/// unfinished) × 4 + copies (none, one, more). Codes ≡ 3 (mod 4) do not occur, nor do pending
+/// codes with copies (a present record has a real first offset).
+#[rustfmt::skip]
+const CLASS_OF: [Class; 32] = {
     use Class::*;
     [
-        AckedLost,
-        DeliveredOnce,
-        Duplicated,
-        Duplicated,
-        SilentLost,
-        DeliveredOnce,
-        Duplicated,
-        Duplicated,
-        FailedAbsent,
-        FailedPresent,
-        FailedPresent,
-        FailedPresent,
-        UnfinishedAbsent,
-        UnfinishedPresent,
-        UnfinishedPresent,
-        UnfinishedPresent,
+        AckedLost, DeliveredOnce, Duplicated, Duplicated,
+        SilentLost, DeliveredOnce, Duplicated, Duplicated,
+        FailedAbsent, FailedPresent, FailedPresent, FailedPresent,
+        UnfinishedAbsent, UnfinishedPresent, UnfinishedPresent, UnfinishedPresent,
+        Unsettled, DeliveredOnce, Duplicated, Duplicated,
+        Unsettled, DeliveredOnce, Duplicated, Duplicated,
+        Unsettled, FailedPresent, FailedPresent, FailedPresent,
+        Unsettled, UnfinishedPresent, UnfinishedPresent, UnfinishedPresent,
     ]
 };
 
@@ -642,7 +682,11 @@ fn judge_one(
     if (kind == 0) & (copies > 0) & (first_offset != offset) {
         tally.note(Class::AckedOffsetMismatch, s.id);
     }
-    tally.note(CLASS_OF[(kind * 4 + copies.min(2) as usize) & 15], s.id);
+    let pending = usize::from(first_offset == PENDING) * 16;
+    tally.note(
+        CLASS_OF[(pending + kind * 4 + copies.min(2) as usize) & 31],
+        s.id,
+    );
     if reordered {
         tally.note_keeping_last(Class::Reordered, s.id);
     }

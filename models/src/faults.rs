@@ -6,7 +6,9 @@
 //!   schedule = [ { at_ms = 1000, action = "crash", broker = 0 },
 //!                { at_ms = 4000, action = "restart", broker = 0 },
 //!                { at_ms = 2000, action = "cut", link = ["client", "broker1"] },
-//!                { at_ms = 2500, action = "drop_responses", broker = 2, n = 3 },
+//!                { at_ms = 2500, action = "drop_responses", broker = 2, n = 3 },   # api = "produce"
+//!                { at_ms = 2600, action = "error", broker = 1, error = "NOT_ENOUGH_REPLICAS", n = 1 },
+//!                { at_ms = 2700, action = "delay_responses", broker = 1, n = 2, delay_ms = 800 },
 //!                { at_ms = 3000, action = "latency_spike", link = ["client", "broker0"], extra_ms = 50, until_ms = 3500 },
 //!                { at_ms = 5000, action = "isolate", broker = 0 },      # zombie leader: fenced, client still reaches it
 //!                { at_ms = 9000, action = "rejoin", broker = 0 } ]
@@ -18,11 +20,14 @@
 //! [`FaultEvent`]s, the world passes each one to [`Faults::apply`], and [`Faults::stop`] ends every
 //! fault process before settling. Random draws come only from streams named `faults/...`.
 //! Each applied fault is traced under the component `faults` with the action's name as the kind
-//! (`crash`, `restart`, `cut`, `heal`, `drop_responses`, `latency_spike`, `fence`, `unfence`,
-//! `isolate`, `rejoin`; random ones carry `random = true`).
+//! (`crash`, `restart`, `cut`, `heal`, `drop_responses`, `error`, `delay_responses`,
+//! `latency_spike`, `fence`, `unfence`, `isolate`, `rejoin`; random ones carry `random = true`).
+//! An entry's keys that its action does not read are refused.
 //!
 //! Fidelity: crash-stop brokers with durable logs (see `cluster`); a cut is a symmetric network
-//! partition of one link; "drop_responses" drops the next N broker→client messages on one link;
+//! partition of one link; "drop_responses" drops the next N broker→client responses of one API
+//! (produce by default) on one link; "error" and "delay_responses" are the broker's own doing
+//! (see `cluster::injected`);
 //! "fence" models a broker that loses its controller session while running (the controller is
 //! not a network node, so cuts alone never fence anyone); "isolate" combines that with cutting
 //! the broker off from the other brokers, the classic zombie-leader partition.
@@ -31,9 +36,9 @@ use serde::Deserialize;
 use sim::{Ctx, Dist, Duration, Instant, RngStreams, Stream};
 
 use crate::cluster::config::{ConfigError, DistConfig, LinkName, ms_to_duration, resolve_link};
-use crate::cluster::{Cluster, ClusterConfig, ClusterEvent};
-use crate::network::{NetEvent, Network, node_label};
-use crate::protocol::{BrokerId, Node};
+use crate::cluster::{Cluster, ClusterConfig, ClusterEvent, ErrorStage, InjectedError};
+use crate::network::{NetEvent, Network, ResponseApi, node_label};
+use crate::protocol::{BrokerId, ErrorCode, Node, PartitionId};
 
 /// A scripted action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -47,8 +52,15 @@ pub enum FaultAction {
     Cut,
     /// Heal `link`.
     Heal,
-    /// Drop the next `n` responses from `broker` to the client.
+    /// Drop the next `n` responses from `broker` to the client (produce responses unless `api`
+    /// says otherwise).
     DropResponses,
+    /// `broker` answers its next `n` produce requests (carrying `partition`, when given) with
+    /// the Kafka error `error`, before the append (`stage = "before_append"`, the default:
+    /// nothing written) or after it (`"after_append"`: written, yet answered with the error).
+    Error,
+    /// `broker` holds its next `n` produce responses back by `delay_ms`.
+    DelayResponses,
     /// Add `extra_ms` to `link` (or every link) until `until_ms`.
     LatencySpike,
     /// The controller stops hearing `broker` (fenced after the session timeout; it keeps running).
@@ -70,21 +82,58 @@ pub struct ScheduledFault {
     pub at_ms: f64,
     /// What.
     pub action: FaultAction,
-    /// The broker (crash, restart, drop_responses, fence, unfence, isolate, rejoin).
+    /// The broker (crash, restart, drop_responses, error, delay_responses, fence, unfence,
+    /// isolate, rejoin).
     #[serde(default)]
     pub broker: Option<u32>,
     /// The link (cut, heal; latency_spike: omitted = every link).
     #[serde(default)]
     pub link: Option<LinkName>,
-    /// How many responses (drop_responses).
+    /// How many responses (drop_responses, delay_responses) or requests (error).
     #[serde(default)]
     pub n: Option<u64>,
+    /// The Kafka error name (error), e.g. `"NOT_ENOUGH_REPLICAS"`.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Only requests carrying this partition (error; default: every request).
+    #[serde(default)]
+    pub partition: Option<u32>,
+    /// `"before_append"` (default) or `"after_append"` (error).
+    #[serde(default)]
+    pub stage: Option<String>,
+    /// How long each response is held back (delay_responses), ms.
+    #[serde(default)]
+    pub delay_ms: Option<f64>,
+    /// Which responses are dropped (drop_responses): `"produce"` (default), `"metadata"`,
+    /// `"init_producer_id"` or `"any"`.
+    #[serde(default)]
+    pub api: Option<String>,
     /// Extra latency (latency_spike), ms.
     #[serde(default)]
     pub extra_ms: Option<f64>,
     /// End of the spike (latency_spike), ms from the start of the run.
     #[serde(default)]
     pub until_ms: Option<f64>,
+}
+
+impl ScheduledFault {
+    /// An entry with no keys but its time and action (the others are set by the caller).
+    pub fn new(at_ms: f64, action: FaultAction) -> Self {
+        ScheduledFault {
+            at_ms,
+            action,
+            broker: None,
+            link: None,
+            n: None,
+            error: None,
+            partition: None,
+            stage: None,
+            delay_ms: None,
+            api: None,
+            extra_ms: None,
+            until_ms: None,
+        }
+    }
 }
 
 fn default_restart_delay() -> DistConfig {
@@ -154,8 +203,12 @@ pub enum ResolvedAction {
     Cut(Node, Node),
     /// Heal a link.
     Heal(Node, Node),
-    /// Drop the next n responses from a broker to the client.
-    DropResponses(BrokerId, u64),
+    /// Drop the next n responses of one API (or any) from a broker to the client.
+    DropResponses(BrokerId, u64, ResponseApi),
+    /// A broker answers its next produce requests with an error.
+    Error(BrokerId, InjectedError),
+    /// A broker holds its next n produce responses back by a delay.
+    DelayResponses(BrokerId, u64, Duration),
     /// The controller stops hearing a broker.
     Fence(BrokerId),
     /// The controller hears a broker again.
@@ -259,7 +312,25 @@ impl FaultsConfig {
                     ),
                 ));
             }
-            out.push((at, resolve_action(&key, f, at, cluster.brokers)?));
+            let action = resolve_action(&key, f, at, cluster.brokers)?;
+            if let ResolvedAction::Error(
+                _,
+                InjectedError {
+                    partition: Some(p), ..
+                },
+            ) = action
+                && p.0 >= cluster.partitions
+            {
+                return Err(ConfigError::invalid(
+                    format!("{key}.partition"),
+                    format!(
+                        "partition {} does not exist: allowed 0 ..= {}",
+                        p.0,
+                        cluster.partitions.saturating_sub(1)
+                    ),
+                ));
+            }
+            out.push((at, action));
         }
         let r = &self.random;
         rate_mean(
@@ -311,6 +382,7 @@ fn resolve_action(
         })?;
         resolve_link(&format!("{key}.link"), l, brokers)
     };
+    refuse_unused_fields(key, f)?;
     Ok(match f.action {
         FaultAction::Crash => ResolvedAction::Crash(broker()?),
         FaultAction::Restart => ResolvedAction::Restart(broker()?),
@@ -330,7 +402,38 @@ fn resolve_action(
             let n = f.n.filter(|&n| n > 0).ok_or_else(|| {
                 ConfigError::invalid(format!("{key}.n"), "drop_responses needs n >= 1")
             })?;
-            ResolvedAction::DropResponses(broker()?, n)
+            let api = match f.api.as_deref() {
+                None => ResponseApi::Produce,
+                Some(name) => ResponseApi::from_name(name).ok_or_else(|| {
+                    ConfigError::invalid(
+                        format!("{key}.api"),
+                        format!(
+                            "{name:?}: allowed \"produce\", \"metadata\", \"init_producer_id\", \"any\""
+                        ),
+                    )
+                })?,
+            };
+            ResolvedAction::DropResponses(broker()?, n, api)
+        }
+        FaultAction::Error => ResolvedAction::Error(broker()?, resolve_error(key, f)?),
+        FaultAction::DelayResponses => {
+            let n = f.n.filter(|&n| n > 0).ok_or_else(|| {
+                ConfigError::invalid(format!("{key}.n"), "delay_responses needs n >= 1")
+            })?;
+            let delay_ms = f.delay_ms.ok_or_else(|| {
+                ConfigError::invalid(
+                    format!("{key}.delay_ms"),
+                    "delay_responses needs delay_ms, how long each response is held back",
+                )
+            })?;
+            let delay = ms_to_duration(&format!("{key}.delay_ms"), delay_ms)?;
+            if delay == Duration::ZERO {
+                return Err(ConfigError::invalid(
+                    format!("{key}.delay_ms"),
+                    "0: allowed a delay > 0 ms",
+                ));
+            }
+            ResolvedAction::DelayResponses(broker()?, n, delay)
         }
         FaultAction::LatencySpike => {
             let link = if f.link.is_some() {
@@ -340,6 +443,117 @@ fn resolve_action(
             };
             resolve_spike(key, f, at, link)?
         }
+    })
+}
+
+/// A field the action does not read is refused rather than silently ignored.
+fn refuse_unused_fields(key: &str, f: &ScheduledFault) -> Result<(), ConfigError> {
+    let (action, used): (&str, &[&str]) = match f.action {
+        FaultAction::Crash => ("crash", &["broker"]),
+        FaultAction::Restart => ("restart", &["broker"]),
+        FaultAction::Fence => ("fence", &["broker"]),
+        FaultAction::Unfence => ("unfence", &["broker"]),
+        FaultAction::Isolate => ("isolate", &["broker"]),
+        FaultAction::Rejoin => ("rejoin", &["broker"]),
+        FaultAction::Cut => ("cut", &["link"]),
+        FaultAction::Heal => ("heal", &["link"]),
+        FaultAction::DropResponses => ("drop_responses", &["broker", "n", "api"]),
+        FaultAction::Error => ("error", &["broker", "n", "error", "partition", "stage"]),
+        FaultAction::DelayResponses => ("delay_responses", &["broker", "n", "delay_ms"]),
+        FaultAction::LatencySpike => ("latency_spike", &["link", "extra_ms", "until_ms"]),
+    };
+    let set = [
+        ("broker", f.broker.is_some()),
+        ("link", f.link.is_some()),
+        ("n", f.n.is_some()),
+        ("error", f.error.is_some()),
+        ("partition", f.partition.is_some()),
+        ("stage", f.stage.is_some()),
+        ("delay_ms", f.delay_ms.is_some()),
+        ("api", f.api.is_some()),
+        ("extra_ms", f.extra_ms.is_some()),
+        ("until_ms", f.until_ms.is_some()),
+    ];
+    match set
+        .iter()
+        .find(|(name, is_set)| *is_set && !used.contains(name))
+    {
+        Some((name, _)) => Err(ConfigError::invalid(
+            format!("{key}.{name}"),
+            format!(
+                "action {action} does not use {name}; its keys are at_ms, action, {}",
+                used.join(", ")
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `error` needs a known Kafka error name; the partition, when given, must exist.
+fn resolve_error(key: &str, f: &ScheduledFault) -> Result<InjectedError, ConfigError> {
+    let n = f.n.unwrap_or(1);
+    if n == 0 {
+        return Err(ConfigError::invalid(
+            format!("{key}.n"),
+            "0: allowed n >= 1 produce requests (default 1)",
+        ));
+    }
+    let name = f.error.as_deref().ok_or_else(|| {
+        ConfigError::invalid(
+            format!("{key}.error"),
+            "error needs the Kafka error to answer with, e.g. \"NOT_ENOUGH_REPLICAS\"",
+        )
+    })?;
+    let error = injectable_error(name)
+        .map_err(|problem| ConfigError::invalid(format!("{key}.error"), problem))?;
+    let stage = match f.stage.as_deref() {
+        None | Some("before_append") => ErrorStage::BeforeAppend,
+        Some("after_append") => ErrorStage::AfterAppend,
+        Some(other) => {
+            return Err(ConfigError::invalid(
+                format!("{key}.stage"),
+                format!(
+                    "{other:?}: allowed \"before_append\" (nothing written) or \"after_append\" (written, then the error)"
+                ),
+            ));
+        }
+    };
+    Ok(InjectedError {
+        error,
+        partition: f.partition.map(PartitionId),
+        requests: n,
+        stage,
+    })
+}
+
+/// The error a broker may be told to answer with: any produce error Kafka's brokers send
+/// (NETWORK_EXCEPTION is the client's own, never on the wire). An unknown name gets the
+/// nearest known one as a suggestion.
+fn injectable_error(name: &str) -> Result<ErrorCode, String> {
+    let allowed: Vec<ErrorCode> = ErrorCode::ALL
+        .into_iter()
+        .filter(|e| !matches!(e, ErrorCode::None | ErrorCode::NetworkException))
+        .collect();
+    if let Some(&e) = allowed.iter().find(|e| e.name() == name) {
+        return Ok(e);
+    }
+    let upper = name.to_ascii_uppercase().replace(['-', '.', ' '], "_");
+    let nearest = allowed
+        .iter()
+        .map(|e| (strsim::levenshtein(&upper, e.name()), e.name()))
+        .min()
+        .filter(|&(distance, _)| distance <= upper.len().max(4) / 2)
+        .map(|(_, n)| n);
+    let names: Vec<&str> = allowed.iter().map(|e| e.name()).collect();
+    Err(match nearest {
+        Some(n) => format!(
+            "{name:?} is not a Kafka error a broker sends: did you mean \"{n}\"? allowed: {}",
+            names.join(", ")
+        ),
+        None => format!(
+            "{name:?} is not a Kafka error a broker sends; allowed: {}",
+            names.join(", ")
+        ),
     })
 }
 
@@ -562,11 +776,27 @@ pub fn apply_action<E: From<ClusterEvent> + From<NetEvent>>(
             });
             net.heal(a, b);
         }
-        ResolvedAction::DropResponses(b, n) => {
+        ResolvedAction::DropResponses(b, n, api) => {
             ctx.trace("faults", "drop_responses", |e| {
-                e.with("broker", b.0).with("n", n)
+                e.with("broker", b.0).with("n", n).with("api", api.name())
             });
-            net.drop_next_responses(b, n);
+            net.drop_next_responses(b, n, api);
+        }
+        ResolvedAction::Error(b, error) => {
+            ctx.trace("faults", "error", |e| {
+                e.with("broker", b.0)
+                    .with("error", error.error.name())
+                    .with("n", error.requests)
+            });
+            cluster.inject_error(b, error);
+        }
+        ResolvedAction::DelayResponses(b, n, delay) => {
+            ctx.trace("faults", "delay_responses", |e| {
+                e.with("broker", b.0)
+                    .with("n", n)
+                    .with("delay_ns", delay.as_nanos())
+            });
+            cluster.delay_responses(b, n, delay);
         }
         ResolvedAction::LatencySpike { link, extra, until } => {
             ctx.trace("faults", "latency_spike", |e| {

@@ -193,6 +193,55 @@ struct Spike {
     extra: Duration,
 }
 
+/// Which responses a scripted `drop_responses` drops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResponseApi {
+    /// Produce responses (the default).
+    Produce,
+    /// Metadata responses.
+    Metadata,
+    /// InitProducerId responses.
+    InitProducerId,
+    /// Whatever message to the client comes next.
+    Any,
+}
+
+impl ResponseApi {
+    const COUNT: usize = 4;
+
+    /// The name in experiment files.
+    pub fn name(self) -> &'static str {
+        match self {
+            ResponseApi::Produce => "produce",
+            ResponseApi::Metadata => "metadata",
+            ResponseApi::InitProducerId => "init_producer_id",
+            ResponseApi::Any => "any",
+        }
+    }
+
+    /// The API of an experiment file's name.
+    pub fn from_name(name: &str) -> Option<ResponseApi> {
+        [
+            ResponseApi::Produce,
+            ResponseApi::Metadata,
+            ResponseApi::InitProducerId,
+            ResponseApi::Any,
+        ]
+        .into_iter()
+        .find(|api| api.name() == name)
+    }
+
+    /// The API of a response message (requests have none).
+    fn of(msg: &Message) -> Option<ResponseApi> {
+        match msg {
+            Message::ProduceResponse(_) => Some(ResponseApi::Produce),
+            Message::MetadataResponse(_) => Some(ResponseApi::Metadata),
+            Message::InitProducerIdResponse { .. } => Some(ResponseApi::InitProducerId),
+            _ => None,
+        }
+    }
+}
+
 /// One direction of one link.
 #[derive(Clone, Debug)]
 struct Link {
@@ -200,7 +249,8 @@ struct Link {
     bandwidth_bytes_per_s: u64,
     loss_ppb: u64,
     cut: bool,
-    drop_next: u64,
+    /// Scripted drops still to come, by [`ResponseApi`] index.
+    drop_next: [u64; ResponseApi::COUNT],
     spikes: Vec<Spike>,
     busy_until: Instant,
     last_arrival: Instant,
@@ -242,6 +292,8 @@ pub struct Network {
     node_count: usize,
     links: Vec<Link>,
     dropped_count: u64,
+    /// Produce requests sent by the client and not yet delivered to their broker.
+    produce_requests_on_wire: u64,
     /// Per node index: whether the client's connection to that broker lost a message and so
     /// carries nothing more until the client reconnects (see [`Network::reconnect`]).
     connection_lost: Vec<bool>,
@@ -329,7 +381,7 @@ impl Network {
                     bandwidth_bytes_per_s: config.bandwidth_bytes_per_s,
                     loss_ppb: probability_to_ppb(loss),
                     cut: false,
-                    drop_next: 0,
+                    drop_next: [0; ResponseApi::COUNT],
                     spikes: Vec::new(),
                     busy_until: Instant::ZERO,
                     last_arrival: Instant::ZERO,
@@ -341,6 +393,7 @@ impl Network {
             node_count,
             links,
             dropped_count: 0,
+            produce_requests_on_wire: 0,
             connection_lost: vec![false; node_count],
             client_connection: vec![0; node_count],
             lost_message_breaks_connection: config.lost_message_breaks_connection,
@@ -420,8 +473,7 @@ impl Network {
             Err(DropReason::ConnectionLost)
         } else if link.cut {
             Err(DropReason::Cut)
-        } else if is_response && link.drop_next > 0 {
-            link.drop_next -= 1;
+        } else if is_response && link.take_scripted_drop(&msg) {
             Err(DropReason::Scripted)
         } else if link.loss_ppb > 0 && link.stream.bernoulli(link.loss_ppb, RATIO_DENOMINATOR) {
             Err(DropReason::Loss)
@@ -430,6 +482,9 @@ impl Network {
         };
         match verdict {
             Ok(at) => {
+                if matches!(msg, Message::ProduceRequest(_)) {
+                    self.produce_requests_on_wire += 1;
+                }
                 if let (true, ClientArrivals::Tracked(pending)) =
                     (is_response, &mut self.client_arrivals)
                 {
@@ -527,15 +582,16 @@ impl Network {
     pub fn heal_all(&mut self) {
         for link in &mut self.links {
             link.cut = false;
-            link.drop_next = 0;
+            link.drop_next = [0; ResponseApi::COUNT];
             link.spikes.clear();
         }
     }
 
-    /// Drops the next `n` responses from `broker` to the client.
-    pub fn drop_next_responses(&mut self, broker: BrokerId, n: u64) {
+    /// Drops the next `n` responses of `api` (or of any API) from `broker` to the client.
+    pub fn drop_next_responses(&mut self, broker: BrokerId, n: u64, api: ResponseApi) {
         let link = self.link_mut(Node::Broker(broker), Node::Client);
-        link.drop_next = link.drop_next.saturating_add(n);
+        let count = &mut link.drop_next[api as usize];
+        *count = count.saturating_add(n);
     }
 
     /// Adds `extra` to the latency of messages sent between `a` and `b` (both directions) during
@@ -563,6 +619,23 @@ impl Network {
     pub fn connection_broken(&self, _now: Instant, client: Node, broker: BrokerId) -> bool {
         self.connection_lost[node_index(Node::Broker(broker))]
             || self.is_cut(client, Node::Broker(broker))
+    }
+
+    /// When the last message sent from `from` to `to` has left `from` (its link has serialised
+    /// it at the link's bandwidth), or `now` when that was earlier.
+    pub fn written_at(&self, now: Instant, from: Node, to: Node) -> Instant {
+        self.links[self.link_index(from, to)].busy_until.max(now)
+    }
+
+    /// Notes that a produce request reached its broker (the world calls this on delivery).
+    pub fn on_produce_request_delivered(&mut self) {
+        self.produce_requests_on_wire = self.produce_requests_on_wire.saturating_sub(1);
+    }
+
+    /// Produce requests still travelling from the client to a broker: a run does not end
+    /// while an acks=0 request is on the wire.
+    pub fn produce_requests_on_wire(&self) -> u64 {
+        self.produce_requests_on_wire
     }
 
     /// Messages dropped so far, for every reason.
@@ -612,6 +685,21 @@ fn trace_drop<E>(ctx: &mut Ctx<'_, E>, from: Node, to: Node, msg: &Message, reas
 }
 
 impl Link {
+    /// Whether `msg` is taken by a scripted drop (of its API, or else of any API), counting it.
+    fn take_scripted_drop(&mut self, msg: &Message) -> bool {
+        if self.drop_next == [0; ResponseApi::COUNT] {
+            return false;
+        }
+        let own = ResponseApi::of(msg).map(|api| api as usize);
+        for slot in own.into_iter().chain([ResponseApi::Any as usize]) {
+            if self.drop_next[slot] > 0 {
+                self.drop_next[slot] -= 1;
+                return true;
+            }
+        }
+        false
+    }
+
     /// Serialises `bytes` behind what is already queued, then adds latency and any spike;
     /// never earlier than the previous arrival on this link direction.
     fn arrival(&mut self, now: Instant, bytes: u64) -> Instant {

@@ -68,9 +68,31 @@ pub enum ErrorCode {
     InvalidProducerEpoch,
     /// 59: the broker has no state for this producer id.
     UnknownProducerId,
+    /// 56: the broker could not read or write the log's disk.
+    KafkaStorageError,
+    /// 87: the broker refused a record of the batch (it fails; nothing is written).
+    InvalidRecord,
 }
 
 impl ErrorCode {
+    /// Every code, in the order of Kafka's numbers.
+    pub const ALL: [ErrorCode; 14] = [
+        ErrorCode::None,
+        ErrorCode::UnknownTopicOrPartition,
+        ErrorCode::LeaderNotAvailable,
+        ErrorCode::NotLeaderOrFollower,
+        ErrorCode::RequestTimedOut,
+        ErrorCode::MessageTooLarge,
+        ErrorCode::NetworkException,
+        ErrorCode::NotEnoughReplicas,
+        ErrorCode::NotEnoughReplicasAfterAppend,
+        ErrorCode::OutOfOrderSequenceNumber,
+        ErrorCode::InvalidProducerEpoch,
+        ErrorCode::KafkaStorageError,
+        ErrorCode::UnknownProducerId,
+        ErrorCode::InvalidRecord,
+    ];
+
     /// Kafka's numeric code.
     pub fn code(self) -> i16 {
         match self {
@@ -86,6 +108,8 @@ impl ErrorCode {
             ErrorCode::OutOfOrderSequenceNumber => 45,
             ErrorCode::InvalidProducerEpoch => 47,
             ErrorCode::UnknownProducerId => 59,
+            ErrorCode::KafkaStorageError => 56,
+            ErrorCode::InvalidRecord => 87,
         }
     }
 
@@ -104,6 +128,8 @@ impl ErrorCode {
             ErrorCode::OutOfOrderSequenceNumber => "OUT_OF_ORDER_SEQUENCE_NUMBER",
             ErrorCode::InvalidProducerEpoch => "INVALID_PRODUCER_EPOCH",
             ErrorCode::UnknownProducerId => "UNKNOWN_PRODUCER_ID",
+            ErrorCode::KafkaStorageError => "KAFKA_STORAGE_ERROR",
+            ErrorCode::InvalidRecord => "INVALID_RECORD",
         }
     }
 
@@ -118,6 +144,7 @@ impl ErrorCode {
                 | ErrorCode::NetworkException
                 | ErrorCode::NotEnoughReplicas
                 | ErrorCode::NotEnoughReplicasAfterAppend
+                | ErrorCode::KafkaStorageError
         )
     }
 
@@ -129,6 +156,7 @@ impl ErrorCode {
                 | ErrorCode::LeaderNotAvailable
                 | ErrorCode::NotLeaderOrFollower
                 | ErrorCode::NetworkException
+                | ErrorCode::KafkaStorageError
         )
     }
 }

@@ -324,15 +324,7 @@ fn broker_link(a: u32, b: u32) -> Option<[NodeName; 2]> {
 }
 
 fn fault(at_ms: f64, action: FaultAction) -> ScheduledFault {
-    ScheduledFault {
-        at_ms,
-        action,
-        broker: None,
-        link: None,
-        n: None,
-        extra_ms: None,
-        until_ms: None,
-    }
+    ScheduledFault::new(at_ms, action)
 }
 
 fn faults(schedule: Vec<ScheduledFault>) -> FaultsConfig {
@@ -525,6 +517,8 @@ fn delivery_timeout() -> Result<WorldConfig, ScenarioError> {
     schedule.push(ScheduledFault {
         broker: Some(leader),
         n: Some(1_000_000),
+        // Every answer from the broker is lost, metadata included: it is unreachable.
+        api: Some("any".to_string()),
         ..fault(2195.0, FaultAction::DropResponses)
     });
     config.faults = faults(schedule);

@@ -5,7 +5,7 @@
 //!   run(config, seed, trace)
 //!     ├─ send phase:   workload + sender + network + cluster + faults   (run.duration_ms / records)
 //!     ├─ drain phase:  no new sends; in-flight work finishes            (bounded by drain_ms)
-//!     ├─ settle phase: cluster heals and catches up                     (bounded by settle_ms)
+//!     ├─ settle phase: cluster heals and catches up                     (until settled, bounded by settle_ms)
 //!     └─ verdict:      final logs + what the application was told ──► checker ──► RunResult
 //! ```
 //!
@@ -20,7 +20,13 @@
 //! Fidelity: the end of the send phase is the application calling `flush()` and never sending
 //! again (not `close()`: a close would fail blocked sends with `KafkaException`); the drain
 //! phase lasts until nothing is queued or in flight, or `delivery.timeout.ms` + 5 s. The
-//! settle phase heals links and restarts brokers so the final logs are the committed ones.
+//! settle phase heals links and restarts brokers, and lasts until replication has caught up
+//! (every broker up, every partition led with its whole replica set in the ISR, every replica
+//! at the leader's log end, the high watermark there too), so the final logs are the committed
+//! ones. Its bound (`settle_ms`, 5 virtual minutes by default: a follower may wait out
+//! `replica.socket.timeout.ms` on a fetch sent to a broker that crashed, and then rejoin the ISR)
+//! only stops a run that cannot settle; such a run says so in a warning, and the checker counts
+//! the records whose fate was still open as `unsettled`, never as lost.
 
 use serde::Deserialize;
 use sim::{Ctx, Engine, Instant, Model, RunLimits};
@@ -45,7 +51,8 @@ pub struct RunConfig {
     /// After sending stops, how long in-flight work may take to finish, in ms; when absent,
     /// `delivery.timeout.ms` plus 5 s.
     pub drain_ms: Option<f64>,
-    /// After draining, how long the cluster may take to heal and catch up, in ms.
+    /// After draining, the bound on how long the cluster may take to heal and catch up, in ms
+    /// (the phase ends as soon as replication has caught up).
     pub settle_ms: f64,
     /// Bound on handled events (0: derived from the workload).
     pub max_events: u64,
@@ -55,12 +62,15 @@ pub struct RunConfig {
     pub replicates: u32,
 }
 
+/// The default bound of the settle phase: 5 virtual minutes.
+pub const DEFAULT_SETTLE_MS: f64 = 300_000.0;
+
 impl Default for RunConfig {
     fn default() -> Self {
         RunConfig {
             duration_ms: 10_000.0,
             drain_ms: None,
-            settle_ms: 10_000.0,
+            settle_ms: DEFAULT_SETTLE_MS,
             max_events: 0,
             seed: 1,
             replicates: 1,
@@ -259,7 +269,10 @@ enum Phase {
     Settling {
         until: Instant,
     },
-    Done,
+    /// The verdict can be taken; `settled` tells whether replication had caught up.
+    Done {
+        settled: bool,
+    },
 }
 
 /// How often the run checks whether a drain or settle phase is over.
@@ -291,6 +304,9 @@ impl Model for World {
                         self.producer.on_message(ctx, &mut self.net, broker, msg)
                     }
                     (_, Node::Broker(broker)) => {
+                        if matches!(msg, crate::protocol::Message::ProduceRequest(_)) {
+                            self.net.on_produce_request_delivered();
+                        }
                         self.cluster
                             .on_message(ctx, &mut self.net, from, broker, msg)
                     }
@@ -317,7 +333,11 @@ impl World {
                 ctx.schedule_at(now, Event::Run(RunEvent::Poll));
             }
             (RunEvent::Poll, Phase::Draining { until }) => {
-                if self.producer.is_quiescent() || now >= until {
+                // Quiescent: nothing queued, in flight or blocked, and no acks=0 request still
+                // on its way to a broker.
+                let quiescent =
+                    self.producer.is_quiescent() && self.net.produce_requests_on_wire() == 0;
+                if quiescent || now >= until {
                     self.begin_settle(ctx);
                     self.phase = Phase::Settling {
                         until: now.saturating_add(sim::Duration::from_nanos(self.settle_ns)),
@@ -326,8 +346,9 @@ impl World {
                 ctx.schedule_after(POLL_INTERVAL, Event::Run(RunEvent::Poll));
             }
             (RunEvent::Poll, Phase::Settling { until }) => {
-                if self.is_settled() || now >= until {
-                    self.phase = Phase::Done;
+                let settled = self.is_settled();
+                if settled || now >= until {
+                    self.phase = Phase::Done { settled };
                     ctx.stop();
                 } else {
                     ctx.schedule_after(POLL_INTERVAL, Event::Run(RunEvent::Poll));
@@ -515,14 +536,9 @@ fn finish(
         cluster,
         phase,
         sending_done_ns,
+        settle_ns,
         ..
     } = world;
-    if phase != Phase::Done {
-        warnings.push(format!(
-            "the run stopped in phase {phase:?} (time limit) at {}",
-            engine.now()
-        ));
-    }
     let unfinished = producer.unfinished();
     if unfinished > 0 {
         warnings.push(format!(
@@ -536,6 +552,19 @@ fn finish(
     let mut producer = producer;
     let sent = producer.records.take_sent_records();
     let report = check(&sent, &final_logs);
+    match phase {
+        Phase::Done { settled: true } => {}
+        Phase::Done { settled: false } => warnings.push(format!(
+            "replication had not caught up when the settle phase reached its bound ([run] settle_ms = {} ms) at {}: {} records whose fate was still open are counted as unsettled, not as lost",
+            settle_ns / 1_000_000,
+            engine.now(),
+            report.unsettled
+        )),
+        _ => warnings.push(format!(
+            "the run stopped in phase {phase:?} (time limit) at {}",
+            engine.now()
+        )),
+    }
     drop((sent, final_logs));
     let m = &producer.metrics;
     assert_eq!(
@@ -573,7 +602,11 @@ fn checker_counts(report: &CheckerReport) -> CheckerCounts {
         failed_present: report.failed_present,
         unfinished_absent: report.unfinished_absent,
         unfinished_present: report.unfinished_present,
+        unsettled: report.unsettled,
         reordered: report.reordered,
+        key_reordered: report.key_reordered,
+        acked_offset_mismatch: report.acked_offset_mismatch,
+        foreign_in_log: report.foreign_in_log,
     }
 }
 

@@ -32,6 +32,7 @@ fn log(p: u32, ids: &[u64]) -> FinalPartitionLog {
                 offset: i as i64,
             })
             .collect(),
+        pending: Vec::new(),
     }
 }
 
@@ -72,6 +73,45 @@ fn every_class_is_counted_once_and_the_classes_add_up() {
     assert_eq!(r.examples["duplicated"], vec![RecordId(1)]);
     assert_eq!(r.reordered, 0);
     assert!(!r.no_loss_of_acked() && !r.no_duplicates() && r.no_reordering());
+}
+
+/// A run that ends before replication caught up: records absent from the committed log but
+/// above the high watermark on some replica are unsettled, whatever the application was told;
+/// committed records and records on no replica keep their classes, and a pending id of another
+/// partition says nothing about a record.
+#[test]
+fn records_only_above_the_high_watermark_are_unsettled_not_lost() {
+    let sent = vec![
+        sent(0, 0, None, acked(0)),               // committed: delivered once
+        sent(1, 0, None, acked(1)),               // pending only: unsettled, not acked_lost
+        sent(2, 0, None, failed()),               // pending only: unsettled, not failed_absent
+        sent(3, 0, None, AppOutcome::Unfinished), // pending only: unsettled
+        sent(4, 0, None, acked(2)),               // nowhere: acked_lost
+        sent(5, 1, None, acked(0)),               // pending in partition 0, sent to 1: lost
+        sent(6, 0, None, acked(-1)),              // committed and pending: delivered once
+    ];
+    let mut p0 = log(0, &[0, 6]);
+    p0.pending = vec![
+        RecordId(1),
+        RecordId(2),
+        RecordId(3),
+        RecordId(5),
+        RecordId(6),
+    ];
+    let logs = FinalLogs {
+        partitions: vec![p0, log(1, &[])],
+    };
+    let r = check(&sent, &logs);
+    assert_eq!(r.unsettled, 3);
+    assert_eq!(r.acked_lost, 2);
+    assert_eq!(r.delivered_once, 2);
+    assert_eq!((r.failed_absent, r.unfinished_absent), (0, 0));
+    assert_eq!(r.class_total(), r.sent);
+    assert_eq!(
+        r.examples["unsettled"],
+        vec![RecordId(1), RecordId(2), RecordId(3)]
+    );
+    assert_eq!(r.examples["acked_lost"], vec![RecordId(4), RecordId(5)]);
 }
 
 #[test]
@@ -194,6 +234,7 @@ mod reference {
             "failed_absent" => &mut report.failed_absent,
             "failed_present" => &mut report.failed_present,
             "unfinished_absent" => &mut report.unfinished_absent,
+            "unsettled" => &mut report.unsettled,
             _ => &mut report.unfinished_present,
         }
     }
@@ -228,7 +269,12 @@ mod reference {
                 AppOutcome::Acked { offset } => offset,
                 _ => -1,
             };
+            let pending = logs
+                .partitions
+                .iter()
+                .any(|log| log.partition == s.partition && log.pending.contains(&s.id));
             let class = match (&s.outcome, copies) {
+                (_, 0) if pending => "unsettled",
                 (AppOutcome::Acked { .. }, 1) => "delivered_once",
                 (AppOutcome::Acked { .. }, 0) if reported < 0 => "silent_lost",
                 (AppOutcome::Acked { .. }, 0) => "acked_lost",
@@ -329,6 +375,26 @@ fn any_entry() -> impl Strategy<Value = (usize, bool, u32)> {
     (0usize..100, prop::bool::weighted(0.1), any::<u32>())
 }
 
+/// Ids pending above the high watermark of partition `p`, sorted and distinct, as the cluster
+/// lists them: picks within the sent list name its records (of any partition: a pending id of
+/// another partition must not count), picks past it ids nobody sent.
+fn pending_ids(sent: &[SentRecord], picks: &[usize], p: u32) -> Vec<RecordId> {
+    let mut ids: Vec<RecordId> = picks
+        .iter()
+        .filter(|&&pick| {
+            sent.get(pick)
+                .is_none_or(|s| s.partition.0 == p || pick % 3 == 0)
+        })
+        .map(|&pick| {
+            sent.get(pick)
+                .map_or(RecordId(pick as u64 + 5000), |s| s.id)
+        })
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512), ..ProptestConfig::default() })]
 
@@ -341,6 +407,7 @@ proptest! {
         huge_keys in prop::bool::weighted(0.25),
         in_send_order in prop::bool::weighted(0.3),
         offset_stride in 1i64..3,
+        pending_picks in prop::collection::vec(0usize..100, 0..20),
     ) {
         let partitions = if huge_partitions { HUGE_PARTITIONS } else { SMALL_PARTITIONS };
         let keys = if huge_keys { HUGE_KEYS } else { SMALL_KEYS };
@@ -374,6 +441,7 @@ proptest! {
                             .enumerate()
                             .map(|(i, &(_, id))| LoggedRecord { id: RecordId(id), offset: i as i64 * offset_stride })
                             .collect(),
+                        pending: pending_ids(&sent, &pending_picks, p),
                     }
                 })
                 .collect(),
@@ -398,7 +466,7 @@ proptest! {
         // Logs of partitions 0..=3, then partition 1 again if repeated.
         let mut logs: Vec<FinalPartitionLog> = [0, 1, 2, 3, 1][..4 + usize::from(repeat_partition)]
             .iter()
-            .map(|&p| FinalPartitionLog { partition: PartitionId(p), records: Vec::new() })
+            .map(|&p| FinalPartitionLog { partition: PartitionId(p), records: Vec::new(), pending: Vec::new() })
             .collect();
         for (pick, choice, offset) in entries {
             // Picks past the sent list are ids nobody sent (foreign).

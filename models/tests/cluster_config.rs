@@ -149,15 +149,7 @@ fn network_errors_name_the_key() {
 }
 
 fn fault(at_ms: f64, action: FaultAction) -> ScheduledFault {
-    ScheduledFault {
-        at_ms,
-        action,
-        broker: None,
-        link: None,
-        n: None,
-        extra_ms: None,
-        until_ms: None,
-    }
+    ScheduledFault::new(at_ms, action)
 }
 
 #[test]

@@ -260,6 +260,11 @@ fn zombie_leaders_lose_acks1_writes_but_not_acks_all_writes() {
             broker: Some((seed % 3) as u32),
             link: None,
             n: None,
+            error: None,
+            partition: None,
+            stage: None,
+            delay_ms: None,
+            api: None,
             extra_ms: None,
             until_ms: None,
         };

@@ -2,7 +2,7 @@
 //! bandwidth and scripted response drops.
 
 use models::cluster::DistConfig;
-use models::network::{NetEvent, Network, NetworkConfig};
+use models::network::{NetEvent, Network, NetworkConfig, ResponseApi};
 use models::protocol::{BrokerId, Message, Node, ProduceRequest, WireBatch};
 use sim::{Ctx, Engine, Instant, Model, RunLimits};
 
@@ -249,7 +249,7 @@ fn a_lost_message_kills_the_client_connection_in_both_directions_until_a_reconne
     // while the broker-to-broker link is unaffected; after the reconnect both directions work.
     engine.ctx().schedule_at(
         Instant::ZERO,
-        Ev::Do(|net, _| net.drop_next_responses(BrokerId(0), 1)),
+        Ev::Do(|net, _| net.drop_next_responses(BrokerId(0), 1, ResponseApi::Any)),
     );
     let sends = [
         (10, B0, CLIENT, 0),
@@ -387,7 +387,7 @@ fn drop_next_responses_drops_exactly_n_responses_on_that_link() {
     let (mut engine, mut w) = world(&config, 6);
     engine.ctx().schedule_at(
         Instant::ZERO,
-        Ev::Do(|net, _| net.drop_next_responses(BrokerId(0), 2)),
+        Ev::Do(|net, _| net.drop_next_responses(BrokerId(0), 2, ResponseApi::Any)),
     );
     for i in 0..4u64 {
         engine.ctx().schedule_at(

@@ -424,6 +424,11 @@ fn an_isolated_zombie_leader_acks_writes_that_are_lost_when_it_rejoins() {
         broker: Some(0),
         link: None,
         n: None,
+        error: None,
+        partition: None,
+        stage: None,
+        delay_ms: None,
+        api: None,
         extra_ms: None,
         until_ms: None,
     };
@@ -503,6 +508,11 @@ fn a_session_restored_before_the_timeout_changes_nothing() {
         broker: Some(0),
         link: None,
         n: None,
+        error: None,
+        partition: None,
+        stage: None,
+        delay_ms: None,
+        api: None,
         extra_ms: None,
         until_ms: None,
     };

@@ -27,6 +27,11 @@ fn cut_all(at_ms: f64, until_ms: f64) -> FaultsConfig {
                 broker: None,
                 link,
                 n: None,
+                error: None,
+                partition: None,
+                stage: None,
+                delay_ms: None,
+                api: None,
                 extra_ms: None,
                 until_ms: None,
             });

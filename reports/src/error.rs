@@ -74,6 +74,17 @@ pub enum ReportError {
         /// What is wrong.
         message: String,
     },
+    /// The manifest and the files beside it do not describe the same results (an edited or
+    /// mixed directory): `linger sweep` would refuse it, so the reports do too.
+    #[error("{path}{}: {message}", line_suffix(*line))]
+    Inconsistent {
+        /// The file at fault.
+        path: PathBuf,
+        /// The 1-based line, when one row is at fault.
+        line: Option<u64>,
+        /// What does not match, and with what.
+        message: String,
+    },
     /// A column asked for does not exist.
     #[error("no column `{name}` in {path}; available columns: {}", available.join(", "))]
     UnknownColumn {

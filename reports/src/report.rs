@@ -48,11 +48,16 @@ pub fn report(dir: &Path) -> Result<ReportFiles, ReportError> {
         .map(|c| (c.chart, plot_dir.join(c.stem)))
         .collect();
     let plots = plots::write_charts(&jobs)?;
-    let staged = vec![
-        output::stage_bytes(&dir.join("report.html"), html.as_bytes())?,
-        output::stage_bytes(&dir.join("report.md"), markdown.as_bytes())?,
-    ];
-    let written = output::commit_all(staged)?;
+    let html_file = output::stage_bytes(&dir.join("report.html"), html.as_bytes())?;
+    // A failure to stage the second file must not leave the first one's temporary behind.
+    let markdown_file = match output::stage_bytes(&dir.join("report.md"), markdown.as_bytes()) {
+        Ok(file) => file,
+        Err(error) => {
+            output::discard(vec![html_file]);
+            return Err(error);
+        }
+    };
+    let written = output::commit_all(vec![html_file, markdown_file])?;
     Ok(ReportFiles {
         html: written[0].clone(),
         markdown: written[1].clone(),
@@ -140,6 +145,8 @@ pub(crate) struct PointSummary {
     pub failed: Option<f64>,
     /// Records the application was told nothing about (no error) that are missing.
     pub silent_absent: Option<f64>,
+    /// Records whose fate was still open when a run ended before replication caught up.
+    pub unsettled: Option<f64>,
     /// Distinct run warnings (the `warnings` column), such as silently disabled idempotence.
     pub warnings: Vec<String>,
 }
@@ -165,6 +172,7 @@ impl PointSummary {
     /// idempotence is on) and held.
     fn at_least_once_held(&self) -> bool {
         self.ran()
+            && n(self.unsettled) == 0.0
             && matches!(
                 self.config.promise(),
                 Promise::AtLeastOnce | Promise::ExactlyOnceInOrder
@@ -173,7 +181,10 @@ impl PointSummary {
     }
     /// Exactly once, in order, per partition was promised (idempotence on, acks=all) and held.
     fn exactly_once_held(&self) -> bool {
-        self.ran() && self.config.promise() == Promise::ExactlyOnceInOrder && self.clean()
+        self.ran()
+            && n(self.unsettled) == 0.0
+            && self.config.promise() == Promise::ExactlyOnceInOrder
+            && self.clean()
     }
 }
 
@@ -208,6 +219,7 @@ fn summarise(sweep: &Sweep) -> Result<Vec<PointSummary>, ReportError> {
             reordered: column_sum(point, "reordered")?,
             failed: column_sum(point, "records_failed")?,
             silent_absent: column_sum(point, "silent_absent")?,
+            unsettled: column_sum(point, "unsettled")?,
             warnings,
         });
     }
@@ -277,6 +289,12 @@ pub(crate) fn verdict(p: &PointSummary) -> String {
             "Broke at-least-once: {} acknowledged records are missing from the final logs (the \
              producer was told they were written).",
             n(p.lost_acked)
+        ),
+        _ if n(p.unsettled) > 0.0 => format!(
+            "Not established: {} records were neither committed nor gone when a run reached its \
+             settle bound (replication had not caught up; raise [run] settle_ms); observed {}.",
+            n(p.unsettled),
+            observed(p)
         ),
         Promise::ExactlyOnceInOrder if p.clean() => format!(
             "Exactly once, in order, per partition (idempotence on, acks=all): no loss, \
@@ -720,6 +738,7 @@ mod tests {
             reordered: Some(0.0),
             failed: Some(0.0),
             silent_absent: Some(0.0),
+            unsettled: Some(0.0),
             warnings: Vec::new(),
         }
     }
@@ -767,6 +786,21 @@ mod tests {
         let s = summary(config(Acks::All, true), 1.0);
         assert!(verdict(&s).starts_with("Exactly once, in order, per partition"));
         assert!(s.exactly_once_held());
+    }
+
+    #[test]
+    fn an_unsettled_point_establishes_no_guarantee() {
+        let mut s = summary(config(Acks::All, true), 1.0);
+        s.unsettled = Some(4.0);
+        let text = verdict(&s);
+        assert!(text.starts_with("Not established: 4 records"), "{text}");
+        assert!(text.contains("settle_ms"), "{text}");
+        assert!(!s.exactly_once_held() && !s.at_least_once_held());
+        s.lost_acked = Some(1.0);
+        assert!(
+            verdict(&s).starts_with("Broke at-least-once"),
+            "a loss is a loss"
+        );
     }
 
     #[test]

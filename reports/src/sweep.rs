@@ -85,8 +85,15 @@ impl Sweep {
         let (columns, rows) = read_csv(&results_path)?;
         let manifest_path = dir.join(MANIFEST_FILE);
         let axes = find_axes(&manifest, &columns, (&manifest_path, &results_path))?;
-        let points = group_points(&columns, &rows, &axes);
         let experiment_files = read_experiment_files(dir)?;
+        let files = Files {
+            manifest: &manifest_path,
+            results: &results_path,
+            dir,
+        };
+        check_copy_hash(&manifest, &experiment_files, &files)?;
+        check_rows(&manifest, &columns, &rows, &files)?;
+        let points = group_points(&columns, &rows, &axes);
         Ok(Sweep {
             dir: dir.to_path_buf(),
             manifest,
@@ -336,6 +343,233 @@ fn find_axes(
     Ok(axes)
 }
 
+/// The paths that consistency errors name.
+struct Files<'a> {
+    manifest: &'a Path,
+    results: &'a Path,
+    dir: &'a Path,
+}
+
+/// The experiment copy `linger sweep` writes starts with a header naming the experiment's hash;
+/// it must be the manifest's.
+fn check_copy_hash(
+    manifest: &serde_json::Value,
+    experiment_files: &[(String, String)],
+    files: &Files<'_>,
+) -> Result<(), ReportError> {
+    let Some(wanted) = manifest
+        .get("experiment_hash")
+        .and_then(serde_json::Value::as_str)
+    else {
+        return Ok(());
+    };
+    let Some((name, text)) = experiment_files
+        .iter()
+        .find(|(name, _)| name == "experiment.toml")
+    else {
+        return Ok(());
+    };
+    let header_hash = text
+        .lines()
+        .next()
+        .and_then(|line| line.strip_prefix("# Experiment `"))
+        .and_then(|rest| rest.rsplit_once(" (hash "))
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(hash, _)| hash);
+    match header_hash {
+        Some(hash) if hash != wanted => Err(ReportError::Inconsistent {
+            path: files.manifest.to_path_buf(),
+            line: None,
+            message: format!(
+                "says experiment hash {wanted}, but {} was written for hash {hash}: the two                  files come from different experiments",
+                files.dir.join(name).display()
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The manifest's counts, when it has them (every manifest `linger sweep` writes does).
+fn manifest_count(manifest: &serde_json::Value, key: &str) -> Option<u64> {
+    manifest.get(key).and_then(serde_json::Value::as_u64)
+}
+
+/// The manifest's axes as (name, values), for those that list their values.
+fn manifest_axis_values(manifest: &serde_json::Value) -> Vec<(&str, &Vec<serde_json::Value>)> {
+    manifest
+        .get("axes")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|axis| {
+            let name = axis.get("name")?.as_str()?;
+            let values = axis.get("values")?.as_array()?;
+            Some((name, values)).filter(|(_, values)| !values.is_empty())
+        })
+        .collect()
+}
+
+/// A value as `linger sweep` writes it in a CSV cell: strings bare, the rest as JSON.
+fn cell_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Checks the rows against the manifest: the axis columns follow `point, replicate, seed` in
+/// the manifest's order, there are no more rows than points x replicates, every row's point
+/// and replicate are in range and appear once, and its axis cells are the manifest's values for
+/// its point.
+fn check_rows(
+    manifest: &serde_json::Value,
+    columns: &[String],
+    rows: &[Row],
+    files: &Files<'_>,
+) -> Result<(), ReportError> {
+    let axes = manifest_axis_values(manifest);
+    check_sweep_keys(manifest, axes.len(), files.manifest)?;
+    let inconsistent = |line: Option<u64>, message: String| ReportError::Inconsistent {
+        path: files.results.to_path_buf(),
+        line,
+        message,
+    };
+    let leading = ["point", "replicate", "seed"];
+    if !columns.iter().take(3).eq(leading.iter()) {
+        return Ok(());
+    }
+    let axis_columns: Vec<&str> = columns[3..]
+        .iter()
+        .take(axes.len())
+        .map(String::as_str)
+        .collect();
+    let axis_names: Vec<&str> = axes.iter().map(|(name, _)| *name).collect();
+    if axis_columns != axis_names {
+        return Err(inconsistent(
+            Some(1),
+            format!(
+                "the columns after point, replicate, seed are {}, but {} lists the axes {}",
+                axis_columns.join(", "),
+                files.manifest.display(),
+                axis_names.join(", ")
+            ),
+        ));
+    }
+    let (Some(point_count), Some(replicates)) = (
+        manifest_count(manifest, "point_count"),
+        manifest_count(manifest, "replicates"),
+    ) else {
+        return Ok(());
+    };
+    let most = point_count.saturating_mul(replicates);
+    if rows.len() as u64 > most {
+        return Err(inconsistent(
+            None,
+            format!(
+                "has {} rows, more than the {point_count} points x {replicates} replicates                  {} describes",
+                rows.len(),
+                files.manifest.display()
+            ),
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for row in rows {
+        let cell = |i: usize| row.cells.get(i).map_or("", String::as_str);
+        let (point, replicate) = match (cell(0).parse::<u64>(), cell(1).parse::<u64>()) {
+            (Ok(point), Ok(replicate)) => (point, replicate),
+            _ => {
+                let message = format!(
+                    "point `{}` and replicate `{}` must be whole numbers",
+                    cell(0),
+                    cell(1)
+                );
+                return Err(inconsistent(Some(row.line), message));
+            }
+        };
+        let problem = if point >= point_count {
+            Some(format!(
+                "point {point} is not in the sweep: {} has {point_count} points (0 to {})",
+                files.manifest.display(),
+                point_count.saturating_sub(1)
+            ))
+        } else if replicate >= replicates {
+            Some(format!(
+                "replicate {replicate} of point {point} is out of range: {} says {replicates}                  replicates",
+                files.manifest.display()
+            ))
+        } else if !seen.insert((point, replicate)) {
+            Some(format!("point {point} replicate {replicate} appears twice"))
+        } else {
+            axis_mismatch(&axes, point, |i| cell(3 + i), files.manifest)
+        };
+        if let Some(message) = problem {
+            return Err(inconsistent(Some(row.line), message));
+        }
+    }
+    Ok(())
+}
+
+/// A manifest `linger sweep` wrote (it names the experiment's hash) has whole-number counts and
+/// a non-empty list of values for every axis; an edit that breaks that is refused here as
+/// `linger sweep` would refuse it on resume.
+fn check_sweep_keys(
+    manifest: &serde_json::Value,
+    axes_with_values: usize,
+    manifest_path: &Path,
+) -> Result<(), ReportError> {
+    if manifest.get("experiment_hash").is_none() {
+        return Ok(());
+    }
+    let refuse = |message: String| ReportError::Inconsistent {
+        path: manifest_path.to_path_buf(),
+        line: None,
+        message,
+    };
+    for key in ["point_count", "replicates"] {
+        if manifest_count(manifest, key).is_none() {
+            return Err(refuse(format!("`{key}` must be a whole number")));
+        }
+    }
+    let axis_count = manifest
+        .get("axes")
+        .and_then(serde_json::Value::as_array)
+        .map_or(0, Vec::len);
+    if axes_with_values != axis_count {
+        return Err(refuse(
+            "every entry of `axes` needs a `name` and a non-empty list of `values`".to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// Where a row's axis cells differ from the manifest's values for its point (last axis
+/// fastest, as the sweep numbers points).
+fn axis_mismatch<'c>(
+    axes: &[(&str, &Vec<serde_json::Value>)],
+    point: u64,
+    cell: impl Fn(usize) -> &'c str,
+    manifest_path: &Path,
+) -> Option<String> {
+    let mut rest = point;
+    let mut expected = vec![String::new(); axes.len()];
+    for (slot, (_, values)) in expected.iter_mut().zip(axes).rev() {
+        let len = values.len() as u64;
+        *slot = cell_text(&values[(rest % len) as usize]);
+        rest /= len;
+    }
+    axes.iter()
+        .zip(&expected)
+        .enumerate()
+        .find(|(i, (_, wanted))| cell(*i) != wanted.as_str())
+        .map(|(i, ((name, _), wanted))| {
+            format!(
+                "point {point} has {name} = {}, but {} gives point {point} {name} = {wanted}",
+                cell(i),
+                manifest_path.display()
+            )
+        })
+}
+
 fn group_points(columns: &[String], rows: &[Row], axes: &[usize]) -> Vec<Point> {
     let point_column = columns.iter().position(|c| c == "point");
     let mut keys: Vec<String> = Vec::new();
@@ -414,6 +648,85 @@ mod tests {
                 "broker.retries".to_owned()
             ])
         );
+    }
+
+    fn check(manifest: &str, csv: &[&str]) -> Result<(), String> {
+        let manifest: serde_json::Value = serde_json::from_str(manifest).expect("JSON");
+        let columns = cols(&csv[0].split(',').collect::<Vec<_>>());
+        let rows: Vec<Row> = csv[1..]
+            .iter()
+            .zip(2..)
+            .map(|(line, number)| Row {
+                line: number,
+                cells: line.split(',').map(str::to_owned).collect(),
+            })
+            .collect();
+        let files = Files {
+            manifest: Path::new("m/manifest.json"),
+            results: Path::new("m/results.csv"),
+            dir: Path::new("m"),
+        };
+        check_rows(&manifest, &columns, &rows, &files).map_err(|e| e.to_string())
+    }
+
+    const MANIFEST: &str = r#"{"format_version": 1, "point_count": 4, "replicates": 1,
+        "axes": [{"name": "a", "values": [1, 2]}, {"name": "b", "values": ["x", 0.5]}]}"#;
+
+    #[test]
+    fn rows_must_match_the_manifest() {
+        let header = "point,replicate,seed,a,b,m";
+        assert_eq!(
+            check(MANIFEST, &[header, "0,0,9,1,x,3", "3,0,9,2,0.5,3"]),
+            Ok(())
+        );
+        let refused = [
+            (
+                vec![header, "4,0,9,1,x,3"],
+                "m/results.csv line 2: point 4 is not in the sweep",
+            ),
+            (
+                vec![header, "1,1,9,1,0.5,3"],
+                "replicate 1 of point 1 is out of range",
+            ),
+            (
+                vec![header, "1,0,9,1,0.5,3", "1,0,9,1,0.5,3"],
+                "line 3: point 1 replicate 0 appears twice",
+            ),
+            (
+                vec![header, "1,0,9,1,x,3"],
+                "point 1 has b = x, but m/manifest.json gives point 1 b = 0.5",
+            ),
+            (
+                vec!["point,replicate,seed,b,a,m", "0,0,9,x,1,3"],
+                "line 1: the columns after point, replicate, seed are b, a",
+            ),
+            (
+                vec![
+                    header,
+                    "0,0,9,1,x,3",
+                    "1,0,9,1,0.5,3",
+                    "2,0,9,2,x,3",
+                    "3,0,9,2,0.5,3",
+                    "3,0,9,2,0.5,3",
+                ],
+                "has 5 rows, more than the 4 points x 1 replicates",
+            ),
+        ];
+        for (csv, needle) in refused {
+            let message = check(MANIFEST, &csv).expect_err(needle);
+            assert!(message.contains(needle), "{needle}: {message}");
+        }
+        let swept = MANIFEST.replacen('{', "{\"experiment_hash\": \"00\", ", 1);
+        assert_eq!(check(&swept, &[header, "0,0,9,1,x,3"]), Ok(()));
+        let edited = swept.replace("\"replicates\": 1", "\"replicates\": \"one\"");
+        let message = check(&edited, &[header, "0,0,9,1,x,3"]).expect_err("edited");
+        assert!(
+            message.contains("`replicates` must be a whole number"),
+            "{message}"
+        );
+        let edited = swept.replace("\"values\": [1, 2]", "\"values\": []");
+        let message = check(&edited, &[header, "0,0,9,1,x,3"]).expect_err("edited");
+        assert!(message.contains("non-empty list of `values`"), "{message}");
     }
 
     #[test]

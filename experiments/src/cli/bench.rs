@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use experiments::catalog::{self, EntryKind};
 use experiments::error::{Error, InputError};
-use experiments::results::Overwrite;
+use experiments::results::{JournalDamage, Overwrite};
 use experiments::runner::{self, Progress, SweepOptions};
 use experiments::spec::{Experiment, Source};
 use experiments::sweep::Shard;
@@ -215,6 +215,7 @@ fn bench_sweep(args: &BenchArgs) -> Result<()> {
         points_max: u64::from(args.points),
         max_points_this_run: None,
         overwrite: Overwrite::Force,
+        damage: JournalDamage::Refuse,
         progress: Progress::Bar,
         stop: &stop,
     };

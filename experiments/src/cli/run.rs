@@ -115,6 +115,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         runs.push(RunReport {
             replicate,
             seed,
+            examples: example_ids(&result.checker),
             outcome: outcome_of(&result),
             events: result.events,
             virtual_time_ns: result.virtual_time_ns,
@@ -140,6 +141,8 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
 pub struct RunReport {
     replicate: u32,
     seed: u64,
+    /// Example record ids per checker class (every class but `delivered_once` that has any).
+    examples: Vec<(&'static str, Vec<u64>)>,
     outcome: RunOutcome,
     events: u64,
     virtual_time_ns: u64,
@@ -265,10 +268,50 @@ fn text_report(
     out.push('\n');
     let outcomes: Vec<RunOutcome> = runs.iter().map(|r| r.outcome.clone()).collect();
     out.push_str(&metrics_table(&outcomes));
+    out.push_str(&examples_table(runs));
     let warnings = distinct_warnings(&outcomes);
     out.push_str(&format!("\nwarnings ({})\n", warnings.len()));
     for warning in warnings {
         out.push_str(&format!("  {warning}\n"));
+    }
+    out
+}
+
+/// The checker's example record ids of every class but `delivered_once`, in the report's order.
+fn example_ids(report: &models::world::CheckerReport) -> Vec<(&'static str, Vec<u64>)> {
+    report
+        .examples
+        .iter()
+        .filter(|(class, _)| **class != "delivered_once")
+        .map(|(class, ids)| {
+            // The result columns' names for the two classes the checker names otherwise.
+            let column = match *class {
+                "acked_lost" => "lost_acked",
+                "silent_lost" => "silent_absent",
+                other => other,
+            };
+            (column, ids.iter().map(|id| id.0).collect())
+        })
+        .collect()
+}
+
+/// "examples (record ids)" with one line per class and replicate, when any class but
+/// `delivered_once` has records; nothing otherwise.
+fn examples_table(runs: &[RunReport]) -> String {
+    if runs.iter().all(|r| r.examples.is_empty()) {
+        return String::new();
+    }
+    let mut out = String::from("\nexamples (record ids, the first few of each class)\n");
+    for run in runs {
+        for (class, ids) in &run.examples {
+            let ids: Vec<String> = ids.iter().map(u64::to_string).collect();
+            let replicate = if runs.len() > 1 {
+                format!(" (replicate {})", run.replicate)
+            } else {
+                String::new()
+            };
+            out.push_str(&format!("  {:<24}  {}{replicate}\n", class, ids.join(", ")));
+        }
     }
     out
 }
@@ -299,6 +342,11 @@ fn json_report(
                 "virtual_time_ns": run.virtual_time_ns,
                 "trace_hash": format!("{:016x}", run.trace_hash),
                 "metrics": metrics,
+                "examples": run
+                    .examples
+                    .iter()
+                    .map(|(class, ids)| ((*class).to_string(), serde_json::json!(ids)))
+                    .collect::<serde_json::Map<String, serde_json::Value>>(),
                 "warnings": run.outcome.warnings,
             })
         })

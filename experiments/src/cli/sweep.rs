@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Result;
 
 use experiments::catalog;
-use experiments::results::Overwrite;
+use experiments::results::{JournalDamage, Overwrite, Repair};
 use experiments::runner::{self, Progress, SweepOptions};
 use experiments::spec::Experiment;
 use experiments::sweep::{POINTS_MAX_DEFAULT, Shard};
@@ -39,6 +39,9 @@ pub struct SweepArgs {
     /// Replace the results of a different experiment found in --out.
     #[arg(long)]
     pub force: bool,
+    /// Drop damaged journal lines (keeping every intact point), then run their points again.
+    #[arg(long, conflicts_with = "force")]
+    pub repair: bool,
     /// Override a key of the base settings: --set producer.acks=all (repeatable).
     #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
     pub set: Vec<String>,
@@ -97,10 +100,18 @@ pub fn sweep(args: &SweepArgs) -> Result<ExitCode> {
         points_max: args.max_points,
         max_points_this_run: args.max_points_this_run,
         overwrite: overwrite_of(args.force),
+        damage: if args.repair {
+            JournalDamage::Repair
+        } else {
+            JournalDamage::Refuse
+        },
         progress: Progress::Bar,
         stop: &STOP,
     };
     let report = runner::run_sweep(&experiment, &WorldRunner, &options).map_err(lib_error)?;
+    if let Some(repair) = &report.repair {
+        eprintln!("{}", repair_note(&args.out, repair));
+    }
     let finished = report.already_done + report.ran_now;
     eprintln!(
         "sweep `{}`: {} points x {} replicates{}; {} finished now, {} before; results in {}",
@@ -126,6 +137,38 @@ pub fn sweep(args: &SweepArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(130));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `--repair` did, in one line: the lines dropped and the points that ran again.
+fn repair_note(out: &std::path::Path, repair: &Repair) -> String {
+    let list = |items: &[usize]| {
+        items
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let lines = &repair.dropped_lines;
+    let plural = if lines.len() == 1 { "" } else { "s" };
+    let unknown = match repair.unknown_point_count {
+        0 => String::new(),
+        1 => " (and the point of 1 line too damaged to tell)".to_string(),
+        n => format!(" (and the points of {n} lines too damaged to tell)"),
+    };
+    let rerun = if repair.rerun_points.is_empty() && unknown.is_empty() {
+        "no finished point was lost".to_string()
+    } else if repair.rerun_points.is_empty() {
+        format!("the points they held are run again{unknown}")
+    } else {
+        let points = list(&repair.rerun_points);
+        format!("the points they held are run again: {points}{unknown}")
+    };
+    format!(
+        "repaired {}: dropped {} damaged line{plural} (line{plural} {}); {rerun}",
+        out.join("journal.jsonl").display(),
+        lines.len(),
+        list(lines)
+    )
 }
 
 fn shard_note(shard: Shard, shard_points: usize) -> String {

@@ -8,7 +8,10 @@
 //!               acks=all ∧ |ISR| < min ISR → NOT_ENOUGH_REPLICAS (nothing written)
 //!               dedup/sequence → duplicate (original offset) │ OUT_OF_ORDER │ INVALID_EPOCH │ append
 //!               acks=0: no response │ acks=1: respond now │ acks=all: purgatory until HW ≥ last+1
+//!               injected error (fault `error`): before the append → the error, nothing written;
+//!               after it → written, the error answered at once
 //!     Metadata: the published view        InitProducerId: a fresh producer id, epoch 0
+//!     a produce response is sent, or held back by a pending `delay_responses` (still muted)
 //! ```
 //!
 //! Fidelity: Kafka's `SocketServer` (`Processor.processCompletedReceives` mutes a channel after
@@ -33,6 +36,7 @@ use std::rc::Rc;
 
 use sim::{Ctx, Duration, Instant};
 
+use super::injected::{ErrorStage, InjectedError, PartitionError, error_for};
 use super::log::LogBatch;
 use super::producer_state::SeqCheck;
 use super::{Broker, ClusterEvent, DelayedProduce, Role, Watcher, trace_broker};
@@ -255,7 +259,14 @@ impl Cluster {
         (b, client, connection): (BrokerId, Node, u32),
         req: ProduceRequest,
     ) {
-        let (responses, waits) = self.append_batches(ctx, net, b, (req.batches, req.acks));
+        let injections = &mut self.brokers[b.0 as usize].injections;
+        let injected = if injections.is_empty() {
+            Vec::new()
+        } else {
+            injections.errors_for(&req.batches)
+        };
+        let (responses, waits) =
+            self.append_batches(ctx, net, b, (req.batches, req.acks, &injected));
         if req.acks == Acks::None {
             self.produce_scratch.waits = waits;
             // acks=0: no response; the channel is unmuted once the request is handled.
@@ -275,19 +286,40 @@ impl Cluster {
 
     /// Appends every batch of a request in order; returns one response per batch and, for
     /// acks=all, the `(slot, partition, required_offset)` each written batch waits for.
+    /// `injected`: the errors this request was chosen for (fault `error`): refused before the
+    /// append, or written and then answered with the error without waiting for acks=all.
     fn append_batches<E: From<ClusterEvent> + From<NetEvent>>(
         &mut self,
         ctx: &mut Ctx<'_, E>,
         net: &mut Network,
         b: BrokerId,
-        (batches, acks): (Vec<WireBatch>, Acks),
+        (batches, acks, injected): (Vec<WireBatch>, Acks, &[PartitionError]),
     ) -> (Vec<PartitionResponse>, Vec<(usize, PartitionId, i64)>) {
         let mut responses = Vec::with_capacity(batches.len());
         // Taken, not borrowed: the calls below need `self` (a nested use just allocates anew).
         let mut waits = std::mem::take(&mut self.produce_scratch.waits);
         let mut appended = std::mem::take(&mut self.produce_scratch.appended);
         for batch in batches {
-            let (response, required_offset) = match self.append_to_leader(ctx, b, batch, acks) {
+            let (p, tag) = (batch.partition, batch.batch_tag);
+            let injected = error_for(injected, p);
+            if let Some(e) = injected.filter(|e| e.stage == ErrorStage::BeforeAppend) {
+                trace_injected(ctx, b, p, e);
+                responses.push(self.error_response(p, e.error, tag));
+                continue;
+            }
+            let outcome = self.append_to_leader(ctx, b, batch, acks);
+            if let Some(e) = injected {
+                // Written (or found a duplicate): answered with the error at once.
+                if let AppendOutcome::Appended { response, .. } = &outcome {
+                    appended.push(response.partition);
+                }
+                if !matches!(outcome, AppendOutcome::Rejected(_)) {
+                    trace_injected(ctx, b, p, e);
+                    responses.push(self.error_response(p, e.error, tag));
+                    continue;
+                }
+            }
+            let (response, required_offset) = match outcome {
                 AppendOutcome::Rejected(r) => {
                     responses.push(r);
                     continue;
@@ -591,7 +623,68 @@ impl Cluster {
         self.send_produce_response(ctx, net, b, delayed);
     }
 
+    /// Answers `delayed` now, or holds it back when a `delay_responses` fault is pending (the
+    /// client's channel stays muted until it is sent).
     fn send_produce_response<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        b: BrokerId,
+        delayed: DelayedProduce,
+    ) {
+        let broker = &mut self.brokers[b.0 as usize];
+        if !broker.injections.is_empty()
+            && let Some(delay) = broker.injections.take_delay()
+        {
+            let corr = delayed.correlation_id;
+            broker.held_responses.push_back(delayed);
+            let incarnation = broker.incarnation;
+            trace_broker(ctx, b, "hold_response", |e| {
+                e.with("corr", corr).with("delay_ns", delay.as_nanos())
+            });
+            ctx.schedule_after(
+                delay,
+                E::from(ClusterEvent::HeldResponseDue {
+                    broker: b,
+                    incarnation,
+                }),
+            );
+            return;
+        }
+        self.write_produce_response(ctx, net, b, delayed);
+    }
+
+    /// Sends the oldest held response of broker `b`, unless it crashed since.
+    pub(crate) fn on_held_response_due<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        (b, incarnation): (BrokerId, u32),
+    ) {
+        let broker = &mut self.brokers[b.0 as usize];
+        if broker.incarnation != incarnation {
+            return;
+        }
+        if let Some(delayed) = broker.held_responses.pop_front() {
+            self.write_produce_response(ctx, net, b, delayed);
+        }
+    }
+
+    /// Fault `error`: broker `b` answers its next produce requests with an error.
+    pub fn inject_error(&mut self, b: BrokerId, error: InjectedError) {
+        if let Some(broker) = self.brokers.get_mut(b.0 as usize) {
+            broker.injections.add_error(error);
+        }
+    }
+
+    /// Fault `delay_responses`: broker `b` holds its next `n` produce responses back by `delay`.
+    pub fn delay_responses(&mut self, b: BrokerId, n: u64, delay: Duration) {
+        if let Some(broker) = self.brokers.get_mut(b.0 as usize) {
+            broker.injections.add_delay(n, delay);
+        }
+    }
+
+    fn write_produce_response<E: From<ClusterEvent> + From<NetEvent>>(
         &mut self,
         ctx: &mut Ctx<'_, E>,
         net: &mut Network,
@@ -626,6 +719,21 @@ impl Cluster {
             ErrorCode::NotEnoughReplicasAfterAppend
         }
     }
+}
+
+/// The `broker/<id> | inject_error` trace event.
+fn trace_injected<E>(ctx: &mut Ctx<'_, E>, b: BrokerId, p: PartitionId, e: PartitionError) {
+    trace_broker(ctx, b, "inject_error", |ev| {
+        ev.with("partition", p.0)
+            .with("error", e.error.name())
+            .with(
+                "stage",
+                match e.stage {
+                    ErrorStage::BeforeAppend => "before_append",
+                    ErrorStage::AfterAppend => "after_append",
+                },
+            )
+    });
 }
 
 /// Records the deadline of a request just parked in purgatory and makes sure the broker's

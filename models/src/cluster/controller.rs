@@ -52,6 +52,8 @@ impl Cluster {
         if let Some(timer) = broker.purgatory_timer {
             ctx.disarm(timer);
         }
+        // A held response dies with the process; injected errors wait for the next requests.
+        broker.held_responses.clear();
         broker.parked_fetches.iter_mut().for_each(|f| *f = None);
         for timer in broker.parked_fetch_timers.iter().flatten() {
             ctx.disarm(*timer);
@@ -447,6 +449,9 @@ impl Cluster {
     ) {
         self.settling = true;
         net.heal_all();
+        for broker in &mut self.brokers {
+            broker.injections.clear();
+        }
         for b in 0..self.brokers.len() {
             let b = BrokerId(b as u32);
             if self.is_alive(b) {

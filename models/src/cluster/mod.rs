@@ -37,6 +37,7 @@
 //! - `broker/<id>` | `become_leader` | partition, epoch; `become_follower` | partition, leader
 //! - `broker/<id>` | `truncate` | partition, to_offset, removed (records)
 //! - `broker/<id>` | `crash`, `restart`
+//! - `broker/<id>` | `inject_error` | partition, error, stage; `hold_response` | corr, delay_ns
 //! - `controller` | `elect` | partition, leader, epoch, unclean; `offline` | partition
 //! - `controller` | `session_lost`, `fence`, `register` | broker; `isr_shrink` when no leader
 //! - `net` | `drop` | from, to, msg, corr, reason (see `network`)
@@ -68,6 +69,7 @@ pub mod producer_state;
 
 mod broker;
 mod controller;
+pub mod injected;
 mod replica;
 
 use std::collections::VecDeque;
@@ -75,6 +77,7 @@ use std::collections::VecDeque;
 use sim::{Ctx, Instant, TimerId};
 
 pub use self::config::{ClusterConfig, ClusterParams, ConfigError, DistConfig, NodeName};
+pub use self::injected::{ErrorStage, InjectedError};
 use self::log::PartitionLog;
 use self::producer_state::ProducerStates;
 use crate::checker::FinalLogs;
@@ -156,6 +159,13 @@ pub enum ClusterEvent {
     },
     /// The metadata that brokers serve to clients changes to this.
     PublishMetadata(Box<MetadataResponse>),
+    /// The oldest produce response a broker holds back (fault `delay_responses`) is due.
+    HeldResponseDue {
+        /// The broker.
+        broker: BrokerId,
+        /// Its incarnation (a crash loses what it held).
+        incarnation: u32,
+    },
 }
 
 /// The controller's record of one partition.
@@ -310,6 +320,10 @@ pub(crate) struct Broker {
     /// first use). Most parked fetches are answered by new data long before their wait runs
     /// out, so the timer is disarmed then instead of leaving a dead entry in the event queue.
     pub(crate) parked_fetch_timers: Vec<Option<TimerId>>,
+    /// Injected errors and response delays still to apply (faults `error`, `delay_responses`).
+    pub(crate) injections: injected::Injections,
+    /// Produce responses held back by `delay_responses`, oldest first.
+    pub(crate) held_responses: VecDeque<DelayedProduce>,
 }
 
 /// The whole cluster: brokers, the controller's partition records, the published metadata.
@@ -406,6 +420,8 @@ impl Cluster {
                 purgatory_timer: None,
                 parked_fetches: vec![None; broker_count],
                 parked_fetch_timers: vec![None; broker_count],
+                injections: injected::Injections::default(),
+                held_responses: VecDeque::new(),
             })
             .collect();
         let partitions = assignment
@@ -510,6 +526,10 @@ impl Cluster {
                 session_epoch,
             } => self.on_session_expired(ctx, net, broker, session_epoch),
             ClusterEvent::PublishMetadata(metadata) => self.published = *metadata,
+            ClusterEvent::HeldResponseDue {
+                broker,
+                incarnation,
+            } => self.on_held_response_due(ctx, net, (broker, incarnation)),
         }
     }
 
@@ -648,10 +668,38 @@ impl Cluster {
                         ));
                     }
                 }
-                FinalPartitionLog { partition, records }
+                let hw = replica.map_or(0, |r| r.hw);
+                let pending = self.pending_above(partition, hw);
+                FinalPartitionLog {
+                    partition,
+                    records,
+                    pending,
+                }
             })
             .collect();
         FinalLogs { partitions }
+    }
+
+    /// Ids of the records at or above `hw` on any replica of `partition`, sorted and distinct:
+    /// what the committed log does not hold yet but a later election or fetch still could.
+    fn pending_above(&self, partition: PartitionId, hw: i64) -> Vec<crate::protocol::RecordId> {
+        let mut pending = Vec::new();
+        for &broker in &self.partitions[partition.0 as usize].replicas {
+            let Some(replica) = self.replica(broker, partition) else {
+                continue;
+            };
+            if replica.log.leo() <= hw {
+                continue;
+            }
+            let entries = replica.log.entries();
+            for batch in &entries[replica.log.index_from(hw)..] {
+                let skip = usize::try_from(hw - batch.base_offset).unwrap_or(0);
+                pending.extend(batch.records.iter().skip(skip).map(|r| r.id));
+            }
+        }
+        pending.sort_unstable();
+        pending.dedup();
+        pending
     }
 
     /// An error response for one batch.

@@ -207,7 +207,10 @@ impl Producer {
     /// flushes, a record limit or blocking.
     fn run_ahead_limit_ns(&self, ctx: &Ctx<'_, Event>, net: &Network) -> u64 {
         let app = &self.app;
+        // acks=0 requests complete when written (a producer event at a later instant that
+        // nothing tracks here), so sends never run ahead with acks=0.
         let plain = app.run_ahead == RunAhead::WhenSafe
+            && self.settings.acks != crate::protocol::Acks::None
             && !ctx.tracing()
             && app.mode == SendMode::Async
             && app.flush_every_ns == 0

@@ -13,8 +13,10 @@
 //!
 //! Fidelity: follows `NetworkClient` and `InFlightRequests`: `ready(node)` needs an established
 //! connection and fewer than `max.in.flight.requests.per.connection` requests outstanding; a
-//! request older than `request.timeout.ms` closes the whole connection and completes every
-//! request in flight on it as timed out; reconnects back off exponentially
+//! request whose time since the send exceeds `request.timeout.ms` (`InFlightRequests.
+//! hasExpiredRequest`, strictly greater, so a batch whose delivery timeout falls on the same
+//! instant expires first) closes the whole connection and completes every request in flight on
+//! it as timed out; reconnects back off exponentially
 //! (`reconnect.backoff.ms` doubling to `reconnect.backoff.max.ms`, ±20% jitter). Simplified:
 //! connection setup itself takes no time (the first request after the backoff goes out at once),
 //! and the "request fully written to the socket" condition is not modelled.
@@ -131,12 +133,26 @@ impl<B> Connections<B> {
         conn.in_flight.remove(index)
     }
 
+    /// The first instant at which `request` counts as timed out. `InFlightRequests.
+    /// hasExpiredRequest` needs the time since the send to *exceed* `request.timeout.ms`, while
+    /// `ProducerBatch.hasReachedDeliveryTimeout` expires a batch once `delivery.timeout.ms` is
+    /// *reached*: with `delivery.timeout.ms = linger.ms + request.timeout.ms` (the smallest value
+    /// `KafkaProducer.configureDeliveryTimeout` accepts) the delivery expiry comes first, so the
+    /// timed-out request later finds its batch already done. One nanosecond is the smallest
+    /// "exceeds" on this clock.
+    fn deadline_ns(&self, request: &InFlightRequest<B>) -> u64 {
+        request
+            .sent_at_ns
+            .saturating_add(self.request_timeout_ns)
+            .saturating_add(1)
+    }
+
     /// The earliest request deadline over all connections.
     pub(crate) fn next_timeout_ns(&self) -> Option<u64> {
         self.nodes
             .iter()
             .filter_map(|c| c.in_flight.front())
-            .map(|r| r.sent_at_ns + self.request_timeout_ns)
+            .map(|r| self.deadline_ns(r))
             .min()
     }
 
@@ -158,11 +174,10 @@ impl<B> Connections<B> {
         now_ns: u64,
         jitter: u32,
     ) -> Option<(u32, Vec<InFlightRequest<B>>)> {
-        let timeout = self.request_timeout_ns;
         let node = self.nodes.iter().position(|c| {
             c.in_flight
                 .front()
-                .is_some_and(|r| r.sent_at_ns + timeout <= now_ns)
+                .is_some_and(|r| self.deadline_ns(r) <= now_ns)
         })?;
         let conn = &mut self.nodes[node];
         let backoff = self
@@ -228,19 +243,23 @@ mod tests {
         let mut c = connections();
         c.push(1, request(1, 0));
         c.push(1, request(2, 10));
-        assert_eq!(c.next_timeout_ns(), Some(30));
-        assert!(c.close_timed_out(29, 0).is_none());
-        let (node, failed) = c.close_timed_out(30, 0).expect("timed out");
+        assert_eq!(
+            c.next_timeout_ns(),
+            Some(31),
+            "the timeout must be exceeded"
+        );
+        assert!(c.close_timed_out(30, 0).is_none());
+        let (node, failed) = c.close_timed_out(31, 0).expect("timed out");
         assert_eq!(node, 1);
         assert_eq!(
             failed.len(),
             2,
             "the younger request fails with the connection"
         );
-        assert!(!c.ready(1, 30), "backing off");
+        assert!(!c.ready(1, 31), "backing off");
         assert!(c.take(1, 2).is_none(), "a late response is ignored");
         let until = c.next_reconnect_ns().expect("backing off");
-        assert!((30 + 40..=30 + 60).contains(&until), "{until}");
+        assert!((31 + 40..=31 + 60).contains(&until), "{until}");
         assert!(c.ready(1, until));
     }
 

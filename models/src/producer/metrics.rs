@@ -12,7 +12,7 @@
 use hdrhistogram::Histogram;
 
 /// Every metric name, in the fixed order of [`ProducerMetrics::rows`].
-pub const METRIC_NAMES: [&str; 39] = [
+pub const METRIC_NAMES: [&str; 43] = [
     "throughput_records_per_s",
     "throughput_bytes_per_s",
     "latency_p50_ms",
@@ -34,7 +34,11 @@ pub const METRIC_NAMES: [&str; 39] = [
     "failed_present",
     "unfinished_absent",
     "unfinished_present",
+    "unsettled",
     "reordered",
+    "key_reordered",
+    "acked_offset_mismatch",
+    "foreign_in_log",
     "record-send-rate",
     "record-send-total",
     "batch-size-avg",
@@ -62,7 +66,7 @@ pub const METRIC_GROUPS: [(&str, usize); 5] = [
     ("records", 4),
     (
         "delivery checker (final logs vs what the application was told)",
-        10,
+        14,
     ),
     ("batching and Kafka producer metrics", 17),
 ];
@@ -89,8 +93,16 @@ pub struct CheckerCounts {
     pub unfinished_absent: u64,
     /// Never completed but present.
     pub unfinished_present: u64,
+    /// Not committed but above a high watermark on some replica when the run ended unsettled.
+    pub unsettled: u64,
     /// Records placed after a record sent later to the same partition.
     pub reordered: u64,
+    /// The same count within each key.
+    pub key_reordered: u64,
+    /// Acknowledged with an offset and present, but not at that offset.
+    pub acked_offset_mismatch: u64,
+    /// Log records no `send()` produced, or in another partition than sent to.
+    pub foreign_in_log: u64,
 }
 
 /// Counters the batching core keeps (drain, retry, error, split, buffer pool), copied out at
@@ -299,7 +311,7 @@ impl ProducerMetrics {
             }
         };
         let errors = core.records_errored + self.send_errors;
-        let values: [f64; 39] = [
+        let values: [f64; 43] = [
             self.records_acked as f64 / secs,
             self.bytes_acked as f64 / secs,
             pct(0.50),
@@ -321,7 +333,11 @@ impl ProducerMetrics {
             checker.failed_present as f64,
             checker.unfinished_absent as f64,
             checker.unfinished_present as f64,
+            checker.unsettled as f64,
             checker.reordered as f64,
+            checker.key_reordered as f64,
+            checker.acked_offset_mismatch as f64,
+            checker.foreign_in_log as f64,
             core.records_drained as f64 / secs,
             core.records_drained as f64,
             avg(core.batch_bytes_sum, core.batches_drained),

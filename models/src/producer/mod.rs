@@ -63,6 +63,14 @@ pub enum ProducerEvent {
     MetadataWaitExpired,
     /// Time for the application's periodic `flush()`.
     FlushTick,
+    /// An acks=0 produce request has been written out to its connection: it leaves the
+    /// in-flight requests and its batches complete (`NetworkClient.handleCompletedSends`).
+    RequestWritten {
+        /// The broker.
+        node: u32,
+        /// The request's correlation id.
+        correlation_id: u64,
+    },
 }
 
 /// The producer settings the sender uses, in ns.
@@ -262,6 +270,14 @@ impl Producer {
             ProducerEvent::BufferWaitExpired { ticket } => self.on_buffer_wait_expired(ctx, ticket),
             ProducerEvent::MetadataWaitExpired => self.on_metadata_wait_expired(ctx, net),
             ProducerEvent::FlushTick => self.on_flush_tick(ctx, net),
+            ProducerEvent::RequestWritten {
+                node,
+                correlation_id,
+            } => {
+                self.on_request_written(ctx, node, correlation_id);
+                self.wake_blocked_app(ctx);
+                self.run_once(ctx, net);
+            }
         }
     }
 

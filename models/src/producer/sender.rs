@@ -58,6 +58,8 @@ pub(crate) fn produce_error(code: ErrorCode) -> Option<ProduceError> {
         ErrorCode::OutOfOrderSequenceNumber => ProduceError::OutOfOrderSequenceNumber,
         ErrorCode::InvalidProducerEpoch => ProduceError::InvalidProducerEpoch,
         ErrorCode::UnknownProducerId => ProduceError::UnknownProducerId,
+        ErrorCode::KafkaStorageError => ProduceError::KafkaStorageError,
+        ErrorCode::InvalidRecord => ProduceError::InvalidRecord,
     })
 }
 
@@ -376,33 +378,60 @@ impl Producer {
             timeout_ns: self.settings.request_timeout_ns,
             batches: wire,
         });
-        net.send(ctx, Node::Client, Node::Broker(BrokerId(node)), message);
+        let broker = Node::Broker(BrokerId(node));
+        net.send(ctx, Node::Client, broker, message);
         if self.settings.acks == Acks::None {
-            // acks=0: complete as soon as the request is written, with offset -1.
-            for (partition, batch_id) in ids {
-                let response = BatchResponse {
-                    now_ns: now,
-                    partition,
-                    batch_id,
-                    error: None,
-                    base_offset: -1,
-                    log_start_offset: -1,
-                };
-                self.complete_batch(ctx, &response);
-            }
-        } else {
-            self.conns.push(
-                node,
-                InFlightRequest {
+            // acks=0 expects no response: the request stays in flight (counting against
+            // max.in.flight.requests.per.connection, holding its buffer memory) until its bytes
+            // have left the client, then its batches complete with offset -1.
+            let written = net.written_at(ctx.now(), Node::Client, broker);
+            ctx.schedule_at(
+                written,
+                Event::Producer(ProducerEvent::RequestWritten {
+                    node,
                     correlation_id,
-                    sent_at_ns: now,
-                    kind: RequestKind::Produce { batches: ids },
-                },
+                }),
             );
-            self.metrics.requests_in_flight_max = self
-                .metrics
-                .requests_in_flight_max
-                .max(self.conns.in_flight_total() as u64);
+        }
+        self.conns.push(
+            node,
+            InFlightRequest {
+                correlation_id,
+                sent_at_ns: now,
+                kind: RequestKind::Produce { batches: ids },
+            },
+        );
+        self.metrics.requests_in_flight_max = self
+            .metrics
+            .requests_in_flight_max
+            .max(self.conns.in_flight_total() as u64);
+    }
+
+    /// An acks=0 request is written out: its batches succeed with offset -1 (unless the
+    /// request timed out first and its batches were already failed).
+    pub(super) fn on_request_written(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        node: u32,
+        correlation_id: u64,
+    ) {
+        let Some(request) = self.conns.take(node, correlation_id) else {
+            return;
+        };
+        let RequestKind::Produce { batches } = request.kind else {
+            return;
+        };
+        let now = ctx.now().as_nanos();
+        for (partition, batch_id) in batches {
+            let response = BatchResponse {
+                now_ns: now,
+                partition,
+                batch_id,
+                error: None,
+                base_offset: -1,
+                log_start_offset: -1,
+            };
+            self.complete_batch(ctx, &response);
         }
     }
 
