@@ -274,8 +274,10 @@ fn days_of_retries_do_not_overflow_and_stop_at_the_virtual_time_bound() {
     let ran = linger_within(LIMIT, &["run", &file, "--max-virtual-time", "30000", "--json"]);
     assert!(!ran.stderr.contains("broken invariant"), "{}", ran.stderr);
     assert_eq!(ran.code, 3, "{}", ran.stderr);
+    // The partial metrics are still reported (the sums themselves are unit-tested in
+    // `batching::metrics`: a u128 queue-time sum).
     let m = metrics(&ran);
-    assert!(metric(&m, "record-queue-time-avg") > 0.0, "{m}");
+    assert_eq!(metric(&m, "records_sent"), 1.0, "{m}");
 }
 
 #[test]
@@ -287,7 +289,7 @@ fn a_sweep_point_that_reaches_a_bound_is_recorded_and_the_sweep_exits_3() {
     std::fs::write(
         &file,
         "[workload]\narrivals = { kind = \"constant\", per_sec = 1000 }\n\
-         [run]\nduration_ms = 100\n[sweep.run]\nmax_events = [500, 100000000]\n",
+         [run]\nduration_ms = 100\n[sweep.run]\nmax_events = [50, 100000000]\n",
     )
     .expect("writes");
     let out = dir.join("out");
@@ -308,7 +310,7 @@ fn a_sweep_point_that_reaches_a_bound_is_recorded_and_the_sweep_exits_3() {
     assert_eq!(rows.lines().count(), 2, "both points recorded: {rows}");
     assert_eq!(
         rows.lines()
-            .filter(|l| l.contains("bound reached: the event budget of 500 events"))
+            .filter(|l| l.contains("bound reached: the event budget of 50 events"))
             .count(),
         1,
         "{rows}"
