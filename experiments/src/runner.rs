@@ -94,7 +94,9 @@ pub struct SweepReport {
 
 /// Whether a result row's run was stopped by a bound (its warnings say so first-hand).
 pub fn row_reached_a_bound(row: &RunRow) -> bool {
-    row.warnings.iter().any(|w| w.starts_with(BOUND_REACHED_PREFIX))
+    row.warnings
+        .iter()
+        .any(|w| w.starts_with(BOUND_REACHED_PREFIX))
 }
 
 /// How the warning of a run stopped by a bound begins (`models::world::BoundStop`).

@@ -7,6 +7,7 @@
 use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+#[allow(clippy::disallowed_types)]
 use std::time::{Duration, Instant};
 
 /// What one `linger` invocation printed, and how it ended.
@@ -16,7 +17,9 @@ struct Ran {
     stderr: String,
 }
 
-/// Runs `linger args...`, killing it (and failing) after `limit` of wall time.
+/// Runs `linger args...`, killing it (and failing) after `limit` of wall time. The wall clock
+/// and the polling sleep only turn a hang into a failure; nothing from them enters a run.
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)]
 fn linger_within(limit: Duration, args: &[&str]) -> Ran {
     let mut child = Command::new(env!("CARGO_BIN_EXE_linger"))
         .args(args)
@@ -32,7 +35,10 @@ fn linger_within(limit: Duration, args: &[&str]) -> Ran {
         if started.elapsed() > limit {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("`linger {}` did not finish within {limit:?}", args.join(" "));
+            panic!(
+                "`linger {}` did not finish within {limit:?}",
+                args.join(" ")
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     };
@@ -90,10 +96,17 @@ fn assert_sync_sends_fail_and_time_advances(file: &str) -> serde_json::Value {
     let sent = metric(&m, "records_sent");
     let failed = metric(&m, "records_failed");
     assert!(failed > 0.0, "{file}: no record failed");
-    assert_eq!(metric(&m, "records_acked") + failed, sent, "{file}: none unfinished");
+    assert_eq!(
+        metric(&m, "records_acked") + failed,
+        sent,
+        "{file}: none unfinished"
+    );
     let report: serde_json::Value = serde_json::from_str(&ran.stdout).expect("JSON");
     let virtual_ns = report["runs"][0]["virtual_time_ns"].as_u64().expect("time");
-    assert!(virtual_ns >= 10_000_000, "{file}: time stopped at {virtual_ns} ns");
+    assert!(
+        virtual_ns >= 10_000_000,
+        "{file}: time stopped at {virtual_ns} ns"
+    );
     m
 }
 
@@ -101,8 +114,15 @@ fn assert_sync_sends_fail_and_time_advances(file: &str) -> serde_json::Value {
 fn assert_every_sync_send_fails(file: &str) {
     let m = assert_sync_sends_fail_and_time_advances(file);
     let sent = metric(&m, "records_sent");
-    assert!((900.0..=1100.0).contains(&sent), "{file}: {sent} records sent");
-    assert_eq!(metric(&m, "records_failed"), sent, "{file}: every record failed");
+    assert!(
+        (900.0..=1100.0).contains(&sent),
+        "{file}: {sent} records sent"
+    );
+    assert_eq!(
+        metric(&m, "records_failed"),
+        sent,
+        "{file}: every record failed"
+    );
 }
 
 #[test]
@@ -153,7 +173,10 @@ fn assert_progress_guard_trips(file: &str) {
     assert!(!ran.stderr.contains("broken invariant"), "{}", ran.stderr);
     assert_eq!(ran.code, 3, "{file}: {}", ran.stderr);
     let line = bound_line(&ran);
-    assert!(line.contains("the progress guard (50000 events within 1ms"), "{line}");
+    assert!(
+        line.contains("the progress guard (50000 events within 1ms"),
+        "{line}"
+    );
     assert!(line.contains("mostly "), "{line}");
     assert!(line.contains("at virtual time "), "{line}");
     assert!(line.contains("(seed "), "{line}");
@@ -186,7 +209,10 @@ fn assert_work_per_virtual_second_is_bounded(file: &str) {
     assert!(bound_line(&ran).contains("the virtual time bound of 0.200000000s"));
     let report: serde_json::Value = serde_json::from_str(&ran.stdout).expect("JSON");
     let events = report["runs"][0]["events"].as_u64().expect("events");
-    assert!(events < 200_000, "{file}: {events} events in 200 virtual ms");
+    assert!(
+        events < 200_000,
+        "{file}: {events} events in 200 virtual ms"
+    );
 }
 
 #[test]
@@ -215,7 +241,10 @@ fn a_users_event_bound_is_a_bound_reached_with_exit_3() {
     assert!(!ran.stderr.contains("broken invariant"), "{}", ran.stderr);
     let line = bound_line(&ran);
     assert!(line.contains("the event budget of 20000 events"), "{line}");
-    assert!(line.contains("raise [run] max_events to go further"), "{line}");
+    assert!(
+        line.contains("raise [run] max_events to go further"),
+        "{line}"
+    );
     assert!(line.contains("(seed "), "{line}");
     // The partial results are still printed, with the bound among the warnings.
     assert!(ran.stdout.contains("bound reached: "), "{}", ran.stdout);
@@ -227,7 +256,10 @@ fn a_drain_of_virtual_days_is_announced_and_bounded_by_max_virtual_time() {
     let ran = linger_within(LIMIT, &["run", &file, "--max-virtual-time", "20000"]);
     assert_eq!(ran.code, 3, "{}", ran.stderr);
     let line = bound_line(&ran);
-    assert!(line.contains("the virtual time bound of 20.000000000s"), "{line}");
+    assert!(
+        line.contains("the virtual time bound of 20.000000000s"),
+        "{line}"
+    );
     assert!(line.contains("at virtual time 20.000000000s"), "{line}");
     assert!(line.contains("--max-virtual-time"), "{line}");
     // Without the bound, the same file is warned about before it starts.
@@ -236,7 +268,11 @@ fn a_drain_of_virtual_days_is_announced_and_bounded_by_max_virtual_time() {
         &["run", &file, "--set", "run.max_virtual_time_ms=5000"],
     );
     assert_eq!(ran.code, 3, "{}", ran.stderr);
-    assert!(!ran.stderr.contains("virtual days"), "bounded: {}", ran.stderr);
+    assert!(
+        !ran.stderr.contains("virtual days"),
+        "bounded: {}",
+        ran.stderr
+    );
 }
 
 #[test]
@@ -271,7 +307,10 @@ fn a_run_estimated_over_its_memory_budget_is_refused_before_it_starts() {
 #[test]
 fn days_of_retries_do_not_overflow_and_stop_at_the_virtual_time_bound() {
     let file = repro("queue-time-overflow.toml");
-    let ran = linger_within(LIMIT, &["run", &file, "--max-virtual-time", "30000", "--json"]);
+    let ran = linger_within(
+        LIMIT,
+        &["run", &file, "--max-virtual-time", "30000", "--json"],
+    );
     assert!(!ran.stderr.contains("broken invariant"), "{}", ran.stderr);
     assert_eq!(ran.code, 3, "{}", ran.stderr);
     // The partial metrics are still reported (the sums themselves are unit-tested in
@@ -305,7 +344,11 @@ fn a_sweep_point_that_reaches_a_bound_is_recorded_and_the_sweep_exits_3() {
         ],
     );
     assert_eq!(ran.code, 3, "{}", ran.stderr);
-    assert!(ran.stderr.contains("bound reached: 1 runs"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("bound reached: 1 runs"),
+        "{}",
+        ran.stderr
+    );
     let rows = std::fs::read_to_string(out.join("results.jsonl")).expect("rows written");
     assert_eq!(rows.lines().count(), 2, "both points recorded: {rows}");
     assert_eq!(

@@ -132,13 +132,13 @@ impl WorldConfig {
             ms_to_ns("drain_ms", drain).map_err(run_error)?;
         }
         ms_to_ns("settle_ms", self.run.settle_ms).map_err(run_error)?;
-        if let Some(ms) = self.run.max_virtual_time_ms {
-            if ms_to_ns("max_virtual_time_ms", ms).map_err(run_error)? == 0 {
-                return Err(WorldConfigError::Run {
-                    key: "max_virtual_time_ms",
-                    message: "must be > 0 (leave it out for no bound)".into(),
-                });
-            }
+        if let Some(ms) = self.run.max_virtual_time_ms
+            && ms_to_ns("max_virtual_time_ms", ms).map_err(run_error)? == 0
+        {
+            return Err(WorldConfigError::Run {
+                key: "max_virtual_time_ms",
+                message: "must be > 0 (leave it out for no bound)".into(),
+            });
         }
         let duration = ms_to_ns("duration_ms", self.run.duration_ms).map_err(run_error)?;
         if duration == 0 && self.workload.records == 0 {
@@ -288,8 +288,8 @@ pub fn estimate(config: &WorldConfig) -> Result<RunEstimate, WorldConfigError> {
         0 => by_rate,
         n => n,
     };
-    let per_record = BYTES_PER_RECORD
-        + BYTES_PER_RECORD_REPLICA * u64::from(config.cluster.replication_factor);
+    let per_record =
+        BYTES_PER_RECORD + BYTES_PER_RECORD_REPLICA * u64::from(config.cluster.replication_factor);
     Ok(RunEstimate {
         send_ns,
         drain_ns,
@@ -471,7 +471,10 @@ impl Model for World {
         match event {
             Event::Net(net_event) => {
                 let NetEvent::Deliver { msg, .. } = &**net_event;
-                format!("Net::Deliver::{}", sim::kind_from_debug(&format!("{msg:?}")))
+                format!(
+                    "Net::Deliver::{}",
+                    sim::kind_from_debug(&format!("{msg:?}"))
+                )
             }
             _ => sim::kind_from_debug(&format!("{event:?}")),
         }
@@ -601,7 +604,10 @@ fn run_limits(
     let max_events = if config.run.max_events > 0 {
         config.run.max_events
     } else {
-        default_max_events(config, send_ns.saturating_add(drain_ns).saturating_add(settle_ns))
+        default_max_events(
+            config,
+            send_ns.saturating_add(drain_ns).saturating_add(settle_ns),
+        )
     };
     let guard = match config.run.max_events_per_virtual_ms {
         0 => sim::ProgressGuard::DEFAULT,

@@ -505,27 +505,26 @@ impl<E> Engine<E> {
                 let limit = limits.max_events.unwrap_or(u64::MAX);
                 return Err(self.bound_reached(Bound::MaxEvents { limit }));
             }
-            if let Some(guard) = &limits.guard {
-                if self.window.events >= guard.max_events
-                    && self
-                        .queue
-                        .peek_time()
-                        .is_some_and(|t| t < self.window.end && t <= until)
-                {
-                    let kind = self.window.dominant_kind();
-                    return Err(self.bound_reached(Bound::Progress {
-                        guard: *guard,
-                        kind,
-                    }));
-                }
+            if let Some(guard) = &limits.guard
+                && self.window.events >= guard.max_events
+                && self
+                    .queue
+                    .peek_time()
+                    .is_some_and(|t| t < self.window.end && t <= until)
+            {
+                let kind = self.window.dominant_kind();
+                return Err(self.bound_reached(Bound::Progress {
+                    guard: *guard,
+                    kind,
+                }));
             }
             let Some((time, event)) = self.queue.pop_due(until) else {
                 return Ok(self.stop_without_due_event(limits.until));
             };
-            if let Some(guard) = &limits.guard {
-                if self.window.count(time, guard) {
-                    self.window.tally(model.event_kind(&event));
-                }
+            if let Some(guard) = &limits.guard
+                && self.window.count(time, guard)
+            {
+                self.window.tally(model.event_kind(&event));
             }
             self.dispatch(model, time, event);
         }
@@ -713,7 +712,7 @@ mod tests {
             self.handled += 1;
             if let Storm::Spin = event {
                 ctx.schedule_after(Duration::ZERO, Storm::Spin);
-                if self.handled % 10 == 0 {
+                if self.handled.is_multiple_of(10) {
                     ctx.schedule_after(Duration::ZERO, Storm::Aside);
                 }
             }
@@ -732,7 +731,9 @@ mod tests {
     #[test]
     fn the_progress_guard_stops_a_livelock_at_one_instant_and_names_its_event() {
         let mut engine = Engine::new(9);
-        engine.ctx().schedule_at(Instant::from_millis(3), Storm::Spin);
+        engine
+            .ctx()
+            .schedule_at(Instant::from_millis(3), Storm::Spin);
         let mut model = Livelock { handled: 0 };
         let reached = engine
             .run(&mut model, guarded(10_000, Duration::from_millis(1)))
@@ -746,7 +747,10 @@ mod tests {
         };
         assert_eq!(kind, "Spin");
         let message = reached.to_string();
-        assert!(message.starts_with("bound reached: the progress guard"), "{message}");
+        assert!(
+            message.starts_with("bound reached: the progress guard"),
+            "{message}"
+        );
         assert!(message.contains("mostly Spin"), "{message}");
         assert!(message.contains("run seed 9"), "{message}");
     }
@@ -792,7 +796,10 @@ mod tests {
 
     #[test]
     fn kinds_from_debug_keep_the_variant_path() {
-        assert_eq!(kind_from_debug("Cluster(FetchSend { follower: 1 })"), "Cluster::FetchSend");
+        assert_eq!(
+            kind_from_debug("Cluster(FetchSend { follower: 1 })"),
+            "Cluster::FetchSend"
+        );
         assert_eq!(kind_from_debug("Run(Poll)"), "Run::Poll");
         assert_eq!(kind_from_debug("Spin"), "Spin");
     }

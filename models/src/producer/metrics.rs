@@ -327,7 +327,10 @@ impl ProducerMetrics {
             core.records_drained as f64,
             avg(u128::from(core.batch_bytes_sum), core.batches_drained),
             core.batch_bytes_max as f64,
-            avg(u128::from(self.produce_request_records), self.produce_requests),
+            avg(
+                u128::from(self.produce_request_records),
+                self.produce_requests,
+            ),
             avg(self.request_latency_ns_sum, self.responses) / 1e6,
             ms(self.request_latency_ns_max),
             avg(core.queue_time_ns_sum, core.batches_drained) / 1e6,
