@@ -8,6 +8,11 @@
 //!
 //! A model is one value that owns every component of the world and dispatches on its event
 //! type; components talk only by scheduling events for each other.
+//!
+//! Every run ends: `RunLimits` bound it by virtual time, by an event budget and by the progress
+//! guard (events per window of virtual time), and a bound reached is returned as data
+//! ([`BoundReached`], naming the bound, the seed, the virtual time and, for the guard, the kind
+//! of event that dominated), never as a panic.
 
 use std::fmt;
 
