@@ -1,8 +1,10 @@
 //! `linger`: run one experiment, sweep many points in parallel, merge shards, check a producer
 //! config, list the shipped experiments, time the hot loops, and render results.
 //!
-//! Exit codes: 0 success, 1 an operational failure (I/O), 2 bad input (a file, a key, an
-//! argument), 130 a sweep stopped by Ctrl-C (its finished points are kept).
+//! Exit codes: 0 success, 1 an operational failure (I/O) or a broken invariant, 2 bad input (a
+//! file, a key, an argument, a run over its memory budget), 3 a bound reached (the run stopped
+//! early; the message names the key to raise), 130 a sweep stopped by Ctrl-C (its finished
+//! points are kept).
 
 mod cli;
 

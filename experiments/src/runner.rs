@@ -93,7 +93,20 @@ pub struct SweepReport {
     pub complete: bool,
     /// What `--repair` dropped from the journal, if it dropped anything.
     pub repair: Option<Repair>,
+    /// Finished runs (of this and earlier invocations) that a bound stopped: their rows are
+    /// recorded, with the bound as a warning, and the sweep exits with code 3.
+    pub bound_reached_runs: usize,
 }
+
+/// Whether a result row's run was stopped by a bound (its warnings say so first-hand).
+pub fn row_reached_a_bound(row: &RunRow) -> bool {
+    row.warnings
+        .iter()
+        .any(|w| w.starts_with(BOUND_REACHED_PREFIX))
+}
+
+/// How the warning of a run stopped by a bound begins (`models::world::BoundStop`).
+pub const BOUND_REACHED_PREFIX: &str = "bound reached: ";
 
 /// The manifest of an experiment's sweep.
 pub fn manifest_of(experiment: &Experiment, point_count: usize, shard: Shard) -> Manifest {
@@ -298,6 +311,11 @@ pub fn run_sweep<R: PointRunner>(
     journal.sync()?;
     results::write_results(&options.out_dir, &manifest, &finished)?;
     outcome?;
+    let bound_reached_runs = finished
+        .iter()
+        .flat_map(|point| &point.rows)
+        .filter(|row| row_reached_a_bound(row))
+        .count();
     Ok(SweepReport {
         point_count: points.count(),
         shard_point_count: slice.len(),
@@ -305,6 +323,7 @@ pub fn run_sweep<R: PointRunner>(
         ran_now,
         complete: finished.len() == slice.len(),
         repair,
+        bound_reached_runs,
     })
 }
 

@@ -43,7 +43,32 @@ pub fn world_config(source: &Source, sections: &toml::Table) -> Result<WorldConf
         let message = error.to_string();
         InputError::at(location_of_model_error(source, &message), message)
     })?;
+    check_memory(source, &config)?;
     Ok(config)
+}
+
+/// Refuses a run estimated to hold more memory than `[run] max_memory_mb` allows.
+fn check_memory(source: &Source, config: &WorldConfig) -> Result<(), InputError> {
+    let estimate = models::world::estimate(config).map_err(|e| InputError::new(e.to_string()))?;
+    let budget_mb = match config.run.max_memory_mb {
+        0 => models::world::MAX_MEMORY_MB_DEFAULT,
+        mb => mb,
+    };
+    let estimate_mb = estimate.memory_bytes.div_ceil(1 << 20);
+    if estimate_mb <= budget_mb {
+        return Ok(());
+    }
+    Err(InputError::at(
+        source
+            .location_of_key(&["run", "max_memory_mb"])
+            .or_else(|| source.location_of_key(&["run"])),
+        format!(
+            "[run] max_memory_mb: the run is estimated to hold {estimate_mb} MiB ({} records \
+             sent, replication factor {}), over the budget of {budget_mb} MiB; shorten the run \
+             or raise [run] max_memory_mb (or --max-memory-mb)",
+            estimate.records, config.cluster.replication_factor
+        ),
+    ))
 }
 
 /// Where the key named by a model's validation message is written. The models name keys as

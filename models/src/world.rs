@@ -15,7 +15,9 @@
 //!
 //! Invariants: every record the application sent is acked, failed or unfinished when the run
 //! ends (asserted, with the seed); a panic inside the run is re-raised with the virtual time and
-//! the seed to replay it.
+//! the seed to replay it. A run always ends: the event budget (derived from every phase unless
+//! `[run] max_events` is set), the engine's progress guard and `[run] max_virtual_time_ms` stop
+//! it as [`RunStop::BoundReached`], data on the result with the key to raise, never a panic.
 //!
 //! Fidelity: the end of the send phase is the application calling `flush()` and never sending
 //! again (not `close()`: a close would fail blocked sends with `KafkaException`); the drain
@@ -54,8 +56,17 @@ pub struct RunConfig {
     /// After draining, the bound on how long the cluster may take to heal and catch up, in ms
     /// (the phase ends as soon as replication has caught up).
     pub settle_ms: f64,
-    /// Bound on handled events (0: derived from the workload).
+    /// Bound on handled events (0: derived from the workload and the length of every phase).
     pub max_events: u64,
+    /// The progress guard: most events within one virtual millisecond (0: the engine's
+    /// default, [`sim::ProgressGuard::DEFAULT`]).
+    pub max_events_per_virtual_ms: u64,
+    /// Bound on the run's virtual time in ms (send + drain + settle); reaching it stops the run
+    /// as a bound reached. `None`: the phases' own bounds only.
+    pub max_virtual_time_ms: Option<f64>,
+    /// Budget for the memory a run is estimated to hold ([`estimate`]), in MiB (0: the default,
+    /// [`MAX_MEMORY_MB_DEFAULT`]); the experiments CLI refuses a run estimated above it.
+    pub max_memory_mb: u64,
     /// The master seed (read by the experiments runner; [`run`] takes the seed as an argument).
     pub seed: u64,
     /// Replicates per point (read by the experiments runner).
@@ -72,6 +83,9 @@ impl Default for RunConfig {
             drain_ms: None,
             settle_ms: DEFAULT_SETTLE_MS,
             max_events: 0,
+            max_events_per_virtual_ms: 0,
+            max_virtual_time_ms: None,
+            max_memory_mb: 0,
             seed: 1,
             replicates: 1,
         }
@@ -128,6 +142,14 @@ impl WorldConfig {
             ms_to_ns("drain_ms", drain).map_err(run_error)?;
         }
         ms_to_ns("settle_ms", self.run.settle_ms).map_err(run_error)?;
+        if let Some(ms) = self.run.max_virtual_time_ms
+            && ms_to_ns("max_virtual_time_ms", ms).map_err(run_error)? == 0
+        {
+            return Err(WorldConfigError::Run {
+                key: "max_virtual_time_ms",
+                message: "must be > 0 (leave it out for no bound)".into(),
+            });
+        }
         let duration = ms_to_ns("duration_ms", self.run.duration_ms).map_err(run_error)?;
         if duration == 0 && self.workload.records == 0 {
             return Err(WorldConfigError::Run {
@@ -160,8 +182,150 @@ pub struct RunResult {
     pub events: u64,
     /// The virtual clock at the end of the run, in ns.
     pub virtual_time_ns: u64,
+    /// How the run ended: finished, or stopped by a bound (its metrics then cover the part
+    /// that ran).
+    pub stop: RunStop,
     /// The trace, handed back (kept events; the caller finishes a sink).
     pub trace: sim::Trace,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunStop {
+    /// Every phase ran to its end (or the run could not start: see the warnings).
+    Finished,
+    /// A bound stopped the run before its phases ended: not a broken invariant, and the
+    /// message names the key to raise.
+    BoundReached(BoundStop),
+}
+
+/// A run stopped by a bound.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BoundStop {
+    /// Which bound, in words (e.g. "the event budget of 2000000 events").
+    pub bound: String,
+    /// The key that raises it.
+    pub key: &'static str,
+    /// The virtual time at which it was reached, in ns.
+    pub at_ns: u64,
+    /// The run's seed.
+    pub seed: u64,
+}
+
+impl std::fmt::Display for BoundStop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "bound reached: {} at virtual time {} (seed {}); raise {} to go further",
+            self.bound,
+            Instant::from_nanos(self.at_ns),
+            self.seed,
+            self.key
+        )
+    }
+}
+
+impl BoundStop {
+    fn of_engine(reached: &sim::BoundReached) -> Self {
+        let key = match reached.bound {
+            sim::Bound::MaxEvents { .. } => "[run] max_events",
+            sim::Bound::Progress { .. } => "[run] max_events_per_virtual_ms",
+        };
+        BoundStop {
+            bound: reached.bound.to_string(),
+            key,
+            at_ns: reached.now.as_nanos(),
+            seed: reached.seed,
+        }
+    }
+}
+
+/// The default memory budget of a run, in MiB ([`RunConfig::max_memory_mb`]).
+pub const MAX_MEMORY_MB_DEFAULT: u64 = 8192;
+
+/// Bytes a run is estimated to hold per record sent: the application's bookkeeping and the
+/// checker's copy, plus each replica's log entry. Measured on the default experiment (about
+/// 17 B per record at peak), rounded up generously so the estimate is an upper bound.
+const BYTES_PER_RECORD: u64 = 48;
+const BYTES_PER_RECORD_REPLICA: u64 = 8;
+
+/// What a run is expected to cost, before it starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunEstimate {
+    /// The send phase, in ns.
+    pub send_ns: u64,
+    /// The drain phase's bound, in ns.
+    pub drain_ns: u64,
+    /// The settle phase's bound, in ns.
+    pub settle_ns: u64,
+    /// Records the application will send at most.
+    pub records: u64,
+    /// Bytes those records are estimated to hold at the end of the run.
+    pub memory_bytes: u64,
+}
+
+impl RunEstimate {
+    /// The longest the run can last in virtual time (every phase to its bound), in ns.
+    pub fn virtual_ns_max(&self) -> u64 {
+        self.send_ns
+            .saturating_add(self.drain_ns)
+            .saturating_add(self.settle_ns)
+    }
+}
+
+/// Estimates a valid config's virtual length and memory before running it.
+pub fn estimate(config: &WorldConfig) -> Result<RunEstimate, WorldConfigError> {
+    config.validate()?;
+    let plan = config.workload.plan()?;
+    let send_ns = send_bound_ns(config)?;
+    let drain_ns = drain_bound_ns(config)?;
+    let settle_ns = ms_to_ns("settle_ms", config.run.settle_ms).map_err(run_error)?;
+    let per_sec = match plan.arrivals {
+        crate::producer::workload::ArrivalPlan::Constant { gap_ns }
+        | crate::producer::workload::ArrivalPlan::Poisson {
+            mean_gap_ns: gap_ns,
+        }
+        | crate::producer::workload::ArrivalPlan::OnOff { gap_ns, .. } => {
+            1_000_000_000 / gap_ns.max(1)
+        }
+        crate::producer::workload::ArrivalPlan::Saturate => {
+            1_000_000_000 / plan.send_cpu_ns.max(1_000)
+        }
+    };
+    let by_rate = u64::try_from(u128::from(per_sec) * u128::from(send_ns) / 1_000_000_000)
+        .unwrap_or(u64::MAX);
+    let records = match config.workload.records {
+        0 => by_rate,
+        n => n,
+    };
+    let per_record =
+        BYTES_PER_RECORD + BYTES_PER_RECORD_REPLICA * u64::from(config.cluster.replication_factor);
+    Ok(RunEstimate {
+        send_ns,
+        drain_ns,
+        settle_ns,
+        records,
+        memory_bytes: records.saturating_mul(per_record),
+    })
+}
+
+/// How long the application may send: `duration_ms`, or an hour when only a record count
+/// ends the send phase.
+fn send_bound_ns(config: &WorldConfig) -> Result<u64, WorldConfigError> {
+    let duration_ns = ms_to_ns("duration_ms", config.run.duration_ms).map_err(run_error)?;
+    Ok(if duration_ns > 0 {
+        duration_ns
+    } else {
+        3_600_000_000_000
+    })
+}
+
+/// The drain phase's bound: `drain_ms`, or `delivery.timeout.ms` plus 5 s.
+fn drain_bound_ns(config: &WorldConfig) -> Result<u64, WorldConfigError> {
+    Ok(match config.run.drain_ms {
+        Some(ms) => ms_to_ns("drain_ms", ms).map_err(run_error)?,
+        None => u64::from(config.producer.delivery_timeout_ms) * 1_000_000 + 5_000_000_000,
+    })
 }
 
 impl RunResult {
@@ -318,6 +482,19 @@ impl Model for World {
             Event::Run(ev) => self.on_run_event(ctx, ev),
         }
     }
+
+    fn event_kind(&self, event: &Event) -> String {
+        match event {
+            Event::Net(net_event) => {
+                let NetEvent::Deliver { msg, .. } = &**net_event;
+                format!(
+                    "Net::Deliver::{}",
+                    sim::kind_from_debug(&format!("{msg:?}"))
+                )
+            }
+            _ => sim::kind_from_debug(&format!("{event:?}")),
+        }
+    }
 }
 
 impl World {
@@ -373,6 +550,7 @@ impl World {
 struct Prepared {
     world: World,
     limits: RunLimits,
+    virtual_time_bound: Option<Instant>,
     duration_ns: u64,
     warnings: Vec<String>,
 }
@@ -398,27 +576,10 @@ fn prepare(config: &WorldConfig, engine: &mut Engine<Event>) -> Result<Prepared,
     if config.faults == FaultsConfig::default() {
         producer.app.set_run_ahead(RunAhead::WhenSafe);
     }
-    let delivery_ns = u64::from(config.producer.delivery_timeout_ms) * 1_000_000;
-    let drain_ns = match config.run.drain_ms {
-        Some(ms) => ms_to_ns("drain_ms", ms).map_err(|e| e.to_string())?,
-        None => delivery_ns + 5_000_000_000,
-    };
+    let drain_ns = drain_bound_ns(config).map_err(|e| e.to_string())?;
     let settle_ns = ms_to_ns("settle_ms", config.run.settle_ms).map_err(|e| e.to_string())?;
-    let send_bound_ns = if duration_ns > 0 {
-        duration_ns
-    } else {
-        3_600_000_000_000
-    };
-    let until = Instant::from_nanos(send_bound_ns + drain_ns + settle_ns + 1_000_000_000);
-    let max_events = if config.run.max_events > 0 {
-        config.run.max_events
-    } else {
-        default_max_events(config, send_bound_ns)
-    };
-    let limits = RunLimits::unbounded()
-        .until(until)
-        .and_then(|l| l.max_events(max_events))
-        .map_err(|e| format!("[run]: {e}"))?;
+    let (limits, virtual_time_bound) =
+        run_limits(config, drain_ns, settle_ns).map_err(|e| e.to_string())?;
     warnings.splice(0..0, config.producer_warnings.iter().cloned());
     let world = World {
         producer,
@@ -433,18 +594,68 @@ fn prepare(config: &WorldConfig, engine: &mut Engine<Event>) -> Result<Prepared,
     Ok(Prepared {
         world,
         limits,
+        virtual_time_bound,
         duration_ns,
         warnings,
     })
 }
 
-/// A generous event budget: about 40 events per record plus background traffic.
-fn default_max_events(config: &WorldConfig, send_ns: u64) -> u64 {
+/// The engine's limits: the phases' end plus a second, or the user's `max_virtual_time_ms`
+/// when earlier (returned too, so reaching it is told apart from the phases' own end); the
+/// event budget; the progress guard.
+fn run_limits(
+    config: &WorldConfig,
+    drain_ns: u64,
+    settle_ns: u64,
+) -> Result<(RunLimits, Option<Instant>), WorldConfigError> {
+    let send_ns = send_bound_ns(config)?;
+    let phases_end = Instant::from_nanos(
+        send_ns
+            .saturating_add(drain_ns)
+            .saturating_add(settle_ns)
+            .saturating_add(1_000_000_000),
+    );
+    let user_bound = match config.run.max_virtual_time_ms {
+        Some(ms) => Some(Instant::from_nanos(
+            ms_to_ns("max_virtual_time_ms", ms).map_err(run_error)?,
+        ))
+        .filter(|bound| *bound < phases_end),
+        None => None,
+    };
+    let max_events = if config.run.max_events > 0 {
+        config.run.max_events
+    } else {
+        default_max_events(
+            config,
+            send_ns.saturating_add(drain_ns).saturating_add(settle_ns),
+        )
+    };
+    let guard = match config.run.max_events_per_virtual_ms {
+        0 => sim::ProgressGuard::DEFAULT,
+        n => sim::ProgressGuard {
+            max_events: n,
+            window: sim::Duration::from_millis(1),
+        },
+    };
+    let limits = RunLimits::unbounded()
+        .until(user_bound.unwrap_or(phases_end))
+        .and_then(|l| l.max_events(max_events))
+        .and_then(|l| l.progress_guard(guard))
+        .map_err(|e| WorldConfigError::Run {
+            key: "max_events",
+            message: e.to_string(),
+        })?;
+    Ok((limits, user_bound))
+}
+
+/// A generous event budget: about 40 events per record plus background traffic over every
+/// phase (send, drain and settle: `phases_ns`).
+fn default_max_events(config: &WorldConfig, phases_ns: u64) -> u64 {
     let records = match config.workload.records {
         0 => 200_000_000,
         n => n,
     };
-    let secs = send_ns / 1_000_000_000 + 200;
+    let secs = phases_ns / 1_000_000_000 + 200;
     records
         .saturating_mul(40)
         .saturating_add(secs.saturating_mul(1_000_000))
@@ -466,6 +677,7 @@ fn not_started(message: String, trace: sim::Trace) -> RunResult {
         trace_hash: trace.hash(),
         events: 0,
         virtual_time_ns: 0,
+        stop: RunStop::Finished,
         trace,
     }
 }
@@ -496,12 +708,22 @@ pub fn run(config: &WorldConfig, seed: u64, trace: sim::Trace) -> RunResult {
     let world = &mut prepared.world;
     let outcome =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.run(world, limits)));
-    match outcome {
-        Ok(Ok(_)) => {}
-        // A bound was exceeded: an assertion failure that says how to replay it.
-        Ok(Err(limit)) => panic!(
-            "{limit}; raise [run] max_events or replay with `linger run ... --run-seed {seed}`"
-        ),
+    let stop = match outcome {
+        Ok(Ok(_)) => match prepared.virtual_time_bound {
+            Some(bound)
+                if !matches!(prepared.world.phase, Phase::Done { .. }) && engine.now() >= bound =>
+            {
+                RunStop::BoundReached(BoundStop {
+                    bound: format!("the virtual time bound of {bound}"),
+                    key: "[run] max_virtual_time_ms (or --max-virtual-time)",
+                    at_ns: engine.now().as_nanos(),
+                    seed,
+                })
+            }
+            _ => RunStop::Finished,
+        },
+        // A bound was reached: data for the caller, not a broken invariant.
+        Ok(Err(reached)) => RunStop::BoundReached(BoundStop::of_engine(&reached)),
         Err(payload) => {
             let message = payload
                 .downcast_ref::<String>()
@@ -513,9 +735,11 @@ pub fn run(config: &WorldConfig, seed: u64, trace: sim::Trace) -> RunResult {
                 engine.now()
             );
         }
-    }
+    };
     let mut warnings = prepared.warnings;
-    finish(engine, prepared.world, &mut warnings, seed).with_warnings(warnings)
+    finish(engine, prepared.world, (&mut warnings, &stop), seed)
+        .with_stop(stop)
+        .with_warnings(warnings)
 }
 
 impl RunResult {
@@ -523,12 +747,17 @@ impl RunResult {
         self.warnings = warnings;
         self
     }
+
+    fn with_stop(mut self, stop: RunStop) -> Self {
+        self.stop = stop;
+        self
+    }
 }
 
 fn finish(
     mut engine: Engine<Event>,
     world: World,
-    warnings: &mut Vec<String>,
+    (warnings, stop): (&mut Vec<String>, &RunStop),
     seed: u64,
 ) -> RunResult {
     let World {
@@ -552,15 +781,16 @@ fn finish(
     let mut producer = producer;
     let sent = producer.records.take_sent_records();
     let report = check(&sent, &final_logs);
-    match phase {
-        Phase::Done { settled: true } => {}
-        Phase::Done { settled: false } => warnings.push(format!(
+    match (stop, phase) {
+        (RunStop::BoundReached(bound), _) => warnings.push(bound.to_string()),
+        (_, Phase::Done { settled: true }) => {}
+        (_, Phase::Done { settled: false }) => warnings.push(format!(
             "replication had not caught up when the settle phase reached its bound ([run] settle_ms = {} ms) at {}: {} records whose fate was still open are counted as unsettled, not as lost",
             settle_ns / 1_000_000,
             engine.now(),
             report.unsettled
         )),
-        _ => warnings.push(format!(
+        (_, _) => warnings.push(format!(
             "the run stopped in phase {phase:?} (time limit) at {}",
             engine.now()
         )),
@@ -587,6 +817,7 @@ fn finish(
         trace_hash: trace.hash(),
         events: engine.events_handled(),
         virtual_time_ns: engine.now().as_nanos(),
+        stop: RunStop::Finished,
         trace,
     }
 }

@@ -8,6 +8,11 @@
 //!
 //! A model is one value that owns every component of the world and dispatches on its event
 //! type; components talk only by scheduling events for each other.
+//!
+//! Every run ends: `RunLimits` bound it by virtual time, by an event budget and by the progress
+//! guard (events per window of virtual time), and a bound reached is returned as data
+//! ([`BoundReached`], naming the bound, the seed, the virtual time and, for the guard, the kind
+//! of event that dominated), never as a panic.
 
 use std::fmt;
 
@@ -22,6 +27,27 @@ pub trait Model {
     type Event;
     /// Handles one event at `ctx.now()`.
     fn on_event(&mut self, ctx: &mut Ctx<'_, Self::Event>, event: Self::Event);
+
+    /// A short name for the kind of `event` (e.g. `"Cluster::FetchSend"`), used only when the
+    /// progress guard stops a run, to name what dominated the storm. The default names nothing.
+    fn event_kind(&self, event: &Self::Event) -> String {
+        let _ = event;
+        String::from("event")
+    }
+}
+
+/// The kind of an event from its `Debug` text: the variant names down to the first field, as a
+/// path (`Cluster(FetchSend { follower: 1, .. })` becomes `Cluster::FetchSend`).
+pub fn kind_from_debug(debug: &str) -> String {
+    let mut kind = String::new();
+    for c in debug.chars() {
+        match c {
+            '(' => kind.push_str("::"),
+            c if c.is_alphanumeric() || c == '_' => kind.push(c),
+            _ => break,
+        }
+    }
+    kind.trim_end_matches(':').to_owned()
 }
 
 /// What a handler may do: read the clock, schedule, arm timers, trace.
@@ -124,6 +150,28 @@ impl<E> Ctx<'_, E> {
 pub struct RunLimits {
     until: Option<Instant>,
     max_events: Option<u64>,
+    guard: Option<ProgressGuard>,
+}
+
+/// The progress guard: at most `max_events` events within any window of `window` virtual time
+/// (windows start at the first event after the previous one ended). A model that schedules
+/// unbounded work at one instant, or at nanosecond steps, trips it instead of hanging.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProgressGuard {
+    /// Events allowed in one window.
+    pub max_events: u64,
+    /// The window's length in virtual time.
+    pub window: Duration,
+}
+
+impl ProgressGuard {
+    /// The default: 50,000 events per virtual millisecond (50 million per virtual second, about
+    /// 500 times the default experiment's busiest millisecond, and about a wall-clock minute
+    /// of simulation per virtual second).
+    pub const DEFAULT: ProgressGuard = ProgressGuard {
+        max_events: 50_000,
+        window: Duration::from_millis(1),
+    };
 }
 
 /// A run limit that makes no sense.
@@ -131,6 +179,8 @@ pub struct RunLimits {
 pub enum LimitsError {
     /// `max_events` was zero.
     ZeroMaxEvents,
+    /// The progress guard allows no event at all.
+    ZeroGuard,
     /// `until` was zero: the run would end before it starts.
     ZeroUntil,
 }
@@ -141,6 +191,10 @@ impl fmt::Display for LimitsError {
             LimitsError::ZeroMaxEvents => {
                 write!(f, "max_events must be at least 1 (got 0)")
             }
+            LimitsError::ZeroGuard => write!(
+                f,
+                "the progress guard must allow at least 1 event in a window of at least 1 ns"
+            ),
             LimitsError::ZeroUntil => write!(
                 f,
                 "until must be a virtual time greater than zero (got 0): \
@@ -158,6 +212,7 @@ impl RunLimits {
         RunLimits {
             until: None,
             max_events: None,
+            guard: None,
         }
     }
     /// Stop before any event later than `until`.
@@ -170,7 +225,19 @@ impl RunLimits {
             ..self
         })
     }
-    /// Fail with [`LimitExceeded`] once more than `max_events` events have been handled.
+    /// Stop with [`BoundReached`] ([`Bound::Progress`]) before more than `guard.max_events`
+    /// events are handled within one window of `guard.window`.
+    pub fn progress_guard(self, guard: ProgressGuard) -> Result<Self, LimitsError> {
+        if guard.max_events == 0 || guard.window == Duration::ZERO {
+            return Err(LimitsError::ZeroGuard);
+        }
+        Ok(RunLimits {
+            guard: Some(guard),
+            ..self
+        })
+    }
+    /// Stop with [`BoundReached`] ([`Bound::MaxEvents`]) once more than `max_events` events
+    /// would be handled.
     pub fn max_events(self, max_events: u64) -> Result<Self, LimitsError> {
         if max_events == 0 {
             return Err(LimitsError::ZeroMaxEvents);
@@ -197,28 +264,61 @@ pub enum StopReason {
     Stopped,
 }
 
-/// A run exceeded its event budget: the seed and virtual time let it be replayed.
+/// Which bound stopped a run.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LimitExceeded {
+pub enum Bound {
+    /// The run's event budget ([`RunLimits::max_events`]).
+    MaxEvents {
+        /// The budget of this call to [`Engine::run`].
+        limit: u64,
+    },
+    /// The progress guard ([`RunLimits::progress_guard`]): too many events in one window.
+    Progress {
+        /// The guard that tripped.
+        guard: ProgressGuard,
+        /// The kind ([`Model::event_kind`]) of most of the last events before it tripped.
+        kind: String,
+    },
+}
+
+/// A run stopped by a bound, not by its model: data for the caller, with the seed and the
+/// virtual time that let it be replayed. Pending events stay queued.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BoundReached {
+    /// Which bound.
+    pub bound: Bound,
     /// Master seed of the run.
     pub seed: u64,
-    /// Virtual time at which the budget ran out.
+    /// Virtual time at which the bound was reached.
     pub now: Instant,
     /// Events handled.
     pub events: u64,
 }
 
-impl fmt::Display for LimitExceeded {
+impl fmt::Display for Bound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Bound::MaxEvents { limit } => write!(f, "the event budget of {limit} events"),
+            Bound::Progress { guard, kind } => write!(
+                f,
+                "the progress guard ({} events within {} of virtual time, mostly {kind})",
+                guard.max_events, guard.window
+            ),
+        }
+    }
+}
+
+impl fmt::Display for BoundReached {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "run exceeded its limit of {} events at virtual time {} (run seed {})",
-            self.events, self.now, self.seed
+            "bound reached: {} at virtual time {} after {} events (run seed {})",
+            self.bound, self.now, self.events, self.seed
         )
     }
 }
 
-impl std::error::Error for LimitExceeded {}
+impl std::error::Error for BoundReached {}
 
 /// Counters of a finished run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -239,6 +339,51 @@ pub struct Engine<E> {
     streams: RngStreams,
     events: u64,
     stop: bool,
+    window: GuardWindow,
+}
+
+/// The progress guard's current window: when it ends, how many events it has seen, and the
+/// kinds of its last events (tallied only near the guard's limit, so the hot path stays cheap).
+#[derive(Debug, Default)]
+struct GuardWindow {
+    end: Instant,
+    events: u64,
+    kinds: Vec<(String, u64)>,
+}
+
+/// How many of the last events before the guard trips are tallied by kind.
+const GUARD_TALLY_EVENTS: u64 = 4096;
+
+impl GuardWindow {
+    /// Counts an event at `time`; true when the guard's tally should see it.
+    #[inline]
+    fn count(&mut self, time: Instant, guard: &ProgressGuard) -> bool {
+        if time >= self.end {
+            self.end = time.saturating_add(guard.window);
+            self.events = 0;
+            self.kinds.clear();
+        }
+        self.events += 1;
+        self.events + GUARD_TALLY_EVENTS > guard.max_events
+    }
+
+    fn tally(&mut self, kind: String) {
+        match self.kinds.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, n)) => *n += 1,
+            None => self.kinds.push((kind, 1)),
+        }
+    }
+
+    /// The most frequent tallied kind (the first seen among equals).
+    fn dominant_kind(&self) -> String {
+        let mut best: Option<&(String, u64)> = None;
+        for entry in &self.kinds {
+            if best.is_none_or(|b| entry.1 > b.1) {
+                best = Some(entry);
+            }
+        }
+        best.map_or_else(|| String::from("event"), |(k, _)| k.clone())
+    }
 }
 
 impl<E> Engine<E> {
@@ -251,6 +396,7 @@ impl<E> Engine<E> {
             streams: RngStreams::new(seed),
             events: 0,
             stop: false,
+            window: GuardWindow::default(),
         }
     }
 
@@ -343,13 +489,14 @@ impl<E> Engine<E> {
     /// Runs until the queue drains, the time limit is reached, or a handler stops the run.
     ///
     /// Events at exactly `until` are handled. At most `max_events` events are handled by this
-    /// call; if one more event is due within the time limit, the run fails with
-    /// [`LimitExceeded`], which names the seed and the virtual time.
+    /// call, and at most the progress guard's count within one of its windows; if one more
+    /// event is due within the time limit, the run stops with [`BoundReached`], which names
+    /// the bound, the seed and the virtual time.
     pub fn run<M: Model<Event = E>>(
         &mut self,
         model: &mut M,
         limits: RunLimits,
-    ) -> Result<RunStats, LimitExceeded> {
+    ) -> Result<RunStats, BoundReached> {
         let budget_end = limits
             .max_events
             .map_or(u64::MAX, |m| self.events.saturating_add(m));
@@ -360,16 +507,40 @@ impl<E> Engine<E> {
                 return Ok(self.stats(StopReason::Stopped));
             }
             if self.events >= budget_end && self.queue.peek_time().is_some_and(|t| t <= until) {
-                return Err(LimitExceeded {
-                    seed: self.seed(),
-                    now: self.now,
-                    events: self.events,
-                });
+                let limit = limits.max_events.unwrap_or(u64::MAX);
+                return Err(self.bound_reached(Bound::MaxEvents { limit }));
+            }
+            if let Some(guard) = &limits.guard
+                && self.window.events >= guard.max_events
+                && self
+                    .queue
+                    .peek_time()
+                    .is_some_and(|t| t < self.window.end && t <= until)
+            {
+                let kind = self.window.dominant_kind();
+                return Err(self.bound_reached(Bound::Progress {
+                    guard: *guard,
+                    kind,
+                }));
             }
             let Some((time, event)) = self.queue.pop_due(until) else {
                 return Ok(self.stop_without_due_event(limits.until));
             };
+            if let Some(guard) = &limits.guard
+                && self.window.count(time, guard)
+            {
+                self.window.tally(model.event_kind(&event));
+            }
             self.dispatch(model, time, event);
+        }
+    }
+
+    fn bound_reached(&self, bound: Bound) -> BoundReached {
+        BoundReached {
+            bound,
+            seed: self.seed(),
+            now: self.now,
+            events: self.events,
         }
     }
 
@@ -526,6 +697,116 @@ mod tests {
         assert!(engine.step(&mut model, None));
         assert_eq!(model.seen, vec![(1, 5), (2, 4)]);
         assert_eq!(engine.events_handled(), 2);
+    }
+
+    /// Schedules itself again at the same instant forever (a livelock), with a second kind of
+    /// event every tenth time.
+    #[derive(Debug)]
+    enum Storm {
+        Spin,
+        Aside,
+    }
+
+    struct Livelock {
+        handled: u64,
+    }
+
+    impl Model for Livelock {
+        type Event = Storm;
+        fn on_event(&mut self, ctx: &mut Ctx<'_, Storm>, event: Storm) {
+            self.handled += 1;
+            if let Storm::Spin = event {
+                ctx.schedule_after(Duration::ZERO, Storm::Spin);
+                if self.handled.is_multiple_of(10) {
+                    ctx.schedule_after(Duration::ZERO, Storm::Aside);
+                }
+            }
+        }
+        fn event_kind(&self, event: &Storm) -> String {
+            kind_from_debug(&format!("{event:?}"))
+        }
+    }
+
+    fn guarded(max_events: u64, window: Duration) -> RunLimits {
+        RunLimits::unbounded()
+            .progress_guard(ProgressGuard { max_events, window })
+            .expect("non-zero")
+    }
+
+    #[test]
+    fn the_progress_guard_stops_a_livelock_at_one_instant_and_names_its_event() {
+        let mut engine = Engine::new(9);
+        engine
+            .ctx()
+            .schedule_at(Instant::from_millis(3), Storm::Spin);
+        let mut model = Livelock { handled: 0 };
+        let reached = engine
+            .run(&mut model, guarded(10_000, Duration::from_millis(1)))
+            .expect_err("a livelock never ends");
+        assert_eq!(reached.events, 10_000, "exactly the guard's count ran");
+        assert_eq!(model.handled, 10_000);
+        assert_eq!(reached.now, Instant::from_millis(3));
+        assert_eq!(reached.seed, 9);
+        let Bound::Progress { kind, .. } = &reached.bound else {
+            panic!("expected the progress guard, got {:?}", reached.bound);
+        };
+        assert_eq!(kind, "Spin");
+        let message = reached.to_string();
+        assert!(
+            message.starts_with("bound reached: the progress guard"),
+            "{message}"
+        );
+        assert!(message.contains("mostly Spin"), "{message}");
+        assert!(message.contains("run seed 9"), "{message}");
+    }
+
+    #[test]
+    fn the_progress_guard_stops_a_storm_at_nanosecond_steps() {
+        struct Creep;
+        impl Model for Creep {
+            type Event = ();
+            fn on_event(&mut self, ctx: &mut Ctx<'_, ()>, (): ()) {
+                ctx.schedule_after(Duration::from_nanos(1), ());
+            }
+        }
+        let mut engine = Engine::new(1);
+        engine.ctx().schedule_at(Instant::ZERO, ());
+        let reached = engine
+            .run(&mut Creep, guarded(500, Duration::from_micros(1)))
+            .expect_err("a 1 ns storm never ends");
+        assert_eq!(reached.events, 500);
+        assert_eq!(reached.now, Instant::from_nanos(499));
+        assert!(matches!(reached.bound, Bound::Progress { .. }));
+    }
+
+    #[test]
+    fn the_progress_guard_lets_a_steady_model_run_forever() {
+        // 100 events per window of 1 ms, guard at 100: never trips, whatever the run's length.
+        let (mut engine, mut model) = countdown_from(50_000);
+        let stats = engine
+            .run(&mut model, guarded(1, Duration::from_micros(999)))
+            .expect("one event per millisecond fits a guard of one per window");
+        assert_eq!(stats.reason, StopReason::Drained);
+        assert_eq!(stats.events, 50_001);
+    }
+
+    #[test]
+    fn a_zero_guard_is_rejected() {
+        let zero = RunLimits::unbounded().progress_guard(ProgressGuard {
+            max_events: 0,
+            window: Duration::from_millis(1),
+        });
+        assert_eq!(zero, Err(LimitsError::ZeroGuard));
+    }
+
+    #[test]
+    fn kinds_from_debug_keep_the_variant_path() {
+        assert_eq!(
+            kind_from_debug("Cluster(FetchSend { follower: 1 })"),
+            "Cluster::FetchSend"
+        );
+        assert_eq!(kind_from_debug("Run(Poll)"), "Run::Poll");
+        assert_eq!(kind_from_debug("Spin"), "Spin");
     }
 
     #[test]

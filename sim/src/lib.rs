@@ -18,7 +18,8 @@
 //! world. The engine pops the earliest pending event, sets the clock to its time and hands it
 //! to the model with a [`Ctx`]; the handler schedules further events, arms or disarms timers
 //! and records trace events. Components never hold references to each other: they talk only by
-//! scheduling events. [`RunLimits`] bound a run by virtual time and by event count.
+//! scheduling events. [`RunLimits`] bound a run by virtual time, by event count and by a progress guard (events
+//! per window of virtual time); a run stopped by a bound returns [`BoundReached`] as data.
 //!
 //! ```
 //! use sim::{Ctx, Duration, Engine, Instant, Model, RunLimits, StopReason, Trace};
@@ -96,7 +97,10 @@ pub mod rng;
 mod time;
 pub mod trace;
 
-pub use engine::{Ctx, Engine, LimitExceeded, LimitsError, Model, RunLimits, RunStats, StopReason};
+pub use engine::{
+    Bound, BoundReached, Ctx, Engine, LimitsError, Model, ProgressGuard, RunLimits, RunStats,
+    StopReason, kind_from_debug,
+};
 pub use queue::TimerId;
 pub use rng::{Dist, DistError, RngStreams, Stream, Zipf};
 pub use time::{Duration, Instant};

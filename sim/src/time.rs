@@ -101,14 +101,12 @@ impl Duration {
     }
 }
 
+/// Saturates at [`Instant::MAX`] (about 584 years), which lies after every run's time limit:
+/// an event scheduled that far ahead never runs, instead of overflowing the clock.
 impl Add<Duration> for Instant {
     type Output = Instant;
     fn add(self, d: Duration) -> Instant {
-        Instant(
-            self.0
-                .checked_add(d.0)
-                .expect("virtual time overflowed u64 nanoseconds"),
-        )
+        self.saturating_add(d)
     }
 }
 
@@ -151,14 +149,11 @@ impl Sub for Duration {
     }
 }
 
+/// Saturates at `u64::MAX` ns, like `Instant + Duration`.
 impl Mul<u64> for Duration {
     type Output = Duration;
     fn mul(self, factor: u64) -> Duration {
-        Duration(
-            self.0
-                .checked_mul(factor)
-                .expect("duration overflowed u64 nanoseconds"),
-        )
+        Duration(self.0.saturating_mul(factor))
     }
 }
 
@@ -168,14 +163,11 @@ impl AddAssign for Duration {
     }
 }
 
+/// Saturates at `u64::MAX` ns, like `Instant + Duration`.
 impl Add for Duration {
     type Output = Duration;
     fn add(self, other: Duration) -> Duration {
-        Duration(
-            self.0
-                .checked_add(other.0)
-                .expect("duration overflowed u64 nanoseconds"),
-        )
+        self.saturating_add(other)
     }
 }
 
@@ -238,6 +230,18 @@ mod tests {
         assert_eq!(Instant::MAX.checked_add(d), None);
         assert_eq!(t.checked_add(d), Some(Instant::from_millis(14)));
         assert_eq!(d.saturating_sub(total), Duration::ZERO);
+    }
+
+    #[test]
+    fn operator_forms_saturate_instead_of_overflowing() {
+        let d = Duration::from_secs(1);
+        assert_eq!(Instant::MAX + d, Instant::MAX, "never stays never");
+        assert_eq!(Instant::from_nanos(u64::MAX - 1) + d, Instant::MAX);
+        assert_eq!(Duration::MAX + d, Duration::MAX);
+        assert_eq!(Duration::MAX * 2, Duration::MAX);
+        let mut t = Instant::from_nanos(u64::MAX - 5);
+        t += d;
+        assert_eq!(t, Instant::MAX);
     }
 
     #[test]

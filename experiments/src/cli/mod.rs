@@ -67,6 +67,10 @@ pub fn alias_lines() -> String {
     out
 }
 
+/// The exit code of a run (or sweep) that a bound stopped before its phases ended: not a broken
+/// invariant (1) and not bad input (2); the message names the key to raise.
+pub const EXIT_BOUND_REACHED: u8 = 3;
+
 /// Turns a library error into the binary's error, keeping it for the exit code.
 pub fn lib_error(error: experiments::error::Error) -> anyhow::Error {
     anyhow::Error::new(error)

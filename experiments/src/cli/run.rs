@@ -53,7 +53,40 @@ pub struct RunArgs {
     /// Write the trace of replicate 0 as JSON lines to FILE.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
+    #[command(flatten)]
+    pub bounds: BoundArgs,
 }
+
+/// The bounds of a run, shared by `linger run` and `linger sweep`.
+#[derive(Debug, Default, clap::Args)]
+pub struct BoundArgs {
+    /// Stop each run after this much virtual time, in ms, reported as a bound reached (exit 3)
+    /// (shorthand for --set run.max_virtual_time_ms=MS).
+    #[arg(long, value_name = "MS")]
+    pub max_virtual_time: Option<f64>,
+    /// Refuse a run estimated to hold more than this many MiB (shorthand for
+    /// --set run.max_memory_mb=MB; default 8192).
+    #[arg(long, value_name = "MB")]
+    pub max_memory_mb: Option<u64>,
+}
+
+impl BoundArgs {
+    /// The `--set` overrides these flags stand for.
+    pub fn overrides(&self) -> Result<Vec<Override>, Error> {
+        let mut overrides = Vec::new();
+        if let Some(ms) = self.max_virtual_time {
+            overrides.push(Override::parse(&format!("run.max_virtual_time_ms={ms:?}"))?);
+        }
+        if let Some(mb) = self.max_memory_mb {
+            overrides.push(Override::parse(&format!("run.max_memory_mb={mb}"))?);
+        }
+        Ok(overrides)
+    }
+}
+
+/// A run longer than this in virtual time (every phase to its bound) gets a warning before it
+/// starts: it may take long in wall time.
+const VIRTUAL_TIME_WARN_NS: u64 = 24 * 3_600 * 1_000_000_000;
 
 /// The overrides given by `--set`, `--seed` and `--duration-ms`, in that order.
 pub fn overrides_of(
@@ -83,10 +116,12 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         ),
         None => catalog::resolve(args.file.as_deref()).map_err(lib_error)?,
     };
-    let overrides = overrides_of(&args.set, args.seed, args.duration_ms).map_err(lib_error)?;
+    let mut overrides = overrides_of(&args.set, args.seed, args.duration_ms).map_err(lib_error)?;
+    overrides.extend(args.bounds.overrides().map_err(lib_error)?);
     let experiment = Experiment::parse(source, &overrides).map_err(lib_error)?;
     let (sections, canonical) = point_sections(&experiment, args.point).map_err(lib_error)?;
     let config = config_for(args, &experiment, &sections).map_err(lib_error)?;
+    warn_if_long(&config);
     let mut trace = open_trace(args.trace.as_ref()).map_err(lib_error)?;
     let replicates = if args.all_replicates {
         experiment.replicates
@@ -94,6 +129,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         1
     };
     let mut runs = Vec::new();
+    let mut bounds = Vec::new();
     for replicate in 0..replicates {
         let seed = args
             .run_seed
@@ -111,6 +147,9 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
                 .trace
                 .finish()
                 .map_err(|error| lib_error(Error::io(path, error)))?;
+        }
+        if let models::world::RunStop::BoundReached(bound) = &result.stop {
+            bounds.push(bound.to_string());
         }
         runs.push(RunReport {
             replicate,
@@ -134,7 +173,39 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     } else {
         emit(&text_report(&experiment, args.point, &runs, &replay));
     }
-    Ok(ExitCode::SUCCESS)
+    if bounds.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    for bound in bounds {
+        eprintln!("{bound}");
+    }
+    eprintln!("replay: {replay}");
+    Ok(ExitCode::from(super::EXIT_BOUND_REACHED))
+}
+
+/// Warns on stderr, before the run, when its phases may last more than a virtual day.
+fn warn_if_long(config: &models::world::WorldConfig) {
+    let Ok(estimate) = models::world::estimate(config) else {
+        return;
+    };
+    let virtual_ns = estimate.virtual_ns_max();
+    let bound_ns = config
+        .run
+        .max_virtual_time_ms
+        .map_or(u64::MAX, |ms| (ms * 1e6) as u64);
+    if virtual_ns.min(bound_ns) <= VIRTUAL_TIME_WARN_NS {
+        return;
+    }
+    let days = |ns: u64| ns as f64 / 86_400e9;
+    eprintln!(
+        "warning: this run may last up to {:.1} virtual days (send {:.3} s, drain up to {:.1} days, \
+         settle up to {:.3} s) and take long in wall time; bound it with --max-virtual-time MS \
+         or [run] max_virtual_time_ms",
+        days(virtual_ns),
+        estimate.send_ns as f64 / 1e9,
+        days(estimate.drain_ns),
+        estimate.settle_ns as f64 / 1e9,
+    );
 }
 
 /// One finished run of `linger run`.

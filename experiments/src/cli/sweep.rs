@@ -48,6 +48,8 @@ pub struct SweepArgs {
     /// When the sweep is complete, draw the standard plots into DIR/plots/.
     #[arg(long)]
     pub plots: bool,
+    #[command(flatten)]
+    pub bounds: super::run::BoundArgs,
 }
 
 /// Arguments of `linger merge`.
@@ -90,7 +92,8 @@ fn overwrite_of(force: bool) -> Overwrite {
 /// Runs `linger sweep`.
 pub fn sweep(args: &SweepArgs) -> Result<ExitCode> {
     let (source, _) = catalog::resolve(Some(&args.file)).map_err(lib_error)?;
-    let overrides = overrides_of(&args.set, None, None).map_err(lib_error)?;
+    let mut overrides = overrides_of(&args.set, None, None).map_err(lib_error)?;
+    overrides.extend(args.bounds.overrides().map_err(lib_error)?);
     let experiment = Experiment::parse(source, &overrides).map_err(lib_error)?;
     install_ctrl_c();
     let options = SweepOptions {
@@ -123,11 +126,23 @@ pub fn sweep(args: &SweepArgs) -> Result<ExitCode> {
         report.already_done,
         args.out.join("results.csv").display()
     );
+    if report.bound_reached_runs > 0 {
+        eprintln!(
+            "bound reached: {} runs were stopped by a bound before their phases ended; their rows \
+             are recorded with the bound (and the key to raise) as a warning",
+            report.bound_reached_runs
+        );
+    }
+    let success = if report.bound_reached_runs > 0 {
+        ExitCode::from(super::EXIT_BOUND_REACHED)
+    } else {
+        ExitCode::SUCCESS
+    };
     if report.complete {
         if args.plots {
             super::render::standard_plots(&args.out)?;
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(success);
     }
     eprintln!(
         "incomplete: {finished} of {} points finished; run the same command again to resume",
@@ -136,7 +151,7 @@ pub fn sweep(args: &SweepArgs) -> Result<ExitCode> {
     if STOP.load(Ordering::SeqCst) {
         return Ok(ExitCode::from(130));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(success)
 }
 
 /// What `--repair` did, in one line: the lines dropped and the points that ran again.

@@ -243,7 +243,10 @@ impl BufferPool {
                 return;
             }
             self.waiters.pop_front();
-            self.metrics.wait_time_ns_total += now_ns.saturating_sub(head.started_at_ns);
+            self.metrics.wait_time_ns_total = self
+                .metrics
+                .wait_time_ns_total
+                .saturating_add(now_ns.saturating_sub(head.started_at_ns));
             self.ready.insert(head.ticket, head.size_bytes);
             self.woken.push(head.ticket);
         }
@@ -289,7 +292,10 @@ impl BufferPool {
         let waiter = self.waiters.remove(index).expect("index found above");
         self.non_pooled_available_bytes += waiter.accumulated_bytes;
         self.metrics.buffer_exhausted_count += 1;
-        self.metrics.wait_time_ns_total += now_ns.saturating_sub(waiter.started_at_ns);
+        self.metrics.wait_time_ns_total = self
+            .metrics
+            .wait_time_ns_total
+            .saturating_add(now_ns.saturating_sub(waiter.started_at_ns));
         self.serve_waiters(now_ns);
         true
     }

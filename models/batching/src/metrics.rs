@@ -20,8 +20,9 @@ pub struct AccumulatorMetrics {
     pub batch_size_bytes_max: u64,
     /// `record-send-total`: records in drained batches.
     pub records_drained_total: u64,
-    /// `record-queue-time-avg` numerator: `drained - created` per drained batch, ns.
-    pub record_queue_time_ns_sum: u64,
+    /// `record-queue-time-avg` numerator: `drained - created` per drained batch, ns. A `u128`:
+    /// one batch retried for virtual days sums more than `u64` nanoseconds.
+    pub record_queue_time_ns_sum: u128,
     /// `record-queue-time-max`, ns.
     pub record_queue_time_ns_max: u64,
     /// `record-size-max`: the largest upper-bound record estimate of any drained batch.
@@ -39,11 +40,34 @@ pub struct AccumulatorMetrics {
 
 impl AccumulatorMetrics {
     pub(crate) fn record_drain(&mut self, size_bytes: u32, record_count: u32, queue_time_ns: u64) {
-        self.batches_drained_total += 1;
-        self.batch_size_bytes_sum += u64::from(size_bytes);
+        // Sums saturate (or are u128) rather than overflow on any accepted input.
+        self.batches_drained_total = self.batches_drained_total.saturating_add(1);
+        self.batch_size_bytes_sum = self
+            .batch_size_bytes_sum
+            .saturating_add(u64::from(size_bytes));
         self.batch_size_bytes_max = self.batch_size_bytes_max.max(u64::from(size_bytes));
-        self.records_drained_total += u64::from(record_count);
-        self.record_queue_time_ns_sum += queue_time_ns;
+        self.records_drained_total = self
+            .records_drained_total
+            .saturating_add(u64::from(record_count));
+        self.record_queue_time_ns_sum += u128::from(queue_time_ns);
         self.record_queue_time_ns_max = self.record_queue_time_ns_max.max(queue_time_ns);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_time_sums_hold_more_than_u64_nanoseconds() {
+        let mut m = AccumulatorMetrics::default();
+        for _ in 0..4 {
+            m.record_drain(100, 1, u64::MAX / 2);
+        }
+        assert_eq!(m.record_queue_time_ns_sum, u128::from(u64::MAX / 2) * 4);
+        assert_eq!(m.record_queue_time_ns_max, u64::MAX / 2);
+        m.batch_size_bytes_sum = u64::MAX;
+        m.record_drain(100, 1, 0);
+        assert_eq!(m.batch_size_bytes_sum, u64::MAX, "saturates");
     }
 }

@@ -18,6 +18,14 @@
 //! and does not move while |ISR| < min ISR (3.7+, switchable). A follower fetch that is lost (cut
 //! link, dead leader) is noticed after `replica.socket.timeout.ms`; a cut seen at send time
 //! backs off `replica.fetch.backoff.ms`.
+//! That last step is a simplification: Kafka's `BrokerBlockingSender.sendRequest` first waits
+//! for the connection (`NetworkClientUtils.awaitReady`, bounded by `replica.socket.timeout.ms`,
+//! on a `NetworkClient` with no reconnect backoff), and only a failed request makes
+//! `AbstractFetcherThread.processFetchRequest` delay the partitions by `fetchBackOffMs`
+//! (`handlePartitionsWithErrors` → `delayPartitions`). So a failed fetch to an unreachable leader
+//! never returns at the same instant; with `replica.fetch.backoff.ms = 0` the sim therefore sends
+//! the fetch into the cut and lets the watchdog notice it after `replica.socket.timeout.ms`,
+//! instead of refetching at the same instant forever.
 
 use std::rc::Rc;
 
@@ -208,7 +216,14 @@ impl Cluster {
         let fetcher = &mut broker.fetchers[leader.0 as usize];
         let now = ctx.now();
         let bytes = 64 + 16 * req.partitions.len() as u64;
-        let Some(at) = net.transit(now, Node::Broker(follower), Node::Broker(leader), bytes) else {
+        let transit = net.transit(now, Node::Broker(follower), Node::Broker(leader), bytes);
+        let transit = match transit {
+            // With no backoff, failing at once would refetch at this same instant forever: the
+            // fetch is sent into the cut and noticed lost after replica.socket.timeout.ms.
+            None if backoff == Duration::ZERO => Some(Instant::MAX),
+            other => other,
+        };
+        let Some(at) = transit else {
             self.fetch_pool.recycle_request(req);
             fetcher.scheduled = true;
             ctx.schedule_at(
@@ -239,6 +254,11 @@ impl Cluster {
         req.leader = leader;
         req.incarnation = incarnation;
         req.fetch_seq = fetch_seq;
+        if at == Instant::MAX {
+            // Lost in a cut link: only the watchdog above will notice.
+            self.fetch_pool.recycle_request(req);
+            return;
+        }
         ctx.schedule_at(at, E::from(ClusterEvent::FetchArrive(req)));
     }
 

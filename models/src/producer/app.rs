@@ -20,7 +20,10 @@
 //! share `max.block.ms`; failures inside `send()` (`TimeoutException`,
 //! `BufferExhaustedException`, `RecordTooLargeException`) reach the callback at once and count
 //! in `record-error-total`; `flush()` marks every partition ready and waits for the records sent
-//! before it. Simplified: one application thread; `send()` costs `send_cpu_ms` of that thread,
+//! before it. A sync send (`send().get()`) that fails inside `send()` makes `get()` throw at
+//! once; the application then takes its next record at the workload's next arrival (a sync
+//! sender otherwise sends back to back, but an immediate failure takes no time, so back to
+//! back would loop at one instant). Simplified: one application thread; `send()` costs `send_cpu_ms` of that thread,
 //! charged once per call, whatever the blocking.
 //!
 //! Speed: in runs without faults or tracing, consecutive async sends run inside one `AppStep`
@@ -263,7 +266,7 @@ impl Producer {
             ctx.schedule_at(Instant::from_nanos(now), Event::Run(RunEvent::SendingDone));
         }
         if !self.metadata.known {
-            let deadline_ns = now + self.settings.max_block_ns;
+            let deadline_ns = now.saturating_add(self.settings.max_block_ns);
             self.app.state = AppState::WaitingMetadata {
                 record: id,
                 new,
@@ -426,6 +429,13 @@ impl Producer {
             SendMode::Sync => {
                 if self.records.is_unfinished(id) {
                     self.app.state = AppState::WaitingAck { record: id };
+                } else if ctx.now().as_nanos() <= self.app.call_started_ns {
+                    // `send()` failed at once (RecordTooLargeException, BufferExhaustedException
+                    // with max.block.ms = 0): `get()` throws, and the application moves on to
+                    // its next record at the workload's next arrival. Retrying at the same
+                    // instant would never let time advance.
+                    let next = self.workload.next_arrival_ns(self.app.call_started_ns);
+                    self.schedule_app_step(ctx, next.max(free_at));
                 } else {
                     self.schedule_app_step(ctx, free_at);
                 }

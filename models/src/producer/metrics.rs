@@ -113,7 +113,7 @@ pub(crate) struct CoreCounters {
     pub(crate) batches_drained: u64,
     pub(crate) batch_bytes_sum: u64,
     pub(crate) batch_bytes_max: u64,
-    pub(crate) queue_time_ns_sum: u64,
+    pub(crate) queue_time_ns_sum: u128,
     pub(crate) queue_time_ns_max: u64,
     pub(crate) records_retried: u64,
     pub(crate) records_errored: u64,
@@ -238,7 +238,7 @@ pub(crate) struct ProducerMetrics {
     pub(crate) produce_requests: u64,
     pub(crate) produce_request_records: u64,
     pub(crate) responses: u64,
-    pub(crate) request_latency_ns_sum: u64,
+    pub(crate) request_latency_ns_sum: u128,
     pub(crate) request_latency_ns_max: u64,
     /// Sends failed inside `send()` that the core does not count (metadata wait timeout).
     pub(crate) send_errors: u64,
@@ -287,7 +287,7 @@ impl ProducerMetrics {
     #[inline]
     pub(crate) fn on_response(&mut self, latency_ns: u64) {
         self.responses += 1;
-        self.request_latency_ns_sum += latency_ns;
+        self.request_latency_ns_sum += u128::from(latency_ns);
         self.request_latency_ns_max = self.request_latency_ns_max.max(latency_ns);
     }
 
@@ -301,7 +301,8 @@ impl ProducerMetrics {
     ) -> Vec<(&'static str, f64)> {
         let secs = (elapsed_ns.max(1)) as f64 / 1e9;
         let ms = |ns: u64| ns as f64 / 1e6;
-        let avg = |sum: u64, n: u64| if n == 0 { 0.0 } else { sum as f64 / n as f64 };
+        // A u128 sum converts to the same f64 as a u64 one wherever a u64 could hold it.
+        let avg = |sum: u128, n: u64| if n == 0 { 0.0 } else { sum as f64 / n as f64 };
         let h = &self.ack_latency_ns.histogram();
         let pct = |q: f64| {
             if h.is_empty() {
@@ -340,9 +341,12 @@ impl ProducerMetrics {
             checker.foreign_in_log as f64,
             core.records_drained as f64 / secs,
             core.records_drained as f64,
-            avg(core.batch_bytes_sum, core.batches_drained),
+            avg(u128::from(core.batch_bytes_sum), core.batches_drained),
             core.batch_bytes_max as f64,
-            avg(self.produce_request_records, self.produce_requests),
+            avg(
+                u128::from(self.produce_request_records),
+                self.produce_requests,
+            ),
             avg(self.request_latency_ns_sum, self.responses) / 1e6,
             ms(self.request_latency_ns_max),
             avg(core.queue_time_ns_sum, core.batches_drained) / 1e6,

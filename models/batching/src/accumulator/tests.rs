@@ -137,7 +137,7 @@ fn sender_metrics_count_drains_queue_time_retries_errors_and_splits() {
         32 * MS,
         "queue time is drained - created"
     );
-    assert_eq!(m.record_queue_time_ns_sum, (7 + 30 + 32) * MS);
+    assert_eq!(m.record_queue_time_ns_sum, u128::from((7 + 30 + 32) * MS));
     assert_eq!(m.batch_size_bytes_max, u64::from(first.size_bytes));
     assert_eq!(m.record_retry_total, 2);
     assert_eq!(m.batch_split_total, 1);
