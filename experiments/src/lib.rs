@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod error;
+pub mod fuzz;
 pub mod producer_toml;
 pub mod results;
 pub mod runner;
