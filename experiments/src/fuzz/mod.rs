@@ -267,10 +267,7 @@ fn bad_message(generated: &Generated, display_name: &str, message: &str) -> Opti
     if message.trim().is_empty() {
         return Some("bad input with an empty message".to_owned());
     }
-    if let Some(name) = RUST_TYPE_NAMES
-        .iter()
-        .find(|name| contains_word(message, name))
-    {
+    if let Some(name) = leaked_type_name(message, &generated.text) {
         return Some(format!(
             "bad-input message names the Rust type `{name}`: {message}"
         ));
@@ -285,6 +282,14 @@ fn bad_message(generated: &Generated, display_name: &str, message: &str) -> Opti
         ));
     }
     None
+}
+
+/// The first Rust type name in `message` that does not come from the `input` it quotes.
+pub fn leaked_type_name(message: &str, input: &str) -> Option<&'static str> {
+    RUST_TYPE_NAMES
+        .iter()
+        .find(|name| contains_word(message, name) && !input.contains(*name))
+        .copied()
 }
 
 /// Whether `needle` occurs in `text` not as part of a longer identifier.
