@@ -42,6 +42,9 @@ struct Args {
     /// Wall-clock seconds a case may take before it counts as a hang.
     #[arg(long, default_value_t = 20)]
     timeout_s: u64,
+    /// Also write every case's outcome and message to OUT/cases.tsv (for tuning the generator).
+    #[arg(long)]
+    all: bool,
     /// Internal: run this one seed in this process and print its verdict.
     #[arg(long, hide = true)]
     one: Option<u64>,
@@ -52,6 +55,7 @@ struct Finding {
     seed: u64,
     category: String,
     reason: Option<String>,
+    message: String,
 }
 
 fn main() {
@@ -63,7 +67,8 @@ fn main() {
     campaign(&args);
 }
 
-/// The child: runs one case and prints `category`, then the failure reason or `-`.
+/// The child: runs one case and prints `category`, then the failure reason or `-`, then the
+/// outcome's message.
 fn child(seed: u64) {
     std::panic::set_hook(Box::new(|_| {}));
     let (_, verdict) = fuzz::run_seed_case(seed);
@@ -71,7 +76,20 @@ fn child(seed: u64) {
     let reason = verdict
         .failure
         .map_or_else(|| "-".to_owned(), |why| why.replace('\n', " | "));
-    println!("{category}\n{reason}");
+    let message = message_of(&verdict.outcome).replace('\n', " | ");
+    println!("{category}\n{reason}\n{message}");
+}
+
+fn message_of(outcome: &Outcome) -> &str {
+    match outcome {
+        Outcome::Ok => "",
+        Outcome::BadInput(m)
+        | Outcome::BoundReached(m)
+        | Outcome::NotStarted(m)
+        | Outcome::Panic(m)
+        | Outcome::Invariant(m)
+        | Outcome::Other(m) => m,
+    }
 }
 
 fn category_of(outcome: &Outcome) -> &'static str {
@@ -132,6 +150,7 @@ fn run_child(exe: &Path, seed: u64, timeout: Duration) -> Finding {
             seed,
             category: "hang".into(),
             reason: Some(format!("no outcome within {} s", timeout.as_secs())),
+            message: String::new(),
         };
     };
     let mut lines = text.lines();
@@ -140,11 +159,13 @@ fn run_child(exe: &Path, seed: u64, timeout: Duration) -> Finding {
             seed,
             category: category.to_owned(),
             reason: (reason != "-").then(|| reason.to_owned()),
+            message: lines.next().unwrap_or("").to_owned(),
         },
         _ => Finding {
             seed,
             category: "crash".into(),
             reason: Some(format!("the child died without a verdict: {status:?}")),
+            message: String::new(),
         },
     }
 }
@@ -182,6 +203,13 @@ fn report(args: &Args, findings: &[Finding], seconds: f64) {
         }
     }
     write_failures(&args.out, findings);
+    if args.all {
+        let mut table = String::from("seed\tcategory\tmessage\n");
+        for finding in findings {
+            table.push_str(&format!("{}\t{}\t{}\n", finding.seed, finding.category, finding.message));
+        }
+        std::fs::write(args.out.join("cases.tsv"), table).expect("cases.tsv is written");
+    }
     let count = |name: &str| counts.get(name).copied().unwrap_or(0);
     let fail = |name: &str| failed.get(name).copied().unwrap_or(0);
     println!("cases            {}", findings.len());

@@ -15,11 +15,6 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use experiments::fuzz::{self, Outcome, Verdict};
-use experiments::producer_toml::producer_config_from_toml_str;
-use experiments::spec::{Experiment, Source};
-use models::batching::config::{
-    KafkaVersion, ProducerConfig, check_config_lines, parse_properties,
-};
 use proptest::prelude::*;
 
 fn env_u64(name: &str, default: u64) -> u64 {
@@ -191,42 +186,18 @@ fn assert_clear(context: &str, message: &str, input: &str, clarity: Clarity) {
     }
 }
 
-/// The experiment parser and the first and second validation stages, never the run.
+/// The experiment parser and both validation stages, never the run.
 fn parse_experiment(text: &str, clarity: Clarity) {
-    let source = Source {
-        display_name: "fuzz.toml".to_owned(),
-        text: text.to_owned(),
-        base_dir: PathBuf::from("."),
-    };
-    match Experiment::parse(source, &[]) {
-        Ok(experiment) => {
-            if let Err(error) = experiments::world::world_config(&experiment.source, &experiment.sections) {
-                assert_clear("world_config", &error.to_string(), text, clarity);
-            }
-        }
-        Err(error) => assert_clear("Experiment::parse", &error.to_string(), text, clarity),
-    }
-    if let Err(error) =
-        producer_config_from_toml_str(text, std::path::Path::new("fuzz.toml"), KafkaVersion::default())
-    {
-        assert_clear("producer_config_from_toml_str", &error.to_string(), text, clarity);
+    for message in fuzz::parse_experiment_text(text) {
+        assert_clear("experiment file", &message, text, clarity);
     }
 }
 
 /// The properties parser and `check-config`'s resolution and listing.
 fn parse_properties_file(bytes: &[u8]) {
     let input = String::from_utf8_lossy(bytes);
-    match parse_properties(bytes, Some("fuzz.properties")) {
-        Ok(entries) => {
-            let result = ProducerConfig::from_entries(KafkaVersion::default(), entries);
-            for line in check_config_lines(&result) {
-                assert!(!line.contains("Option<"), "{line}");
-            }
-            if let Err(errors) = result {
-                assert_clear("ProducerConfig::from_entries", &errors.to_string(), &input, Clarity::Strict);
-            }
-        }
-        Err(error) => assert_clear("parse_properties", &error.to_string(), &input, Clarity::Strict),
+    for message in fuzz::parse_properties_bytes(bytes) {
+        assert_clear("properties file", &message, &input, Clarity::Strict);
     }
 }
 

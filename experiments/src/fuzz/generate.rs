@@ -7,7 +7,7 @@
 //! `[run]` and, now and then, a `[sweep]`.
 //!
 //! ```text
-//!   seed ──► Stream (sim::rng) ──► file kind: valid (75%) | invalid (25%)
+//!   seed ──► Stream (sim::rng) ──► file kind: valid (5/6) | invalid (1/6)
 //!                                     │
 //!          per key: typical value | edge value (0, 1, MAX_INT, MAX_LONG, inf, nan, ...)
 //!                   | a corruption (wrong type, out of range, unknown key), invalid files only
@@ -73,14 +73,14 @@ pub const PRODUCER_KEYS: &[(&str, Kafka)] = &[
     ("acks", Kafka::Acks),
     ("enable.idempotence", Kafka::Bool),
     ("retries", Kafka::Int(0, 10)),
-    ("delivery.timeout.ms", Kafka::Int(1_000, 130_000)),
+    ("delivery.timeout.ms", Kafka::Int(31_000, 130_000)),
     ("request.timeout.ms", Kafka::Int(100, 30_000)),
     ("linger.ms", Kafka::Int(0, 100)),
     ("batch.size", Kafka::Int(0, 262_144)),
     ("buffer.memory", Kafka::Int(16_384, 67_108_864)),
     ("max.block.ms", Kafka::Int(0, 60_000)),
     ("max.request.size", Kafka::Int(1_024, 2_097_152)),
-    ("max.in.flight.requests.per.connection", Kafka::Int(1, 10)),
+    ("max.in.flight.requests.per.connection", Kafka::Int(1, 5)),
     ("retry.backoff.ms", Kafka::Int(0, 1_000)),
     ("retry.backoff.max.ms", Kafka::Int(0, 2_000)),
     ("reconnect.backoff.ms", Kafka::Int(0, 1_000)),
@@ -89,7 +89,7 @@ pub const PRODUCER_KEYS: &[(&str, Kafka)] = &[
         "compression.type",
         Kafka::Choice(&["none", "gzip", "snappy", "lz4", "zstd"]),
     ),
-    ("compression.gzip.level", Kafka::Int(-1, 9)),
+    ("compression.gzip.level", Kafka::Int(1, 9)),
     ("compression.lz4.level", Kafka::Int(1, 17)),
     ("compression.zstd.level", Kafka::Int(-131_072, 22)),
     (
@@ -106,7 +106,7 @@ pub const PRODUCER_KEYS: &[(&str, Kafka)] = &[
     ("metadata.max.age.ms", Kafka::Int(0, 300_000)),
     ("metadata.max.idle.ms", Kafka::Int(5_000, 300_000)),
     ("transaction.timeout.ms", Kafka::Int(1_000, 900_000)),
-    ("transactional.id", Kafka::Choice(&["fuzz-tx", ""])),
+    ("transactional.id", Kafka::Choice(&["fuzz-tx", "", "tx"])),
     ("send.buffer.bytes", Kafka::Int(-1, 131_072)),
     ("receive.buffer.bytes", Kafka::Int(-1, 131_072)),
     ("connections.max.idle.ms", Kafka::Int(-1, 540_000)),
@@ -128,17 +128,10 @@ pub enum Kafka {
     Choice(&'static [&'static str]),
 }
 
-/// Integer edge values: Kafka's and Java's limits and their neighbours.
-const INT_EDGES: &[&str] = &[
-    "0",
-    "1",
-    "-1",
-    "2147483647",
-    "2147483648",
-    "-2147483648",
-    "9223372036854775807",
-    "-9223372036854775808",
-];
+/// Integer edge values: Kafka's and Java's limits, then (drawn a quarter of the time) their
+/// out-of-range neighbours.
+const INT_EDGES: &[&str] = &["0", "1", "2147483647", "9223372036854775807"];
+const INT_EDGES_OUTSIDE: &[&str] = &["-1", "2147483648", "-2147483648", "-9223372036854775808"];
 
 /// Millisecond edge values of the simulator's float keys.
 const MS_EDGES: &[&str] = &[
@@ -164,26 +157,32 @@ struct Gen {
     /// Corruptions still to place (invalid files only).
     corruptions_left: u32,
     corrupted: bool,
+    /// Edge values still to place: a few per file, so most files stay valid.
+    edges_left: u32,
     small_bound: bool,
     brokers: u32,
+    saturating: bool,
 }
 
 impl Gen {
     fn new(seed: u64) -> Gen {
         let mut rng = Stream::from_seed_u64(sim::rng::derive_seed(seed, "fuzz/gen"));
-        let corruptions_left = if rng.below(4) == 0 {
+        let corruptions_left = if rng.below(6) == 0 {
             1 + u32::try_from(rng.below(2)).expect("below 2")
         } else {
             0
         };
+        let edges_left = u32::try_from(rng.below(3)).expect("below 3");
         Gen {
             rng,
             out: String::new(),
             keys: Vec::new(),
             corruptions_left,
             corrupted: false,
+            edges_left,
             small_bound: false,
             brokers: 3,
+            saturating: false,
         }
     }
 
@@ -213,6 +212,15 @@ impl Gen {
         }
     }
 
+    /// Whether to spend an edge value on the next value (`percent` of the time while any are left).
+    fn edge(&mut self, percent: u64) -> bool {
+        if self.edges_left > 0 && self.chance(percent) {
+            self.edges_left -= 1;
+            return true;
+        }
+        false
+    }
+
     /// Whether to spend a corruption on the next value.
     fn corrupt_now(&mut self) -> bool {
         if self.corruptions_left > 0 && self.chance(6) {
@@ -221,6 +229,14 @@ impl Gen {
             return true;
         }
         false
+    }
+
+    fn int_edge(&mut self) -> String {
+        if self.chance(25) {
+            self.pick(INT_EDGES_OUTSIDE).to_owned()
+        } else {
+            self.pick(INT_EDGES).to_owned()
+        }
     }
 
     fn wrong_type(&mut self) -> String {
@@ -247,7 +263,7 @@ impl Gen {
         if self.corrupt_now() {
             return self.wrong_type();
         }
-        if self.chance(10) {
+        if self.edge(10) {
             return self.pick(MS_EDGES).to_owned();
         }
         self.float(lo, hi)
@@ -262,8 +278,8 @@ impl Gen {
                 "-5".to_owned()
             };
         }
-        if self.chance(10) {
-            return self.pick(INT_EDGES).to_owned();
+        if self.edge(10) {
+            return self.int_edge();
         }
         self.int(lo, hi).to_string()
     }
@@ -341,12 +357,17 @@ impl Gen {
     fn producer(&mut self) {
         self.section("producer");
         for &(key, kind) in PRODUCER_KEYS {
-            if self.chance(22) {
+            // Keys whose every value draws a refusal or a warning are written less often.
+            let percent = match key {
+                "transactional.id" | "partitioner.class" | "compression.gzip.level" => 4,
+                _ => 20,
+            };
+            if self.chance(percent) {
                 let value = self.kafka_value(kind);
                 self.put(key, &value);
             }
         }
-        if self.chance(8) {
+        if self.chance(3) {
             let version = self.pick(&["\"3.0\"", "\"3.3\"", "\"3.9\"", "\"4.0\"", "\"4.2\"", "\"2.8\""]);
             self.put("linger.kafka.version", version);
         }
@@ -354,7 +375,7 @@ impl Gen {
             let key = self.pick(&["client.id", "bootstrap.servers", "key.serializer"]);
             self.put(key, "\"fuzz\"");
         }
-        if self.chance(2) {
+        if self.chance(1) {
             self.put("properties", "\"no-such-file.properties\"");
             self.corrupted = true;
         }
@@ -372,8 +393,8 @@ impl Gen {
                 .pick(&["true", "false", "\"true\"", "\"FALSE\""])
                 .to_owned(),
             Kafka::Int(lo, hi) => {
-                if self.chance(15) {
-                    self.pick(INT_EDGES).to_owned()
+                if self.edge(15) {
+                    self.int_edge()
                 } else if self.chance(10) {
                     // Kafka parses numbers written as strings too.
                     format!("\"{}\"", self.int(lo, hi))
@@ -402,8 +423,12 @@ impl Gen {
             let value = self.value_bytes();
             self.put("value_bytes", &value);
         }
-        if self.chance(15) {
-            let cpu = self.ms(0.0, 0.05);
+        if self.saturating || self.chance(15) {
+            let cpu = if self.saturating && !self.edge(20) {
+                self.float(0.001, 0.05)
+            } else {
+                self.ms(0.0, 0.05)
+            };
             self.put("send_cpu_ms", &cpu);
         }
         if self.chance(15) {
@@ -426,7 +451,7 @@ impl Gen {
         if !self.chance(85) {
             return false;
         }
-        let (rate, edge) = if self.chance(12) {
+        let (rate, edge) = if self.edge(12) {
             let rate = self.pick(&["0.0", "1e-9", "0.5", "1e9", "2e9", "1e300", "inf", "nan", "-1.0"]);
             (rate.to_owned(), true)
         } else {
@@ -453,6 +478,7 @@ impl Gen {
     }
 
     fn saturate(&mut self) -> bool {
+        self.saturating = true;
         self.put("arrivals", "{ kind = \"saturate\" }");
         true
     }
@@ -463,7 +489,7 @@ impl Gen {
             1 => format!("{{ kind = \"uniform\", count = {} }}", self.count(1, 1_000)),
             2 => {
                 let count = self.count(1, 1_000);
-                let s = if self.chance(10) {
+                let s = if self.edge(10) {
                     self.pick(&["0.0", "-1.0", "nan", "inf", "1e300"]).to_owned()
                 } else {
                     self.float(0.1, 2.5)
@@ -477,7 +503,7 @@ impl Gen {
     fn value_bytes(&mut self) -> String {
         match self.rng.below(4) {
             0 | 1 => {
-                if self.chance(10) {
+                if self.edge(10) {
                     self.pick(&["0", "1", "1000000", "4294967295", "4294967296", "-1"])
                         .to_owned()
                 } else {
@@ -497,7 +523,7 @@ impl Gen {
 impl Gen {
     fn cluster(&mut self) {
         self.section("cluster");
-        let brokers = if self.chance(5) {
+        let brokers = if self.edge(5) {
             self.pick(&["0", "-1", "100", "4294967296"]).to_owned()
         } else {
             self.int(1, 7).to_string()
@@ -505,7 +531,7 @@ impl Gen {
         self.brokers = brokers.parse::<u32>().ok().filter(|b| (1..=7).contains(b)).unwrap_or(3);
         self.put("brokers", &brokers);
         if self.chance(80) {
-            let partitions = if self.chance(5) {
+            let partitions = if self.edge(5) {
                 self.pick(&["0", "201", "100000"]).to_owned()
             } else {
                 self.int(1, 200).to_string()
@@ -513,13 +539,12 @@ impl Gen {
             self.put("partitions", &partitions);
         }
         let b = i64::from(self.brokers);
-        let above = i64::from(self.chance(5));
+        let above = i64::from(self.edge(5));
         let rf = self.int(1, b + above);
+        // Both or neither: the defaults of one need not fit the other's value.
         if self.chance(80) {
             self.put("replication_factor", &rf.to_string());
-        }
-        if self.chance(50) {
-            let above = i64::from(self.chance(10));
+            let above = i64::from(self.edge(5));
             let min_isr = self.int(1, rf + above);
             self.put("min.insync.replicas", &min_isr.to_string());
         }
@@ -574,7 +599,7 @@ impl Gen {
                 format!("{{ dist = \"normal\", mean_ms = {a}, std_dev_ms = {b} }}")
             }
             3 => {
-                let sigma = if self.chance(10) {
+                let sigma = if self.edge(10) {
                     self.pick(&["0.0", "10.0", "50.0", "-1.0", "nan"]).to_owned()
                 } else {
                     self.float(0.0, 1.5)
@@ -589,14 +614,14 @@ impl Gen {
         if self.corrupt_now() {
             return self.pick(&["1.5", "-0.1", "\"often\""]).to_owned();
         }
-        if self.chance(10) {
+        if self.edge(10) {
             return self.pick(&["0.0", "1.0", "0.5", "nan", "1e-12"]).to_owned();
         }
         self.float(0.0, 0.05)
     }
 
     fn node(&mut self) -> String {
-        if self.chance(3) {
+        if self.edge(3) {
             return self.pick(&["\"broker99\"", "\"zookeeper\"", "\"b-1\""]).to_owned();
         }
         let index = self.rng.below(u64::from(self.brokers) + 1);
@@ -611,7 +636,10 @@ impl Gen {
 
     fn link(&mut self) -> String {
         let from = self.node();
-        let to = self.node();
+        let mut to = self.node();
+        if to == from && !self.edge(10) {
+            to = if from == "\"client\"" { "\"broker0\"".to_owned() } else { "\"client\"".to_owned() };
+        }
         format!("[{from}, {to}]")
     }
 
@@ -622,7 +650,7 @@ impl Gen {
             self.put("latency", &latency);
         }
         if self.chance(20) {
-            let bandwidth = if self.chance(15) {
+            let bandwidth = if self.edge(15) {
                 self.pick(&["0", "1", "9223372036854775807"]).to_owned()
             } else {
                 self.int(1_000_000, 10_000_000_000).to_string()
@@ -682,7 +710,7 @@ impl Gen {
     }
 
     fn broker_index(&mut self) -> String {
-        if self.chance(3) {
+        if self.edge(3) {
             return self.pick(&["-1", "7", "4294967296"]).to_owned();
         }
         self.rng.below(u64::from(self.brokers)).to_string()
@@ -708,7 +736,7 @@ impl Gen {
             // Written `[[faults.schedule]]`: an array of tables.
             self.section("[faults.schedule]");
             at_ms += f64::from(u32::try_from(self.rng.below(150)).expect("small"));
-            let at = if self.chance(8) {
+            let at = if self.edge(8) {
                 self.pick(MS_EDGES).to_owned()
             } else {
                 format!("{at_ms:.1}")
@@ -739,7 +767,7 @@ impl Gen {
                 }
                 let extra = self.ms(0.0, 200.0);
                 self.put("extra_ms", &extra);
-                let until = if self.chance(10) {
+                let until = if self.edge(10) {
                     self.pick(MS_EDGES).to_owned()
                 } else {
                     format!("{:.1}", at_ms + 100.0)
@@ -751,7 +779,7 @@ impl Gen {
                 self.put("broker", &broker);
             }
         }
-        if self.chance(3) {
+        if self.corrupt_now() {
             // A field that does not belong to the action.
             if action == "drop_responses" {
                 self.put("extra_ms", "3.0");
@@ -772,7 +800,7 @@ impl Gen {
             self.put("restart_delay", &delay);
         }
         if self.chance(40) {
-            let down = self.count(0, i64::from(self.brokers));
+            let down = self.count(0, i64::from(self.brokers) - 1);
             self.put("max_down_brokers", &down);
         }
         if self.chance(60) {
@@ -787,7 +815,7 @@ impl Gen {
 
     fn run(&mut self) {
         self.section("run");
-        let duration = if self.chance(8) {
+        let duration = if self.edge(8) {
             self.pick(MS_EDGES).to_owned()
         } else if self.corrupt_now() {
             self.wrong_type()
@@ -812,7 +840,7 @@ impl Gen {
             self.put("max_events", bound);
         }
         if self.chance(30) {
-            let seed = if self.chance(10) {
+            let seed = if self.edge(10) {
                 self.pick(&["0", "-1", "9223372036854775807"]).to_owned()
             } else {
                 self.int(0, 1_000_000).to_string()

@@ -303,6 +303,57 @@ fn contains_word(text: &str, needle: &str) -> bool {
     })
 }
 
+/// The experiment-file entry points without a run, as the `cargo fuzz` target
+/// `experiment_toml` and the parser property tests drive them: `Experiment::parse`, the second
+/// validation stage (`world_config`) and the `[producer]` path of `linger check-config`.
+/// Returns the error messages, each for the user.
+pub fn parse_experiment_text(text: &str) -> Vec<String> {
+    let mut messages = Vec::new();
+    let source = Source {
+        display_name: "fuzz.toml".to_owned(),
+        text: text.to_owned(),
+        base_dir: PathBuf::from("."),
+    };
+    match Experiment::parse(source, &[]) {
+        Ok(experiment) => {
+            if let Err(error) = world_config(&experiment.source, &experiment.sections) {
+                messages.push(error.to_string());
+            }
+        }
+        Err(error) => messages.push(error.to_string()),
+    }
+    let profile = models::batching::config::KafkaVersion::default();
+    if let Err(error) = crate::producer_toml::producer_config_from_toml_str(
+        text,
+        std::path::Path::new("fuzz.toml"),
+        profile,
+    ) {
+        messages.push(error.to_string());
+    }
+    messages
+}
+
+/// The Java properties path of `linger check-config`, as the `cargo fuzz` target `properties`
+/// and the parser property tests drive it: parse, resolve, list. Returns the error messages.
+pub fn parse_properties_bytes(bytes: &[u8]) -> Vec<String> {
+    use models::batching::config::{KafkaVersion, ProducerConfig, check_config_lines};
+    match models::batching::config::parse_properties(bytes, Some("fuzz.properties")) {
+        Ok(entries) => {
+            let result = ProducerConfig::from_entries(KafkaVersion::default(), entries);
+            let lines = check_config_lines(&result);
+            match result {
+                Ok(_) => Vec::new(),
+                Err(errors) => {
+                    let mut messages = vec![errors.to_string()];
+                    messages.extend(lines.into_iter().filter(|line| line.contains("error")));
+                    messages
+                }
+            }
+        }
+        Err(error) => vec![error.to_string()],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
