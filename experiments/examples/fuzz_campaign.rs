@@ -70,7 +70,7 @@ fn main() {
 /// The child: runs one case and prints `category`, then the failure reason or `-`, then the
 /// outcome's message.
 fn child(seed: u64) {
-    std::panic::set_hook(Box::new(|_| {}));
+    fuzz::record_panics_quietly("");
     let (_, verdict) = fuzz::run_seed_case(seed);
     let category = category_of(&verdict.outcome);
     let reason = verdict
@@ -206,7 +206,10 @@ fn report(args: &Args, findings: &[Finding], seconds: f64) {
     if args.all {
         let mut table = String::from("seed\tcategory\tmessage\n");
         for finding in findings {
-            table.push_str(&format!("{}\t{}\t{}\n", finding.seed, finding.category, finding.message));
+            table.push_str(&format!(
+                "{}\t{}\t{}\n",
+                finding.seed, finding.category, finding.message
+            ));
         }
         std::fs::write(args.out.join("cases.tsv"), table).expect("cases.tsv is written");
     }
@@ -214,8 +217,16 @@ fn report(args: &Args, findings: &[Finding], seconds: f64) {
     let fail = |name: &str| failed.get(name).copied().unwrap_or(0);
     println!("cases            {}", findings.len());
     println!("ok               {}", count("ok"));
-    println!("bad-input        {} ({} with an unclear message)", count("bad-input"), fail("bad-input"));
-    println!("bound-reached    {} ({} not set by the file)", count("bound-reached"), fail("bound-reached"));
+    println!(
+        "bad-input        {} ({} with an unclear message)",
+        count("bad-input"),
+        fail("bad-input")
+    );
+    println!(
+        "bound-reached    {} ({} not set by the file)",
+        count("bound-reached"),
+        fail("bound-reached")
+    );
     println!("panics           {}", count("panic"));
     println!("hangs            {}", count("hang"));
     println!("invariant        {}", count("invariant"));
@@ -232,7 +243,11 @@ fn report(args: &Args, findings: &[Finding], seconds: f64) {
     }
     for ((category, signature), seeds) in ranked {
         let examples: Vec<String> = seeds.iter().take(5).map(u64::to_string).collect();
-        println!("{:>6}  {category:<13} seeds {:<30} {signature}", seeds.len(), examples.join(","));
+        println!(
+            "{:>6}  {category:<13} seeds {:<30} {signature}",
+            seeds.len(),
+            examples.join(",")
+        );
     }
     println!("\nfailing files and reasons: {}", args.out.display());
 }
@@ -247,7 +262,10 @@ fn write_failures(out: &Path, findings: &[Finding]) {
         std::fs::create_dir_all(&dir).expect("the output directory can be created");
         let text = fuzz::experiment_file(finding.seed).text;
         std::fs::write(dir.join(fuzz::file_name(finding.seed)), text).expect("a file is written");
-        table.push_str(&format!("{}\t{}\t{reason}\n", finding.seed, finding.category));
+        table.push_str(&format!(
+            "{}\t{}\t{reason}\n",
+            finding.seed, finding.category
+        ));
     }
     std::fs::create_dir_all(out).expect("the output directory can be created");
     std::fs::write(out.join("failures.tsv"), table).expect("failures.tsv is written");

@@ -24,19 +24,6 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// Panics inside case threads are outcomes, not noise: keep them off stderr.
-fn quiet_case_panics() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let quiet = std::thread::current()
-            .name()
-            .is_some_and(|name| name.starts_with("fuzz-case"));
-        if !quiet {
-            default(info);
-        }
-    }));
-}
-
 /// One case on its own thread; `None` when it did not finish within `timeout`.
 fn run_with_timeout(seed: u64, timeout: Duration) -> Option<Verdict> {
     let (send, receive) = mpsc::channel();
@@ -93,7 +80,9 @@ fn run_lane(first: u64, cases: u64, lane: u64, lanes: u64, timeout: Duration) ->
                 ));
                 hangs += 1;
                 if hangs >= 3 {
-                    tally.failures.push((seed, "stopped", "lane stopped after 3 hangs".into()));
+                    tally
+                        .failures
+                        .push((seed, "stopped", "lane stopped after 3 hangs".into()));
                     break;
                 }
             }
@@ -125,7 +114,7 @@ fn write_failures(failures: &[(u64, &'static str, String)]) -> PathBuf {
             zero fetch backoff or latency), bounds reported as bound reached instead of a panic, \
             and type errors naming the key; un-ignore once they are merged"]
 fn generated_experiments_run_or_are_refused() {
-    quiet_case_panics();
+    fuzz::record_panics_quietly("fuzz-case");
     let cases = env_u64("FUZZ_CASES", 2_000);
     let first = env_u64("FUZZ_SEED", 0);
     let timeout = Duration::from_secs(env_u64("FUZZ_TIMEOUT_S", 20));
@@ -177,7 +166,10 @@ enum Clarity {
 /// A message for users about `input`: not empty, and free of Rust type names (other than those
 /// the input itself contains, which the message may quote).
 fn assert_clear(context: &str, message: &str, input: &str, clarity: Clarity) {
-    assert!(!message.trim().is_empty(), "{context}: an empty error message");
+    assert!(
+        !message.trim().is_empty(),
+        "{context}: an empty error message"
+    );
     if let Clarity::NonEmpty = clarity {
         return;
     }
@@ -219,10 +211,22 @@ fn mutated(seed: u64, edits: &[(usize, u8, u8)]) -> Vec<u8> {
 }
 
 const PROPERTY_LINES: &[&str] = &[
-    "linger.ms=5", "acks = all", "batch.size:16384", "retries=2147483648", "enable.idempotence=yes",
-    "linger.ms=9223372036854775807", "max.in.flight.requests.per.connection=6", "\\u00e9=1",
-    "key\\\n  continued=1", "# comment", "! comment", "delivery.timeout.ms=1", "unknown.key=1",
-    "compression.type=zstd", "transactional.id=", "buffer.memory=-1",
+    "linger.ms=5",
+    "acks = all",
+    "batch.size:16384",
+    "retries=2147483648",
+    "enable.idempotence=yes",
+    "linger.ms=9223372036854775807",
+    "max.in.flight.requests.per.connection=6",
+    "\\u00e9=1",
+    "key\\\n  continued=1",
+    "# comment",
+    "! comment",
+    "delivery.timeout.ms=1",
+    "unknown.key=1",
+    "compression.type=zstd",
+    "transactional.id=",
+    "buffer.memory=-1",
 ];
 
 proptest! {

@@ -135,7 +135,17 @@ const INT_EDGES_OUTSIDE: &[&str] = &["-1", "2147483648", "-2147483648", "-922337
 
 /// Millisecond edge values of the simulator's float keys.
 const MS_EDGES: &[&str] = &[
-    "0", "0.0", "1e-9", "1e-6", "1", "-1", "-0.0", "1e300", "inf", "nan", "2147483647",
+    "0",
+    "0.0",
+    "1e-9",
+    "1e-6",
+    "1",
+    "-1",
+    "-0.0",
+    "1e300",
+    "inf",
+    "nan",
+    "2147483647",
     "9.3e18",
 ];
 
@@ -368,7 +378,9 @@ impl Gen {
             }
         }
         if self.chance(3) {
-            let version = self.pick(&["\"3.0\"", "\"3.3\"", "\"3.9\"", "\"4.0\"", "\"4.2\"", "\"2.8\""]);
+            let version = self.pick(&[
+                "\"3.0\"", "\"3.3\"", "\"3.9\"", "\"4.0\"", "\"4.2\"", "\"2.8\"",
+            ]);
             self.put("linger.kafka.version", version);
         }
         if self.chance(4) {
@@ -446,13 +458,16 @@ impl Gen {
         }
     }
 
-    /// Writes `arrivals`; returns whether its rate is an edge value that needs a records cap.
+    /// Writes `arrivals`; returns whether its rate (an edge value, saturation, or the default
+    /// 100,000 records/s when absent) needs a records cap.
     fn arrivals(&mut self) -> bool {
         if !self.chance(85) {
-            return false;
+            return true;
         }
         let (rate, edge) = if self.edge(12) {
-            let rate = self.pick(&["0.0", "1e-9", "0.5", "1e9", "2e9", "1e300", "inf", "nan", "-1.0"]);
+            let rate = self.pick(&[
+                "0.0", "1e-9", "0.5", "1e9", "2e9", "1e300", "inf", "nan", "-1.0",
+            ]);
             (rate.to_owned(), true)
         } else {
             (self.float(1.0, 20_000.0), false)
@@ -490,7 +505,8 @@ impl Gen {
             2 => {
                 let count = self.count(1, 1_000);
                 let s = if self.edge(10) {
-                    self.pick(&["0.0", "-1.0", "nan", "inf", "1e300"]).to_owned()
+                    self.pick(&["0.0", "-1.0", "nan", "inf", "1e300"])
+                        .to_owned()
                 } else {
                     self.float(0.1, 2.5)
                 };
@@ -515,7 +531,10 @@ impl Gen {
                 let max = self.count(512, 4_096);
                 format!("{{ dist = \"uniform\", min = {min}, max = {max} }}")
             }
-            _ => format!("{{ dist = \"exponential\", mean = {} }}", self.count(1, 2_048)),
+            _ => format!(
+                "{{ dist = \"exponential\", mean = {} }}",
+                self.count(1, 2_048)
+            ),
         }
     }
 }
@@ -528,7 +547,11 @@ impl Gen {
         } else {
             self.int(1, 7).to_string()
         };
-        self.brokers = brokers.parse::<u32>().ok().filter(|b| (1..=7).contains(b)).unwrap_or(3);
+        self.brokers = brokers
+            .parse::<u32>()
+            .ok()
+            .filter(|b| (1..=7).contains(b))
+            .unwrap_or(3);
         self.put("brokers", &brokers);
         if self.chance(80) {
             let partitions = if self.edge(5) {
@@ -600,7 +623,8 @@ impl Gen {
             }
             3 => {
                 let sigma = if self.edge(10) {
-                    self.pick(&["0.0", "10.0", "50.0", "-1.0", "nan"]).to_owned()
+                    self.pick(&["0.0", "10.0", "50.0", "-1.0", "nan"])
+                        .to_owned()
                 } else {
                     self.float(0.0, 1.5)
                 };
@@ -622,7 +646,9 @@ impl Gen {
 
     fn node(&mut self) -> String {
         if self.edge(3) {
-            return self.pick(&["\"broker99\"", "\"zookeeper\"", "\"b-1\""]).to_owned();
+            return self
+                .pick(&["\"broker99\"", "\"zookeeper\"", "\"b-1\""])
+                .to_owned();
         }
         let index = self.rng.below(u64::from(self.brokers) + 1);
         if index == u64::from(self.brokers) {
@@ -638,7 +664,11 @@ impl Gen {
         let from = self.node();
         let mut to = self.node();
         if to == from && !self.edge(10) {
-            to = if from == "\"client\"" { "\"broker0\"".to_owned() } else { "\"client\"".to_owned() };
+            to = if from == "\"client\"" {
+                "\"broker0\"".to_owned()
+            } else {
+                "\"client\"".to_owned()
+            };
         }
         format!("[{from}, {to}]")
     }
@@ -894,11 +924,7 @@ fn typo_of(key: &str, draw: u64) -> String {
         _ => typo.swap(at, at + 1),
     }
     let typo: String = typo.into_iter().collect();
-    if typo == key {
-        format!("{key}s")
-    } else {
-        typo
-    }
+    if typo == key { format!("{key}s") } else { typo }
 }
 
 #[cfg(test)]

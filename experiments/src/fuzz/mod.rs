@@ -73,8 +73,24 @@ impl Verdict {
 
 /// Rust type names a message for users must not contain.
 pub const RUST_TYPE_NAMES: &[&str] = &[
-    "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32",
-    "f64", "untagged enum", "internally tagged enum", "Option<", "Vec<",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "u128",
+    "usize",
+    "i8",
+    "i16",
+    "i32",
+    "i64",
+    "i128",
+    "isize",
+    "f32",
+    "f64",
+    "untagged enum",
+    "internally tagged enum",
+    "Option<",
+    "Vec<",
 ];
 
 /// The name a case's file has in messages (and on disk, when the campaign writes it).
@@ -111,12 +127,20 @@ pub fn run_case(text: &str, display_name: &str, pick: u64) -> Outcome {
         Err(error) => return Outcome::BadInput(error.to_string()),
     };
     let seed = run_seed(experiment.master_seed, &canonical, 0);
+    PANIC_AT.with(|cell| cell.borrow_mut().take());
     let attempt = catch_unwind(AssertUnwindSafe(|| {
         run_world(&config, seed, sim::Trace::off())
     }));
     match attempt {
         Ok(result) => classify_run(&result),
-        Err(payload) => classify_panic(panic_message(payload.as_ref())),
+        Err(payload) => {
+            let mut message = panic_message(payload.as_ref());
+            if let Some(at) = PANIC_AT.with(|cell| cell.borrow_mut().take()) {
+                // The first line names the source line, so that equal bugs group together.
+                message = format!("{at}: {message}");
+            }
+            classify_panic(message)
+        }
     }
 }
 
@@ -141,6 +165,34 @@ fn outcome_of_error(error: &Error) -> Outcome {
     }
 }
 
+std::thread_local! {
+    /// Where the last panic on this thread happened (set by [`record_panics_quietly`]).
+    static PANIC_AT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Installs a panic hook that prints nothing for panics on threads whose name starts with
+/// `quiet_prefix` (or on every thread when it is empty) and records where each panic happened,
+/// so that [`run_case`] can name the source line of a panic; other panics print as usual.
+pub fn record_panics_quietly(quiet_prefix: &'static str) {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if let Some(location) = info.location() {
+            let at = format!("{}:{}", location.file(), location.line());
+            // The first panic is the cause; a re-raise (as `models::world::run` does) is not.
+            PANIC_AT.with(|cell| {
+                cell.borrow_mut().get_or_insert(at);
+            });
+        }
+        let quiet = quiet_prefix.is_empty()
+            || std::thread::current()
+                .name()
+                .is_some_and(|name| name.starts_with(quiet_prefix));
+        if !quiet {
+            default(info);
+        }
+    }));
+}
+
 /// The text of a panic payload.
 pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
@@ -160,9 +212,7 @@ fn classify_panic(message: String) -> Outcome {
 
 /// Whether a message reports a run bound (`max_events`, a virtual-time limit) being reached.
 fn is_bound_message(message: &str) -> bool {
-    let first_line = message.lines().next().unwrap_or("");
-    first_line.contains("exceeded its limit of")
-        || first_line.to_lowercase().contains("bound reached")
+    message.contains("exceeded its limit of") || message.to_lowercase().contains("bound reached")
 }
 
 /// Judges a finished run: the accounting invariants and the checker's classes.
@@ -251,9 +301,7 @@ pub fn judge(generated: &Generated, display_name: &str, outcome: Outcome) -> Ver
             "a bound was reached that the file did not set: {message}"
         )),
         Outcome::BoundReached(_) => None,
-        Outcome::NotStarted(message) => {
-            Some(format!("validated but did not start: {message}"))
-        }
+        Outcome::NotStarted(message) => Some(format!("validated but did not start: {message}")),
         Outcome::Panic(message) => Some(format!("panic: {message}")),
         Outcome::Invariant(problem) => Some(format!("invariant: {problem}")),
         Outcome::Other(message) => Some(format!("not bad input, not a run: {message}")),
@@ -299,7 +347,8 @@ fn contains_word(text: &str, needle: &str) -> bool {
         let before = text[..at].chars().next_back();
         let after = text[at + needle.len()..].chars().next();
         let open = |c: Option<char>| c.is_none_or(|c| !is_ident(c));
-        (open(before) || !needle.starts_with(is_ident)) && (open(after) || !needle.ends_with(is_ident))
+        (open(before) || !needle.starts_with(is_ident))
+            && (open(after) || !needle.ends_with(is_ident))
     })
 }
 
