@@ -6,7 +6,8 @@
 //! Every failing case prints its seed and the generated file is written under `FUZZ_OUT`
 //! (default: `target/fuzz-failures`); `cargo run -p experiments --example fuzz_campaign --
 //! --cases 1 --seed N` replays seed N alone. Knobs: `FUZZ_CASES` (default 2000), `FUZZ_SEED`
-//! (the first seed, default 0), `FUZZ_TIMEOUT_S` (default 20).
+//! (the first seed, default 0), `FUZZ_TIMEOUT_S` (default 20), `FUZZ_MAX_HANGS` (hangs after
+//! which a lane of cases stops, default 3).
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -57,11 +58,12 @@ fn kind_of(outcome: &Outcome) -> &'static str {
     }
 }
 
-/// Runs the seeds `first + lane, first + lane + lanes, ...`; stops after three hangs, whose
-/// threads keep running until the test process exits.
+/// Runs the seeds `first + lane, first + lane + lanes, ...`; stops after `FUZZ_MAX_HANGS`
+/// hangs (default 3), whose threads keep running until the test process exits.
 fn run_lane(first: u64, cases: u64, lane: u64, lanes: u64, timeout: Duration) -> Tally {
     let mut tally = Tally::default();
     let mut hangs = 0;
+    let max_hangs = env_u64("FUZZ_MAX_HANGS", 3);
     for seed in (first + lane..first + cases).step_by(usize::try_from(lanes).expect("few")) {
         match run_with_timeout(seed, timeout) {
             Some(verdict) => {

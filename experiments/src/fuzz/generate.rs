@@ -172,6 +172,9 @@ struct Gen {
     small_bound: bool,
     brokers: u32,
     saturating: bool,
+    /// `[run] duration_ms` will be an edge value (drawn before `[workload]`, which then caps
+    /// the records so that a duration of days or of zero stays a small run).
+    duration_edge: bool,
 }
 
 impl Gen {
@@ -193,6 +196,7 @@ impl Gen {
             small_bound: false,
             brokers: 3,
             saturating: false,
+            duration_edge: false,
         }
     }
 
@@ -306,6 +310,7 @@ impl Gen {
     }
 
     fn file(&mut self) {
+        self.duration_edge = self.edge(8);
         if self.chance(10) {
             self.section("experiment");
             self.put("name", "\"fuzz\"");
@@ -314,7 +319,7 @@ impl Gen {
         if self.chance(85) {
             self.producer();
         }
-        if self.chance(90) {
+        if self.duration_edge || self.chance(90) {
             self.workload();
         }
         if self.chance(80) {
@@ -447,9 +452,10 @@ impl Gen {
             let flush = self.ms(0.0, 50.0);
             self.put("flush_every_ms", &flush);
         }
-        if edge_rate || self.chance(20) {
-            // A rate at an edge (or saturation) runs only as long as a records cap allows.
-            let records = if edge_rate {
+        let capped = edge_rate || self.duration_edge;
+        if capped || self.chance(20) {
+            // A rate or a duration at an edge runs only as long as a records cap allows.
+            let records = if capped {
                 self.int(1, 3_000).to_string()
             } else {
                 self.count(0, 5_000)
@@ -555,7 +561,8 @@ impl Gen {
         self.put("brokers", &brokers);
         if self.chance(80) {
             let partitions = if self.edge(5) {
-                self.pick(&["0", "201", "100000"]).to_owned()
+                // Far larger clusters are valid but take wall-clock minutes per run.
+                self.pick(&["0", "201", "1000"]).to_owned()
             } else {
                 self.int(1, 200).to_string()
             };
@@ -845,7 +852,7 @@ impl Gen {
 
     fn run(&mut self) {
         self.section("run");
-        let duration = if self.edge(8) {
+        let duration = if self.duration_edge {
             self.pick(MS_EDGES).to_owned()
         } else if self.corrupt_now() {
             self.wrong_type()
