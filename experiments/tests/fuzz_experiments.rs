@@ -81,10 +81,9 @@ fn run_lane(first: u64, cases: u64, lane: u64, lanes: u64, timeout: Duration) ->
                     format!("no outcome within {} s", timeout.as_secs()),
                 ));
                 hangs += 1;
-                if hangs >= 3 {
-                    tally
-                        .failures
-                        .push((seed, "stopped", "lane stopped after 3 hangs".into()));
+                if hangs >= max_hangs {
+                    let why = format!("lane stopped after {hangs} hangs");
+                    tally.failures.push((seed, "stopped", why));
                     break;
                 }
             }
