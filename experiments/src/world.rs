@@ -155,7 +155,8 @@ fn serde_error(
         let location = source
             .location_of_path(&at_key)
             .filter(|location| Some(location) != source.location_of_path(&full).as_ref())
-            .or_else(|| find_key_anywhere(source, section, unknown));
+            .or_else(|| find_key_anywhere(source, section, unknown))
+            .or_else(|| mention_of(source, &at_key));
         let table = if path.is_empty() {
             format!("[{section}]")
         } else {
@@ -171,7 +172,9 @@ fn serde_error(
     }
     let path = &full[1..];
     let key = PathPart::display(&full);
-    let location = source.location_of_path(&full);
+    let location = source
+        .location_of_path(&full)
+        .or_else(|| mention_of(source, &full));
     let text = match crate::allowed::allowed(section, path) {
         Some(allowed) => {
             let found = if message.starts_with("missing field") {
@@ -193,6 +196,33 @@ fn serde_error(
         None => format!("{key}: {}", crate::allowed::in_user_terms(message)),
     };
     InputError::at(location, text)
+}
+
+/// Where the file mentions a key it does not write in its section: a value that came from a
+/// sweep axis (`"workload.arrivals.per_sec" = [...]` or `[sweep.workload.arrivals]`) is
+/// pointed at the axis, the longest prefix of the key path first, then the section's header.
+fn mention_of(source: &Source, path: &[PathPart]) -> Option<Location> {
+    let keys: Vec<&str> = path
+        .iter()
+        .map_while(|part| match part {
+            PathPart::Key(key) => Some(key.as_str()),
+            PathPart::Index(_) => None,
+        })
+        .collect();
+    for len in (1..=keys.len()).rev() {
+        let dotted = keys[..len].join(".");
+        let candidates = [
+            format!("\"{dotted}"),
+            format!("[sweep.{dotted}]"),
+            format!("[{dotted}]"),
+        ];
+        for candidate in candidates {
+            if let Some(offset) = source.text.find(&candidate) {
+                return Some(source.location_of_offset(offset));
+            }
+        }
+    }
+    None
 }
 
 /// A tagged table (`arrivals = { kind = "poisson", per_sec = true }`) is read as a whole, so

@@ -193,6 +193,10 @@ struct Spike {
     extra: Duration,
 }
 
+/// The producer's `send.buffer.bytes` default (128 KiB): what a connection whose peer cannot be
+/// reached still accepts from the client.
+const SEND_BUFFER_BYTES: u64 = 128 * 1024;
+
 /// Which responses a scripted `drop_responses` drops.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResponseApi {
@@ -300,6 +304,10 @@ pub struct Network {
     /// Per node index: which of the client's connections to that broker is open (counts
     /// reconnects), so a broker can tell requests of a closed connection from the new one's.
     client_connection: Vec<u32>,
+    /// Per node index: bytes the client wrote into its connection to that broker while the
+    /// peer could not be reached (they sit in the socket's send buffer; see
+    /// [`Network::send_written`]).
+    unreachable_bytes: Vec<u64>,
     /// [`NetworkConfig::lost_message_breaks_connection`].
     lost_message_breaks_connection: bool,
     /// Scheduled arrivals at the client, per sending node index (in arrival order: a link
@@ -396,6 +404,7 @@ impl Network {
             produce_requests_on_wire: 0,
             connection_lost: vec![false; node_count],
             client_connection: vec![0; node_count],
+            unreachable_bytes: vec![0; node_count],
             lost_message_breaks_connection: config.lost_message_breaks_connection,
             client_arrivals: ClientArrivals::Untracked,
         };
@@ -459,6 +468,21 @@ impl Network {
         to: Node,
         msg: Message,
     ) {
+        self.send_written(ctx, from, to, msg);
+    }
+
+    /// [`Network::send`], telling whether the client's write of the message completed: true when
+    /// it was delivered or lost on the way, and, while the peer cannot be reached (the link is
+    /// cut or the connection dead), until the writes since then fill the socket's send buffer
+    /// (`send.buffer.bytes`, 128 KiB by default in `ProducerConfig`); false after that, as a
+    /// write into a full buffer does not complete.
+    pub fn send_written<E: From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        from: Node,
+        to: Node,
+        msg: Message,
+    ) -> bool {
         let now = ctx.now();
         let is_response = matches!(to, Node::Client);
         // The broker end of a client connection, if this message travels on one.
@@ -490,7 +514,8 @@ impl Network {
                 {
                     pending[node_index(from)].push_back(at);
                 }
-                ctx.schedule_at(at, E::from(NetEvent::Deliver { from, to, msg }))
+                ctx.schedule_at(at, E::from(NetEvent::Deliver { from, to, msg }));
+                true
             }
             Err(reason) => {
                 self.dropped_count += 1;
@@ -498,6 +523,16 @@ impl Network {
                     self.connection_lost[i] = true;
                 }
                 trace_drop(ctx, from, to, &msg, reason);
+                match (reason, client_conn) {
+                    (DropReason::ConnectionLost | DropReason::Cut, Some(i))
+                        if from == Node::Client =>
+                    {
+                        let buffered = self.unreachable_bytes[i].saturating_add(msg.size_bytes());
+                        self.unreachable_bytes[i] = buffered;
+                        buffered <= SEND_BUFFER_BYTES
+                    }
+                    _ => true,
+                }
             }
         }
     }
@@ -507,6 +542,7 @@ impl Network {
     pub fn reconnect(&mut self, broker: BrokerId) {
         let i = node_index(Node::Broker(broker));
         self.connection_lost[i] = false;
+        self.unreachable_bytes[i] = 0;
         self.client_connection[i] = self.client_connection[i].wrapping_add(1);
     }
 

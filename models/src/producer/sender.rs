@@ -379,8 +379,10 @@ impl Producer {
             batches: wire,
         });
         let broker = Node::Broker(BrokerId(node));
-        net.send(ctx, Node::Client, broker, message);
-        if self.settings.acks == Acks::None {
+        let written = net.send_written(ctx, Node::Client, broker, message);
+        // A request that cannot be written (the link is cut, the connection dead) stays in
+        // flight until its request timeout closes the connection.
+        if self.settings.acks == Acks::None && written {
             // acks=0 expects no response: the request stays in flight (counting against
             // max.in.flight.requests.per.connection, holding its buffer memory) until its bytes
             // have left the client, then its batches complete with offset -1.
