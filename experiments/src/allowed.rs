@@ -46,7 +46,8 @@ pub fn allowed(section: &str, path: &[PathPart]) -> Option<&'static str> {
             DURATION
         });
     }
-    if last.ends_with("_ms") || last.ends_with(".ms") {
+    // A count per millisecond is not a duration.
+    if (last.ends_with("_ms") || last.ends_with(".ms")) && !last.ends_with("per_virtual_ms") {
         return Some(DURATION);
     }
     None
@@ -103,16 +104,29 @@ fn by_section(section: &str, parent: Option<&str>, last: &str) -> Option<&'stati
         }
         ("faults", Some("schedule"), "action") => {
             "one of \"crash\", \"restart\", \"cut\", \"heal\", \"drop_responses\", \
-             \"latency_spike\", \"fence\", \"unfence\", \"isolate\", \"rejoin\""
+             \"error\", \"delay_responses\", \"latency_spike\", \"fence\", \"unfence\", \
+             \"isolate\", \"rejoin\""
         }
         ("faults", Some("schedule"), "broker") => "a broker index from 0 to brokers - 1",
-        ("faults", Some("schedule"), "n") => "a whole number of responses from 1",
+        ("faults", Some("schedule"), "n") => {
+            "a whole number from 1 (responses, or produce requests for error)"
+        }
+        ("faults", Some("schedule"), "partition") => "a partition index from 0 to partitions - 1",
+        ("faults", Some("schedule"), "error" | "stage" | "api") => {
+            "text: error a Kafka error name such as \"NOT_ENOUGH_REPLICAS\"; stage \
+             \"before_append\" or \"after_append\"; api \"produce\", \"metadata\", \
+             \"init_producer_id\" or \"any\""
+        }
         ("faults", Some("random"), "crash_rate_per_broker_per_s" | "link_flap_rate_per_s") => {
             FAULT_RATE
         }
         ("faults", Some("random"), "max_down_brokers") => "a whole number from 0 to brokers - 1",
         ("faults", Some("random"), "restart_delay" | "link_flap_duration") => DIST,
         ("run", None, "max_events") => "a whole number of events (0: derived from the workload)",
+        ("run", None, "max_events_per_virtual_ms") => {
+            "a whole number of events in one virtual millisecond (0: the default of 50000)"
+        }
+        ("run", None, "max_memory_mb") => "a whole number of MiB (0: the default of 8192)",
         _ => return None,
     })
 }
