@@ -192,9 +192,18 @@ fn zero_latency_with_fetch_wait_0_stops_at_the_progress_guard() {
     assert_progress_guard_trips("zero-latency-fetch-wait-0.toml");
 }
 
+/// `request.timeout.ms = 0` (which Kafka's `ConfigDef` accepts) times every request out the
+/// instant it is sent: no answer can arrive, so the simulation refuses it before running.
 #[test]
-fn request_timeout_0_stops_at_the_progress_guard() {
-    assert_progress_guard_trips("request-timeout-0-event-storm.toml");
+fn request_timeout_0_is_refused_naming_the_key() {
+    let ran = linger_within(
+        LIMIT,
+        &["run", &repro("request-timeout-0-event-storm.toml")],
+    );
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("request.timeout.ms"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("allowed from 1 ms"), "{}", ran.stderr);
+    assert!(ran.stdout.is_empty(), "nothing ran: {}", ran.stdout);
 }
 
 /// Zero latency with retries that take virtual time: the work per virtual second is bounded

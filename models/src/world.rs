@@ -121,6 +121,14 @@ pub enum WorldConfigError {
     /// A `[cluster]`, `[network]` or `[faults]` value is wrong.
     #[error("{0}")]
     Cluster(#[from] crate::cluster::ConfigError),
+    /// A `[producer]` value Kafka accepts but the simulation cannot make progress with.
+    #[error("[producer] {key}: {message}")]
+    Producer {
+        /// The offending key.
+        key: &'static str,
+        /// Why, and what is allowed.
+        message: String,
+    },
     /// A `[run]` value is wrong.
     #[error("[run] {key}: {message}")]
     Run {
@@ -138,6 +146,16 @@ impl WorldConfig {
         self.cluster.validate()?;
         self.network.validate(self.cluster.brokers)?;
         self.faults.validate(&self.cluster)?;
+        // Kafka accepts 0 (`atLeast(0)`), but then every request times out the moment it is
+        // sent and the client reconnects and resends without end: no answer can ever arrive.
+        if self.producer.request_timeout_ms == 0 {
+            return Err(WorldConfigError::Producer {
+                key: "request.timeout.ms",
+                message: "0: every request would time out the instant it is sent, before any \
+                          answer could arrive; allowed from 1 ms in a simulation"
+                    .into(),
+            });
+        }
         if let Some(drain) = self.run.drain_ms {
             ms_to_ns("drain_ms", drain).map_err(run_error)?;
         }

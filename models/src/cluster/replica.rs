@@ -218,9 +218,10 @@ impl Cluster {
         let bytes = 64 + 16 * req.partitions.len() as u64;
         let transit = net.transit(now, Node::Broker(follower), Node::Broker(leader), bytes);
         let transit = match transit {
-            // With no backoff, failing at once would refetch at this same instant forever: the
-            // fetch is sent into the cut and noticed lost after replica.socket.timeout.ms.
-            None if backoff == Duration::ZERO => Some(Instant::MAX),
+            // With no backoff (Kafka's int milliseconds: anything under 1 ms is 0), failing at
+            // once would refetch at this same instant forever: the fetch is sent into the cut
+            // and noticed lost after replica.socket.timeout.ms.
+            None if backoff < Duration::from_millis(1) => Some(Instant::MAX),
             other => other,
         };
         let Some(at) = transit else {

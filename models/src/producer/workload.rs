@@ -117,6 +117,9 @@ pub enum ValueDist {
     },
 }
 
+/// The shortest `flush_every_ms` (0 turns periodic flushes off).
+pub const FLUSH_EVERY_MS_MIN: f64 = 0.1;
+
 /// The `[workload]` section: the application's main thread.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -311,6 +314,16 @@ impl WorkloadConfig {
             return Err(bad(
                 "records",
                 format!("{}: allowed 0 (no limit) ..= {RECORDS_MAX}", self.records),
+            ));
+        }
+        // A flush() more often than every 0.1 ms is no application's loop, only an event storm.
+        if self.flush_every_ms != 0.0 && self.flush_every_ms < FLUSH_EVERY_MS_MIN {
+            return Err(bad(
+                "flush_every_ms",
+                format!(
+                    "{}: allowed 0 (no periodic flush) or from {FLUSH_EVERY_MS_MIN} ms",
+                    self.flush_every_ms
+                ),
             ));
         }
         Ok(WorkloadPlan {
