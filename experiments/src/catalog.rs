@@ -18,7 +18,7 @@ use crate::spec::Source;
 pub enum EntryKind {
     /// An experiment (single point or sweep).
     Experiment,
-    /// A teaching scenario of issue 4 (also runnable with `linger run --scenario NAME`).
+    /// A teaching scenario (also runnable with `linger run --scenario NAME`).
     Scenario,
 }
 

@@ -96,7 +96,7 @@ pub fn producer_config_from_toml_str(
         text.parse()
             .map_err(|error: toml::de::Error| ProducerTomlError::Toml {
                 file: display_name.clone(),
-                message: error.to_string(),
+                message: crate::spec::toml_message(&error.to_string()),
             })?;
     let origin = TomlOrigin {
         display_name: &display_name,

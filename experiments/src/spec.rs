@@ -495,7 +495,7 @@ fn parse_document(source: &Source) -> Result<toml::Table> {
         let location = error
             .span()
             .map(|span| source.location_of_offset(span.start));
-        let message = format!("malformed TOML: {}", error.message().trim());
+        let message = format!("malformed TOML: {}", toml_message(error.message().trim()));
         InputError::at(location, message).into()
     })
 }
@@ -643,8 +643,38 @@ fn apply_overrides(
     Ok((seed, replicates))
 }
 
+/// The TOML parser's message in the user's terms: an integer beyond 64 bits is reported by
+/// the parser as a Rust `i128` that is not a TOML value; the rest is kept as it is.
+pub(crate) fn toml_message(message: &str) -> String {
+    const PREFIX: &str = "invalid type: integer `";
+    const SUFFIX: &str = "` as i128, expected any valid TOML value";
+    let Some(start) = message.find(PREFIX) else {
+        return message.to_string();
+    };
+    let digits_at = start + PREFIX.len();
+    let Some(len) = message[digits_at..].find(SUFFIX) else {
+        return message.to_string();
+    };
+    let digits = &message[digits_at..digits_at + len];
+    format!(
+        "{}the integer {digits} is too large: TOML integers are 64-bit, from \
+         -9223372036854775808 to 9223372036854775807{}",
+        &message[..start],
+        &message[digits_at + len + SUFFIX.len()..]
+    )
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_integer_beyond_64_bits_is_named_in_the_users_terms() {
+        let text = super::toml_message(
+            "invalid type: integer `92423372036854775807` as i128, expected any valid TOML value",
+        );
+        assert!(text.contains("92423372036854775807 is too large"), "{text}");
+        assert!(!text.contains("i128"), "{text}");
+    }
+
     use super::*;
 
     fn parse(text: &str) -> Result<Experiment> {

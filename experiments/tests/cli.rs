@@ -594,7 +594,7 @@ fn bench_sweep_runs_a_small_version_and_prints_its_rates() {
     assert!(text.contains("15000 records sent"), "{text}");
 }
 
-/// Issue 6: the standard plots come from a real (small) sweep, as valid SVG and PNG files that
+/// The standard plots come from a real (small) sweep, as valid SVG and PNG files that
 /// name their series.
 #[test]
 fn sweep_plots_are_valid_svg_and_png_with_their_series() {

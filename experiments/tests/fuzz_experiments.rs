@@ -226,8 +226,9 @@ const PROPERTY_LINES: &[&str] = &[
     "buffer.memory=-1",
 ];
 
+// The seed is fixed so that CI judges the same inputs every time; the long campaign explores.
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1_000, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 1_000, rng_seed: proptest::test_runner::RngSeed::Fixed(1), .. ProptestConfig::default() })]
 
     #[test]
     fn the_experiment_parser_takes_any_text(text in any::<String>()) {
@@ -247,7 +248,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1_000, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 1_000, rng_seed: proptest::test_runner::RngSeed::Fixed(1), .. ProptestConfig::default() })]
 
     /// The strict form of the test above: no message names a Rust type.
     #[test]

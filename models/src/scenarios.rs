@@ -1,4 +1,4 @@
-//! The teaching scenarios of issue 4 as named world configs, for `linger teach NAME` and
+//! The teaching scenarios as named world configs, for `linger teach NAME` and
 //! `linger run --scenario NAME`.
 //!
 //! ```text

@@ -255,18 +255,8 @@ fn acks_all_clean_elections_lose_nothing_across_cluster_shapes() {
 fn zombie_leaders_lose_acks1_writes_but_not_acks_all_writes() {
     let zombie = |seed: u64| {
         let fault = |at_ms: f64, action| ScheduledFault {
-            at_ms,
-            action,
             broker: Some((seed % 3) as u32),
-            link: None,
-            n: None,
-            error: None,
-            partition: None,
-            stage: None,
-            delay_ms: None,
-            api: None,
-            extra_ms: None,
-            until_ms: None,
+            ..ScheduledFault::new(at_ms, action)
         };
         vec![
             fault(1_000.0, FaultAction::Isolate),

@@ -419,18 +419,8 @@ fn metadata_reflects_an_election_after_the_propagation_delay() {
 fn an_isolated_zombie_leader_acks_writes_that_are_lost_when_it_rejoins() {
     use models::faults::{FaultAction, FaultsConfig, ScheduledFault};
     let fault = |at_ms: f64, action| ScheduledFault {
-        at_ms,
-        action,
         broker: Some(0),
-        link: None,
-        n: None,
-        error: None,
-        partition: None,
-        stage: None,
-        delay_ms: None,
-        api: None,
-        extra_ms: None,
-        until_ms: None,
+        ..ScheduledFault::new(at_ms, action)
     };
     let faults = FaultsConfig {
         schedule: vec![
@@ -503,18 +493,8 @@ fn an_isolated_zombie_leader_acks_writes_that_are_lost_when_it_rejoins() {
 fn a_session_restored_before_the_timeout_changes_nothing() {
     use models::faults::{FaultAction, FaultsConfig, ScheduledFault};
     let fault = |at_ms: f64, action| ScheduledFault {
-        at_ms,
-        action,
         broker: Some(0),
-        link: None,
-        n: None,
-        error: None,
-        partition: None,
-        stage: None,
-        delay_ms: None,
-        api: None,
-        extra_ms: None,
-        until_ms: None,
+        ..ScheduledFault::new(at_ms, action)
     };
     let faults = FaultsConfig {
         schedule: vec![

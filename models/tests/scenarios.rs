@@ -1,4 +1,4 @@
-//! The teaching scenarios of issue 4, judged by the checker from the final broker logs.
+//! The teaching scenarios, judged by the checker from the final broker logs.
 //!
 //! Each test builds a scenario from `models::scenarios`, runs it, and asserts what the checker
 //! found (what the application was told against what the brokers finally hold), plus the trace

@@ -22,18 +22,8 @@ fn cut_all(at_ms: f64, until_ms: f64) -> FaultsConfig {
         for b in 0..3 {
             let link = Some([NodeName("client".into()), NodeName(format!("broker{b}"))]);
             schedule.push(ScheduledFault {
-                at_ms,
-                action,
-                broker: None,
                 link,
-                n: None,
-                error: None,
-                partition: None,
-                stage: None,
-                delay_ms: None,
-                api: None,
-                extra_ms: None,
-                until_ms: None,
+                ..ScheduledFault::new(at_ms, action)
             });
         }
     }

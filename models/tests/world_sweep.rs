@@ -76,32 +76,12 @@ fn world(combo: Combo) -> WorldConfig {
     config.faults = FaultsConfig {
         schedule: vec![
             ScheduledFault {
-                at_ms: 200.0,
-                action: FaultAction::Crash,
                 broker: Some(0),
-                link: None,
-                n: None,
-                error: None,
-                partition: None,
-                stage: None,
-                delay_ms: None,
-                api: None,
-                extra_ms: None,
-                until_ms: None,
+                ..ScheduledFault::new(200.0, FaultAction::Crash)
             },
             ScheduledFault {
-                at_ms: 1500.0,
-                action: FaultAction::Restart,
                 broker: Some(0),
-                link: None,
-                n: None,
-                error: None,
-                partition: None,
-                stage: None,
-                delay_ms: None,
-                api: None,
-                extra_ms: None,
-                until_ms: None,
+                ..ScheduledFault::new(1500.0, FaultAction::Restart)
             },
         ],
         ..FaultsConfig::default()

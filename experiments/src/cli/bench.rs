@@ -26,7 +26,7 @@ pub enum Target {
     Accumulator,
     /// The default world, end to end (records/s and events/s).
     World,
-    /// Issue 5's performance line: a sweep of `--points` points (1000 by default), each 10
+    /// The sweep benchmark: a sweep of `--points` points (1000 by default), each 10
     /// virtual seconds at 50k records/s with no faults, on the normal parallel runner.
     Sweep,
 }
@@ -200,7 +200,7 @@ fn bench_out_dir() -> std::path::PathBuf {
     std::env::temp_dir().join(format!("linger-bench-sweep-{}", std::process::id()))
 }
 
-/// Runs issue 5's sweep on the normal runner into a temporary directory and prints points,
+/// Runs the benchmark sweep on the normal runner into a temporary directory and prints points,
 /// wall seconds, points/s, records/s and the thread count.
 fn bench_sweep(args: &BenchArgs) -> Result<()> {
     let text = perf_sweep_text(args.points, args.duration_ms).map_err(lib_error)?;
