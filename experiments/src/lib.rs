@@ -4,6 +4,7 @@ pub mod allowed;
 pub mod catalog;
 pub mod error;
 pub mod fuzz;
+pub mod guarantee;
 pub mod journal;
 pub mod lock;
 pub mod producer_toml;

@@ -469,7 +469,19 @@ impl Cluster {
             .producers
             .check(pid, epoch, first_seq, batch.last_sequence())
         {
-            SeqCheck::Append => None,
+            SeqCheck::Append => {
+                if first_seq != 0 && !replica.producers.knows(pid) {
+                    // `ProducerAppendInfo.checkSequence` accepts any first sequence from a
+                    // producer the partition has no state for (KAFKA-15591).
+                    trace_broker(ctx, b, "unknown_producer_sequence", |e| {
+                        e.with("partition", p.0)
+                            .with("pid", pid.0)
+                            .with("epoch", i64::from(epoch))
+                            .with("seq", first_seq)
+                    });
+                }
+                None
+            }
             SeqCheck::Duplicate { base_offset } => {
                 trace_broker(ctx, b, "duplicate", |e| {
                     e.with("partition", p.0)

@@ -72,6 +72,11 @@ impl ProducerStates {
         self.entries.iter().find(|e| e.producer_id == pid)
     }
 
+    /// Whether this replica has state for producer `pid`.
+    pub fn knows(&self, pid: ProducerId) -> bool {
+        self.find(pid).is_some()
+    }
+
     /// Checks a batch from producer `pid` at `epoch` with sequences `first..=last`.
     pub fn check(&self, pid: ProducerId, epoch: i16, first: i32, last: i32) -> SeqCheck {
         let Some(entry) = self.find(pid) else {
