@@ -6,7 +6,9 @@ import org.apache.kafka.clients.MetadataSnapshot;
 import org.apache.kafka.clients.producer.BufferExhaustedException;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.Cluster;
 import org.apache.kafka.common.Node;
+import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.header.internals.RecordHeader;
@@ -104,10 +106,22 @@ public final class AccumulatorDriver {
                         result = run.apply(op, object);
                     }
                 }
-            } catch (Json.JsonException | Fields.FieldException e) {
+            } catch (Fields.FieldException e) {
+                if (run == null) {
+                    // A bad header: the script's operations cannot run. Skip to its end line.
+                    skipScript(in, out, lineNumber, e.getMessage());
+                    lineNumber = skippedTo;
+                    continue;
+                }
+                // A readable operation that does not fit the script's state: report it and go on.
                 StringBuilder error = new StringBuilder("{\"error\":");
                 Json.quote(error, "line " + lineNumber + ": " + e.getMessage());
                 error.append(",\"line\":").append(lineNumber).append('}');
+                result = error.toString();
+            } catch (Json.JsonException e) {
+                StringBuilder error = new StringBuilder("{\"error\":");
+                Json.quote(error, "line " + lineNumber + ": " + e.getMessage());
+                error.append(",\"line\":").append(lineNumber).append(",\"skipped\":true}");
                 result = error.toString();
                 // The rest of this script cannot be trusted: skip to its end line.
                 run = null;
@@ -136,6 +150,28 @@ public final class AccumulatorDriver {
             }
         }
         out.flush();
+    }
+
+    private static long skippedTo;
+
+    /** Prints an error for a script that cannot run and reads up to its end line. */
+    private static void skipScript(BufferedReader in, BufferedWriter out, long lineNumber, String message)
+            throws IOException {
+        StringBuilder error = new StringBuilder("{\"error\":");
+        Json.quote(error, "line " + lineNumber + ": " + message);
+        error.append(",\"line\":").append(lineNumber).append(",\"skipped\":true}");
+        out.write(error.toString());
+        out.newLine();
+        out.flush();
+        String line;
+        long number = lineNumber;
+        while ((line = in.readLine()) != null) {
+            number++;
+            if (line.contains("\"op\":\"end\"")) {
+                break;
+            }
+        }
+        skippedTo = number;
     }
 
     /** Typed access to a parsed object's fields, with errors that name the field. */
@@ -402,12 +438,28 @@ public final class AccumulatorDriver {
                 partitions.add(new PartitionMetadata(leader < 0 ? Errors.LEADER_NOT_AVAILABLE : Errors.NONE,
                     new TopicPartition(TOPIC, p), leaderId, epoch, replicas, replicas, Collections.emptyList()));
             }
+            // The Cluster view lists partitions in partition order. Kafka's own view lists them in
+            // the iteration order of its metadata map (a hash order of TopicPartition); linger uses
+            // partition order, a simplification listed in ARCHITECTURE.md: it permutes which
+            // partition a random draw names and where a node's drain rotation starts.
+            List<PartitionInfo> infos = new ArrayList<>();
+            for (int p = 0; p < header.leaders.size(); p++) {
+                long leader = header.leaders.get(p);
+                Node node = leader < 0 ? null : nodes.get((int) leader);
+                Node[] replicas = node == null ? new Node[0] : new Node[] {node};
+                infos.add(new PartitionInfo(TOPIC, p, node, replicas, replicas));
+            }
+            Cluster cluster = new Cluster(null, nodes.values(), infos, Collections.emptySet(), Collections.emptySet());
             return new MetadataSnapshot(null, nodes, partitions, Collections.emptySet(), Collections.emptySet(),
-                Collections.emptySet(), null, Collections.emptyMap());
+                Collections.emptySet(), null, Collections.emptyMap(), cluster);
         }
 
         String headerLine() {
-            return "{\"script\":" + header.script + ",\"kafka_clients\":\"" + org.apache.kafka.common.utils.AppInfoParser.getVersion() + "\"}";
+            StringBuilder line = new StringBuilder("{\"script\":").append(header.script).append(",\"kafka_clients\":");
+            Json.quote(line, org.apache.kafka.common.utils.AppInfoParser.getVersion());
+            line.append(",\"java\":");
+            Json.quote(line, System.getProperty("java.version"));
+            return line.append('}').toString();
         }
 
         String endLine() {
