@@ -207,6 +207,12 @@ impl RecordAccumulator {
         &self.pool
     }
 
+    /// Pool memory still held by in-flight batches that expired, until their late responses
+    /// arrive.
+    pub fn expired_in_flight_buffer_bytes(&self) -> u64 {
+        self.held_by_expired.iter().map(|&(_, bytes)| bytes).sum()
+    }
+
     /// The accumulator's counters.
     pub fn metrics(&self) -> AccumulatorMetrics {
         self.metrics

@@ -79,6 +79,8 @@ import java.util.function.Supplier;
  */
 public final class AccumulatorDriver {
     static final String TOPIC = "crosscheck";
+    /** Set LINGER_CROSSCHECK_TRACE to print each ready pass's partition heads on stderr. */
+    static final boolean TRACE = System.getenv("LINGER_CROSSCHECK_TRACE") != null;
 
     public static void main(String[] args) throws IOException {
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
@@ -404,6 +406,7 @@ public final class AccumulatorDriver {
             Reflect.setField(accumulator, "retryBackoff",
                 new ExponentialBackoff(header.retryBackoffMs, 2, header.retryBackoffMaxMs, 0.0));
             flushesInProgress = (AtomicInteger) Reflect.getField(accumulator, "flushesInProgress");
+            visitPartitionsInOrder(logContext);
             ProducerMetadata producerMetadata = new ProducerMetadata(100, 1000, 300_000, 300_000, logContext,
                 new ClusterResourceListeners(), time);
             KafkaClient client = (KafkaClient) Proxy.newProxyInstance(KafkaClient.class.getClassLoader(),
@@ -412,6 +415,29 @@ public final class AccumulatorDriver {
                 header.maxRequestSize, (short) -1, header.retries, new SenderMetricsRegistry(metrics), time,
                 header.requestTimeoutMs, header.retryBackoffMs, transactionManager, new ApiVersions());
             metadata = buildMetadata();
+        }
+
+        /**
+         * Creates the topic's entry with its partition deques in a sorted map. Kafka keeps them in
+         * a copy-on-write HashMap, so ready() visits partitions in an order that depends on the
+         * order the deques were created and the table's size; linger visits them in partition
+         * order, a simplification listed in ARCHITECTURE.md (it can change the next ready-check
+         * delay and the order of the adaptive partitioner's frequency table, not which nodes are
+         * ready or the partitions' weights).
+         */
+        @SuppressWarnings("unchecked")
+        private void visitPartitionsInOrder(LogContext logContext) {
+            try {
+                Class<?> topicInfoClass = Class.forName(RecordAccumulator.class.getName() + "$TopicInfo");
+                java.lang.reflect.Constructor<?> constructor = topicInfoClass.getDeclaredConstructor(BuiltInPartitioner.class);
+                constructor.setAccessible(true);
+                Object topicInfo = constructor.newInstance(
+                    accumulator.createBuiltInPartitioner(logContext, TOPIC, Math.max(1, header.batchSize)));
+                Reflect.setField(topicInfo, "batches", new java.util.concurrent.ConcurrentSkipListMap<Integer, Deque<ProducerBatch>>());
+                ((Map<String, Object>) Reflect.getField(accumulator, "topicInfoMap")).put(TOPIC, topicInfo);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException("cannot set up the topic's partition map: " + e, e);
+            }
         }
 
         private static Object defaultValue(Class<?> type) {
@@ -589,6 +615,22 @@ public final class AccumulatorDriver {
 
         private void ready(Out out) {
             RecordAccumulator.ReadyCheckResult result = accumulator.ready(metadata, time.nowMs);
+            if (TRACE) {
+                Map<?, ?> topics = (Map<?, ?>) Reflect.getField(accumulator, "topicInfoMap");
+                Object info = topics.get(TOPIC);
+                System.err.println("t=" + time.nowMs + " deque order "
+                    + (info == null ? "none" : ((Map<?, ?>) Reflect.getField(info, "batches")).keySet())
+                    + " muted " + Reflect.getField(accumulator, "muted"));
+                for (int p = 0; p < header.leaders.size(); p++) {
+                    Deque<ProducerBatch> deque = accumulator.getDeque(new TopicPartition(TOPIC, p));
+                    ProducerBatch head = deque == null ? null : deque.peekFirst();
+                    if (head != null) {
+                        System.err.println("t=" + time.nowMs + " p" + p + " batch " + idOf(head) + " attempts "
+                            + head.attempts() + " waited " + head.waitedTimeMs(time.nowMs) + " deque " + deque.size()
+                            + " leaderChanged " + head.hasLeaderChangedForTheOngoingRetry());
+                    }
+                }
+            }
             List<Integer> ready = new ArrayList<>();
             for (Node node : result.readyNodes) {
                 ready.add(node.id());
