@@ -132,10 +132,7 @@ fn summary(report: &Report, replay: bool, rate: f64) -> String {
             ));
         }
     }
-    text.push_str(&format!(
-        "{} difference(s)\n",
-        report.differences.len()
-    ));
+    text.push_str(&format!("{} difference(s)\n", report.differences.len()));
     text
 }
 

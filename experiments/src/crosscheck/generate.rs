@@ -224,7 +224,12 @@ fn drain_op(stream: &mut Stream, header: &ScriptHeader, side: &LingerSide, now_m
     }
 }
 
-fn complete_op(stream: &mut Stream, header: &ScriptHeader, side: &LingerSide, state: &mut State) -> Option<Op> {
+fn complete_op(
+    stream: &mut Stream,
+    header: &ScriptHeader,
+    side: &LingerSide,
+    state: &mut State,
+) -> Option<Op> {
     let waiting = side.awaiting_response();
     if waiting.is_empty() {
         return None;
@@ -254,7 +259,13 @@ fn complete_op(stream: &mut Stream, header: &ScriptHeader, side: &LingerSide, st
     })
 }
 
-fn next_op(stream: &mut Stream, header: &ScriptHeader, side: &LingerSide, state: &mut State, remaining: usize) -> Op {
+fn next_op(
+    stream: &mut Stream,
+    header: &ScriptHeader,
+    side: &LingerSide,
+    state: &mut State,
+    remaining: usize,
+) -> Op {
     let t = state.now_ms;
     if side.producer_id_needed() && header.idempotence && chance(stream, 50) {
         // The sender's loop asks for a producer id, then the answer arrives.
@@ -304,7 +315,13 @@ pub fn generate(seed: u64, index: u64, op_count: usize) -> Result<Generated, App
     let mut decisions = Vec::with_capacity(op_count);
     while ops.len() < op_count {
         advance(&mut stream, &mut state);
-        let op = next_op(&mut stream, &header, &side, &mut state, op_count - ops.len());
+        let op = next_op(
+            &mut stream,
+            &header,
+            &side,
+            &mut state,
+            op_count - ops.len(),
+        );
         let asked_for_producer_id = matches!(op, Op::SenderLoop { .. });
         decisions.push(side.apply(&op)?);
         ops.push(op);
@@ -323,4 +340,47 @@ pub fn generate(seed: u64, index: u64, op_count: usize) -> Result<Generated, App
         script: Script { header, ops },
         decisions,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crosscheck::run_linger;
+
+    #[test]
+    fn the_same_seed_and_number_give_the_same_script_and_another_seed_another() {
+        let first = generate(7, 3, 200).expect("linger applies its own script");
+        let again = generate(7, 3, 200).expect("linger applies its own script");
+        let other = generate(8, 3, 200).expect("linger applies its own script");
+        assert_eq!(first.script.to_lines(), again.script.to_lines());
+        assert_ne!(first.script.to_lines(), other.script.to_lines());
+        assert!(first.script.ops.len() >= 200);
+        assert_eq!(first.script.header.max_block_ms, 0);
+    }
+
+    #[test]
+    fn a_saved_script_replays_to_the_decisions_it_was_generated_with() {
+        for index in 0..20 {
+            let generated = generate(11, index, 200).expect("linger applies its own script");
+            let text = generated.script.to_lines();
+            let parsed = Script::parse(&text).expect("a written script reads back");
+            assert_eq!(parsed, generated.script);
+            let replayed = run_linger(&parsed).expect("linger replays it");
+            assert_eq!(replayed, generated.decisions, "script {index}");
+        }
+    }
+
+    #[test]
+    fn a_bad_script_line_is_named_by_its_number() {
+        let generated = generate(1, 0, 5).expect("linger applies its own script");
+        let mut lines: Vec<String> = generated
+            .script
+            .to_lines()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        lines[2] = r#"{"op":"ready","t":"soon"}"#.to_string();
+        let error = Script::parse(&lines.join("\n")).expect_err("a string is not a time");
+        assert!(error.to_string().starts_with("line 3:"), "{error}");
+    }
 }

@@ -48,7 +48,10 @@ pub fn check_tools() -> Result<(), CrosscheckError> {
 // File modification times decide whether to rebuild; they never feed a comparison.
 #[allow(clippy::disallowed_types)]
 fn newest_source_change(project: &Path) -> Option<std::time::SystemTime> {
-    let mut newest = std::fs::metadata(project.join("pom.xml")).ok()?.modified().ok()?;
+    let mut newest = std::fs::metadata(project.join("pom.xml"))
+        .ok()?
+        .modified()
+        .ok()?;
     let mut pending = vec![project.join("src")];
     while let Some(dir) = pending.pop() {
         for entry in std::fs::read_dir(&dir).ok()?.flatten() {
@@ -236,7 +239,8 @@ pub fn write_all(stdin: &mut BufWriter<ChildStdin>, text: &str) -> std::io::Resu
 
 /// The `crosscheck/` project beside the workspace this binary was built from.
 pub fn default_project_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map_or_else(|| PathBuf::from("crosscheck"), |root| root.join("crosscheck"))
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(
+        || PathBuf::from("crosscheck"),
+        |root| root.join("crosscheck"),
+    )
 }

@@ -285,12 +285,18 @@ impl LingerSide {
 
     fn drain(&mut self, now_ns: u64, nodes: &[u32], not_ready: &[u32]) -> Value {
         for &node in not_ready {
-            self.accumulator
-                .update_node_latency_stats(NodeId(node), now_ns, NodeReadiness::CannotDrain);
+            self.accumulator.update_node_latency_stats(
+                NodeId(node),
+                now_ns,
+                NodeReadiness::CannotDrain,
+            );
         }
         for &node in nodes {
-            self.accumulator
-                .update_node_latency_stats(NodeId(node), now_ns, NodeReadiness::CanDrain);
+            self.accumulator.update_node_latency_stats(
+                NodeId(node),
+                now_ns,
+                NodeReadiness::CanDrain,
+            );
         }
         let node_ids: Vec<NodeId> = nodes.iter().map(|&n| NodeId(n)).collect();
         let mut requests = self.accumulator.drain(now_ns, &self.cluster, &node_ids);

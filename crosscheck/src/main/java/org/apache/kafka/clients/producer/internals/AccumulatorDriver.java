@@ -286,6 +286,7 @@ public final class AccumulatorDriver {
         final boolean ignoreKeys;
         final List<Long> leaders;
         final long randomSeed;
+        final boolean kafkaPartitionOrder;
 
         ScriptHeader(Map<String, Object> object) {
             script = Fields.integer(object, "script");
@@ -312,6 +313,13 @@ public final class AccumulatorDriver {
                 throw new Fields.FieldException("expected at least one partition in \"leaders\"");
             }
             randomSeed = Fields.integer(object, "random_seed");
+            // "kafka" keeps Kafka's own hash-ordered partition maps; the default, "partition",
+            // lists partitions in partition order as linger does (see visitPartitionsInOrder).
+            Object order = object.get("partition_order");
+            if (order != null && !order.equals("kafka") && !order.equals("partition")) {
+                throw new Fields.FieldException("expected \"partition_order\" to be \"partition\" or \"kafka\"");
+            }
+            kafkaPartitionOrder = "kafka".equals(order);
             String compression = Fields.string(object, "compression");
             if (!compression.equals("none")) {
                 throw new Fields.FieldException("expected \"compression\" to be \"none\"");
@@ -406,7 +414,9 @@ public final class AccumulatorDriver {
             Reflect.setField(accumulator, "retryBackoff",
                 new ExponentialBackoff(header.retryBackoffMs, 2, header.retryBackoffMaxMs, 0.0));
             flushesInProgress = (AtomicInteger) Reflect.getField(accumulator, "flushesInProgress");
-            visitPartitionsInOrder(logContext);
+            if (!header.kafkaPartitionOrder) {
+                visitPartitionsInOrder(logContext);
+            }
             ProducerMetadata producerMetadata = new ProducerMetadata(100, 1000, 300_000, 300_000, logContext,
                 new ClusterResourceListeners(), time);
             KafkaClient client = (KafkaClient) Proxy.newProxyInstance(KafkaClient.class.getClassLoader(),
@@ -477,7 +487,7 @@ public final class AccumulatorDriver {
             }
             Cluster cluster = new Cluster(null, nodes.values(), infos, Collections.emptySet(), Collections.emptySet());
             return new MetadataSnapshot(null, nodes, partitions, Collections.emptySet(), Collections.emptySet(),
-                Collections.emptySet(), null, Collections.emptyMap(), cluster);
+                Collections.emptySet(), null, Collections.emptyMap(), header.kafkaPartitionOrder ? null : cluster);
         }
 
         String headerLine() {
