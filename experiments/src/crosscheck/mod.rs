@@ -169,13 +169,12 @@ fn count_coverage(coverage: &mut BTreeMap<String, u64>, decision: &Value) {
             "expired batches".into(),
             decision["expired"].as_array().map_or(0, Vec::len) as u64,
         ),
-        "ready" => {
+        "ready"
             if decision["ready_nodes"]
                 .as_array()
-                .is_some_and(|n| !n.is_empty())
-            {
-                bump("ready with nodes".into(), 1);
-            }
+                .is_some_and(|n| !n.is_empty()) =>
+        {
+            bump("ready with nodes".into(), 1);
         }
         "sender_loop" => bump(
             format!("sender_loop {}", decision["action"].as_str().unwrap_or("?")),

@@ -157,7 +157,15 @@ impl LingerSide {
                 value,
                 headers,
                 ..
-            } => self.append(now_ns, *partition, key.as_deref(), *value, headers)?,
+            } => self.append(
+                now_ns,
+                &AppendFields {
+                    partition: *partition,
+                    key_hex: key.as_deref(),
+                    value: *value,
+                    headers,
+                },
+            )?,
             Op::Ready { .. } => self.ready(now_ns),
             Op::Drain {
                 nodes, not_ready, ..
@@ -193,14 +201,13 @@ impl LingerSide {
         Ok(decision)
     }
 
-    fn append(
-        &mut self,
-        now_ns: u64,
-        partition: Option<u32>,
-        key_hex: Option<&str>,
-        value: Option<u32>,
-        headers: &[(u32, i32)],
-    ) -> Result<Value, ApplyError> {
+    fn append(&mut self, now_ns: u64, fields: &AppendFields<'_>) -> Result<Value, ApplyError> {
+        let AppendFields {
+            partition,
+            key_hex,
+            value,
+            headers,
+        } = *fields;
         if self.closed {
             return Ok(json!({"op": "append", "result": "closed"}));
         }
@@ -437,6 +444,15 @@ impl LingerSide {
             "op": "init_pid", "producer_id": state.producer_id, "epoch": state.epoch,
         }))
     }
+}
+
+/// The fields of an `append` operation.
+#[derive(Clone, Copy)]
+struct AppendFields<'a> {
+    partition: Option<u32>,
+    key_hex: Option<&'a str>,
+    value: Option<u32>,
+    headers: &'a [(u32, i32)],
 }
 
 /// The broker error with Kafka's name `name`.
