@@ -436,7 +436,27 @@ pub fn validation_doc(report: &Report, linger_commit: &str, rate_per_s: f64) -> 
         }
         doc.push('\n');
     }
+    let _ = writeln!(
+        doc,
+        "## Divergences this differential found in linger, since fixed\n"
+    );
+    let _ = writeln!(
+        doc,
+        "- An in-flight batch that expired gave its buffer back to the pool at once; Kafka (4.0.1 and later, KAFKA-19012) keeps it until the request's response or disconnect, because the network client may still be writing it. Pinned by `an_expired_in_flight_batch_keeps_its_buffer_until_the_late_response`."
+    );
+    let _ = writeln!(
+        doc,
+        "- A batch that failed with `UNKNOWN_PRODUCER_ID` reset its partition's sequence state; in Kafka `UnknownProducerIdException` is an `OutOfOrderSequenceException`, so the idempotent producer requests an epoch bump instead. Pinned by `failed_unknown_producer_id_bumps_the_epoch_like_out_of_order_sequence`."
+    );
+    let _ = writeln!(
+        doc,
+        "- A batch whose sequence an epoch bump rewrote stayed marked as reset for good; Kafka's `ProducerBatch.close()` at the next drain clears the mark, so a later `OUT_OF_ORDER_SEQUENCE_NUMBER` for it is a real gap and bumps the epoch again. Pinned by `a_sequence_reset_mark_lasts_until_the_next_drain_like_reopened`.\n"
+    );
     let _ = writeln!(doc, "## What the comparison leaves out\n");
+    let _ = writeln!(
+        doc,
+        "- Partition order: linger visits partitions in partition order, Kafka in the iteration order of its hash maps; the driver gives Kafka partition-ordered maps (ARCHITECTURE.md, \"Fidelity: what is simplified\"; pinned by `kafka_visits_partitions_in_hash_map_order_linger_in_partition_order`)."
+    );
     let _ = writeln!(
         doc,
         "- `max.block.ms` is 0: an allocation the pool cannot serve at once fails with `BufferExhaustedException`, so no thread waits in the pool and the \"memory exhausted, every partition is ready\" rule is not exercised."
