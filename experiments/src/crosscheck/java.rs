@@ -83,7 +83,7 @@ pub fn build(project: &Path) -> Result<String, CrosscheckError> {
     if !fresh {
         let pom = project.join("pom.xml");
         let output = Command::new("mvn")
-            .args(["-B", "-q", "-f"])
+            .args(["-B", "-q", "-Dstyle.color=never", "-f"])
             .arg(&pom)
             .arg("package")
             .output()
@@ -94,6 +94,7 @@ pub fn build(project: &Path) -> Result<String, CrosscheckError> {
         if !output.status.success() {
             let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
             text.push_str(&String::from_utf8_lossy(&output.stderr));
+            let text = strip_terminal_colours(&text);
             let lines: Vec<&str> = text.lines().collect();
             let tail = lines[lines.len().saturating_sub(MAVEN_TAIL_LINES)..].join("\n");
             return Err(CrosscheckError::MavenFailed { tail });
@@ -110,6 +111,24 @@ pub fn build(project: &Path) -> Result<String, CrosscheckError> {
         jar.display(),
         dependencies.trim()
     ))
+}
+
+/// Maven's output without the terminal colour codes some of its messages keep.
+fn strip_terminal_colours(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            for next in chars.by_ref() {
+                if next.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The running driver.

@@ -42,7 +42,7 @@ use script::{Script, ScriptError};
 pub enum CrosscheckError {
     /// `java` or `mvn` is not installed.
     #[error(
-        "the differential against the Kafka Java client needs {0}; install it (Debian: apt-get install openjdk-17-jdk-headless maven) and try again"
+        "the differential against the Kafka Java client needs {0}; install what is missing (Debian: apt-get install openjdk-17-jdk-headless maven) and try again"
     )]
     ToolsMissing(String),
     /// Maven could not build the driver.
