@@ -2,6 +2,7 @@
 
 pub mod allowed;
 pub mod catalog;
+pub mod crosscheck;
 pub mod error;
 pub mod fuzz;
 pub mod guarantee;

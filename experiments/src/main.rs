@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         Some(Command::Plot(args)) => cli::render::plot(&args),
         Some(Command::Report(args)) => cli::render::report(&args),
         Some(Command::Teach(args)) => cli::render::teach(&args),
+        Some(Command::Crosscheck(args)) => cli::crosscheck::crosscheck(&args),
     };
     match outcome {
         Ok(code) => code,

@@ -1,6 +1,7 @@
 //! The command-line grammar of `linger` (clap) and one module per group of subcommands.
 
 pub mod bench;
+pub mod crosscheck;
 pub mod misc;
 pub mod render;
 pub mod run;
@@ -40,6 +41,8 @@ pub enum Command {
     Report(render::ReportArgs),
     /// Run a teaching scenario and draw its events as a sequence diagram.
     Teach(render::TeachArgs),
+    /// Compare linger's batching core decision by decision with the real Kafka Java client.
+    Crosscheck(crosscheck::CrosscheckArgs),
 }
 
 /// Teaching aliases, named after the guarantee a scenario shows: (alias, scenario). Accepted by

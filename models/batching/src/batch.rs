@@ -361,6 +361,9 @@ impl ProducerBatch {
     pub(crate) fn drained(&mut self, now_ns: u64) {
         self.drained_at_ns = Some(self.drained_at_ns.map_or(now_ns, |d| d.max(now_ns)));
         self.drain_count += 1;
+        // `ProducerBatch.close()` at drain clears `reopened`: the reset mark covers only the
+        // attempt that was in flight or queued when the epoch bump rewrote the sequence.
+        self.sequence_has_been_reset = false;
     }
 
     /// `setProducerState` at first drain.
@@ -525,6 +528,24 @@ mod tests {
             "writeLimit <= estimatedBytesWritten makes it full"
         );
         assert_eq!(batch.try_append(&record(1), 0), None);
+    }
+
+    #[test]
+    fn a_sequence_reset_mark_lasts_until_the_next_drain_like_reopened() {
+        // Kafka's resetProducerState sets `reopened` and close() at drain clears it, so a
+        // rewritten batch that is sent again answers an OUT_OF_ORDER_SEQUENCE_NUMBER as a fresh
+        // gap (found by the differential against kafka-clients 4.0.2).
+        let mut batch = batch(10, 16384);
+        batch.drained(20);
+        let state = ProducerIdAndEpoch {
+            producer_id: 7,
+            epoch: 1,
+        };
+        batch.reset_producer_state(state, 0);
+        assert!(batch.sequence_has_been_reset());
+        batch.drained(30);
+        assert!(!batch.sequence_has_been_reset());
+        assert_eq!(batch.base_sequence(), Some(0));
     }
 
     #[test]

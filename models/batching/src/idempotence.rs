@@ -385,8 +385,9 @@ impl IdempotenceState {
         self.remove_in_flight_batch(batch);
     }
 
-    /// `handleFailedBatch` (idempotent): stop tracking; OUT_OF_ORDER_SEQUENCE_NUMBER or an
-    /// adjustable failure requests an epoch bump; UNKNOWN_PRODUCER_ID forgets the partition.
+    /// `handleFailedBatch` (idempotent): stop tracking; OUT_OF_ORDER_SEQUENCE_NUMBER,
+    /// UNKNOWN_PRODUCER_ID (a subclass of it in Kafka) or an adjustable failure requests an
+    /// epoch bump.
     pub fn handle_failed_batch(
         &mut self,
         batch: &SequencedBatch,
@@ -395,12 +396,12 @@ impl IdempotenceState {
     ) {
         self.remove_in_flight_batch(batch);
         match error {
-            ProduceError::OutOfOrderSequenceNumber => {
+            // `UnknownProducerIdException` extends `OutOfOrderSequenceException`, so Kafka's
+            // first branch (`instanceof OutOfOrderSequenceException && !isTransactional()`)
+            // takes both for the idempotent producer: a gap, bump the epoch. Its separate
+            // reset of the partition's sequence is reached only by a transactional producer.
+            ProduceError::OutOfOrderSequenceNumber | ProduceError::UnknownProducerId => {
                 self.request_epoch_bump_for_partition(batch.partition);
-            }
-            ProduceError::UnknownProducerId => {
-                self.partitions.remove(&batch.partition);
-                self.unresolved.remove(&batch.partition);
             }
             _ if adjust_sequences == AdjustSequences::Yes => {
                 self.request_epoch_bump_for_partition(batch.partition)
@@ -497,6 +498,27 @@ mod tests {
             record_count: count,
             sequence_has_been_reset: false,
         }
+    }
+
+    #[test]
+    fn failed_unknown_producer_id_bumps_the_epoch_like_out_of_order_sequence() {
+        // Kafka's UnknownProducerIdException is an OutOfOrderSequenceException, so the
+        // idempotent producer's handleFailedBatch requests an epoch bump and keeps the
+        // partition's sequence state (found by the differential against kafka-clients 4.0.2).
+        let mut s = ready_state();
+        let a = sequenced(&mut s, 1, 3);
+        s.handle_failed_batch(&a, ProduceError::UnknownProducerId, AdjustSequences::No);
+        let entry = s.partition(P0).expect("the partition's state is kept");
+        assert_eq!(entry.next_sequence(), 3);
+        assert!(s.epoch_bump_required());
+        let (action, _) = s.bump_epoch_and_reset_id_if_needed();
+        assert_eq!(
+            action,
+            ProducerIdAction::EpochBumped(ProducerIdAndEpoch {
+                producer_id: 7,
+                epoch: 1
+            })
+        );
     }
 
     #[test]

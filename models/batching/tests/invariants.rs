@@ -394,6 +394,8 @@ impl World {
                 "queued order broken in p{p}"
             );
         }
+        // Expired in-flight batches keep their buffers until their late responses.
+        held_bytes += self.acc.expired_in_flight_buffer_bytes();
         let pool = self.acc.pool();
         assert!(pool.available_memory_bytes() <= pool.total_memory_bytes());
         assert_eq!(

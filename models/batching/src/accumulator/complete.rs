@@ -180,6 +180,19 @@ impl RecordAccumulator {
         adjust_sequences: AdjustSequences,
         now_ns: u64,
     ) {
+        self.fail_batch_keeping_buffer(batch, error, adjust_sequences);
+        self.deallocate(batch, now_ns);
+    }
+
+    /// `failBatch` without giving the buffer back: Kafka's expiry of an in-flight batch keeps
+    /// its buffer until the request's response (or disconnect) arrives, because the network
+    /// client may still be writing it (KAFKA-19012, in 4.0.1 and later).
+    pub(super) fn fail_batch_keeping_buffer(
+        &mut self,
+        batch: &mut ProducerBatch,
+        error: ProduceError,
+        adjust_sequences: AdjustSequences,
+    ) {
         self.metrics.record_error_total += u64::from(batch.record_count());
         batch.final_state = Some(match error {
             ProduceError::DeliveryTimeout => FinalState::Expired,
@@ -188,11 +201,19 @@ impl RecordAccumulator {
         if let Some(state) = &mut self.idempotence {
             state.handle_failed_batch(&Self::sequenced(batch), error, adjust_sequences);
         }
-        self.deallocate(batch, now_ns);
     }
 
     /// A response for a batch no longer in flight.
     fn complete_late(&mut self, response: &BatchResponse) {
+        // The buffer an expired in-flight batch kept goes back now, whatever the answer.
+        if let Some(index) = self
+            .held_by_expired
+            .iter()
+            .position(|&(id, _)| id == response.batch_id)
+        {
+            let (_, bytes) = self.held_by_expired.remove(index);
+            self.pool.deallocate(bytes, response.now_ns);
+        }
         let Some(position) = self
             .zombies
             .iter()

@@ -17,9 +17,10 @@ use crate::ids::{BatchId, ProducerIdAndEpoch};
 impl RecordAccumulator {
     /// Expires batches whose `delivery.timeout.ms` has passed since creation: each partition's
     /// deque from the head, then each partition's in-flight list from the head, stopping at the
-    /// first batch that has not expired. Returns them with `FinalState::Expired`, memory freed.
-    /// An expired in-flight batch's later response is ignored (`complete` returns
-    /// `LateResponse`).
+    /// first batch that has not expired. Returns them with `FinalState::Expired`. A queued
+    /// batch's memory is freed at once; an in-flight batch keeps its buffer until its late
+    /// response arrives (`complete` returns `LateResponse` and frees it), as Kafka does since
+    /// 4.0.1 (KAFKA-19012: the network client may still be writing the buffer).
     pub fn expire(&mut self, now_ns: u64) -> Vec<ProducerBatch> {
         let timeout_ns = self.config.delivery_timeout_ns;
         let mut expired = Vec::new();
@@ -46,14 +47,26 @@ impl RecordAccumulator {
         }
         for (index, batch) in expired.iter_mut().enumerate() {
             if index >= queued_count {
+                // In flight: the request may still be on the wire. Kafka (4.0.1 and later)
+                // keeps the buffer until the response or the disconnect.
                 self.zombies.push(Self::sequenced(batch));
+                self.fail_batch_keeping_buffer(
+                    batch,
+                    ProduceError::DeliveryTimeout,
+                    AdjustSequences::No,
+                );
+                if batch.buffer_origin == crate::batch::BufferOrigin::Pool {
+                    self.held_by_expired
+                        .push((batch.id, u64::from(batch.buffer_bytes)));
+                }
+            } else {
+                self.fail_batch(
+                    batch,
+                    ProduceError::DeliveryTimeout,
+                    AdjustSequences::No,
+                    now_ns,
+                );
             }
-            self.fail_batch(
-                batch,
-                ProduceError::DeliveryTimeout,
-                AdjustSequences::No,
-                now_ns,
-            );
             if batch.in_retry
                 && let Some(state) = &mut self.idempotence
             {

@@ -153,6 +153,9 @@ pub struct RecordAccumulator {
     /// In-flight batches that expired or were aborted while their request was outstanding:
     /// a late response still updates sequence bookkeeping and unmutes.
     zombies: Vec<SequencedBatch>,
+    /// Buffers (pool bytes) still held by in-flight batches that expired: returned to the pool
+    /// when their late response arrives (`Sender.failBatch` with `deallocateBatch = false`).
+    held_by_expired: Vec<(BatchId, u64)>,
     flushes_in_progress: u32,
     closed: bool,
     next_batch_id: u64,
@@ -185,6 +188,7 @@ impl RecordAccumulator {
             node_stats: BTreeMap::new(),
             idempotence,
             zombies: Vec::new(),
+            held_by_expired: Vec::new(),
             flushes_in_progress: 0,
             closed: false,
             next_batch_id: 0,
@@ -201,6 +205,12 @@ impl RecordAccumulator {
     /// The buffer pool (for its gauges and counters).
     pub fn pool(&self) -> &BufferPool {
         &self.pool
+    }
+
+    /// Pool memory still held by in-flight batches that expired, until their late responses
+    /// arrive.
+    pub fn expired_in_flight_buffer_bytes(&self) -> u64 {
+        self.held_by_expired.iter().map(|&(_, bytes)| bytes).sum()
     }
 
     /// The accumulator's counters.

@@ -255,3 +255,43 @@ fn batch_size_zero_is_treated_as_one() {
     });
     assert_eq!(acc.config().batch_size_bytes, 1);
 }
+
+#[test]
+fn an_expired_in_flight_batch_keeps_its_buffer_until_the_late_response() {
+    // Kafka 4.0.1+ (KAFKA-19012): the expiry pass fails an in-flight batch at once but gives
+    // its buffer back only when the request's response or disconnect arrives; a queued batch
+    // gives it back at once. Found by the differential against kafka-clients 4.0.2.
+    let config = AccumulatorConfig {
+        delivery_timeout_ns: 100 * MS,
+        buffer_memory_bytes: 64 * 1024,
+        ..config()
+    };
+    let mut acc = RecordAccumulator::new(config);
+    let total = acc.pool().total_memory_bytes();
+    append(&mut acc, 1, MS, 100);
+    let in_flight = drain_one(&mut acc, 2 * MS);
+    append(&mut acc, 2, 3 * MS, 100);
+    let expired = acc.expire(200 * MS);
+    assert_eq!(
+        expired.len(),
+        2,
+        "the queued and the in-flight batch expire"
+    );
+    assert_eq!(
+        acc.pool().available_memory_bytes(),
+        total - 16_384,
+        "only the queued batch's buffer is back"
+    );
+    assert_eq!(acc.expired_in_flight_buffer_bytes(), 16_384);
+    let late = respond(
+        Some(ProduceError::NetworkException),
+        in_flight.batch_id,
+        250 * MS,
+    );
+    assert_eq!(
+        acc.complete(&late, &mut Scripted::new(vec![1 << 31])),
+        CompletionOutcome::LateResponse
+    );
+    assert_eq!(acc.pool().available_memory_bytes(), total);
+    assert_eq!(acc.expired_in_flight_buffer_bytes(), 0);
+}

@@ -1,0 +1,150 @@
+//! `linger crosscheck accumulator`: linger's batching core against the real Kafka Java client.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use experiments::crosscheck::{self, Options, Report};
+
+use super::emit;
+
+/// Arguments of `linger crosscheck`.
+#[derive(Debug, clap::Args)]
+pub struct CrosscheckArgs {
+    /// What to check.
+    #[command(subcommand)]
+    pub what: CrosscheckWhat,
+}
+
+/// The differentials.
+#[derive(Debug, clap::Subcommand)]
+pub enum CrosscheckWhat {
+    /// Compare the record accumulator decision by decision with Kafka's `RecordAccumulator`
+    /// (needs java and mvn; exit code 3 when they are missing, 1 on a difference).
+    Accumulator(AccumulatorArgs),
+}
+
+/// Arguments of `linger crosscheck accumulator`.
+#[derive(Debug, clap::Args)]
+pub struct AccumulatorArgs {
+    /// Number of random scripts.
+    #[arg(long, default_value_t = 1000)]
+    pub scripts: u64,
+    /// The master seed of the scripts.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Operations per script.
+    #[arg(long, default_value_t = 200)]
+    pub ops: usize,
+    /// Replay one saved script instead of generating scripts.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["scripts", "seed", "ops"])]
+    pub replay: Option<PathBuf>,
+    /// The Maven project of the Java driver (default: crosscheck/ in the source tree).
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// Where scripts with a difference are saved (default: results/ in the project).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Also write the validation page (versions, figures, differences) to this Markdown file.
+    #[arg(long, value_name = "FILE")]
+    pub write_doc: Option<PathBuf>,
+}
+
+/// Exit code: the differential found a difference.
+const EXIT_DIFFERENCE: u8 = 1;
+
+/// Runs `linger crosscheck`.
+pub fn crosscheck(args: &CrosscheckArgs) -> Result<ExitCode> {
+    let CrosscheckWhat::Accumulator(args) = &args.what;
+    let project = args
+        .project
+        .clone()
+        .unwrap_or_else(crosscheck::java::default_project_dir);
+    let results_dir = args.out.clone().unwrap_or_else(|| project.join("results"));
+    #[allow(clippy::disallowed_methods, clippy::disallowed_types)] // the rate is wall time
+    let start = std::time::Instant::now();
+    let outcome = match &args.replay {
+        Some(path) => crosscheck::replay(path, &project),
+        None => {
+            let options = Options {
+                scripts: args.scripts,
+                seed: args.seed,
+                ops: args.ops,
+                project: project.clone(),
+                results_dir: results_dir.clone(),
+            };
+            let step = (args.scripts / 10).max(1);
+            crosscheck::run_accumulator(&options, &mut |done| {
+                if done % step == 0 && done < args.scripts {
+                    eprintln!("  {done} of {} scripts compared", args.scripts);
+                }
+            })
+        }
+    };
+    let report = match outcome {
+        Ok(report) => report,
+        Err(error) if error.is_not_available() => {
+            eprintln!("not available: {error}");
+            return Ok(ExitCode::from(super::EXIT_BOUND_REACHED));
+        }
+        Err(error) => return Err(anyhow::Error::new(error)),
+    };
+    let seconds = start.elapsed().as_secs_f64().max(1e-9);
+    let rate = report.scripts as f64 / seconds;
+    emit(&summary(&report, args.replay.is_some(), rate));
+    if let Some(doc) = &args.write_doc {
+        let commit = linger_commit(&project);
+        let text = crosscheck::validation_doc(&report, &commit, rate);
+        std::fs::write(doc, text)
+            .map_err(|error| anyhow::anyhow!("cannot write {}: {error}", doc.display()))?;
+        emit(&format!("wrote {}\n", doc.display()));
+    }
+    if report.differences.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::from(EXIT_DIFFERENCE))
+    }
+}
+
+fn summary(report: &Report, replay: bool, rate: f64) -> String {
+    let mut text = format!(
+        "accumulator differential: {} script(s), {} operations, kafka-clients {} on Java {}, seed {}\n",
+        report.scripts, report.ops, report.kafka_clients, report.java, report.seed
+    );
+    if !replay {
+        text.push_str(&format!("rate: {rate:.0} scripts/s\n"));
+    }
+    for difference in &report.differences {
+        text.push_str(&format!(
+            "DIFFERENCE in script {} (seed {}), operation {}:\n  operation: {}\n  linger:    {}\n  Kafka:     {}\n",
+            difference.script,
+            report.seed,
+            difference.op_index,
+            difference.op,
+            difference.linger,
+            difference.kafka
+        ));
+        if let Some(path) = &difference.saved {
+            text.push_str(&format!(
+                "  replay:    linger crosscheck accumulator --replay {}\n",
+                path.display()
+            ));
+        }
+    }
+    text.push_str(&format!("{} difference(s)\n", report.differences.len()));
+    text
+}
+
+/// The commit of the source tree the project sits in, or "unknown" without git.
+fn linger_commit(project: &std::path::Path) -> String {
+    std::process::Command::new("git")
+        .arg("-C")
+        .arg(project)
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".to_string())
+}
