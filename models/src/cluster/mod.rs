@@ -669,13 +669,18 @@ impl Cluster {
     }
 
     /// The KIP-951 hint for NOT_LEADER_OR_FOLLOWER sent by broker `b`: the leader its own
-    /// metadata names. A follower knows its leader (it learnt both from the same metadata
-    /// change); any other broker answers from the metadata served to clients.
+    /// metadata names. A broker that hears the controller has applied every election (roles
+    /// change at once here), so it knows the controller's record; one cut off from the
+    /// controller knows what it last learnt as a follower, or else what clients are served.
     pub(crate) fn leader_hint_on(
         &self,
         b: BrokerId,
         p: PartitionId,
     ) -> Option<(BrokerId, LeaderEpoch)> {
+        if self.hears_controller(b) {
+            let state = self.partitions.get(p.0 as usize)?;
+            return state.leader.map(|l| (l, state.leader_epoch));
+        }
         if let Some(Role::Follower { leader, epoch }) = self.replica(b, p).map(|r| &r.role) {
             return Some((*leader, *epoch));
         }
