@@ -767,6 +767,7 @@ impl Gen {
             "unfence",
             "isolate",
             "rejoin",
+            "shutdown",
         ];
         let count = 1 + self.rng.below(6);
         let mut at_ms = 0.0_f64;
