@@ -390,10 +390,8 @@ impl ScriptedDown {
                 }
                 self.down.push((b, key.to_owned()));
             }
-            ResolvedAction::Crash(b) => {
-                if !self.down.iter().any(|(d, _)| *d == b) {
-                    self.down.push((b, key.to_owned()));
-                }
+            ResolvedAction::Crash(b) if !self.down.iter().any(|(d, _)| *d == b) => {
+                self.down.push((b, key.to_owned()));
             }
             ResolvedAction::Restart(b) => self.down.retain(|(d, _)| *d != b),
             _ => {}
