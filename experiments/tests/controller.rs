@@ -356,3 +356,32 @@ fn bad_heartbeat_keys_and_the_removed_election_delay_are_refused_naming_the_key(
         ],
     );
 }
+
+/// A controlled shutdown still under way when the run starts settling is abandoned: the broker
+/// stays up and rejoins the ISRs, so the run settles instead of waiting out `settle_ms`.
+#[test]
+fn a_shutdown_under_way_when_the_run_settles_leaves_the_broker_up() {
+    let text = experiment(true, 1_000, 3, "")
+        + r#"
+[[faults.schedule]]
+at_ms = 995
+action = "shutdown"
+broker = 1
+"#;
+    let run = run_traced("shutdown-at-the-end", &text);
+    let m = &run.metrics;
+    assert_eq!(get(m, "unsettled"), 0.0, "{m}");
+    assert_eq!(get(m, "lost_acked"), 0.0, "{m}");
+    assert_eq!(get(m, "delivered_once"), get(m, "records_sent"), "{m}");
+    assert_eq!(
+        times_ms(&run, "controller", "controlled_shutdown"),
+        vec![995.0]
+    );
+    assert!(times_ms(&run, "controller", "shutdown_now").is_empty());
+    assert!(times_ms(&run, "broker/1", "crash").is_empty());
+    assert!(
+        !times_ms(&run, "broker/0", "isr_expand").is_empty()
+            || !times_ms(&run, "broker/2", "isr_expand").is_empty(),
+        "broker 1 rejoins the ISRs"
+    );
+}

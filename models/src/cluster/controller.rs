@@ -637,9 +637,10 @@ impl Cluster {
         );
     }
 
-    /// Starts settling: heals every link, restarts every crashed broker and reconnects every
-    /// fenced one to the controller. The caller stops the producer and the random faults
-    /// first, then runs until [`Cluster::is_settled`].
+    /// Starts settling: heals every link, restarts every crashed broker, reconnects every
+    /// fenced one to the controller and keeps up any broker still in controlled shutdown. The
+    /// caller stops the producer and the random faults first, then runs until
+    /// [`Cluster::is_settled`].
     pub fn begin_settle<E: From<ClusterEvent> + From<NetEvent>>(
         &mut self,
         ctx: &mut Ctx<'_, E>,
@@ -649,6 +650,9 @@ impl Cluster {
         net.heal_all();
         for broker in &mut self.brokers {
             broker.injections.clear();
+            // A controlled shutdown still under way is abandoned: the broker stays up and,
+            // eligible again, rejoins the ISRs.
+            broker.lifecycle = Lifecycle::Running;
         }
         for b in 0..self.brokers.len() {
             let b = BrokerId(b as u32);
