@@ -103,7 +103,7 @@ fn by_section(section: &str, parent: Option<&str>, last: &str) -> Option<&'stati
             "a list of tables [[faults.schedule]] with at_ms, action and its arguments"
         }
         ("faults", Some("schedule"), "action") => {
-            "one of \"crash\", \"restart\", \"cut\", \"heal\", \"drop_responses\", \
+            "one of \"crash\", \"restart\", \"shutdown\", \"cut\", \"heal\", \"drop_responses\", \
              \"error\", \"delay_responses\", \"latency_spike\", \"fence\", \"unfence\", \
              \"isolate\", \"rejoin\""
         }

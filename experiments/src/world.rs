@@ -107,6 +107,20 @@ pub fn section<T: DeserializeOwned>(
     })
 }
 
+/// What replaces a key that older experiment files used, for a clearer message than "unknown
+/// key".
+fn removed_key(section: &str, key: &str) -> Option<&'static str> {
+    match (section, key) {
+        ("cluster", "controller_election_delay_ms") => Some(
+            "the controller now fences a broker as KRaft does, broker_session_timeout_ms \
+             (default 9000) after the last heartbeat it heard from it, and brokers heartbeat \
+             every broker_heartbeat_interval_ms (default 2000), so a crashed leader is replaced \
+             7 to 9 s after the crash; set those keys in [cluster] instead",
+        ),
+        _ => None,
+    }
+}
+
 /// The key path serde was reading when it failed, as table keys and array indices.
 fn key_path(path: &serde_path_to_error::Path) -> Vec<PathPart> {
     path.iter()
@@ -137,6 +151,14 @@ fn serde_error(
             .split_once("expected")
             .map(|(_, list)| list.split('`').skip(1).step_by(2).collect())
             .unwrap_or_default();
+        if let Some(replacement) = removed_key(section, unknown) {
+            let location = find_key_anywhere(source, section, unknown)
+                .or_else(|| mention_of(source, &[PathPart::Key(unknown.to_string())]));
+            return InputError::at(
+                location,
+                format!("{section}.{unknown} was removed: {replacement}"),
+            );
+        }
         let suggestion = did_you_mean(unknown, expected.iter().copied())
             .map(|candidate| format!(" (did you mean `{candidate}`?)"))
             .unwrap_or_default();

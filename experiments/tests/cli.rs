@@ -351,6 +351,46 @@ fn check_config_lists_defaults_and_refuses_conflicts() {
     );
 }
 
+/// Kafka 3.0.0 and 3.1.0 left idempotence off unless `enable.idempotence` was set
+/// (KAFKA-13598); 3.0.1 fixed it. `check-config` shows the effective value and why.
+#[test]
+fn check_config_shows_idempotence_off_on_3_0_0_unless_set() {
+    let dir = scratch("check-config-3-0-0");
+    let plain = write(&dir, "plain.properties", "linger.ms=1\n");
+    let output = linger(&["check-config", &plain, "--kafka-version", "3.0.0"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    let row = |key: &str| {
+        text.lines()
+            .find(|line| line.starts_with(key))
+            .unwrap_or_else(|| panic!("no {key} row in {text}"))
+            .to_owned()
+    };
+    assert!(row("linger.kafka.version").contains("= 3.0.0"), "{text}");
+    assert!(row("enable.idempotence").contains("= false"), "{text}");
+    assert!(row("enable.idempotence").contains("KAFKA-13598"), "{text}");
+    assert!(row("acks").contains("= all"), "{text}");
+    let output = linger(&["check-config", &plain, "--kafka-version", "3.0.1"]);
+    let text = stdout(&output);
+    assert!(
+        text.contains("the defaults and rules of Kafka 3.0.1"),
+        "{text}"
+    );
+    let idempotence = text
+        .lines()
+        .find(|line| line.starts_with("enable.idempotence"))
+        .expect("a row");
+    assert!(idempotence.contains("= true"), "{idempotence}");
+    let explicit = write(&dir, "explicit.properties", "enable.idempotence=true\n");
+    let output = linger(&["check-config", &explicit, "--kafka-version", "3.0.0"]);
+    let text = stdout(&output);
+    let idempotence = text
+        .lines()
+        .find(|line| line.starts_with("enable.idempotence"))
+        .expect("a row");
+    assert!(idempotence.contains("= true"), "{idempotence}");
+}
+
 #[test]
 fn check_config_does_not_blame_kafka_for_unknown_keys() {
     let dir = scratch("check-config-unknown");

@@ -5,6 +5,7 @@
 //!   [faults]
 //!   schedule = [ { at_ms = 1000, action = "crash", broker = 0 },
 //!                { at_ms = 4000, action = "restart", broker = 0 },
+//!                { at_ms = 4500, action = "shutdown", broker = 1 },  # controlled: leadership moves first
 //!                { at_ms = 2000, action = "cut", link = ["client", "broker1"] },
 //!                { at_ms = 2500, action = "drop_responses", broker = 2, n = 3 },   # api = "produce"
 //!                { at_ms = 2600, action = "error", broker = 1, error = "NOT_ENOUGH_REPLICAS", n = 1 },
@@ -20,11 +21,13 @@
 //! [`FaultEvent`]s, the world passes each one to [`Faults::apply`], and [`Faults::stop`] ends every
 //! fault process before settling. Random draws come only from streams named `faults/...`.
 //! Each applied fault is traced under the component `faults` with the action's name as the kind
-//! (`crash`, `restart`, `cut`, `heal`, `drop_responses`, `error`, `delay_responses`,
+//! (`crash`, `restart`, `shutdown`, `cut`, `heal`, `drop_responses`, `error`, `delay_responses`,
 //! `latency_spike`, `fence`, `unfence`, `isolate`, `rejoin`; random ones carry `random = true`).
 //! An entry's keys that its action does not read are refused.
 //!
-//! Fidelity: crash-stop brokers with durable logs (see `cluster`); a cut is a symmetric network
+//! Fidelity: crash-stop brokers with durable logs (see `cluster`); "shutdown" is KRaft's
+//! controlled shutdown (`BrokerLifecycleManager`, `BrokerHeartbeatManager`, see the controller),
+//! whose final stop is the crash; a cut is a symmetric network
 //! partition of one link; "drop_responses" drops the next N broker→client responses of one API
 //! (produce by default) on one link; "error" and "delay_responses" are the broker's own doing
 //! (see `cluster::injected`);
@@ -48,6 +51,9 @@ pub enum FaultAction {
     Crash,
     /// Restart `broker`.
     Restart,
+    /// Controlled shutdown of `broker`: the controller moves its leadership away, then the
+    /// process stops (brought back by `restart`).
+    Shutdown,
     /// Cut `link`.
     Cut,
     /// Heal `link`.
@@ -199,6 +205,8 @@ pub enum ResolvedAction {
     Crash(BrokerId),
     /// Restart a broker.
     Restart(BrokerId),
+    /// Shut a broker down in a controlled way.
+    Shutdown(BrokerId),
     /// Cut a link.
     Cut(Node, Node),
     /// Heal a link.
@@ -294,6 +302,7 @@ impl FaultsConfig {
         cluster: &ClusterConfig,
     ) -> Result<Vec<(Instant, ResolvedAction)>, ConfigError> {
         let mut out: Vec<(Instant, ResolvedAction)> = Vec::with_capacity(self.schedule.len());
+        let mut down = ScriptedDown::default();
         for (i, f) in self.schedule.iter().enumerate() {
             let key = format!("faults.schedule[{i}]");
             let at = Instant::ZERO + ms_to_duration(&format!("{key}.at_ms"), f.at_ms)?;
@@ -330,6 +339,7 @@ impl FaultsConfig {
                     ),
                 ));
             }
+            down.check(&key, f.at_ms, action)?;
             out.push((at, action));
         }
         let r = &self.random;
@@ -352,6 +362,41 @@ impl FaultsConfig {
             ));
         }
         Ok(out)
+    }
+}
+
+/// Which brokers the schedule has down so far (crashed or shut down, not restarted since),
+/// with the entry that took each one down: a `shutdown` of a broker that is down is refused.
+#[derive(Default)]
+struct ScriptedDown {
+    /// `(broker, the key of the entry that took it down)`.
+    down: Vec<(BrokerId, String)>,
+}
+
+impl ScriptedDown {
+    fn check(&mut self, key: &str, at_ms: f64, action: ResolvedAction) -> Result<(), ConfigError> {
+        match action {
+            ResolvedAction::Shutdown(b) => {
+                if let Some((_, by)) = self.down.iter().find(|(d, _)| *d == b) {
+                    return Err(ConfigError::invalid(
+                        format!("{key}.broker"),
+                        format!(
+                            "broker {} is already down at {at_ms} ms ({by} stopped it and no \
+                             restart came since): allowed a broker that is up; add a restart \
+                             before this entry or remove it",
+                            b.0
+                        ),
+                    ));
+                }
+                self.down.push((b, key.to_owned()));
+            }
+            ResolvedAction::Crash(b) if !self.down.iter().any(|(d, _)| *d == b) => {
+                self.down.push((b, key.to_owned()));
+            }
+            ResolvedAction::Restart(b) => self.down.retain(|(d, _)| *d != b),
+            _ => {}
+        }
+        Ok(())
     }
 }
 
@@ -386,6 +431,7 @@ fn resolve_action(
     Ok(match f.action {
         FaultAction::Crash => ResolvedAction::Crash(broker()?),
         FaultAction::Restart => ResolvedAction::Restart(broker()?),
+        FaultAction::Shutdown => ResolvedAction::Shutdown(broker()?),
         FaultAction::Fence => ResolvedAction::Fence(broker()?),
         FaultAction::Unfence => ResolvedAction::Unfence(broker()?),
         FaultAction::Isolate => ResolvedAction::Isolate(broker()?),
@@ -451,6 +497,7 @@ fn refuse_unused_fields(key: &str, f: &ScheduledFault) -> Result<(), ConfigError
     let (action, used): (&str, &[&str]) = match f.action {
         FaultAction::Crash => ("crash", &["broker"]),
         FaultAction::Restart => ("restart", &["broker"]),
+        FaultAction::Shutdown => ("shutdown", &["broker"]),
         FaultAction::Fence => ("fence", &["broker"]),
         FaultAction::Unfence => ("unfence", &["broker"]),
         FaultAction::Isolate => ("isolate", &["broker"]),
@@ -745,6 +792,10 @@ pub fn apply_action<E: From<ClusterEvent> + From<NetEvent>>(
         ResolvedAction::Restart(b) => {
             ctx.trace("faults", "restart", |e| e.with("broker", b.0));
             cluster.restart(ctx, net, b);
+        }
+        ResolvedAction::Shutdown(b) => {
+            ctx.trace("faults", "shutdown", |e| e.with("broker", b.0));
+            cluster.controlled_shutdown(ctx, net, b);
         }
         ResolvedAction::Cut(a, b) => {
             ctx.trace("faults", "cut", |e| {

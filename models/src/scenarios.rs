@@ -109,7 +109,8 @@ so throughput is limited by the client CPU, not by round trips.",
         title: "acks=1: the leader acknowledges, crashes before the followers fetch, and the records are gone",
         description: "acks=1, one partition on three brokers. Four records, one every 10 ms; the first is replicated. At 9 ms the links leader<->followers are cut, \
 so the followers stop fetching; the leader still acknowledges the second and third records (offsets 1 and 2). At 28 ms the leader crashes; \
-the fourth record's request goes to the dead leader, times out, and is retried to the follower the controller elected (still in the ISR, 500 ms later), \
+the fourth record's request goes to the dead leader, times out, and is retried to the follower the controller elected (still in the ISR) when the leader's \
+session expired, 400 to 500 ms after its last heartbeat, \
 which gives it offset 1 again. When the old leader rejoins it truncates the two records only it had: the checker reports acknowledged records lost (lost_acked).",
         build: acks1_failover_loss,
     },
@@ -125,7 +126,7 @@ to the new leader, in order, with the fourth. The checker reports no acknowledge
         name: "acks-all-isr-shrunk",
         title: "acks=all with only the leader in sync: NOT_ENOUGH_REPLICAS",
         description: "acks=all, min.insync.replicas=2, retries=0, idempotence off, one partition on three brokers. Both followers crash at 0 ms \
-and the controller fences them 1 ms later, so the ISR is just the leader before the first record is sent. The leader rejects each produce request \
+and the controller fences them within 1 ms (their sessions expire), so the ISR is just the leader before the first record is sent. The leader rejects each produce request \
 with NOT_ENOUGH_REPLICAS before appending: the three sends fail and their records are absent (failed_absent).",
         build: acks_all_isr_shrunk,
     },
@@ -276,7 +277,10 @@ impl Shape {
             partitions: 1,
             replication_factor: brokers,
             min_insync_replicas,
-            controller_election_delay_ms: 500.0,
+            // A fast controller for teaching: a crashed leader is fenced 400 to 500 ms after
+            // the crash, depending on where its heartbeats fall.
+            broker_session_timeout_ms: 500.0,
+            broker_heartbeat_interval_ms: 100.0,
             ..ClusterConfig::default()
         }
     }
@@ -432,7 +436,8 @@ fn acks_all_isr_shrunk() -> Result<WorldConfig, ScenarioError> {
     let scenario = "acks-all-isr-shrunk";
     let mut config = small_world(scenario, Shape::ThreeReplicas, &entries)?;
     // The controller fences the crashed followers before the first record is drained.
-    config.cluster.controller_election_delay_ms = 1.0;
+    config.cluster.broker_session_timeout_ms = 1.0;
+    config.cluster.broker_heartbeat_interval_ms = 0.25;
     let placement = key_placement(&config.cluster);
     config.faults = faults(
         placement

@@ -579,7 +579,7 @@ fn prepare(config: &WorldConfig, engine: &mut Engine<Event>) -> Result<Prepared,
     let duration_ns = ms_to_ns("duration_ms", config.run.duration_ms).map_err(|e| e.to_string())?;
     plan.duration_ns = (duration_ns > 0).then_some(duration_ns);
     let streams = engine.streams();
-    let cluster = Cluster::new(&config.cluster).map_err(|e| e.to_string())?;
+    let cluster = Cluster::new(&config.cluster, &streams).map_err(|e| e.to_string())?;
     let mut net = Network::new(&config.network, config.cluster.brokers, &streams)
         .map_err(|e| e.to_string())?;
     // The producer's application thread may run sends ahead only when it knows the earliest

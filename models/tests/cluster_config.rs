@@ -238,3 +238,45 @@ fn fault_files_parse_and_random_rates_are_checked() {
         .expect_err("unknown action");
     assert!(err.to_string().contains("explode"), "{err}");
 }
+
+#[test]
+fn a_shutdown_of_a_broker_the_schedule_has_down_is_refused() {
+    let c = ClusterConfig::default();
+    let on = |at_ms: f64, action: FaultAction, b: u32| ScheduledFault {
+        broker: Some(b),
+        ..fault(at_ms, action)
+    };
+    let resolve = |schedule: Vec<ScheduledFault>| {
+        FaultsConfig {
+            schedule,
+            ..FaultsConfig::default()
+        }
+        .resolve(&c)
+    };
+    let error = resolve(vec![
+        on(1.0, FaultAction::Crash, 0),
+        on(2.0, FaultAction::Shutdown, 0),
+    ])
+    .expect_err("broker 0 is down");
+    assert_eq!(key_of(error.clone()), "faults.schedule[1].broker");
+    assert!(
+        error.to_string().contains("faults.schedule[0] stopped it"),
+        "{error}"
+    );
+    let error = resolve(vec![
+        on(1.0, FaultAction::Shutdown, 1),
+        on(2.0, FaultAction::Crash, 1),
+        on(3.0, FaultAction::Shutdown, 1),
+    ])
+    .expect_err("broker 1 is down");
+    assert_eq!(key_of(error), "faults.schedule[2].broker");
+    // Restarted in between, or another broker: fine.
+    let ok = resolve(vec![
+        on(1.0, FaultAction::Shutdown, 1),
+        on(2.0, FaultAction::Restart, 1),
+        on(3.0, FaultAction::Shutdown, 1),
+        on(4.0, FaultAction::Shutdown, 2),
+    ])
+    .expect("each shutdown finds its broker up");
+    assert_eq!(ok.len(), 4);
+}

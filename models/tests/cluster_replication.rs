@@ -392,27 +392,58 @@ fn clean_election_keeps_the_partition_offline_until_the_isr_member_returns() {
 
 #[test]
 fn metadata_reflects_an_election_after_the_propagation_delay() {
+    // Session timeout 200 ms, heartbeats every 40 ms: a crash at 10 ms is fenced after the last
+    // heartbeat before it (between -30 and 10 ms) plus 200 ms.
     let mut h = Harness::new(&small_cluster(1), &lan(), None, 14);
     h.at(10.0, Step::Crash(BrokerId(0)));
-    h.run_until(205.0);
+    h.run_until(169.0);
     assert_eq!(
         h.world.cluster.leader_of(PartitionId(0)),
         Some(BrokerId(0)),
         "not yet detected"
     );
-    h.run_until(215.0);
+    h.run_until(211.0);
+    let fence = h.events("controller", "fence");
+    assert_eq!(fence.len(), 1, "fenced once");
+    let fenced_ms = fence[0].time.as_nanos() as f64 / 1e6;
+    assert!((170.0..=210.0).contains(&fenced_ms), "{fenced_ms}");
     assert_eq!(h.world.cluster.leader_of(PartitionId(0)), Some(BrokerId(1)));
+    h.run_until(fenced_ms + 9.0);
     assert_eq!(
         h.world.cluster.metadata().partitions[0].leader,
         Some(BrokerId(0)),
         "not yet published"
     );
-    h.run_until(230.0);
+    h.run_until(fenced_ms + 11.0);
     assert_eq!(
         h.world.cluster.metadata().partitions[0].leader,
         Some(BrokerId(1))
     );
     assert_eq!(h.world.cluster.metadata().partitions[0].leader_epoch.0, 1);
+}
+
+#[test]
+fn a_crashed_broker_is_fenced_one_session_after_its_last_heartbeat() {
+    // Over seeds the heartbeat phase varies, so the fence lands anywhere in
+    // (crash + session - interval, crash + session], and not always at the same point.
+    let mut delays = Vec::new();
+    for seed in 0..40 {
+        let mut h = Harness::new(&small_cluster(1), &lan(), None, seed);
+        h.at(1_000.0, Step::Crash(BrokerId(0)));
+        h.run_until(1_300.0);
+        let fence = h.events("controller", "fence");
+        assert_eq!(fence.len(), 1, "seed {seed}");
+        let delay_ms = fence[0].time.as_nanos() as f64 / 1e6 - 1_000.0;
+        assert!(
+            delay_ms > 160.0 && delay_ms <= 200.0,
+            "seed {seed}: {delay_ms}"
+        );
+        delays.push(delay_ms);
+    }
+    let (lo, hi) = delays
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), &d| (lo.min(d), hi.max(d)));
+    assert!(hi - lo > 20.0, "the phase spreads the fence: {lo} .. {hi}");
 }
 
 #[test]

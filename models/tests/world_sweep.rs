@@ -72,7 +72,8 @@ fn world(combo: Combo) -> WorldConfig {
     // Responses only: a request lost while a later one on the same connection arrives is
     // something TCP never does (see world_properties.rs for what it would do to idempotence).
     config.network.response_loss = 0.03;
-    config.cluster.controller_election_delay_ms = 300.0;
+    config.cluster.broker_session_timeout_ms = 300.0;
+    config.cluster.broker_heartbeat_interval_ms = 60.0;
     config.faults = FaultsConfig {
         schedule: vec![
             ScheduledFault {

@@ -21,7 +21,8 @@ use super::{emit, lib_error};
 pub struct CheckConfigArgs {
     /// A producer.properties file (or a TOML experiment file, whose [producer] is checked).
     pub file: PathBuf,
-    /// The Kafka release whose defaults and rules apply, e.g. 3.9 (default: the newest known).
+    /// The Kafka release whose defaults and rules apply, e.g. 3.9, or 3.0.0 / 3.1.0 for those
+    /// exact releases (default: 4.0).
     #[arg(long, value_name = "VERSION")]
     pub kafka_version: Option<String>,
 }
@@ -34,7 +35,7 @@ pub fn check_config(args: &CheckConfigArgs) -> Result<ExitCode> {
         Some(text) => KafkaVersion::parse(text).ok_or_else(|| {
             lib_error(
                 InputError::new(format!(
-                    "--kafka-version {text}: expected MAJOR.MINOR, e.g. 3.9"
+                    "--kafka-version {text}: expected MAJOR.MINOR, e.g. 3.9, or 3.0.0 or 3.1.0 for those releases"
                 ))
                 .into(),
             )

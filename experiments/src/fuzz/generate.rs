@@ -587,7 +587,8 @@ impl Gen {
             ("replica.fetch.wait.max.ms", 0.0, 500.0),
             ("replica.fetch.backoff.ms", 0.0, 1_000.0),
             ("replica.socket.timeout.ms", 100.0, 30_000.0),
-            ("controller_election_delay_ms", 0.0, 1_000.0),
+            ("broker_session_timeout_ms", 1.0, 10_000.0),
+            ("broker_heartbeat_interval_ms", 0.1, 2_000.0),
             ("metadata_propagation_delay_ms", 0.0, 1_000.0),
             ("append_cost_per_byte_ns", 0.0, 5.0),
         ];
@@ -766,6 +767,7 @@ impl Gen {
             "unfence",
             "isolate",
             "rejoin",
+            "shutdown",
         ];
         let count = 1 + self.rng.below(6);
         let mut at_ms = 0.0_f64;

@@ -705,6 +705,14 @@ impl Cluster {
     ) {
         let (client, connection) = (delayed.client, delayed.connection);
         let corr = delayed.correlation_id;
+        let mut delayed = delayed;
+        // KIP-951: `KafkaApis` fills in the current leader of every NOT_LEADER_OR_FOLLOWER
+        // partition when it sends the response, from the broker's own metadata.
+        for r in &mut delayed.responses {
+            if r.error == ErrorCode::NotLeaderOrFollower {
+                r.current_leader = self.leader_hint_on(b, r.partition);
+            }
+        }
         for r in &delayed.responses {
             trace_broker(ctx, b, "respond", |e| {
                 e.with("corr", corr)

@@ -309,8 +309,11 @@ fn default_append_batch_ns() -> u64 {
 fn default_append_byte_ns() -> f64 {
     0.5
 }
-fn default_election_delay_ms() -> f64 {
-    6_000.0
+fn default_session_timeout_ms() -> f64 {
+    9_000.0
+}
+fn default_heartbeat_interval_ms() -> f64 {
+    2_000.0
 }
 fn default_metadata_delay_ms() -> f64 {
     50.0
@@ -373,10 +376,14 @@ pub struct ClusterConfig {
     /// Broker CPU per appended byte, ns (fractions allowed).
     #[serde(default = "default_append_byte_ns")]
     pub append_cost_per_byte_ns: f64,
-    /// How long the controller takes to notice a dead broker and elect new leaders
-    /// (KRaft's broker session timeout, default 9 s; 6 s here).
-    #[serde(default = "default_election_delay_ms")]
-    pub controller_election_delay_ms: f64,
+    /// KRaft's `broker.session.timeout.ms` (default 9000): the controller fences a broker
+    /// whose last heartbeat is this old, and elects new leaders where it led.
+    #[serde(default = "default_session_timeout_ms")]
+    pub broker_session_timeout_ms: f64,
+    /// KRaft's `broker.heartbeat.interval.ms` (default 2000): how often a broker heartbeats
+    /// to the controller; above 0 and below `broker_session_timeout_ms`.
+    #[serde(default = "default_heartbeat_interval_ms")]
+    pub broker_heartbeat_interval_ms: f64,
     /// How long a leadership change takes to reach the metadata that brokers serve to clients.
     #[serde(default = "default_metadata_delay_ms")]
     pub metadata_propagation_delay_ms: f64,
@@ -401,7 +408,8 @@ impl Default for ClusterConfig {
             max_message_bytes: default_max_message_bytes(),
             append_cost_per_batch_ns: default_append_batch_ns(),
             append_cost_per_byte_ns: default_append_byte_ns(),
-            controller_election_delay_ms: default_election_delay_ms(),
+            broker_session_timeout_ms: default_session_timeout_ms(),
+            broker_heartbeat_interval_ms: default_heartbeat_interval_ms(),
             metadata_propagation_delay_ms: default_metadata_delay_ms(),
             hw_frozen_under_min_isr: true,
         }
@@ -435,8 +443,10 @@ pub struct ClusterParams {
     pub append_cost_per_batch: Duration,
     /// Append cost per 1024 bytes, ns (kept as per-KiB to stay integer).
     pub append_cost_per_kib_ns: u64,
-    /// Controller detection + election delay.
-    pub controller_election_delay: Duration,
+    /// `broker.session.timeout.ms`.
+    pub broker_session_timeout: Duration,
+    /// `broker.heartbeat.interval.ms` (> 0, below the session timeout).
+    pub broker_heartbeat_interval: Duration,
     /// Metadata propagation delay.
     pub metadata_propagation_delay: Duration,
     /// HW frozen under min ISR (3.7+).
@@ -482,6 +492,7 @@ impl ClusterConfig {
                 "must be > 0",
             ));
         }
+        let (session_timeout, heartbeat_interval) = self.heartbeat_timings()?;
         Ok(ClusterParams {
             broker_count: self.brokers,
             partition_count: self.partitions,
@@ -501,16 +512,44 @@ impl ClusterConfig {
             max_message_bytes: self.max_message_bytes,
             append_cost_per_batch: Duration::from_nanos(self.append_cost_per_batch_ns),
             append_cost_per_kib_ns: (byte_cost * 1024.0).round() as u64,
-            controller_election_delay: ms_to_duration(
-                "cluster.controller_election_delay_ms",
-                self.controller_election_delay_ms,
-            )?,
+            broker_session_timeout: session_timeout,
+            broker_heartbeat_interval: heartbeat_interval,
             metadata_propagation_delay: ms_to_duration(
                 "cluster.metadata_propagation_delay_ms",
                 self.metadata_propagation_delay_ms,
             )?,
             hw_frozen_under_min_isr: self.hw_frozen_under_min_isr,
         })
+    }
+
+    /// The broker session timeout and heartbeat interval: the interval above 0 and below the
+    /// timeout (as KRaft needs: a broker heartbeating less often than its session lasts would
+    /// be fenced between two heartbeats).
+    fn heartbeat_timings(&self) -> Result<(Duration, Duration), ConfigError> {
+        let session_key = "cluster.broker_session_timeout_ms";
+        let interval_key = "cluster.broker_heartbeat_interval_ms";
+        let session = ms_to_duration(session_key, self.broker_session_timeout_ms)?;
+        let interval = ms_to_duration(interval_key, self.broker_heartbeat_interval_ms)?;
+        if session == Duration::ZERO {
+            return Err(ConfigError::invalid(
+                session_key,
+                format!(
+                    "{}: allowed above 0 and above broker_heartbeat_interval_ms, up to 10000000000 ms",
+                    show_number(self.broker_session_timeout_ms)
+                ),
+            ));
+        }
+        if interval == Duration::ZERO || interval >= session {
+            return Err(ConfigError::invalid(
+                interval_key,
+                format!(
+                    "{}: allowed above 0 and below broker_session_timeout_ms ({})",
+                    show_number(self.broker_heartbeat_interval_ms),
+                    show_number(self.broker_session_timeout_ms)
+                ),
+            ));
+        }
+        Ok((session, interval))
     }
 
     fn check_counts(&self) -> Result<(), ConfigError> {
@@ -645,5 +684,54 @@ mod tests {
         );
         assert_eq!(show_number(1e300), "1e300");
         assert_eq!(show_number(0.5), "0.5");
+    }
+
+    #[test]
+    fn heartbeat_interval_is_above_zero_and_below_the_session_timeout() {
+        let base = ClusterConfig::default();
+        let params = base.params().expect("defaults are valid");
+        assert_eq!(params.broker_session_timeout, Duration::from_millis(9_000));
+        assert_eq!(
+            params.broker_heartbeat_interval,
+            Duration::from_millis(2_000)
+        );
+        for interval in [0.0, 9_000.0, 12_000.0] {
+            let text = problem(&ClusterConfig {
+                broker_heartbeat_interval_ms: interval,
+                ..base.clone()
+            });
+            assert!(
+                text.starts_with(&format!(
+                    "cluster.broker_heartbeat_interval_ms: {interval}: allowed above 0 and \
+                     below broker_session_timeout_ms (9000)"
+                )),
+                "{text}"
+            );
+        }
+        let text = problem(&ClusterConfig {
+            broker_session_timeout_ms: 0.0,
+            ..base.clone()
+        });
+        assert!(
+            text.starts_with("cluster.broker_session_timeout_ms: 0: allowed above 0"),
+            "{text}"
+        );
+        let text = problem(&ClusterConfig {
+            broker_session_timeout_ms: -1.0,
+            ..base.clone()
+        });
+        assert!(
+            text.starts_with("cluster.broker_session_timeout_ms: -1 is not a duration"),
+            "{text}"
+        );
+        let fast = ClusterConfig {
+            broker_session_timeout_ms: 1.0,
+            broker_heartbeat_interval_ms: 0.2,
+            ..base
+        };
+        assert!(
+            fast.validate().is_ok(),
+            "sub-millisecond heartbeats are allowed"
+        );
     }
 }

@@ -1,13 +1,20 @@
-//! The controller: leader elections, broker crash and restart, role changes with truncation,
-//! the metadata served to clients, and settling at the end of a run.
+//! The controller: broker heartbeats and sessions, fencing, controlled shutdown, leader
+//! elections, broker crash and restart, role changes with truncation, the metadata served to
+//! clients, and settling at the end of a run.
 //!
 //! ```text
+//!   every broker heartbeats at origin + k * broker_heartbeat_interval (origin drawn from the
+//!   stream cluster/heartbeat/<id> at start; the time it registers after a restart or reconnect)
 //!   crash(b) / fence(b) ─► the controller stops hearing b (a crashed broker also drops its
 //!      │                   inbox, purgatory and fetches, keeping its log; a fenced one runs on)
-//!      └─ after controller_election_delay: SessionExpired ─► fence: b out of every ISR (never
-//!                                                           emptying one), elect where b led
-//!   elect(p): first live ISR replica in assignment order │ else unclean: first live replica
-//!             │ else offline; epoch += 1 ─► new leader; live followers truncate + refetch
+//!      └─ at last heartbeat + broker_session_timeout: SessionExpired ─► fence: b out of every
+//!                                     ISR (never emptying one), elect where b led
+//!   shutdown(b) ─► heartbeat with wantShutDown: CONTROLLED_SHUTDOWN: b out of every ISR, elect
+//!      │           where b led (b still runs: NOT_LEADER_OR_FOLLOWER + the new leader)
+//!      └─ 50 ms later, then every interval: b leads nothing and every active broker heartbeated
+//!         since? ─► SHUTDOWN_NOW: b stops (crash) and is fenced at once
+//!   elect(p): first eligible ISR replica in assignment order │ else unclean: first eligible
+//!             replica │ else offline; epoch += 1 ─► new leader; live followers truncate + refetch
 //!             └► PublishMetadata after metadata_propagation_delay
 //!   restart(b) / unfence(b) ─► register (fenced first if not yet) ─► follower of each
 //!                 partition (truncate to divergence), or elected if the partition was offline
@@ -15,18 +22,49 @@
 //!                a fenced zombie leader keeps its stale ISR view
 //! ```
 //!
-//! Fidelity: KRaft `PartitionChangeBuilder` election order; ELR (KIP-966) is not modelled. Roles
-//! change on brokers at the moment of the election; only clients see it late.
+//! Units: virtual time as `Instant`/`Duration` (integer ns).
+//!
+//! Fidelity (apache/kafka, `metadata/.../controller/` and `core/.../server/`):
+//! - Fencing: `BrokerHeartbeatManager.hasValidSession` (a session is valid while
+//!   `lastContactNs + sessionTimeoutNs` has not passed), `findOneStaleBroker` and
+//!   `QuorumController.rescheduleMaybeFenceStaleBrokers` (the check is scheduled for exactly
+//!   that instant), `ReplicationControlManager.maybeFenceOneStaleBroker` and
+//!   `handleBrokerFenced`. So a crashed broker is fenced between
+//!   `broker_session_timeout_ms - broker_heartbeat_interval_ms` and `broker_session_timeout_ms`
+//!   after the crash (7 to 9 s with Kafka's defaults), depending on its heartbeat phase.
+//!   The phase is drawn from a seeded stream per broker, not derived from the start time:
+//!   every simulated broker starts at time zero, but real brokers start long before the
+//!   producer and independently of each other, so their phases are unrelated to the run.
+//!   Simplified: heartbeats come exactly every interval (Kafka schedules the next one an
+//!   interval after the previous response, so the period also holds a round trip), take no
+//!   time to reach the controller (which is not a network node), and a broker the controller
+//!   hears again keeps heartbeating from that instant.
+//! - Controlled shutdown: `BrokerLifecycleManager.beginControlledShutdown` (the first heartbeat
+//!   with wantShutDown at once, the next 50 ms after the first answer, then every interval),
+//!   `BrokerHeartbeatManager.calculateNextBrokerState` (CONTROLLED_SHUTDOWN while the broker
+//!   leads a partition or `lowestActiveOffset` has not reached its controlled-shutdown offset;
+//!   then SHUTDOWN_NOW), `ReplicationControlManager.processBrokerHeartbeat` and
+//!   `handleBrokerInControlledShutdown` (out of every ISR, new leaders where it led), and
+//!   `generateLeaderAndIsrUpdates` (the broker being removed is never an acceptable leader).
+//!   An active broker's metadata offset is taken to have passed the controlled-shutdown record
+//!   at its first heartbeat after the shutdown began. A broker the controller does not hear
+//!   stops at once (Kafka's broker would wait up to five minutes for an answer).
+//! - Elections: KRaft `PartitionChangeBuilder` order; ELR (KIP-966) is not modelled. Roles
+//!   change on brokers at the moment of the election; only clients see it late.
 
-use sim::Ctx;
+use sim::{Ctx, Duration, Instant};
 
-use super::{ClusterEvent, LeaderState, Role, Session, broker_list, trace_broker};
+use super::{ClusterEvent, LeaderState, Lifecycle, Role, Session, broker_list, trace_broker};
 use crate::cluster::Cluster;
 use crate::cluster::producer_state::ProducerStates;
 use crate::network::{NetEvent, Network};
 use crate::protocol::{
     BrokerId, ErrorCode, LeaderEpoch, MetadataResponse, PartitionId, PartitionMetadata,
 };
+
+/// How soon a broker in controlled shutdown heartbeats again after the controller's first
+/// answer (`BrokerLifecycleManager`: 50 ms, "a little bit sooner than we usually would").
+const CONTROLLED_SHUTDOWN_FIRST_RETRY: Duration = Duration::from_millis(50);
 
 impl Cluster {
     /// Crashes broker `b`: it stops answering and forgets everything but its logs; the
@@ -44,6 +82,7 @@ impl Cluster {
         }
         broker.alive = false;
         broker.incarnation += 1;
+        broker.lifecycle = Lifecycle::Running;
         broker.inbox.clear();
         let connection = broker.client_channel.connection;
         broker.client_channel.reset(connection);
@@ -94,7 +133,8 @@ impl Cluster {
 
     /// The controller stops hearing broker `b`, which keeps running on what it knows (a
     /// leader becomes a zombie once fenced: it still takes acks=1 writes, and its ISR changes
-    /// fail). Fenced after `controller_election_delay_ms` unless [`Cluster::unfence`] comes first.
+    /// fail). Fenced `broker_session_timeout_ms` after its last heartbeat unless
+    /// [`Cluster::unfence`] comes first.
     pub fn fence<E: From<ClusterEvent>>(&mut self, ctx: &mut Ctx<'_, E>, b: BrokerId) {
         if self
             .brokers
@@ -126,13 +166,19 @@ impl Cluster {
             Session::Lost => {
                 broker.session = Session::Connected;
                 broker.session_epoch += 1;
+                // Its heartbeats get through again from now on.
+                broker.heartbeat_origin = ctx.now();
             }
             Session::Fenced => self.register(ctx, net, b),
         }
     }
 
+    /// The controller stops hearing `b`: its session expires `broker_session_timeout_ms` after
+    /// the last heartbeat it sent (`BrokerHeartbeatManager.hasValidSession`: stale once
+    /// `lastContactNs + sessionTimeoutNs` has passed; `QuorumController` schedules the check for
+    /// exactly then).
     fn lose_session<E: From<ClusterEvent>>(&mut self, ctx: &mut Ctx<'_, E>, b: BrokerId) {
-        let delay = self.params.controller_election_delay;
+        let expiry = self.session_expiry(b, ctx.now()).max(ctx.now());
         let broker = &mut self.brokers[b.0 as usize];
         if broker.session == Session::Connected {
             broker.session = Session::Lost;
@@ -141,8 +187,31 @@ impl Cluster {
                 broker: b,
                 session_epoch: broker.session_epoch,
             };
-            ctx.schedule_after(delay, E::from(ev));
+            ctx.schedule_at(expiry, E::from(ev));
         }
+    }
+
+    /// When broker `b`'s session expires if the controller hears nothing from it after `now`:
+    /// its last heartbeat at or before `now` plus the session timeout.
+    pub(crate) fn session_expiry(&self, b: BrokerId, now: Instant) -> Instant {
+        let session = self.params.broker_session_timeout;
+        match self.last_heartbeat(b, now) {
+            Some(last) => last + session,
+            // The last heartbeat was one interval before the origin, before time zero.
+            None => {
+                self.brokers[b.0 as usize].heartbeat_origin + session
+                    - self.params.broker_heartbeat_interval
+            }
+        }
+    }
+
+    /// The time of broker `b`'s last heartbeat at or before `now` (`None` when it lies before
+    /// time zero). Heartbeats come every `broker_heartbeat_interval_ms` from its origin.
+    fn last_heartbeat(&self, b: BrokerId, now: Instant) -> Option<Instant> {
+        let origin = self.brokers[b.0 as usize].heartbeat_origin;
+        let interval = self.params.broker_heartbeat_interval.as_nanos();
+        let since = now.as_nanos().checked_sub(origin.as_nanos())?;
+        Some(Instant::from_nanos(now.as_nanos() - since % interval))
     }
 
     pub(crate) fn on_session_expired<E: From<ClusterEvent> + From<NetEvent>>(
@@ -172,6 +241,10 @@ impl Cluster {
         let broker = &mut self.brokers[b.0 as usize];
         broker.session = Session::Connected;
         broker.session_epoch += 1;
+        // A registering broker heartbeats at once, then every interval
+        // (`BrokerLifecycleManager`).
+        broker.heartbeat_origin = ctx.now();
+        broker.lifecycle = Lifecycle::Running;
         ctx.trace("controller", "register", |e| e.with("broker", b.0));
         for p in 0..self.partitions.len() {
             let partition = PartitionId(p as u32);
@@ -191,7 +264,7 @@ impl Cluster {
     }
 
     /// The controller fences broker `b`: out of every ISR it is in (an ISR is never emptied),
-    /// and new leaders for the partitions it led.
+    /// and new leaders for the partitions it led (`ReplicationControlManager.handleBrokerFenced`).
     fn fence_now<E: From<ClusterEvent> + From<NetEvent>>(
         &mut self,
         ctx: &mut Ctx<'_, E>,
@@ -200,6 +273,18 @@ impl Cluster {
     ) {
         self.brokers[b.0 as usize].session = Session::Fenced;
         ctx.trace("controller", "fence", |e| e.with("broker", b.0));
+        self.remove_from_isrs_and_leadership(ctx, net, b);
+    }
+
+    /// `generateLeaderAndIsrUpdates` with `b` as the broker to remove: `b` leaves every ISR it
+    /// is in (never emptying one) and every partition it led gets a new leader (`b` itself is
+    /// not electable: fenced or shutting down).
+    fn remove_from_isrs_and_leadership<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        b: BrokerId,
+    ) {
         for p in 0..self.partitions.len() {
             let partition = PartitionId(p as u32);
             let state = &mut self.partitions[p];
@@ -221,6 +306,119 @@ impl Cluster {
                 self.elect(ctx, net, partition);
             }
         }
+    }
+
+    /// Fault `shutdown`: broker `b` begins a controlled shutdown. Its first heartbeat with
+    /// wantShutDown goes out at once, and the controller moves it to CONTROLLED_SHUTDOWN: out of
+    /// every ISR, new leaders where it led (`ReplicationControlManager.processBrokerHeartbeat`,
+    /// `handleBrokerInControlledShutdown`). The broker keeps running and answering (produce
+    /// requests for partitions it no longer leads get NOT_LEADER_OR_FOLLOWER with the new
+    /// leader); its next heartbeat follows 50 ms after the controller's first answer, as
+    /// `BrokerLifecycleManager` schedules it. A broker the controller does not hear cannot
+    /// ask: it stops at once.
+    pub fn controlled_shutdown<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        b: BrokerId,
+    ) {
+        let Some(broker) = self.brokers.get(b.0 as usize) else {
+            return;
+        };
+        if !broker.alive || broker.lifecycle != Lifecycle::Running {
+            return;
+        }
+        if !self.hears_controller(b) {
+            self.crash(ctx, b);
+            return;
+        }
+        let broker = &mut self.brokers[b.0 as usize];
+        broker.lifecycle = Lifecycle::PendingControlledShutdown;
+        let incarnation = broker.incarnation;
+        ctx.trace("controller", "controlled_shutdown", |e| {
+            e.with("broker", b.0)
+        });
+        self.remove_from_isrs_and_leadership(ctx, net, b);
+        let began = ctx.now();
+        ctx.schedule_after(
+            CONTROLLED_SHUTDOWN_FIRST_RETRY,
+            E::from(ClusterEvent::ShutdownHeartbeat {
+                broker: b,
+                incarnation,
+                began,
+            }),
+        );
+    }
+
+    /// A heartbeat of broker `b` in controlled shutdown (begun at `began`): the controller
+    /// answers SHUTDOWN_NOW once `b` leads nothing and every active broker has heartbeated
+    /// since (`BrokerHeartbeatManager.calculateNextBrokerState`: `lowestActiveOffset` must have
+    /// passed the controlled-shutdown record's offset); the broker then stops, and the
+    /// controller fences it at once. Otherwise the next heartbeat follows an interval later.
+    pub(crate) fn on_shutdown_heartbeat<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        (b, incarnation): (BrokerId, u32),
+        began: Instant,
+    ) {
+        let broker = &self.brokers[b.0 as usize];
+        if broker.incarnation != incarnation
+            || !broker.alive
+            || broker.lifecycle != Lifecycle::PendingControlledShutdown
+        {
+            return;
+        }
+        if !self.shutdown_granted(b, began, ctx.now()) {
+            ctx.schedule_after(
+                self.params.broker_heartbeat_interval,
+                E::from(ClusterEvent::ShutdownHeartbeat {
+                    broker: b,
+                    incarnation,
+                    began,
+                }),
+            );
+            return;
+        }
+        ctx.trace("controller", "shutdown_now", |e| e.with("broker", b.0));
+        self.crash(ctx, b);
+        self.fence_now(ctx, net, b);
+    }
+
+    /// Whether the controller tells `b` to stop now: it leads nothing, and every other active
+    /// broker (unfenced, not shutting down) has sent a heartbeat after `began`, so it has
+    /// replayed the leadership changes. A broker whose session is lost but not yet expired
+    /// still counts as active, with its old metadata offset, until it is fenced.
+    fn shutdown_granted(&self, b: BrokerId, began: Instant, now: Instant) -> bool {
+        if self.partitions.iter().any(|p| p.leader == Some(b)) {
+            return false;
+        }
+        (0..self.brokers.len())
+            .map(|o| BrokerId(o as u32))
+            .filter(|&o| o != b)
+            .all(|o| {
+                let other = &self.brokers[o.0 as usize];
+                match other.session {
+                    Session::Fenced => true,
+                    Session::Lost => false,
+                    Session::Connected => {
+                        other.lifecycle != Lifecycle::Running
+                            || self.last_heartbeat(o, now).is_some_and(|t| t > began)
+                    }
+                }
+            })
+    }
+
+    /// Whether broker `b` may join an ISR as far as its lifecycle goes: not in controlled
+    /// shutdown (KIP-841).
+    pub(crate) fn is_eligible_follower(&self, b: BrokerId) -> bool {
+        self.brokers[b.0 as usize].lifecycle == Lifecycle::Running
+    }
+
+    /// Whether broker `b` may be a leader or join an ISR: heard by the controller and not
+    /// shutting down (KIP-841: fenced and shutting-down brokers are ineligible).
+    pub(crate) fn is_eligible(&self, b: BrokerId) -> bool {
+        self.hears_controller(b) && self.brokers[b.0 as usize].lifecycle == Lifecycle::Running
     }
 
     /// Whether broker `b` follows the controller's metadata (up and its session open).
@@ -269,7 +467,7 @@ impl Cluster {
         p: PartitionId,
     ) {
         let state = &self.partitions[p.0 as usize];
-        let alive = |r: &&BrokerId| self.hears_controller(**r);
+        let alive = |r: &&BrokerId| self.is_eligible(**r);
         let clean = state
             .replicas
             .iter()
@@ -439,9 +637,10 @@ impl Cluster {
         );
     }
 
-    /// Starts settling: heals every link, restarts every crashed broker and reconnects every
-    /// fenced one to the controller. The caller stops the producer and the random faults
-    /// first, then runs until [`Cluster::is_settled`].
+    /// Starts settling: heals every link, restarts every crashed broker, reconnects every
+    /// fenced one to the controller and keeps up any broker still in controlled shutdown. The
+    /// caller stops the producer and the random faults first, then runs until
+    /// [`Cluster::is_settled`].
     pub fn begin_settle<E: From<ClusterEvent> + From<NetEvent>>(
         &mut self,
         ctx: &mut Ctx<'_, E>,
@@ -451,6 +650,9 @@ impl Cluster {
         net.heal_all();
         for broker in &mut self.brokers {
             broker.injections.clear();
+            // A controlled shutdown still under way is abandoned: the broker stays up and,
+            // eligible again, rejoins the ISRs.
+            broker.lifecycle = Lifecycle::Running;
         }
         for b in 0..self.brokers.len() {
             let b = BrokerId(b as u32);

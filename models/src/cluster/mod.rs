@@ -10,15 +10,17 @@
 //!        │ wakes parked fetches                                   ▲ HW = min LEO over ISR
 //!        ▼                                                        │
 //!   follower ◄─FetchResponse(batches by Rc, HW)── leader ◄─FetchRequest(LEO per partition)─ follower
-//!   controller: crash/fence seen after controller_election_delay → elect from live ISR (or unclean),
-//!               bump epoch, followers truncate to the divergence point, metadata after a delay
+//!   controller: crash/fence: fenced broker_session_timeout after the last heartbeat → elect from
+//!               live ISR (or unclean), bump epoch, followers truncate to the divergence point,
+//!               metadata after a delay; shutdown: leadership moves first, then the broker stops
 //! ```
 //!
 //! API overview (for the world):
 //! - [`Cluster::new`]`(&ClusterConfig)`, then [`Cluster::start`]`(ctx, net)` at time zero.
 //! - [`Cluster::on_message`]`(ctx, net, from, to_broker, msg)` for each `NetEvent::Deliver` to a
 //!   broker; [`Cluster::on_event`]`(ctx, net, ev)` for each [`ClusterEvent`].
-//! - Faults: [`Cluster::crash`], [`Cluster::restart`], [`Cluster::fence`], [`Cluster::unfence`];
+//! - Faults: [`Cluster::crash`], [`Cluster::restart`], [`Cluster::controlled_shutdown`],
+//!   [`Cluster::fence`], [`Cluster::unfence`];
 //!   queries [`Cluster::is_alive`], [`Cluster::is_fenced`],
 //!   [`Cluster::leader_of`], [`Cluster::isr`], [`Cluster::high_watermark`], [`Cluster::metadata`].
 //! - End of run: [`Cluster::begin_settle`] (heal links, restart brokers), run until
@@ -39,7 +41,8 @@
 //! - `broker/<id>` | `crash`, `restart`
 //! - `broker/<id>` | `inject_error` | partition, error, stage; `hold_response` | corr, delay_ns
 //! - `controller` | `elect` | partition, leader, epoch, unclean; `offline` | partition
-//! - `controller` | `session_lost`, `fence`, `register` | broker; `isr_shrink` when no leader
+//! - `controller` | `session_lost`, `fence`, `register`, `controlled_shutdown`, `shutdown_now` |
+//!   broker; `isr_shrink` when no leader
 //! - `net` | `drop` | from, to, msg, corr, reason (see `network`)
 //!
 //! Fidelity (facts file §5; Kafka `ReplicaManager`, `Partition.scala`, `DelayedProduce`,
@@ -54,7 +57,9 @@
 //!   `replica.socket.timeout.ms`, and backs off `replica.fetch.backoff.ms` on a cut link.
 //! - The controller is not a network node: a broker's session ends on a crash or an explicit
 //!   [`Cluster::fence`] (faults "fence"/"isolate"), never on link cuts alone; it is fenced
-//!   `controller_election_delay_ms` later. Elections reach brokers that hear the controller at
+//!   `broker_session_timeout_ms` after its last heartbeat (see `controller`), and a controlled
+//!   shutdown ([`Cluster::controlled_shutdown`]) moves leadership before the process stops.
+//!   Elections reach brokers that hear the controller at
 //!   once; a fenced leader runs on as a zombie with its stale ISR (its AlterPartition fails);
 //!   clients see elections through metadata after `metadata_propagation_delay_ms`.
 //! - A crashed broker's log survives (Kafka flushes lazily, but replication is the durability
@@ -149,13 +154,24 @@ pub enum ClusterEvent {
         /// Its incarnation.
         incarnation: u32,
     },
-    /// A broker's controller session times out (it crashed or lost contact with the
-    /// controller `controller_election_delay_ms` ago): the controller fences it.
+    /// A broker's controller session times out (`broker_session_timeout_ms` after the last
+    /// heartbeat the controller heard from it): the controller fences it.
     SessionExpired {
         /// The broker.
         broker: BrokerId,
         /// Its session epoch when the session was lost (stale if restored since).
         session_epoch: u32,
+    },
+    /// A broker in controlled shutdown sends its next heartbeat (with wantShutDown); the
+    /// controller tells it to stop once it leads nothing and every active broker has seen the
+    /// leadership changes.
+    ShutdownHeartbeat {
+        /// The broker.
+        broker: BrokerId,
+        /// Its incarnation (a crash or restart ends the controlled shutdown).
+        incarnation: u32,
+        /// When the controlled shutdown began (the controller's leadership changes).
+        began: Instant,
     },
     /// The metadata that brokers serve to clients changes to this.
     PublishMetadata(Box<MetadataResponse>),
@@ -236,6 +252,16 @@ pub(crate) enum Session {
     Fenced,
 }
 
+/// Where a broker is in its lifecycle towards a stop (`BrokerLifecycleManager` states).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lifecycle {
+    /// Serving (or down: see `alive`).
+    Running,
+    /// Asked the controller to shut down (`PENDING_CONTROLLED_SHUTDOWN`): out of every ISR, not
+    /// electable, still running and answering; it stops when the controller says so.
+    PendingControlledShutdown,
+}
+
 /// One replica of one partition on one broker.
 #[derive(Clone, Debug)]
 pub(crate) struct Replica {
@@ -297,6 +323,10 @@ pub(crate) struct Broker {
     pub(crate) alive: bool,
     pub(crate) session: Session,
     pub(crate) session_epoch: u32,
+    /// The time of one of its heartbeats: it heartbeats at this instant plus every multiple of
+    /// `broker_heartbeat_interval_ms` (drawn at start, reset when it registers).
+    pub(crate) heartbeat_origin: Instant,
+    pub(crate) lifecycle: Lifecycle,
     pub(crate) incarnation: u32,
     pub(crate) busy_until: Instant,
     /// Requests being processed, in order, each with the client connection it came on.
@@ -386,8 +416,10 @@ pub fn assign_replicas(
 
 impl Cluster {
     /// A cluster with every broker up and no leaders yet; call [`Cluster::start`] at time zero.
-    pub fn new(config: &ClusterConfig) -> Result<Cluster, ConfigError> {
+    /// Each broker's heartbeat phase is drawn from the stream `cluster/heartbeat/<id>`.
+    pub fn new(config: &ClusterConfig, streams: &sim::RngStreams) -> Result<Cluster, ConfigError> {
         let params = config.params()?;
+        let interval_ns = params.broker_heartbeat_interval.as_nanos();
         let assignment = assign_replicas(
             params.broker_count,
             params.partition_count,
@@ -399,6 +431,14 @@ impl Cluster {
                 alive: true,
                 session: Session::Connected,
                 session_epoch: 0,
+                // Real brokers start long before the producer and independently of each other,
+                // so each one's heartbeat phase is uniform over one interval.
+                heartbeat_origin: Instant::from_nanos(
+                    streams
+                        .stream(&format!("cluster/heartbeat/{b}"))
+                        .below(interval_ns),
+                ),
+                lifecycle: Lifecycle::Running,
                 incarnation: 0,
                 busy_until: Instant::ZERO,
                 inbox: VecDeque::new(),
@@ -525,6 +565,11 @@ impl Cluster {
                 broker,
                 session_epoch,
             } => self.on_session_expired(ctx, net, broker, session_epoch),
+            ClusterEvent::ShutdownHeartbeat {
+                broker,
+                incarnation,
+                began,
+            } => self.on_shutdown_heartbeat(ctx, net, (broker, incarnation), began),
             ClusterEvent::PublishMetadata(metadata) => self.published = *metadata,
             ClusterEvent::HeldResponseDue {
                 broker,
@@ -623,8 +668,22 @@ impl Cluster {
             .as_mut()
     }
 
-    /// The KIP-951 hint for NOT_LEADER_OR_FOLLOWER: the leader in the served metadata.
-    pub(crate) fn leader_hint(&self, p: PartitionId) -> Option<(BrokerId, LeaderEpoch)> {
+    /// The KIP-951 hint for NOT_LEADER_OR_FOLLOWER sent by broker `b`: the leader its own
+    /// metadata names. A broker that hears the controller has applied every election (roles
+    /// change at once here), so it knows the controller's record; one cut off from the
+    /// controller knows what it last learnt as a follower, or else what clients are served.
+    pub(crate) fn leader_hint_on(
+        &self,
+        b: BrokerId,
+        p: PartitionId,
+    ) -> Option<(BrokerId, LeaderEpoch)> {
+        if self.hears_controller(b) {
+            let state = self.partitions.get(p.0 as usize)?;
+            return state.leader.map(|l| (l, state.leader_epoch));
+        }
+        if let Some(Role::Follower { leader, epoch }) = self.replica(b, p).map(|r| &r.role) {
+            return Some((*leader, *epoch));
+        }
         let m = self.published.partitions.get(p.0 as usize)?;
         m.leader.map(|l| (l, m.leader_epoch))
     }
@@ -709,17 +768,13 @@ impl Cluster {
         error: ErrorCode,
         batch_tag: u64,
     ) -> PartitionResponse {
-        let current_leader = if error == ErrorCode::NotLeaderOrFollower {
-            self.leader_hint(p)
-        } else {
-            None
-        };
         PartitionResponse {
             partition: p,
             error,
             base_offset: -1,
             log_start_offset: -1,
-            current_leader,
+            // Filled in for NOT_LEADER_OR_FOLLOWER when the response is sent.
+            current_leader: None,
             batch_tag,
         }
     }

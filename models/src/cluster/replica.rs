@@ -557,8 +557,8 @@ impl Cluster {
         progress.leo = fetch_offset;
         let in_isr = state.isr.contains(&follower);
         // Expand (Partition.maybeExpandIsr): caught up to the HW and the epoch start, and
-        // eligible (not fenced), through AlterPartition.
-        let eligible = !self.is_fenced(follower);
+        // eligible (not fenced, not shutting down), through AlterPartition.
+        let eligible = !self.is_fenced(follower) && self.is_eligible_follower(follower);
         if !in_isr && eligible && fetch_offset >= hw && fetch_offset >= epoch_start {
             let isr = self
                 .leader_isr(leader, p)

@@ -276,7 +276,7 @@ impl Producer {
                 Instant::from_nanos(deadline_ns),
                 Event::Producer(ProducerEvent::MetadataWaitExpired),
             );
-            self.metadata.update_requested = true;
+            self.metadata.request_update_for_new_topic();
             self.run_once(ctx, net);
             return;
         }

@@ -21,6 +21,7 @@
 
 mod app;
 pub mod client;
+mod metadata;
 pub mod metrics;
 pub mod records;
 mod sender;
@@ -31,8 +32,7 @@ use sim::{Ctx, Stream, TimerId};
 use crate::batching::backoff::ExponentialBackoff;
 use crate::batching::config::{CompressionType, PartitionerClass, ProducerConfig, modelled_ns};
 use crate::batching::{
-    AccumulatorConfig, ClusterView, Entropy, Idempotence, PartitionerConfig, PartitionerMode,
-    RecordAccumulator,
+    AccumulatorConfig, Entropy, Idempotence, PartitionerConfig, PartitionerMode, RecordAccumulator,
 };
 use crate::network::Network;
 use crate::protocol::{Acks, BrokerId, Message};
@@ -41,6 +41,7 @@ use crate::world::Event;
 use self::app::AppThread;
 pub(crate) use self::app::RunAhead;
 use self::client::Connections;
+use self::metadata::ClientMetadata;
 use self::metrics::ProducerMetrics;
 use self::records::AppRecords;
 use self::workload::{Workload, WorkloadPlan};
@@ -80,7 +81,6 @@ pub(crate) struct Settings {
     pub(crate) idempotence: Idempotence,
     pub(crate) request_timeout_ns: u64,
     pub(crate) max_block_ns: u64,
-    pub(crate) retry_backoff_ns: u64,
     pub(crate) metadata_max_age_ns: u64,
 }
 
@@ -128,7 +128,6 @@ impl Settings {
             idempotence,
             request_timeout_ns: accumulator.request_timeout_ns,
             max_block_ns: modelled_ns(config.max_block_ms),
-            retry_backoff_ns: accumulator.retry_backoff_ns,
             metadata_max_age_ns: modelled_ns(config.metadata_max_age_ms),
         };
         let mut warnings = Vec::new();
@@ -159,18 +158,6 @@ impl Entropy for StreamEntropy {
     fn next_u32(&mut self) -> u32 {
         (self.0.next_u64() >> 32) as u32
     }
-}
-
-/// The client's metadata: the leaders it believes in and its refresh state.
-pub(crate) struct ClientMetadata {
-    pub(crate) view: ClusterView,
-    /// Whether any metadata response has arrived (the topic is known).
-    pub(crate) known: bool,
-    pub(crate) update_requested: bool,
-    pub(crate) request_in_flight: bool,
-    pub(crate) last_refresh_ns: u64,
-    /// The earliest time of the next metadata request (`retry.backoff.ms` after the last).
-    pub(crate) next_allowed_ns: u64,
 }
 
 /// The idempotent producer's InitProducerId state.
@@ -223,14 +210,14 @@ impl Producer {
             app: AppThread::new(&plan),
             workload: Workload::new(plan, streams),
             records: AppRecords::with_capacity(expected_records),
-            metadata: ClientMetadata {
-                view: ClusterView::new(partition_count),
-                known: false,
-                update_requested: true,
-                request_in_flight: false,
-                last_refresh_ns: 0,
-                next_allowed_ns: 0,
-            },
+            metadata: ClientMetadata::new(
+                partition_count,
+                ExponentialBackoff::new(
+                    modelled_ns(config.retry_backoff_ms),
+                    modelled_ns(config.retry_backoff_max_ms),
+                ),
+                streams.stream("producer/metadata_backoff"),
+            ),
             conns: Connections::new(
                 broker_count,
                 settings.request_timeout_ns,

@@ -20,8 +20,8 @@
 //! (the decision itself is the core's), `NetworkClient.handleTimedOutRequests` (a timed-out
 //! request closes the connection and every request on it fails as timed out; late responses on
 //! the closed connection are ignored), `Metadata` (refresh on invalid-metadata errors, unknown
-//! leaders and disconnects, KIP-951 leader hints, `retry.backoff.ms` between refreshes).
-//! Simplified: the metadata refresh backoff is flat `retry.backoff.ms`.
+//! leaders and disconnects, KIP-951 leader hints; the refresh backoff of `Metadata.timeToAllowUpdate`
+//! is in `metadata`).
 
 use sim::{Ctx, Instant};
 
@@ -179,7 +179,7 @@ impl Producer {
                             self.complete_batch(ctx, &response);
                         }
                     }
-                    RequestKind::Metadata => self.metadata.request_in_flight = false,
+                    RequestKind::Metadata => self.metadata.on_failed(now),
                     RequestKind::InitProducerId => self.pid_request = ProducerIdRequest::Needed,
                 }
             }
@@ -262,7 +262,7 @@ impl Producer {
                     .last_refresh_ns
                     .saturating_add(self.settings.metadata_max_age_ns)
         {
-            metadata.update_requested = true;
+            metadata.on_max_age();
         }
         if !metadata.update_requested
             || metadata.request_in_flight
@@ -274,10 +274,7 @@ impl Producer {
         if !sent {
             return;
         }
-        let metadata = &mut self.metadata;
-        metadata.request_in_flight = true;
-        metadata.update_requested = false;
-        metadata.next_allowed_ns = now + self.settings.retry_backoff_ns;
+        self.metadata.on_request_sent();
     }
 
     /// `sendProducerData` from `ready` to the requests. Returns whether anything was drained and
@@ -585,8 +582,9 @@ impl Producer {
             return false;
         }
         let now = ctx.now().as_nanos();
-        self.metadata.request_in_flight = false;
-        self.metadata.last_refresh_ns = now;
+        // `updateLatestMetadata`: a new leader epoch or a partition without a leader makes the
+        // response count as new.
+        let mut changed = false;
         for entry in &response.partitions {
             let partition = crate::batching::PartitionId(entry.partition.0);
             if partition.0 >= self.metadata.view.partition_count() {
@@ -602,6 +600,8 @@ impl Producer {
             );
             // Never go back to an older epoch (Metadata.updateLatestMetadata keeps the newer one).
             let older = current.1.is_some_and(|known| known > entry.leader_epoch.0);
+            changed |= entry.leader.is_none()
+                || current.1.is_none_or(|known| known < entry.leader_epoch.0);
             if current != new && !older {
                 self.set_partition_leader(ctx, partition, entry.leader, entry.leader_epoch);
             }
@@ -609,6 +609,7 @@ impl Producer {
                 self.metadata.update_requested = true;
             }
         }
+        self.metadata.on_response(now, changed);
         let became_known = !self.metadata.known;
         self.metadata.known = true;
         became_known

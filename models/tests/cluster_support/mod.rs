@@ -246,7 +246,7 @@ impl Harness {
         let faults =
             faults.map(|f| Faults::new(f, cluster, &streams).expect("valid faults config"));
         let mut world = TestWorld {
-            cluster: Cluster::new(cluster).expect("valid cluster config"),
+            cluster: Cluster::new(cluster, &streams).expect("valid cluster config"),
             net,
             faults,
             received: Vec::new(),
@@ -313,7 +313,8 @@ pub fn small_cluster(partitions: u32) -> ClusterConfig {
         replica_fetch_wait_max_ms: 100.0,
         replica_socket_timeout_ms: 1_000.0,
         replica_fetch_backoff_ms: 100.0,
-        controller_election_delay_ms: 200.0,
+        broker_session_timeout_ms: 200.0,
+        broker_heartbeat_interval_ms: 40.0,
         metadata_propagation_delay_ms: 10.0,
         ..ClusterConfig::default()
     }

@@ -34,6 +34,9 @@ pub struct EffectiveEntry {
     pub origin: Origin,
     /// Where the user set the key (unknown when they did not).
     pub location: Location,
+    /// A remark shown after the origin (the version row names the patch release whose
+    /// defaults the profile follows).
+    pub note: Option<String>,
 }
 
 impl Resolved {
@@ -48,12 +51,17 @@ impl Resolved {
                 .get(KAFKA_VERSION_KEY)
                 .cloned()
                 .unwrap_or_default(),
+            note: Some(format!(
+                "the defaults and rules of Kafka {}",
+                self.config.kafka_version.defaults_release()
+            )),
         };
         let key_rows = KEYS.iter().map(|def| EffectiveEntry {
             key: def.name,
             value: (def.show)(&self.config),
             origin: self.origin_of(def.name),
             location: self.user_set.get(def.name).cloned().unwrap_or_default(),
+            note: None,
         });
         std::iter::once(version_row).chain(key_rows).collect()
     }
@@ -80,7 +88,10 @@ fn row_line(row: &EffectiveEntry) -> String {
             format!("adjusted: {reason} (set at {})", row.location)
         }
     };
-    format!("{:<42} = {:<24} # {origin}", row.key, row.value)
+    match &row.note {
+        Some(note) => format!("{:<42} = {:<24} # {origin}; {note}", row.key, row.value),
+        None => format!("{:<42} = {:<24} # {origin}", row.key, row.value),
+    }
 }
 
 /// The lines `linger check-config` prints: the listing, then `warning:` lines; or, for a

@@ -124,29 +124,55 @@ impl PartitionerClass {
     }
 }
 
-/// The Kafka client release whose defaults and validation rules linger follows.
+/// The Kafka client release whose defaults and validation rules linger follows: a profile.
 ///
-/// Supported: 3.0 to 3.9 and 4.0 to 4.2. The default is 4.0. Select it with the API argument of
-/// `ProducerConfig::from_entries` or with the linger-only key `linger.kafka.version`
-/// (e.g. `"3.6"`), which is never passed on as a Kafka key.
+/// Supported: 3.0 to 3.9 and 4.0 to 4.2, plus the two releases 3.0.0 and 3.1.0, whose
+/// idempotence default did not take effect (KAFKA-13598). The default is 4.0. Select it with
+/// the API argument of `ProducerConfig::from_entries` or with the linger-only key
+/// `linger.kafka.version` (e.g. `"3.6"`), which is never passed on as a Kafka key.
+///
+/// Each profile follows the defaults of one patch release ([`KafkaVersion::defaults_release`]):
+/// `"M.m"` is `M.m.0`, except `"3.0"` and `"3.1"`, which are 3.0.1 and 3.1.1 (the fixed
+/// releases; later 3.0 and 3.1 patches changed no producer default or rule linger models).
+/// A patch number in the text selects the same profile as its minor release, except `"3.0.0"`
+/// and `"3.1.0"`, which select those releases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct KafkaVersion {
     /// The major release number (3 or 4).
     pub major: u8,
     /// The minor release number.
     pub minor: u8,
+    /// The patch release whose defaults and rules the profile follows.
+    pub patch: u8,
 }
 
 impl KafkaVersion {
-    /// Kafka 4.0: `linger.ms` defaults to 5 (KIP-1030); more than 5 in-flight requests with
-    /// idempotence is always an error (KAFKA-17927).
-    pub const V4_0: KafkaVersion = KafkaVersion { major: 4, minor: 0 };
-    /// Kafka 3.9, the last 3.x release: `linger.ms` defaults to 0.
-    pub const V3_9: KafkaVersion = KafkaVersion { major: 3, minor: 9 };
-    /// Kafka 3.7: the first release with `retry.backoff.max.ms` (KIP-580).
-    pub const V3_7: KafkaVersion = KafkaVersion { major: 3, minor: 7 };
-    /// Kafka 3.6: the retry backoff is still flat.
-    pub const V3_6: KafkaVersion = KafkaVersion { major: 3, minor: 6 };
+    /// Kafka 4.0 (4.0.0 defaults): `linger.ms` defaults to 5 (KIP-1030); more than 5 in-flight
+    /// requests with idempotence is always an error (KAFKA-17927).
+    pub const V4_0: KafkaVersion = KafkaVersion::release(4, 0, 0);
+    /// Kafka 3.9 (3.9.0 defaults), the last 3.x release: `linger.ms` defaults to 0.
+    pub const V3_9: KafkaVersion = KafkaVersion::release(3, 9, 0);
+    /// Kafka 3.7 (3.7.0 defaults): the first release with `retry.backoff.max.ms` (KIP-580).
+    pub const V3_7: KafkaVersion = KafkaVersion::release(3, 7, 0);
+    /// Kafka 3.6 (3.6.0 defaults): the retry backoff is still flat.
+    pub const V3_6: KafkaVersion = KafkaVersion::release(3, 6, 0);
+    /// Kafka 3.1 (3.1.1 defaults): idempotence on by default, as fixed by KAFKA-13598.
+    pub const V3_1: KafkaVersion = KafkaVersion::release(3, 1, 1);
+    /// Kafka 3.1.0: `enable.idempotence` defaults to true, but the producer enables idempotence
+    /// only when the key is set explicitly (or `transactional.id` is set): KAFKA-13598.
+    pub const V3_1_0: KafkaVersion = KafkaVersion::release(3, 1, 0);
+    /// Kafka 3.0 (3.0.1 defaults): idempotence on by default, as fixed by KAFKA-13598.
+    pub const V3_0: KafkaVersion = KafkaVersion::release(3, 0, 1);
+    /// Kafka 3.0.0: as 3.1.0, idempotence only when `enable.idempotence` is set (KAFKA-13598).
+    pub const V3_0_0: KafkaVersion = KafkaVersion::release(3, 0, 0);
+
+    const fn release(major: u8, minor: u8, patch: u8) -> KafkaVersion {
+        KafkaVersion {
+            major,
+            minor,
+            patch,
+        }
+    }
 
     /// The highest minor release linger knows for each supported major release.
     const fn max_minor(major: u8) -> Option<u8> {
@@ -157,27 +183,40 @@ impl KafkaVersion {
         }
     }
 
-    /// Parses `"4.0"`, `"3.9"`, `"3.6.2"` (the patch number is ignored).
+    /// Parses `"4.0"`, `"3.9"`, `"3.6.2"` (a patch number selects its minor release's
+    /// profile), and `"3.0.0"`, `"3.1.0"` (those releases).
     /// Returns `None` for malformed or unsupported versions.
     pub fn parse(text: &str) -> Option<KafkaVersion> {
         let mut parts = text.trim().split('.');
         let major: u8 = parts.next()?.parse().ok()?;
         let minor: u8 = parts.next()?.parse().ok()?;
-        if let Some(patch) = parts.next() {
-            patch.parse::<u8>().ok()?;
-        }
+        let patch = match parts.next() {
+            Some(patch) => Some(patch.parse::<u8>().ok()?),
+            None => None,
+        };
         if parts.next().is_some() || minor > Self::max_minor(major)? {
             return None;
         }
-        Some(KafkaVersion { major, minor })
+        Some(match (major, minor, patch) {
+            (3, 0 | 1, Some(0)) => KafkaVersion::release(major, minor, 0),
+            // The fixed 3.0 and 3.1 releases.
+            (3, 0 | 1, _) => KafkaVersion::release(major, minor, 1),
+            _ => KafkaVersion::release(major, minor, 0),
+        })
     }
 
     /// A description of the versions [`KafkaVersion::parse`] accepts, for error messages.
-    pub const SUPPORTED: &'static str = "3.0 to 3.9 or 4.0 to 4.2 (e.g. \"4.0\", \"3.9\", \"3.6\")";
+    pub const SUPPORTED: &'static str = "3.0 to 3.9 or 4.0 to 4.2 (e.g. \"4.0\", \"3.9\", \"3.6\"), \
+                                          or \"3.0.0\" or \"3.1.0\" for those releases";
+
+    /// The patch release whose defaults the profile follows, e.g. `"4.0.0"`, `"3.0.1"`.
+    pub fn defaults_release(self) -> String {
+        format!("{}.{}.{}", self.major, self.minor, self.patch)
+    }
 
     /// Whether this release is at least `major.minor`.
     pub fn at_least(self, major: u8, minor: u8) -> bool {
-        self >= KafkaVersion { major, minor }
+        self >= KafkaVersion::release(major, minor, 0)
     }
 
     /// 4.0+: more than 5 in-flight requests with idempotence enabled (even by default)
@@ -190,6 +229,13 @@ impl KafkaVersion {
     pub fn has_exponential_retry_backoff(self) -> bool {
         self.at_least(3, 7)
     }
+
+    /// KAFKA-13598, in 3.0.0 and 3.1.0: `ProducerConfig.idempotenceEnabled` is true only when
+    /// the user set `enable.idempotence` to true, or set `transactional.id`; the default `true`
+    /// does nothing. Fixed in 3.0.1, 3.1.1 and 3.2.0.
+    pub fn idempotence_needs_explicit_setting(self) -> bool {
+        self == KafkaVersion::V3_0_0 || self == KafkaVersion::V3_1_0
+    }
 }
 
 impl Default for KafkaVersion {
@@ -199,8 +245,13 @@ impl Default for KafkaVersion {
 }
 
 impl fmt::Display for KafkaVersion {
+    /// The text that selects this profile: `"4.0"`, or `"3.0.0"` for the KAFKA-13598 releases.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.major, self.minor)
+        if self.idempotence_needs_explicit_setting() {
+            write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+        } else {
+            write!(f, "{}.{}", self.major, self.minor)
+        }
     }
 }
 
@@ -218,7 +269,8 @@ pub struct ProducerConfig {
     pub kafka_version: KafkaVersion,
     /// `acks`. Default `all`.
     pub acks: Acks,
-    /// `enable.idempotence`, effective (after silent disabling). Default `true`.
+    /// `enable.idempotence`, effective (after silent disabling). Default `true` (in effect
+    /// `false` on 3.0.0 and 3.1.0 unless set explicitly, KAFKA-13598).
     pub enable_idempotence: bool,
     /// `retries`: 0..=2147483647. Default 2147483647; `delivery.timeout.ms` is what really
     /// bounds retrying.

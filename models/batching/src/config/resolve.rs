@@ -326,7 +326,30 @@ impl Resolver {
         if !self.config.enable_idempotence {
             return;
         }
-        let explicit = self.user_set.contains_key("enable.idempotence");
+        let mut explicit = self.user_set.contains_key("enable.idempotence");
+        if self
+            .config
+            .kafka_version
+            .idempotence_needs_explicit_setting()
+        {
+            // KAFKA-13598: `idempotenceEnabled()` ignores the default; a transactional id
+            // still turns idempotence on (`maybeOverrideEnableIdempotence`). When it is on,
+            // `maybeOverrideAcksAndRetries` and `configureInflightRequests` throw on every
+            // conflict, as for an explicit setting on the fixed releases.
+            if !explicit && self.config.transactional_id.is_none() {
+                self.config.enable_idempotence = false;
+                let version = self.config.kafka_version;
+                self.adjust(
+                    "enable.idempotence",
+                    format!(
+                        "off: Kafka {version} enables idempotence only when enable.idempotence \
+                         is set explicitly (KAFKA-13598, fixed in 3.0.1, 3.1.1 and 3.2.0)"
+                    ),
+                );
+                return;
+            }
+            explicit = true;
+        }
         let mut disable_because: Vec<(&'static str, String)> = Vec::new();
         if self.config.retries == 0 {
             if explicit {

@@ -874,3 +874,130 @@ fn int_keys_at_integer_max_convert_exactly() {
         2_147_483_647 * 1_000_000
     );
 }
+
+// Each profile names the patch release whose defaults it follows; 3.0.0 and 3.1.0 are
+// profiles of their own, every other 3.0/3.1 text follows the fixed releases.
+#[test]
+fn profiles_name_their_patch_release_and_3_0_0_and_3_1_0_are_distinct() {
+    let release = |text: &str| KafkaVersion::parse(text).map(KafkaVersion::defaults_release);
+    assert_eq!(release("4.0").as_deref(), Some("4.0.0"));
+    assert_eq!(release("4.0.3").as_deref(), Some("4.0.0"));
+    assert_eq!(release("3.9").as_deref(), Some("3.9.0"));
+    assert_eq!(release("3.0.0").as_deref(), Some("3.0.0"));
+    assert_eq!(release("3.1.0").as_deref(), Some("3.1.0"));
+    for fixed in ["3.0", "3.0.1", "3.0.2"] {
+        assert_eq!(
+            KafkaVersion::parse(fixed),
+            Some(KafkaVersion::V3_0),
+            "{fixed}"
+        );
+    }
+    for fixed in ["3.1", "3.1.1", "3.1.2"] {
+        assert_eq!(
+            KafkaVersion::parse(fixed),
+            Some(KafkaVersion::V3_1),
+            "{fixed}"
+        );
+    }
+    assert_ne!(KafkaVersion::V3_0_0, KafkaVersion::V3_0);
+    assert_ne!(KafkaVersion::V3_1_0, KafkaVersion::V3_1);
+    assert_eq!(KafkaVersion::V3_0_0.to_string(), "3.0.0");
+    assert_eq!(KafkaVersion::V3_0.to_string(), "3.0");
+    assert!(KafkaVersion::V3_0_0.idempotence_needs_explicit_setting());
+    assert!(KafkaVersion::V3_1_0.idempotence_needs_explicit_setting());
+    for other in [KafkaVersion::V3_0, KafkaVersion::V3_1, V36, V3, V4] {
+        assert!(!other.idempotence_needs_explicit_setting(), "{other}");
+    }
+    // Ordering and the release checks still work on the minor release.
+    assert!(KafkaVersion::V3_0_0 < KafkaVersion::V3_0);
+    assert!(KafkaVersion::V3_0.at_least(3, 0) && KafkaVersion::V3_0_0.at_least(3, 0));
+    assert!(!KafkaVersion::V3_1_0.at_least(3, 2));
+    assert_eq!(KafkaVersion::parse("3.0.x"), None);
+    assert_eq!(KafkaVersion::parse("3.10"), None);
+}
+
+// KAFKA-13598: on 3.0.0 and 3.1.0 the idempotence default did nothing
+// (`ProducerConfig.idempotenceEnabled` needs the key in the user's originals).
+#[test]
+fn on_3_0_0_and_3_1_0_idempotence_is_off_unless_set_explicitly() {
+    for version in [KafkaVersion::V3_0_0, KafkaVersion::V3_1_0] {
+        let resolved = ok(version, &[]);
+        let config = &resolved.config;
+        assert!(!config.enable_idempotence, "{version}");
+        assert_eq!(
+            config.acks,
+            Acks::All,
+            "{version}: acks=all since 3.0 (KIP-679)"
+        );
+        assert_eq!(config.retries, i32::MAX as u32);
+        assert_eq!(config.max_in_flight_requests_per_connection, 5);
+        assert_eq!(config.linger_ms, 0);
+        assert_eq!(config.retry_backoff_max_ms, config.retry_backoff_ms);
+        let reason = resolved
+            .adjustment("enable.idempotence")
+            .expect("the listing says why");
+        assert!(reason.contains("KAFKA-13598"), "{reason}");
+        // Off by default, nothing conflicts: acks=1 or 10 in flight are accepted silently.
+        let relaxed = ok(
+            version,
+            &[
+                ("acks", "1"),
+                ("max.in.flight.requests.per.connection", "10"),
+            ],
+        );
+        assert!(!relaxed.config.enable_idempotence);
+        assert!(relaxed.warnings.is_empty(), "{:?}", relaxed.warnings);
+        // Set explicitly, it is on, and conflicts throw as in 3.0.0's
+        // `maybeOverrideAcksAndRetries` and `configureInflightRequests`.
+        let explicit = ok(version, &[("enable.idempotence", "true")]);
+        assert!(explicit.config.enable_idempotence, "{version}");
+        assert_eq!(explicit.adjustment("enable.idempotence"), None);
+        let error = only_error(
+            version,
+            &[
+                ("enable.idempotence", "true"),
+                ("max.in.flight.requests.per.connection", "6"),
+            ],
+        );
+        assert_eq!(error.key, "max.in.flight.requests.per.connection");
+        // A transactional id turns it on without the key (`maybeOverrideEnableIdempotence`).
+        let transactional = ok(version, &[("transactional.id", "t")]);
+        assert!(transactional.config.enable_idempotence);
+    }
+    // The fixed releases of the same minor versions: on by default.
+    for version in [KafkaVersion::V3_0, KafkaVersion::V3_1] {
+        assert!(ok(version, &[]).config.enable_idempotence, "{version}");
+        let relaxed = ok(version, &[("acks", "1")]);
+        assert!(
+            !relaxed.config.enable_idempotence,
+            "silently disabled by the conflict"
+        );
+    }
+}
+
+// The profile's patch release is shown in the `linger check-config` listing.
+#[test]
+fn the_listing_names_the_profile_and_its_patch_release() {
+    let lines = check_config_lines(&resolve(V4, &[("linger.kafka.version", "3.0.0")]));
+    let version = lines
+        .iter()
+        .find(|l| l.starts_with("linger.kafka.version"))
+        .expect("a version row");
+    assert!(version.contains("= 3.0.0"), "{version}");
+    assert!(
+        version.contains("the defaults and rules of Kafka 3.0.0"),
+        "{version}"
+    );
+    let idempotence = lines
+        .iter()
+        .find(|l| l.starts_with("enable.idempotence"))
+        .expect("an idempotence row");
+    assert!(idempotence.contains("= false"), "{idempotence}");
+    assert!(idempotence.contains("KAFKA-13598"), "{idempotence}");
+    let lines = check_config_lines(&resolve(V4, &[]));
+    assert!(
+        lines[0].contains("the defaults and rules of Kafka 4.0.0"),
+        "{}",
+        lines[0]
+    );
+}
