@@ -179,7 +179,14 @@ impl<B> Connections<B> {
                 .front()
                 .is_some_and(|r| self.deadline_ns(r) <= now_ns)
         })?;
-        let conn = &mut self.nodes[node];
+        Some((node as u32, self.close(node as u32, now_ns, jitter)))
+    }
+
+    /// Closes the connection to `node` (`ClusterConnectionStates.disconnected`: the reconnect
+    /// backoff grows with the failed attempts) and returns every request that was in flight on
+    /// it. `jitter` is one random draw for the backoff.
+    pub(crate) fn close(&mut self, node: u32, now_ns: u64, jitter: u32) -> Vec<InFlightRequest<B>> {
+        let conn = &mut self.nodes[node as usize];
         let backoff = self
             .reconnect
             .backoff_with_draw_ns(conn.failed_attempts, jitter);
@@ -187,8 +194,7 @@ impl<B> Connections<B> {
         conn.state = ConnState::Backoff {
             until_ns: now_ns + backoff,
         };
-        let requests = conn.in_flight.drain(..).collect();
-        Some((node as u32, requests))
+        conn.in_flight.drain(..).collect()
     }
 
     /// `NetworkClient.leastLoadedNode`: a connected node with the fewest requests in flight,
