@@ -961,7 +961,7 @@ impl Network {
                     .with("to", node_label(to))
                     .with("conn", conn_id)
             });
-            self.break_connection(ctx, slot, (now, now));
+            self.break_connection(ctx, slot, (Some(now), Some(now)));
             return;
         }
         let link = &mut self.links[li];
@@ -1040,7 +1040,7 @@ impl Network {
         &mut self,
         ctx: &mut Ctx<'_, E>,
         slot: usize,
-        (initiator_at, acceptor_at): (Instant, Instant),
+        (initiator_at, acceptor_at): (Option<Instant>, Option<Instant>),
     ) {
         let (initiator, acceptor) = self.ends(slot);
         let conn = &mut self.conns[slot];
@@ -1052,6 +1052,7 @@ impl Network {
         let id = conn.id;
         self.produce_requests_on_wire = self.produce_requests_on_wire.saturating_sub(discarded);
         for (side, at) in [(initiator, initiator_at), (acceptor, acceptor_at)] {
+            let Some(at) = at else { continue };
             ctx.schedule_at(
                 at,
                 E::from(NetEvent::Closed {
@@ -1218,7 +1219,7 @@ impl Network {
         let now = ctx.now();
         for slot in self.slots_between(a, b) {
             if self.slot_in_use(slot) {
-                self.break_connection(ctx, slot, (now, now));
+                self.break_connection(ctx, slot, (Some(now), Some(now)));
             }
         }
     }
@@ -1244,20 +1245,19 @@ impl Network {
             if peer == b {
                 continue;
             }
-            for (slot, peer_is_initiator) in
-                [(self.slot(peer, b), true), (self.slot(b, peer), false)]
-            {
-                if !self.slot_in_use(slot) || self.conns[slot].state == ConnState::Broken {
-                    continue;
-                }
+            // Connections the peer opened to the broker are reset; the peer learns it one
+            // latency later, the crashed end learns nothing (its process is gone).
+            let accepted = self.slot(peer, b);
+            if self.slot_in_use(accepted) && self.conns[accepted].state != ConnState::Broken {
                 let told = self.reset_arrival(now, b, peer);
-                // The crashed end learns nothing: its process is gone.
-                let times = if peer_is_initiator {
-                    (told, Instant::MAX)
-                } else {
-                    (Instant::MAX, told)
-                };
-                self.break_connection(ctx, slot, times);
+                self.break_connection(ctx, accepted, (Some(told), None));
+            }
+            // Connections the broker opened die with it; after a restart it opens new ones.
+            let opened = self.slot(b, peer);
+            if self.slot_in_use(opened) {
+                let discarded = self.conns[opened].renew();
+                self.produce_requests_on_wire =
+                    self.produce_requests_on_wire.saturating_sub(discarded);
             }
         }
     }
@@ -1299,7 +1299,7 @@ impl Network {
             return;
         }
         let told = self.reset_arrival(ctx.now(), Node::Broker(broker), from);
-        self.break_connection(ctx, slot, (told, Instant::MAX));
+        self.break_connection(ctx, slot, (Some(told), None));
     }
 
     /// Heals every link, lifts blackholes and refusals, and forgets scripted drops and spikes

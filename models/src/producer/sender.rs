@@ -155,12 +155,6 @@ impl Producer {
             let Some((node, requests)) = self.conns.close_timed_out(now, jitter) else {
                 break;
             };
-            for request in &requests {
-                let corr = request.correlation_id;
-                ctx.trace("producer", "request_timeout", |e| {
-                    e.with("corr", corr).with("node", node)
-                });
-            }
             self.process_disconnection(
                 ctx,
                 net,
@@ -193,6 +187,12 @@ impl Producer {
         // A disconnect invalidates metadata.
         self.metadata.update_requested = true;
         for request in requests {
+            if error == ProduceError::RequestTimedOut {
+                let corr = request.correlation_id;
+                ctx.trace("producer", "request_timeout", |e| {
+                    e.with("corr", corr).with("node", node)
+                });
+            }
             match request.kind {
                 RequestKind::Produce { batches } => {
                     for (partition, batch_id) in batches {
