@@ -57,6 +57,12 @@
 //! blackholes from there, since TCP alone never loses one message and delivers the next); a
 //! process crash resets the broker's connections (the peers learn it one latency later) and
 //! refuses new ones until restart, a power-off answers nothing.
+//! Kafka's side of it: the client learns of a closed connection as `Selector.poll` reports a
+//! disconnect and `NetworkClient.processDisconnection` handles it (requests in flight cancelled
+//! as disconnected, `metadataUpdater.handleServerDisconnect` requests a metadata update); its
+//! own request timeout closes the connection first (`NetworkClient.handleTimedOutRequests`,
+//! `InFlightRequests.nodesWithTimedOutRequests`); a follower's `BrokerBlockingSender` closes
+//! its connection on a failed or timed-out fetch.
 //! Simplified: the RTO is the floor `tcp_rto_min_ms` (the smoothed round trip a LAN adds,
 //! about a millisecond, is left out); there is no fast retransmit, SACK or tail-loss probe, so
 //! a single random loss stalls its direction for one RTO (≥ 200 ms) where Linux usually

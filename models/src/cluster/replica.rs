@@ -3,11 +3,11 @@
 //!
 //! ```text
 //!   follower                                  leader
-//!   FetchSend ── transit(f→l) ──► FetchArrive: update follower LEO / lastCaughtUpTime,
+//!   FetchSend ── fetch connection f→l ──► FetchArrive: update follower LEO / lastCaughtUpTime,
 //!                                              expand ISR, advance HW (completes purgatory)
 //!                                              data beyond fetch offset? respond now
 //!                                              : park until an append or fetch.wait.max
-//!   FetchResponseArrive ◄── transit(l→f) ──── respond: batches by Rc (≤ 1 MiB per partition), HW
+//!   FetchResponseArrive ◄── same connection ── respond: batches by Rc (≤ 1 MiB per partition), HW
 //!   append, HW = min(leader HW, LEO); next FetchSend after the append cost
 //! ```
 //!
@@ -15,17 +15,14 @@
 //! `Replica.updateFetchStateOrThrow`; caught up = `LEO == leader LEO` or
 //! `now − lastCaughtUpTime ≤ replica.lag.time.max.ms`; shrink runs every lag/2; expand needs
 //! `LEO ≥ HW` and `LEO ≥` the leader epoch's start offset; the HW is the minimum LEO over the ISR
-//! and does not move while |ISR| < min ISR (3.7+, switchable). A follower fetch that is lost (cut
-//! link, dead leader) is noticed after `replica.socket.timeout.ms`; a cut seen at send time
-//! backs off `replica.fetch.backoff.ms`.
-//! That last step is a simplification: Kafka's `BrokerBlockingSender.sendRequest` first waits
-//! for the connection (`NetworkClientUtils.awaitReady`, bounded by `replica.socket.timeout.ms`,
-//! on a `NetworkClient` with no reconnect backoff), and only a failed request makes
-//! `AbstractFetcherThread.processFetchRequest` delay the partitions by `fetchBackOffMs`
-//! (`handlePartitionsWithErrors` → `delayPartitions`). So a failed fetch to an unreachable leader
-//! never returns at the same instant; with `replica.fetch.backoff.ms = 0` the sim therefore sends
-//! the fetch into the cut and lets the watchdog notice it after `replica.socket.timeout.ms`,
-//! instead of refetching at the same instant forever.
+//! and does not move while |ISR| < min ISR (3.7+, switchable). Fetch requests and responses
+//! travel on the follower's fetch connection to its leader (see `network`): a cut or a loss
+//! delays them by TCP's retransmissions; a fetch on a connection that cannot deliver is
+//! noticed after `replica.socket.timeout.ms` (the connection is then abandoned), and one whose
+//! connection closes under it (reset, refused by a crashed leader, given up) fails at once; in
+//! both cases the next fetch goes out on a new connection after `replica.fetch.backoff.ms`
+//! (`AbstractFetcherThread.processFetchRequest` → `handlePartitionsWithErrors` →
+//! `delayPartitions`; `BrokerBlockingSender.sendRequest` closes its connection on any error).
 
 use std::rc::Rc;
 
