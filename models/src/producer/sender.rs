@@ -437,7 +437,7 @@ impl Producer {
         });
         let broker = Node::Broker(BrokerId(node));
         let written = net.send_written(ctx, Node::Client, broker, message);
-        // A request that cannot be written (the link is cut, the connection dead) stays in
+        // A request that cannot be written (its connection cannot deliver, the buffer is full) stays in
         // flight until its request timeout closes the connection.
         if self.settings.acks == Acks::None && written {
             // acks=0 expects no response: the request stays in flight (counting against
