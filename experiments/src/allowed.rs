@@ -91,7 +91,11 @@ fn by_section(section: &str, parent: Option<&str>, last: &str) -> Option<&'stati
             "0 (unlimited) or a whole number of bytes per second from 1000"
         }
         ("network", _, "request_loss" | "response_loss") => PROBABILITY,
-        ("network", None, "lost_message_breaks_connection") => BOOLEAN,
+        ("network", None, "tcp_rto_min_ms") => "a number of ms from 1 to 10000000000 (Linux: 200)",
+        ("network", None, "tcp_rto_max_ms") => {
+            "a number of ms from tcp_rto_min_ms to 10000000000 (Linux: 120000)"
+        }
+        ("network", None, "tcp_retries2") => "a whole number from 1 to 100 (Linux: 15)",
         ("network", None, "links") => {
             "a list of tables [[network.links]] with link = [\"client\", \"broker0\"] and \
              optional latency, bandwidth_bytes_per_s, request_loss, response_loss"
@@ -103,9 +107,9 @@ fn by_section(section: &str, parent: Option<&str>, last: &str) -> Option<&'stati
             "a list of tables [[faults.schedule]] with at_ms, action and its arguments"
         }
         ("faults", Some("schedule"), "action") => {
-            "one of \"crash\", \"restart\", \"shutdown\", \"cut\", \"heal\", \"drop_responses\", \
-             \"error\", \"delay_responses\", \"latency_spike\", \"fence\", \"unfence\", \
-             \"isolate\", \"rejoin\""
+            "one of \"crash\", \"power_off\", \"restart\", \"shutdown\", \"cut\", \"heal\", \"reset\", \
+             \"blackhole\", \"drop_responses\", \"error\", \"delay_responses\", \
+             \"latency_spike\", \"fence\", \"unfence\", \"isolate\", \"rejoin\""
         }
         ("faults", Some("schedule"), "broker") => "a broker index from 0 to brokers - 1",
         ("faults", Some("schedule"), "n") => {

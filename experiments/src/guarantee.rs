@@ -111,7 +111,7 @@ const RETRIABLE_ERRORS: &[&str] = &[
 
 /// The experiment file of one case.
 pub fn case_file(seed: u64, flavour: Flavour) -> String {
-    let mut d = Draw(seed ^ 0x5EED_0F_6A11_A27E);
+    let mut d = Draw(seed ^ 0x005E_ED0F_6A11_A27E);
     let mut s = String::new();
     let brokers = 3u64;
     let duration_ms = d.int(300, 3000) as f64;

@@ -6,7 +6,10 @@
 //!   schedule = [ { at_ms = 1000, action = "crash", broker = 0 },
 //!                { at_ms = 4000, action = "restart", broker = 0 },
 //!                { at_ms = 4500, action = "shutdown", broker = 1 },  # controlled: leadership moves first
+//!                { at_ms = 1500, action = "power_off", broker = 1 },             # silent host loss
 //!                { at_ms = 2000, action = "cut", link = ["client", "broker1"] },
+//!                { at_ms = 2100, action = "reset", link = ["client", "broker2"] },
+//!                { at_ms = 2200, action = "blackhole", link = ["broker0", "broker2"] },
 //!                { at_ms = 2500, action = "drop_responses", broker = 2, n = 3 },   # api = "produce"
 //!                { at_ms = 2600, action = "error", broker = 1, error = "NOT_ENOUGH_REPLICAS", n = 1 },
 //!                { at_ms = 2700, action = "delay_responses", broker = 1, n = 2, delay_ms = 800 },
@@ -21,16 +24,29 @@
 //! [`FaultEvent`]s, the world passes each one to [`Faults::apply`], and [`Faults::stop`] ends every
 //! fault process before settling. Random draws come only from streams named `faults/...`.
 //! Each applied fault is traced under the component `faults` with the action's name as the kind
-//! (`crash`, `restart`, `shutdown`, `cut`, `heal`, `drop_responses`, `error`, `delay_responses`,
-//! `latency_spike`, `fence`, `unfence`, `isolate`, `rejoin`; random ones carry `random = true`).
+//! (`crash`, `power_off`, `restart`, `shutdown`, `cut`, `heal`, `reset`, `blackhole`, `drop_responses`,
+//! `error`, `delay_responses`, `latency_spike`, `fence`, `unfence`, `isolate`, `rejoin`;
+//! random ones carry `random = true`).
 //! An entry's keys that its action does not read are refused.
 //!
-//! Fidelity: crash-stop brokers with durable logs (see `cluster`); "shutdown" is KRaft's
+//! Fidelity: crash-stop brokers with durable logs (see `cluster`). "shutdown" is KRaft's
 //! controlled shutdown (`BrokerLifecycleManager`, `BrokerHeartbeatManager`, see the controller),
-//! whose final stop is the crash; a cut is a symmetric network
-//! partition of one link; "drop_responses" drops the next N broker→client responses of one API
-//! (produce by default) on one link; "error" and "delay_responses" are the broker's own doing
-//! (see `cluster::injected`);
+//! whose final stop is the process crash. `crash` is a process crash:
+//! the host's TCP stack resets the broker's connections at once and refuses connects until
+//! `restart`, so the client processes a disconnection one latency later
+//! (`NetworkClient.processDisconnection`: requests in flight fail with NETWORK_EXCEPTION and
+//! are retried, a metadata refresh is requested) and a reconnect fails within a round trip;
+//! random crashes are process crashes. `power_off` is a silent host loss: nothing answers, what
+//! is sent to it is lost, and the client notices only through `request.timeout.ms`. A cut is
+//! a symmetric network partition of one link: TCP retransmits across it (see `network`).
+//! `reset` closes the link's connections and both ends see it at once; `blackhole` makes the
+//! link's current connections lose everything silently, as a middlebox that dropped the
+//! flow's state, until an application timeout (`request.timeout.ms`,
+//! `replica.socket.timeout.ms`) abandons them; the new connection works. "drop_responses"
+//! drops the next N broker→client responses of one API (produce by default) on one link, and
+//! the connection that carried each blackholes from there (TCP alone never loses one message
+//! and delivers the next); "error" and "delay_responses" are the broker's own doing (see
+//! `cluster::injected`);
 //! "fence" models a broker that loses its controller session while running (the controller is
 //! not a network node, so cuts alone never fence anyone); "isolate" combines that with cutting
 //! the broker off from the other brokers, the classic zombie-leader partition.
@@ -47,9 +63,11 @@ use crate::protocol::{BrokerId, ErrorCode, Node, PartitionId};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultAction {
-    /// Crash `broker`.
+    /// `broker`'s process crashes: its host resets its connections and refuses new ones.
     Crash,
-    /// Restart `broker`.
+    /// `broker`'s host loses power: nothing answers, not even a reset.
+    PowerOff,
+    /// Restart `broker` (after `crash` or `power_off`).
     Restart,
     /// Controlled shutdown of `broker`: the controller moves its leadership away, then the
     /// process stops (brought back by `restart`).
@@ -58,6 +76,11 @@ pub enum FaultAction {
     Cut,
     /// Heal `link`.
     Heal,
+    /// Close the connections on `link` at once; both ends see it.
+    Reset,
+    /// The connections on `link` silently lose everything until an application timeout
+    /// abandons them (a new connection works).
+    Blackhole,
     /// Drop the next `n` responses from `broker` to the client (produce responses unless `api`
     /// says otherwise).
     DropResponses,
@@ -88,11 +111,11 @@ pub struct ScheduledFault {
     pub at_ms: f64,
     /// What.
     pub action: FaultAction,
-    /// The broker (crash, restart, drop_responses, error, delay_responses, fence, unfence,
-    /// isolate, rejoin).
+    /// The broker (crash, power_off, restart, drop_responses, error, delay_responses, fence,
+    /// unfence, isolate, rejoin).
     #[serde(default)]
     pub broker: Option<u32>,
-    /// The link (cut, heal; latency_spike: omitted = every link).
+    /// The link (cut, heal, reset, blackhole; latency_spike: omitted = every link).
     #[serde(default)]
     pub link: Option<LinkName>,
     /// How many responses (drop_responses, delay_responses) or requests (error).
@@ -201,8 +224,14 @@ pub struct FaultsConfig {
 /// A scripted action resolved to nodes and integer times.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResolvedAction {
-    /// Crash a broker.
+    /// A broker's process crashes.
     Crash(BrokerId),
+    /// A broker's host loses power.
+    PowerOff(BrokerId),
+    /// Reset the connections on a link.
+    Reset(Node, Node),
+    /// Blackhole the connections on a link.
+    Blackhole(Node, Node),
     /// Restart a broker.
     Restart(BrokerId),
     /// Shut a broker down in a controlled way.
@@ -365,7 +394,7 @@ impl FaultsConfig {
     }
 }
 
-/// Which brokers the schedule has down so far (crashed or shut down, not restarted since),
+/// Which brokers the schedule has down so far (crashed, powered off or shut down, not restarted since),
 /// with the entry that took each one down: a `shutdown` of a broker that is down is refused.
 #[derive(Default)]
 struct ScriptedDown {
@@ -390,7 +419,9 @@ impl ScriptedDown {
                 }
                 self.down.push((b, key.to_owned()));
             }
-            ResolvedAction::Crash(b) if !self.down.iter().any(|(d, _)| *d == b) => {
+            ResolvedAction::Crash(b) | ResolvedAction::PowerOff(b)
+                if !self.down.iter().any(|(d, _)| *d == b) =>
+            {
                 self.down.push((b, key.to_owned()));
             }
             ResolvedAction::Restart(b) => self.down.retain(|(d, _)| *d != b),
@@ -430,6 +461,15 @@ fn resolve_action(
     refuse_unused_fields(key, f)?;
     Ok(match f.action {
         FaultAction::Crash => ResolvedAction::Crash(broker()?),
+        FaultAction::PowerOff => ResolvedAction::PowerOff(broker()?),
+        FaultAction::Reset => {
+            let (a, b) = link()?;
+            ResolvedAction::Reset(a, b)
+        }
+        FaultAction::Blackhole => {
+            let (a, b) = link()?;
+            ResolvedAction::Blackhole(a, b)
+        }
         FaultAction::Restart => ResolvedAction::Restart(broker()?),
         FaultAction::Shutdown => ResolvedAction::Shutdown(broker()?),
         FaultAction::Fence => ResolvedAction::Fence(broker()?),
@@ -496,6 +536,9 @@ fn resolve_action(
 fn refuse_unused_fields(key: &str, f: &ScheduledFault) -> Result<(), ConfigError> {
     let (action, used): (&str, &[&str]) = match f.action {
         FaultAction::Crash => ("crash", &["broker"]),
+        FaultAction::PowerOff => ("power_off", &["broker"]),
+        FaultAction::Reset => ("reset", &["link"]),
+        FaultAction::Blackhole => ("blackhole", &["link"]),
         FaultAction::Restart => ("restart", &["broker"]),
         FaultAction::Shutdown => ("shutdown", &["broker"]),
         FaultAction::Fence => ("fence", &["broker"]),
@@ -722,7 +765,7 @@ impl Faults {
                 let action = self.schedule[index].1;
                 apply_action(ctx, cluster, net, action);
             }
-            FaultEvent::RandomCrash { broker } => self.on_random_crash(ctx, cluster, broker),
+            FaultEvent::RandomCrash { broker } => self.on_random_crash(ctx, cluster, net, broker),
             FaultEvent::RandomRestart { broker } => {
                 self.randomly_down.retain(|&b| b != broker);
                 apply_action(ctx, cluster, net, ResolvedAction::Restart(broker));
@@ -742,6 +785,7 @@ impl Faults {
         &mut self,
         ctx: &mut Ctx<'_, E>,
         cluster: &mut Cluster,
+        net: &mut Network,
         broker: BrokerId,
     ) {
         let Some(mean) = self.crash_mean else { return };
@@ -757,6 +801,7 @@ impl Faults {
             e.with("broker", broker.0).with("random", true)
         });
         cluster.crash(ctx, broker);
+        net.process_crash(ctx, broker);
         ctx.schedule_after(restart_after, E::from(FaultEvent::RandomRestart { broker }));
     }
 
@@ -787,15 +832,40 @@ pub fn apply_action<E: From<ClusterEvent> + From<NetEvent>>(
     match action {
         ResolvedAction::Crash(b) => {
             ctx.trace("faults", "crash", |e| e.with("broker", b.0));
+            let alive = cluster.is_alive(b);
             cluster.crash(ctx, b);
+            if alive {
+                net.process_crash(ctx, b);
+            }
+        }
+        ResolvedAction::PowerOff(b) => {
+            ctx.trace("faults", "power_off", |e| e.with("broker", b.0));
+            let alive = cluster.is_alive(b);
+            cluster.crash(ctx, b);
+            if alive {
+                net.power_off(b);
+            }
         }
         ResolvedAction::Restart(b) => {
             ctx.trace("faults", "restart", |e| e.with("broker", b.0));
+            net.restart(b);
             cluster.restart(ctx, net, b);
         }
         ResolvedAction::Shutdown(b) => {
             ctx.trace("faults", "shutdown", |e| e.with("broker", b.0));
             cluster.controlled_shutdown(ctx, net, b);
+        }
+        ResolvedAction::Reset(a, b) => {
+            ctx.trace("faults", "reset", |e| {
+                e.with("a", node_label(a)).with("b", node_label(b))
+            });
+            net.reset(ctx, a, b);
+        }
+        ResolvedAction::Blackhole(a, b) => {
+            ctx.trace("faults", "blackhole", |e| {
+                e.with("a", node_label(a)).with("b", node_label(b))
+            });
+            net.blackhole(a, b);
         }
         ResolvedAction::Cut(a, b) => {
             ctx.trace("faults", "cut", |e| {

@@ -20,10 +20,11 @@
 //! scenario is drained at once rather than after linger.ms, because the application calls
 //! `flush()` after its last send (the end of the send phase, see `world`).
 //!
-//! Fidelity: the faults are deliberately surgical (a cut link for a few ms, one dropped response)
-//! so each scenario shows one mechanism of the Java producer; they are not a realistic failure
-//! model. Where a real TCP connection would behave differently (a single response cannot be lost
-//! on a live TCP connection), the scenario says so in its description.
+//! Fidelity: the faults are deliberately surgical (a blackholed connection, one dropped
+//! response) so each scenario shows one mechanism of the Java producer; they are not a
+//! realistic failure model. A plain cut would not lose a request (TCP retransmits across it),
+//! so a story that needs a lost request or response uses the fault that loses it (`blackhole`,
+//! `drop_responses`, `power_off`) and its description names it.
 
 use crate::batching::config::{KafkaVersion, ProducerConfig, RawValue};
 use crate::batching::murmur2::partition_for_key;
@@ -83,8 +84,9 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "acks0-lost",
         title: "acks=0: a lost request loses records and nobody is told",
         description: "acks=0 (idempotence is switched off silently), one broker. Three records, one every 10 ms, each in its own request. \
-The client->broker link is cut from 12 ms to 18 ms, exactly when the second record's request leaves, so that request vanishes and the connection is dead. \
-acks=0 waits for no answer, so the producer never notices: the third record's request, after the link is back, is lost on the dead connection too. \
+At 12 ms, just before the second record's request leaves, the client's connection to the broker is blackholed (fault `blackhole`: a middlebox lost the connection's state, \
+so everything on it vanishes silently; TCP would retransmit across a mere cut). acks=0 waits for no answer, so the producer never notices and never reconnects: \
+the third record's request is lost on the same connection. \
 The application was told every record succeeded with offset -1; the checker finds two records absent (silent_absent).",
         build: acks0_lost,
     },
@@ -133,8 +135,8 @@ with NOT_ENOUGH_REPLICAS before appending: the three sends fail and their record
     Scenario {
         name: "retry-duplicate",
         title: "idempotence off, retries on, a lost response: a duplicate in the log",
-        description: "enable.idempotence=false, acks=all, one broker. Three records, one every 10 ms. The response to the second record's request is dropped, \
-and with it the connection (a TCP connection loses nothing alone), so the third record's request is lost too. \
+        description: "enable.idempotence=false, acks=all, one broker. Three records, one every 10 ms. The response to the second record's request is dropped \
+and its connection blackholes from there (fault `drop_responses`: TCP alone never loses one message and delivers the next), so the third record's request is lost too. \
 Both requests time out after request.timeout.ms=1000, the client reconnects and sends both batches again; the broker appends the second record a second time (duplicated).",
         build: retry_duplicate,
     },
@@ -150,8 +152,8 @@ the third record's batch follows in sequence order. The checker reports no dupli
         name: "reorder-inflight",
         title: "idempotence off, max.in.flight=5: two batches fail together and are retried in reverse order",
         description: "enable.idempotence=false, max.in.flight.requests.per.connection=5, one broker. Three records, one every 10 ms, each in its own batch. \
-The client->broker link is cut from 12 ms to 18 ms: the second batch's request is lost, and its connection with it, so the third batch's request \
-(sent at 20 ms, after the link healed) is dropped too, as TCP never delivers a later message once an earlier one is lost. \
+At 12 ms the client's connection to the broker is blackholed (fault `blackhole`; a plain cut would only delay the requests, as TCP retransmits): \
+the second batch's request vanishes, and so does the third (sent at 20 ms on the same connection). \
 At the request timeout the client closes the connection and both batches fail with REQUEST_TIMED_OUT; each is put back at the head of the \
 partition's queue (RecordAccumulator.reenqueue adds first), the third ahead of the second. The third is sent and written first: \
 the checker reports a reordered record.",
@@ -160,7 +162,7 @@ the checker reports a reordered record.",
     Scenario {
         name: "idempotent-order",
         title: "the same loss with idempotence on: retries go back in sequence order",
-        description: "`reorder-inflight` with enable.idempotence=true. The same cut loses the second batch's request and the connection with it, \
+        description: "`reorder-inflight` with enable.idempotence=true. The same blackhole loses the second and third batches' requests, \
 and at the request timeout both batches fail. An idempotent producer puts a retried batch back in sequence order \
 (RecordAccumulator.insertInSequenceOrder), so the second batch is sent first and the third follows once the second is acknowledged. \
 The checker reports no reordering and no duplicate.",
@@ -169,9 +171,9 @@ The checker reports no reordering and no duplicate.",
     Scenario {
         name: "delivery-timeout",
         title: "delivery.timeout.ms expires while the broker is unreachable or silent",
-        description: "delivery.timeout.ms=1500, request.timeout.ms=1000, one broker. Two records at 1 ms, in one batch, while the client->broker link is cut (2 ms to 1600 ms): \
+        description: "delivery.timeout.ms=1500, request.timeout.ms=1000, one broker. Two records at 1 ms, in one batch, while the broker's host is powered off (fault `power_off`, 2 ms to 1600 ms: nothing answers, not even a reset): \
 both attempts are lost, the batch expires with TimeoutException and the records are absent (failed_absent); the producer then bumps its epoch. \
-Two more at 2200 ms while every response of the broker is dropped (from 2195 ms): the broker writes them, but the answer is lost and the connection with it, \
+Two more at 2200 ms while every response of the broker is dropped (from 2195 ms): the broker writes them, but the answer is lost and its connection blackholes (fault `drop_responses`), \
 the retry is lost as well, and they expire too: the checker reports them 'reported failed but present' (failed_present).",
         build: delivery_timeout,
     },
@@ -338,25 +340,20 @@ fn faults(schedule: Vec<ScheduledFault>) -> FaultsConfig {
     }
 }
 
-/// Cuts the client's link to the leader of `key-0` from `from_ms` to `to_ms`.
-fn cut_client_leader(config: &WorldConfig, from_ms: f64, to_ms: f64) -> Vec<ScheduledFault> {
+/// Blackholes the client's connection to the leader of `key-0` at `at_ms`: from then on it
+/// silently loses everything, until the client abandons it (a new connection works).
+fn blackhole_client_leader(config: &WorldConfig, at_ms: f64) -> Vec<ScheduledFault> {
     let leader = key_placement(&config.cluster).leader;
-    vec![
-        ScheduledFault {
-            link: link("client", leader),
-            ..fault(from_ms, FaultAction::Cut)
-        },
-        ScheduledFault {
-            link: link("client", leader),
-            ..fault(to_ms, FaultAction::Heal)
-        },
-    ]
+    vec![ScheduledFault {
+        link: link("client", leader),
+        ..fault(at_ms, FaultAction::Blackhole)
+    }]
 }
 
 fn acks0_lost() -> Result<WorldConfig, ScenarioError> {
     let entries = [("acks", "0")];
     let mut config = small_world("acks0-lost", Shape::OneBroker, &entries)?;
-    config.faults = faults(cut_client_leader(&config, 12.0, 18.0));
+    config.faults = faults(blackhole_client_leader(&config, 12.0));
     Ok(config)
 }
 
@@ -492,7 +489,7 @@ fn lost_request_world(
         ("request.timeout.ms", "1000"),
     ];
     let mut config = small_world(scenario, Shape::OneBroker, &entries)?;
-    config.faults = faults(cut_client_leader(&config, 12.0, 18.0));
+    config.faults = faults(blackhole_client_leader(&config, 12.0));
     Ok(config)
 }
 
@@ -518,7 +515,17 @@ fn delivery_timeout() -> Result<WorldConfig, ScenarioError> {
         off_ms: 2198.0,
     };
     let leader = key_placement(&config.cluster).leader;
-    let mut schedule = cut_client_leader(&config, 2.0, 1600.0);
+    // The broker's host is off from 2 ms to 1600 ms: nothing answers, not even a reset.
+    let mut schedule = vec![
+        ScheduledFault {
+            broker: Some(leader),
+            ..fault(2.0, FaultAction::PowerOff)
+        },
+        ScheduledFault {
+            broker: Some(leader),
+            ..fault(1600.0, FaultAction::Restart)
+        },
+    ];
     schedule.push(ScheduledFault {
         broker: Some(leader),
         n: Some(1_000_000),

@@ -480,19 +480,52 @@ impl Model for World {
         match event {
             Event::Producer(ev) => self.producer.on_event(ctx, &mut self.net, ev),
             Event::Net(net_event) => match *net_event {
-                NetEvent::Deliver { from, to, msg } => match (from, to) {
+                NetEvent::Deliver {
+                    from,
+                    to,
+                    conn,
+                    msg,
+                } => match (from, to) {
                     (Node::Broker(broker), Node::Client) => {
                         self.net.on_client_delivery(from, ctx.now());
-                        self.producer.on_message(ctx, &mut self.net, broker, msg)
+                        // The client reads only its open connection: a closed socket's data
+                        // is gone.
+                        if conn == self.net.client_connection(broker) {
+                            self.producer.on_message(ctx, &mut self.net, broker, msg)
+                        }
                     }
                     (_, Node::Broker(broker)) => {
                         if matches!(msg, crate::protocol::Message::ProduceRequest(_)) {
                             self.net.on_produce_request_delivered();
                         }
                         self.cluster
-                            .on_message(ctx, &mut self.net, from, broker, msg)
+                            .on_message(ctx, &mut self.net, (from, broker, conn), msg)
                     }
                     (Node::Client, Node::Client) => {}
+                },
+                NetEvent::Retransmit {
+                    slot,
+                    conn,
+                    dir,
+                    seq,
+                } => self.net.on_retransmit(ctx, (slot, conn, dir, seq)),
+                NetEvent::Closed {
+                    initiator,
+                    acceptor,
+                    conn,
+                    side,
+                } => match (initiator, acceptor, side) {
+                    (Node::Client, Node::Broker(b), Node::Client) => {
+                        self.producer.on_disconnect(ctx, &mut self.net, b, conn)
+                    }
+                    (Node::Client, Node::Broker(b), Node::Broker(_)) => {
+                        self.cluster.on_client_connection_closed(b, conn)
+                    }
+                    (Node::Broker(f), Node::Broker(l), Node::Broker(s)) if s == f => self
+                        .cluster
+                        .on_fetch_connection_closed(ctx, &mut self.net, (f, l), conn),
+                    // The leader's end of a fetch connection keeps nothing per connection.
+                    _ => {}
                 },
             },
             Event::Cluster(ev) => self.cluster.on_event(ctx, &mut self.net, ev),
@@ -503,13 +536,14 @@ impl Model for World {
 
     fn event_kind(&self, event: &Event) -> String {
         match event {
-            Event::Net(net_event) => {
-                let NetEvent::Deliver { msg, .. } = &**net_event;
-                format!(
+            Event::Net(net_event) => match &**net_event {
+                NetEvent::Deliver { msg, .. } => format!(
                     "Net::Deliver::{}",
                     sim::kind_from_debug(&format!("{msg:?}"))
-                )
-            }
+                ),
+                NetEvent::Retransmit { .. } => "Net::Retransmit".to_owned(),
+                NetEvent::Closed { .. } => "Net::Closed".to_owned(),
+            },
             _ => sim::kind_from_debug(&format!("{event:?}")),
         }
     }

@@ -118,7 +118,7 @@ fn acks0_lost_request_loses_records_silently() {
             .count();
         assert_eq!(
             lost_requests, 2,
-            "the second record's request in the cut, the third on the dead connection"
+            "the second and third records' requests vanish in the blackhole"
         );
         assert!(
             r.warnings.iter().any(|w| w.contains("dempotence")),

@@ -702,8 +702,12 @@ impl Gen {
             }
         }
         if self.chance(15) {
-            let value = self.boolean();
-            self.put("lost_message_breaks_connection", &value);
+            let retries = self.count(1, 15);
+            self.put("tcp_retries2", &retries);
+        }
+        if self.chance(10) {
+            let rto = self.ms(1.0, 1000.0);
+            self.put("tcp_rto_min_ms", &rto);
         }
         if self.chance(20) {
             let links = self.links();
@@ -758,9 +762,12 @@ impl Gen {
     fn schedule(&mut self) {
         const ACTIONS: &[&str] = &[
             "crash",
+            "power_off",
             "restart",
             "cut",
             "heal",
+            "reset",
+            "blackhole",
             "drop_responses",
             "latency_spike",
             "fence",
@@ -789,7 +796,7 @@ impl Gen {
 
     fn fault_fields(&mut self, action: &str, at_ms: f64) {
         match action {
-            "cut" | "heal" => {
+            "cut" | "heal" | "reset" | "blackhole" => {
                 let link = self.link();
                 self.put("link", &link);
             }

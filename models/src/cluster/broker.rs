@@ -135,7 +135,7 @@ impl Cluster {
         &mut self,
         ctx: &mut Ctx<'_, E>,
         net: &mut Network,
-        (from, to): (Node, BrokerId),
+        (from, to, connection): (Node, BrokerId, u32),
         msg: Message,
     ) {
         let Some(broker) = self.brokers.get_mut(to.0 as usize) else {
@@ -156,12 +156,15 @@ impl Cluster {
             // Responses are never addressed to a broker; ignore anything else.
             _ => return,
         };
-        let mut connection = 0;
         if from == Node::Client {
             // One request per client connection at a time: later ones wait, unread.
-            connection = net.client_connection(to);
             let channel = &mut broker.client_channel;
             if channel.connection != connection {
+                if (connection.wrapping_sub(channel.connection) as i32) < 0 {
+                    // A request of a connection older than the one this channel serves: the
+                    // client closed it, so its answer could not be sent anyway.
+                    return;
+                }
                 channel.reset(connection);
             }
             if channel.muted {
@@ -202,16 +205,17 @@ impl Cluster {
             }
             Message::MetadataRequest { correlation_id: _ } => {
                 let response = Message::MetadataResponse(self.published.clone());
-                net.send(ctx, Node::Broker(b), from, response);
+                net.send_on(ctx, Node::Broker(b), from, connection, response);
                 self.unmute_client(ctx, net, (b, from, connection));
             }
             Message::InitProducerIdRequest { correlation_id } => {
                 let producer_id = ProducerId(self.next_producer_id);
                 self.next_producer_id += 1;
-                net.send(
+                net.send_on(
                     ctx,
                     Node::Broker(b),
                     from,
+                    connection,
                     Message::InitProducerIdResponse {
                         correlation_id,
                         producer_id,
@@ -248,7 +252,7 @@ impl Cluster {
         }
         channel.muted = false;
         if let Some(next) = channel.backlog.pop_front() {
-            self.enqueue_request(ctx, net, (Node::Client, b), next);
+            self.enqueue_request(ctx, net, (Node::Client, b, connection), next);
         }
     }
 
@@ -725,7 +729,7 @@ impl Cluster {
             correlation_id: corr,
             partitions: delayed.responses,
         });
-        net.send(ctx, Node::Broker(b), delayed.client, msg);
+        net.send_on(ctx, Node::Broker(b), client, connection, msg);
         self.unmute_client(ctx, net, (b, client, connection));
     }
 

@@ -85,6 +85,7 @@ pub use self::config::{ClusterConfig, ClusterParams, ConfigError, DistConfig, No
 pub use self::injected::{ErrorStage, InjectedError};
 use self::log::PartitionLog;
 use self::producer_state::ProducerStates;
+pub use self::replica::{FetchRequest, FetchResponse};
 use crate::checker::FinalLogs;
 use crate::network::{NetEvent, Network};
 use crate::protocol::{
@@ -506,20 +507,31 @@ impl Cluster {
         }
     }
 
-    /// Handles a message delivered to broker `to` (requests; anything else is ignored).
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "the world's delivery contract: ctx, net, from, to, msg"
-    )]
+    /// Handles a message delivered to broker `to` on client connection `conn` (requests;
+    /// anything else is ignored). A broker whose process is down on a live host refuses the
+    /// connection (the client learns it one latency later); a powered-off one answers nothing.
     pub fn on_message<E: From<ClusterEvent> + From<NetEvent>>(
         &mut self,
         ctx: &mut Ctx<'_, E>,
         net: &mut Network,
-        from: Node,
-        to: BrokerId,
+        (from, to, conn): (Node, BrokerId, u32),
         msg: Message,
     ) {
-        self.enqueue_request(ctx, net, (from, to), msg);
+        if net.refuses_connections(to) {
+            net.refuse(ctx, from, to, conn);
+            return;
+        }
+        self.enqueue_request(ctx, net, (from, to, conn), msg);
+    }
+
+    /// The broker's end of client connection `conn` learns that it closed: the channel and
+    /// the requests it held back unread are forgotten.
+    pub fn on_client_connection_closed(&mut self, b: BrokerId, conn: u32) {
+        if let Some(broker) = self.brokers.get_mut(b.0 as usize)
+            && broker.client_channel.connection == conn
+        {
+            broker.client_channel.reset(conn.wrapping_add(1));
+        }
     }
 
     /// Handles one of the cluster's own events.
@@ -551,8 +563,8 @@ impl Cluster {
                 follower,
                 leader,
                 incarnation,
-                fetch_seq,
-            } => self.on_fetch_timeout(ctx, (follower, leader), incarnation, fetch_seq),
+                fetch_seq: _,
+            } => self.on_fetch_timeout(ctx, net, (follower, leader), incarnation),
             ClusterEvent::PurgatoryTimeout {
                 broker,
                 incarnation,

@@ -3,11 +3,11 @@
 //!
 //! ```text
 //!   follower                                  leader
-//!   FetchSend ── transit(f→l) ──► FetchArrive: update follower LEO / lastCaughtUpTime,
+//!   FetchSend ── fetch connection f→l ──► FetchArrive: update follower LEO / lastCaughtUpTime,
 //!                                              expand ISR, advance HW (completes purgatory)
 //!                                              data beyond fetch offset? respond now
 //!                                              : park until an append or fetch.wait.max
-//!   FetchResponseArrive ◄── transit(l→f) ──── respond: batches by Rc (≤ 1 MiB per partition), HW
+//!   FetchResponseArrive ◄── same connection ── respond: batches by Rc (≤ 1 MiB per partition), HW
 //!   append, HW = min(leader HW, LEO); next FetchSend after the append cost
 //! ```
 //!
@@ -15,17 +15,14 @@
 //! `Replica.updateFetchStateOrThrow`; caught up = `LEO == leader LEO` or
 //! `now − lastCaughtUpTime ≤ replica.lag.time.max.ms`; shrink runs every lag/2; expand needs
 //! `LEO ≥ HW` and `LEO ≥` the leader epoch's start offset; the HW is the minimum LEO over the ISR
-//! and does not move while |ISR| < min ISR (3.7+, switchable). A follower fetch that is lost (cut
-//! link, dead leader) is noticed after `replica.socket.timeout.ms`; a cut seen at send time
-//! backs off `replica.fetch.backoff.ms`.
-//! That last step is a simplification: Kafka's `BrokerBlockingSender.sendRequest` first waits
-//! for the connection (`NetworkClientUtils.awaitReady`, bounded by `replica.socket.timeout.ms`,
-//! on a `NetworkClient` with no reconnect backoff), and only a failed request makes
-//! `AbstractFetcherThread.processFetchRequest` delay the partitions by `fetchBackOffMs`
-//! (`handlePartitionsWithErrors` → `delayPartitions`). So a failed fetch to an unreachable leader
-//! never returns at the same instant; with `replica.fetch.backoff.ms = 0` the sim therefore sends
-//! the fetch into the cut and lets the watchdog notice it after `replica.socket.timeout.ms`,
-//! instead of refetching at the same instant forever.
+//! and does not move while |ISR| < min ISR (3.7+, switchable). Fetch requests and responses
+//! travel on the follower's fetch connection to its leader (see `network`): a cut or a loss
+//! delays them by TCP's retransmissions; a fetch on a connection that cannot deliver is
+//! noticed after `replica.socket.timeout.ms` (the connection is then abandoned), and one whose
+//! connection closes under it (reset, refused by a crashed leader, given up) fails at once; in
+//! both cases the next fetch goes out on a new connection after `replica.fetch.backoff.ms`
+//! (`AbstractFetcherThread.processFetchRequest` → `handlePartitionsWithErrors` →
+//! `delayPartitions`; `BrokerBlockingSender.sendRequest` closes its connection on any error).
 
 use std::rc::Rc;
 
@@ -62,6 +59,8 @@ pub struct FetchRequest {
     pub incarnation: u32,
     /// The fetch's sequence number in its session.
     pub fetch_seq: u64,
+    /// The fetch connection it travels on (set by the network).
+    pub conn: u32,
     /// Partitions and offsets.
     pub partitions: Vec<FetchPartition>,
 }
@@ -92,6 +91,8 @@ pub struct FetchResponse {
     pub incarnation: u32,
     /// The fetch's sequence number.
     pub fetch_seq: u64,
+    /// The fetch connection of the request, which the response goes back on.
+    pub conn: u32,
     /// Partitions this broker still leads at the requested epoch.
     pub partitions: Vec<FetchedPartition>,
 }
@@ -122,6 +123,7 @@ impl FetchPool {
                 leader: BrokerId(0),
                 incarnation: 0,
                 fetch_seq: 0,
+                conn: 0,
                 partitions: Vec::new(),
             })
         })
@@ -140,6 +142,7 @@ impl FetchPool {
                 leader: BrokerId(0),
                 incarnation: 0,
                 fetch_seq: 0,
+                conn: 0,
                 partitions: Vec::new(),
             })
         })
@@ -193,14 +196,13 @@ impl Cluster {
         );
     }
 
-    pub(crate) fn on_fetch_send<E: From<ClusterEvent>>(
+    pub(crate) fn on_fetch_send<E: From<ClusterEvent> + From<NetEvent>>(
         &mut self,
         ctx: &mut Ctx<'_, E>,
         net: &mut Network,
         (follower, leader): (BrokerId, BrokerId),
         incarnation: u32,
     ) {
-        let backoff = self.params.replica_fetch_backoff;
         let socket_timeout = self.params.replica_socket_timeout;
         let broker = &mut self.brokers[follower.0 as usize];
         if !broker.alive || broker.incarnation != incarnation {
@@ -216,27 +218,6 @@ impl Cluster {
         let fetcher = &mut broker.fetchers[leader.0 as usize];
         let now = ctx.now();
         let bytes = 64 + 16 * req.partitions.len() as u64;
-        let transit = net.transit(now, Node::Broker(follower), Node::Broker(leader), bytes);
-        let transit = match transit {
-            // With no backoff (Kafka's int milliseconds: anything under 1 ms is 0), failing at
-            // once would refetch at this same instant forever: the fetch is sent into the cut
-            // and noticed lost after replica.socket.timeout.ms.
-            None if backoff < Duration::from_millis(1) => Some(Instant::MAX),
-            other => other,
-        };
-        let Some(at) = transit else {
-            self.fetch_pool.recycle_request(req);
-            fetcher.scheduled = true;
-            ctx.schedule_at(
-                now + backoff,
-                E::from(ClusterEvent::FetchSend {
-                    follower,
-                    leader,
-                    incarnation,
-                }),
-            );
-            return;
-        };
         fetcher.fetch_seq += 1;
         let fetch_seq = fetcher.fetch_seq;
         fetcher.in_flight = Some(fetch_seq);
@@ -255,24 +236,23 @@ impl Cluster {
         req.leader = leader;
         req.incarnation = incarnation;
         req.fetch_seq = fetch_seq;
-        if at == Instant::MAX {
-            // Lost in a cut link: only the watchdog above will notice.
+        // A cut link or a lost segment delays the request (TCP retransmits it); a broken or
+        // blackholed connection loses it, which the watchdog above or the connection's closing
+        // notices.
+        if let Err(req) = net.send_fetch_request(ctx, bytes, req) {
             self.fetch_pool.recycle_request(req);
-            return;
         }
-        ctx.schedule_at(at, E::from(ClusterEvent::FetchArrive(req)));
     }
 
     /// The follower's watchdog: at most one pending per fetcher, re-armed for the fetch in flight.
     pub(crate) fn on_fetch_timeout<E: From<ClusterEvent>>(
         &mut self,
         ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
         (follower, leader): (BrokerId, BrokerId),
         incarnation: u32,
-        _fetch_seq: u64,
     ) {
         let socket_timeout = self.params.replica_socket_timeout;
-        let backoff = self.params.replica_fetch_backoff;
         let broker = &mut self.brokers[follower.0 as usize];
         if !broker.alive || broker.incarnation != incarnation {
             return;
@@ -297,10 +277,51 @@ impl Cluster {
             );
             return;
         }
-        fetcher.in_flight = None;
+        // replica.socket.timeout.ms passed: the fetcher abandons the connection.
+        net.close_fetch_connection(follower, leader);
+        self.retry_fetch_after_backoff(ctx, (follower, leader));
+    }
+
+    /// `follower`'s fetch connection `conn` to `leader` closed under it (reset, refused, given
+    /// up): the fetch in flight fails, and the next one goes out on a new connection after
+    /// `replica.fetch.backoff.ms` (`AbstractFetcherThread` delays the partitions).
+    pub fn on_fetch_connection_closed<E: From<ClusterEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        (follower, leader): (BrokerId, BrokerId),
+        conn: u32,
+    ) {
+        if net.fetch_connection(follower, leader) != conn {
+            return;
+        }
+        net.close_fetch_connection(follower, leader);
+        if !self.brokers[follower.0 as usize].alive {
+            return;
+        }
+        trace_broker(ctx, follower, "fetch_disconnected", |e| {
+            e.with("leader", leader.0)
+        });
+        self.retry_fetch_after_backoff(ctx, (follower, leader));
+    }
+
+    /// The fetch in flight from `follower` to `leader` failed: the next one is sent after
+    /// `replica.fetch.backoff.ms`.
+    fn retry_fetch_after_backoff<E: From<ClusterEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        (follower, leader): (BrokerId, BrokerId),
+    ) {
+        let backoff = self.params.replica_fetch_backoff;
+        let broker = &mut self.brokers[follower.0 as usize];
+        let incarnation = broker.incarnation;
+        let fetcher = &mut broker.fetchers[leader.0 as usize];
+        if fetcher.in_flight.take().is_none() || fetcher.scheduled {
+            return;
+        }
         fetcher.scheduled = true;
         ctx.schedule_at(
-            now + backoff,
+            ctx.now() + backoff,
             E::from(ClusterEvent::FetchSend {
                 follower,
                 leader,
@@ -317,6 +338,15 @@ impl Cluster {
     ) {
         let leader = req.leader;
         if !self.brokers[leader.0 as usize].alive {
+            if net.refuses_connections(leader) {
+                // The process is gone, its host answers the connect with a reset.
+                net.refuse(ctx, Node::Broker(req.follower), leader, req.conn);
+            }
+            self.fetch_pool.recycle_request(req);
+            return;
+        }
+        if req.conn != net.fetch_connection(req.follower, leader) {
+            // The follower has closed that connection since.
             self.fetch_pool.recycle_request(req);
             return;
         }
@@ -417,7 +447,7 @@ impl Cluster {
         }
     }
 
-    fn respond_fetch<E: From<ClusterEvent>>(
+    fn respond_fetch<E: From<ClusterEvent> + From<NetEvent>>(
         &mut self,
         ctx: &mut Ctx<'_, E>,
         net: &mut Network,
@@ -429,6 +459,7 @@ impl Cluster {
         resp.leader = leader;
         resp.incarnation = req.incarnation;
         resp.fetch_seq = req.fetch_seq;
+        resp.conn = req.conn;
         let mut bytes = 64u64;
         for fp in &req.partitions {
             let Some(replica) =
@@ -465,14 +496,7 @@ impl Cluster {
             });
         }
         self.fetch_pool.recycle_request(req);
-        if let Some(at) = net.transit(
-            ctx.now(),
-            Node::Broker(leader),
-            Node::Broker(follower),
-            bytes,
-        ) {
-            ctx.schedule_at(at, E::from(ClusterEvent::FetchResponseArrive(resp)));
-        } else {
+        if let Err(resp) = net.send_fetch_response(ctx, bytes, resp) {
             self.fetch_pool.recycle_response(resp);
         }
     }

@@ -16,10 +16,18 @@
 //! request whose time since the send exceeds `request.timeout.ms` (`InFlightRequests.
 //! hasExpiredRequest`, strictly greater, so a batch whose delivery timeout falls on the same
 //! instant expires first) closes the whole connection and completes every request in flight on
-//! it as timed out; reconnects back off exponentially
-//! (`reconnect.backoff.ms` doubling to `reconnect.backoff.max.ms`, ±20% jitter). Simplified:
-//! connection setup itself takes no time (the first request after the backoff goes out at once),
-//! and the "request fully written to the socket" condition is not modelled.
+//! it as timed out; a connection that closes under the client (a reset, a refused connect,
+//! TCP giving up) fails its requests in flight as disconnected
+//! (`NetworkClient.processDisconnection` → `cancelInFlightRequests`, NETWORK_EXCEPTION in
+//! `Sender.handleProduceResponse`) and asks for a metadata refresh (`handleServerDisconnect`);
+//! reconnects back off exponentially (`ClusterConnectionStates.disconnected` →
+//! `updateReconnectBackoff`: `reconnect.backoff.ms` doubling to `reconnect.backoff.max.ms`,
+//! ±20% jitter). Simplified: connection setup itself takes no time (no SYN round trip, no
+//! ApiVersionsRequest, no `socket.connection.setup.timeout.ms`: the first request after the
+//! backoff goes out at once); the failed attempts reset on a response rather than when a
+//! connection becomes ready (`ClusterConnectionStates.ready`), so refused connects keep
+//! growing the backoff as in Kafka; the "request fully written to the socket" condition is not
+//! modelled.
 
 use std::collections::VecDeque;
 
@@ -179,7 +187,14 @@ impl<B> Connections<B> {
                 .front()
                 .is_some_and(|r| self.deadline_ns(r) <= now_ns)
         })?;
-        let conn = &mut self.nodes[node];
+        Some((node as u32, self.close(node as u32, now_ns, jitter)))
+    }
+
+    /// Closes the connection to `node` (`ClusterConnectionStates.disconnected`: the reconnect
+    /// backoff grows with the failed attempts) and returns every request that was in flight on
+    /// it. `jitter` is one random draw for the backoff.
+    pub(crate) fn close(&mut self, node: u32, now_ns: u64, jitter: u32) -> Vec<InFlightRequest<B>> {
+        let conn = &mut self.nodes[node as usize];
         let backoff = self
             .reconnect
             .backoff_with_draw_ns(conn.failed_attempts, jitter);
@@ -187,8 +202,7 @@ impl<B> Connections<B> {
         conn.state = ConnState::Backoff {
             until_ns: now_ns + backoff,
         };
-        let requests = conn.in_flight.drain(..).collect();
-        Some((node as u32, requests))
+        conn.in_flight.drain(..).collect()
     }
 
     /// `NetworkClient.leastLoadedNode`: a connected node with the fewest requests in flight,

@@ -268,6 +268,17 @@ impl Producer {
         }
     }
 
+    /// The connection `conn` to `broker` closed under the client.
+    pub(crate) fn on_disconnect(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        net: &mut Network,
+        broker: BrokerId,
+        conn: u32,
+    ) {
+        self.on_connection_closed(ctx, net, broker, conn);
+    }
+
     /// Handles a message delivered to the client.
     pub(crate) fn on_message(
         &mut self,

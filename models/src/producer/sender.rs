@@ -155,35 +155,92 @@ impl Producer {
             let Some((node, requests)) = self.conns.close_timed_out(now, jitter) else {
                 break;
             };
-            // The next connection to this broker is a new one: whatever the old one lost no
-            // longer blocks it.
-            net.reconnect(BrokerId(node));
-            // A disconnect invalidates metadata.
-            self.metadata.update_requested = true;
-            for request in requests {
+            self.process_disconnection(
+                ctx,
+                net,
+                (node, now),
+                requests,
+                ProduceError::RequestTimedOut,
+            );
+        }
+    }
+
+    /// `NetworkClient.processDisconnection`: the connection to `node` is gone; every request
+    /// in flight on it fails with `error` (REQUEST_TIMED_OUT after a request timeout,
+    /// NETWORK_EXCEPTION when the connection closed under the client), the next connection
+    /// is a new one, and metadata is refreshed (`handleServerDisconnect`).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "a connection, a direction and what travels on it"
+    )]
+    fn process_disconnection(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        net: &mut Network,
+        (node, now): (u32, u64),
+        requests: Vec<InFlightRequest<(crate::batching::PartitionId, BatchId)>>,
+        error: ProduceError,
+    ) {
+        // The next connection to this broker is a new one: whatever the old one held no longer
+        // blocks it.
+        net.reconnect(BrokerId(node));
+        // A disconnect invalidates metadata.
+        self.metadata.update_requested = true;
+        for request in requests {
+            if error == ProduceError::RequestTimedOut {
                 let corr = request.correlation_id;
                 ctx.trace("producer", "request_timeout", |e| {
                     e.with("corr", corr).with("node", node)
                 });
-                match request.kind {
-                    RequestKind::Produce { batches } => {
-                        for (partition, batch_id) in batches {
-                            let response = BatchResponse {
-                                now_ns: now,
-                                partition,
-                                batch_id,
-                                error: Some(ProduceError::RequestTimedOut),
-                                base_offset: -1,
-                                log_start_offset: -1,
-                            };
-                            self.complete_batch(ctx, &response);
-                        }
+            }
+            match request.kind {
+                RequestKind::Produce { batches } => {
+                    for (partition, batch_id) in batches {
+                        let response = BatchResponse {
+                            now_ns: now,
+                            partition,
+                            batch_id,
+                            error: Some(error),
+                            base_offset: -1,
+                            log_start_offset: -1,
+                        };
+                        self.complete_batch(ctx, &response);
                     }
-                    RequestKind::Metadata => self.metadata.on_failed(now),
-                    RequestKind::InitProducerId => self.pid_request = ProducerIdRequest::Needed,
                 }
+                RequestKind::Metadata => self.metadata.on_failed(now),
+                RequestKind::InitProducerId => self.pid_request = ProducerIdRequest::Needed,
             }
         }
+    }
+
+    /// The connection `conn` to `node` closed under the client (reset by the broker, a
+    /// refused connect, or TCP giving up): processed as `NetworkClient.processDisconnection`
+    /// does, unless the client has already moved to a newer connection.
+    pub(super) fn on_connection_closed(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        net: &mut Network,
+        node: BrokerId,
+        conn: u32,
+    ) {
+        if net.client_connection(node) != conn {
+            return;
+        }
+        let now = ctx.now().as_nanos();
+        let jitter = (self.reconnect_rng.next_u64() >> 32) as u32;
+        let requests = self.conns.close(node.0, now, jitter);
+        ctx.trace("producer", "disconnect", |e| {
+            e.with("node", node.0).with("in_flight", requests.len())
+        });
+        self.process_disconnection(
+            ctx,
+            net,
+            (node.0, now),
+            requests,
+            ProduceError::NetworkException,
+        );
+        self.wake_blocked_app(ctx);
+        self.run_once(ctx, net);
     }
 
     fn idempotent_housekeeping(&mut self, ctx: &mut Ctx<'_, Event>) {
@@ -377,7 +434,7 @@ impl Producer {
         });
         let broker = Node::Broker(BrokerId(node));
         let written = net.send_written(ctx, Node::Client, broker, message);
-        // A request that cannot be written (the link is cut, the connection dead) stays in
+        // A request that cannot be written (its connection cannot deliver, the buffer is full) stays in
         // flight until its request timeout closes the connection.
         if self.settings.acks == Acks::None && written {
             // acks=0 expects no response: the request stays in flight (counting against

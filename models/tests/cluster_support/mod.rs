@@ -91,8 +91,37 @@ impl Model for TestWorld {
     type Event = Ev;
     fn on_event(&mut self, ctx: &mut Ctx<'_, Ev>, event: Ev) {
         match event {
-            Ev::Net(NetEvent::Deliver { from, to, msg }) => match (from, to) {
-                (_, Node::Broker(b)) => self.cluster.on_message(ctx, &mut self.net, from, b, msg),
+            Ev::Net(NetEvent::Retransmit {
+                slot,
+                conn,
+                dir,
+                seq,
+            }) => self.net.on_retransmit(ctx, (slot, conn, dir, seq)),
+            Ev::Net(NetEvent::Closed {
+                initiator,
+                acceptor,
+                conn,
+                side,
+            }) => match (initiator, acceptor, side) {
+                (Node::Client, Node::Broker(b), Node::Broker(_)) => {
+                    self.cluster.on_client_connection_closed(b, conn)
+                }
+                (Node::Broker(f), Node::Broker(l), Node::Broker(s)) if s == f => self
+                    .cluster
+                    .on_fetch_connection_closed(ctx, &mut self.net, (f, l), conn),
+                // The scripted client notices a closed connection before its next send.
+                _ => {}
+            },
+            Ev::Net(NetEvent::Deliver {
+                from,
+                to,
+                conn,
+                msg,
+            }) => match (from, to) {
+                (_, Node::Broker(b)) => {
+                    self.cluster
+                        .on_message(ctx, &mut self.net, (from, b, conn), msg)
+                }
                 (Node::Broker(b), Node::Client) => {
                     if self.keep_received {
                         self.received.push((ctx.now(), b, msg));
