@@ -14,7 +14,8 @@
 //! - [`Flavour::AcksAll`] (idempotence off): only no loss of an acknowledged record.
 //!
 //! Every case draws its producer settings, workload, network and a schedule of faults of every
-//! kind the world has (crashes and restarts, link cuts, response drops and delays, injected
+//! kind the world has (process crashes, power-offs, controlled shutdowns and restarts, link
+//! cuts, connection resets and blackholes, response drops and delays, injected
 //! broker errors, latency spikes, fencing, zombie-leader isolation) plus, sometimes, the random
 //! fault processes; [`case_file`] is a function of the seed only, so a failing case replays
 //! with `linger run` on its file. The property test `tests/guarantee_campaign.rs` runs a few
@@ -89,6 +90,10 @@ impl Draw {
 /// The fault kinds a schedule draws from.
 const KINDS: &[&str] = &[
     "crash",
+    "power_off",
+    "shutdown",
+    "reset",
+    "blackhole",
     "cut_client",
     "cut_brokers",
     "drop_responses",
@@ -215,14 +220,14 @@ fn schedule(d: &mut Draw, s: &mut String, brokers: u64, duration_ms: f64) {
         let hold = d.ms(10.0, 3000.0);
         let node = |b: u64| format!("\"broker{b}\"");
         match kind {
-            "crash" | "fence" | "isolate" => {
+            "crash" | "power_off" | "shutdown" | "fence" | "isolate" => {
                 // One broker out at a time keeps two in sync, so acks=all can go on.
                 if busy_until.iter().any(|&u| u > at) {
                     continue;
                 }
                 busy_until[broker as usize] = at + hold + 1.0;
                 let undo = match kind {
-                    "crash" => "restart",
+                    "crash" | "power_off" | "shutdown" => "restart",
                     "fence" => "unfence",
                     _ => "rejoin",
                 };
@@ -238,6 +243,15 @@ fn schedule(d: &mut Draw, s: &mut String, brokers: u64, duration_ms: f64) {
                 };
                 entries.push((at, format!("action = \"cut\"\nlink = {link}")));
                 entries.push((at + hold, format!("action = \"heal\"\nlink = {link}")));
+            }
+            "reset" | "blackhole" => {
+                let link = if d.chance(70) {
+                    format!("[\"client\", {}]", node(broker))
+                } else {
+                    let other = (broker + d.int(1, brokers - 1)) % brokers;
+                    format!("[{}, {}]", node(broker), node(other))
+                };
+                entries.push((at, format!("action = \"{kind}\"\nlink = {link}")));
             }
             "drop_responses" => {
                 let api = d.pick(&["produce", "produce", "metadata", "any"]);
@@ -536,6 +550,10 @@ mod tests {
         let files: Vec<String> = (0..100).map(|s| case_file(s, Flavour::AcksAll)).collect();
         for action in [
             "crash",
+            "power_off",
+            "shutdown",
+            "reset",
+            "blackhole",
             "restart",
             "cut",
             "heal",
