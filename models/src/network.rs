@@ -110,6 +110,30 @@ pub enum NetEvent {
         /// Which stall the timer belongs to.
         seq: u64,
     },
+    /// The client's SYN for connection `conn` reaches `broker`'s host.
+    Syn {
+        /// The broker connected to.
+        broker: BrokerId,
+        /// The connection's identity.
+        conn: u32,
+    },
+    /// `broker`'s SYN-ACK for connection `conn` reaches the client: the connection is
+    /// established on the client's side.
+    SynAck {
+        /// The broker connected to.
+        broker: BrokerId,
+        /// The connection's identity.
+        conn: u32,
+    },
+    /// The client's SYN retransmission timer of connection `conn` to `broker`.
+    SynRetransmit {
+        /// The broker connected to.
+        broker: BrokerId,
+        /// The connection's identity.
+        conn: u32,
+        /// Which retransmission this is (1 = the first).
+        attempt: u32,
+    },
     /// The end `side` learns that connection `conn` from `initiator` to `acceptor` closed
     /// (reset by the peer, refused, or given up by TCP).
     Closed {
@@ -353,6 +377,15 @@ struct Spike {
 /// reached still accepts from the client.
 const SEND_BUFFER_BYTES: u64 = 128 * 1024;
 
+/// Linux's `TCP_TIMEOUT_INIT`: the first SYN retransmission leaves 1 s after the SYN.
+const SYN_RTO_INITIAL: Duration = Duration::from_millis(1_000);
+
+/// Linux's `net.ipv4.tcp_syn_retries` default: SYN retransmissions before a connect fails.
+const TCP_SYN_RETRIES: u32 = 6;
+
+/// The size of a SYN or SYN-ACK segment on the wire (headers with options).
+const HANDSHAKE_SEGMENT_BYTES: u64 = 60;
+
 /// Which responses a scripted `drop_responses` drops.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResponseApi {
@@ -442,6 +475,9 @@ struct Stall {
     seq: u64,
     /// The head first, then everything sent behind it.
     queue: VecDeque<Segment>,
+    /// How many segments at the front reached a powered-off host before it was known dead
+    /// (they were sent before everything queued after them).
+    held_count: usize,
 }
 
 /// One direction of one connection.
@@ -474,6 +510,26 @@ struct Conn {
     state: ConnState,
     /// 0: initiator → acceptor, 1: acceptor → initiator.
     flows: [Flow; 2],
+    /// Where the three-way handshake is (client connections; a follower's are established
+    /// at once).
+    handshake: Handshake,
+    /// The acceptor's host lost power while this connection was open: it holds no state for
+    /// it any more, and answers the next segment that reaches it after its restart with a
+    /// reset.
+    peer_lost: bool,
+}
+
+/// The TCP three-way handshake of a connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Handshake {
+    /// Established (or needing no handshake).
+    #[default]
+    Established,
+    /// SYN sent at `first_sent`, `retransmissions` SYN retransmissions so far, no SYN-ACK yet.
+    SynSent {
+        first_sent: Instant,
+        retransmissions: u32,
+    },
 }
 
 impl Conn {
@@ -482,6 +538,8 @@ impl Conn {
         let discarded = self.discard();
         self.id = self.id.wrapping_add(1);
         self.state = ConnState::Open;
+        self.handshake = Handshake::Established;
+        self.peer_lost = false;
         discarded
     }
 
@@ -548,6 +606,8 @@ pub struct Network {
     retransmission: Retransmission,
     /// Per node index: the broker's process is down with its host up, so connects are refused.
     refusing: Vec<bool>,
+    /// Per node index: the broker's host is powered off, so nothing it receives is answered.
+    powered_off: Vec<bool>,
     /// Counts stalls, to tell a stale retransmission timer from the current one.
     next_stall_seq: u64,
     dropped_count: u64,
@@ -592,6 +652,8 @@ pub fn message_kind(msg: &Message) -> &'static str {
         Message::MetadataRequest { .. } => "metadata_request",
         Message::MetadataResponse(_) => "metadata_response",
         Message::InitProducerIdRequest { .. } => "init_producer_id_request",
+        Message::ApiVersionsRequest { .. } => "api_versions_request",
+        Message::ApiVersionsResponse { .. } => "api_versions_response",
         Message::InitProducerIdResponse { .. } => "init_producer_id_response",
     }
 }
@@ -603,6 +665,8 @@ pub fn message_correlation_id(msg: &Message) -> i64 {
         Message::ProduceResponse(r) => r.correlation_id as i64,
         Message::MetadataRequest { correlation_id }
         | Message::InitProducerIdRequest { correlation_id }
+        | Message::ApiVersionsRequest { correlation_id }
+        | Message::ApiVersionsResponse { correlation_id }
         | Message::InitProducerIdResponse { correlation_id, .. } => *correlation_id as i64,
         Message::MetadataResponse(_) => -1,
     }
@@ -648,6 +712,7 @@ impl Network {
                 .collect(),
             retransmission,
             refusing: vec![false; node_count],
+            powered_off: vec![false; node_count],
             next_stall_seq: 0,
             dropped_count: 0,
             produce_requests_on_wire: 0,
@@ -871,6 +936,7 @@ impl Network {
         let now = ctx.now();
         let (from, to) = self.flow_nodes(slot, dir);
         let li = self.link_index(from, to);
+        let peer_down = self.powered_off[node_index(to)];
         let conn = &mut self.conns[slot];
         match conn.state {
             ConnState::Open => {}
@@ -883,15 +949,47 @@ impl Network {
             }
             ConnState::Broken => return Route::Vanished(DropReason::ConnectionClosed),
         }
+        if conn.peer_lost && dir == 1 {
+            // A restarted host sends nothing on a connection it has forgotten.
+            return Route::Vanished(DropReason::ConnectionClosed);
+        }
         if conn.flows[dir].stall.is_some() {
             return Route::Queued;
         }
         let link = &mut self.links[li];
-        if link.cut || link.lose() {
+        if link.cut || peer_down || link.lose() {
+            // A powered-off host acknowledges nothing: the segment waits for its
+            // retransmissions as behind a cut.
             self.start_stall(ctx, slot, dir, now, VecDeque::new());
             return Route::Queued;
         }
-        Route::At(link.arrival(now, bytes, &mut conn.flows[dir].last_arrival))
+        let arrive = link.arrival(now, bytes, &mut conn.flows[dir].last_arrival);
+        if conn.peer_lost {
+            // The host is up again and holds no state for this connection: it answers the
+            // segment with a reset.
+            self.reset_stale(ctx, slot, arrive);
+            return Route::Vanished(DropReason::ConnectionClosed);
+        }
+        Route::At(arrive)
+    }
+
+    /// A segment of a connection whose acceptor lost power reached the restarted host at
+    /// `arrive`: the host answers with a reset, which the initiator learns one latency later.
+    fn reset_stale<E: From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        slot: usize,
+        arrive: Instant,
+    ) {
+        let (initiator, acceptor) = self.ends(slot);
+        let conn_id = self.conns[slot].id;
+        ctx.trace("net", "reset_stale", |e| {
+            e.with("from", node_label(initiator))
+                .with("to", node_label(acceptor))
+                .with("conn", conn_id)
+        });
+        let told = self.reset_arrival(arrive, acceptor, initiator);
+        self.break_connection(ctx, slot, (Some(told), None));
     }
 
     /// Puts a segment at the back of a stalled direction.
@@ -923,6 +1021,7 @@ impl Network {
             attempts: 0,
             seq,
             queue,
+            held_count: 0,
         }));
         let at = head_sent.saturating_add(self.retransmission.offset(1));
         ctx.schedule_at(
@@ -955,6 +1054,8 @@ impl Network {
             return;
         }
         let state = conn.state;
+        let peer_lost = conn.peer_lost;
+        let peer_down = self.powered_off[node_index(to)];
         let Some(stall) = conn.flows[dir].stall.as_mut() else {
             return;
         };
@@ -971,7 +1072,7 @@ impl Network {
             return;
         }
         let link = &mut self.links[li];
-        let blocked = state != ConnState::Open || link.cut || link.lose();
+        let blocked = state != ConnState::Open || link.cut || peer_down || link.lose();
         let attempt = stall.attempts + 1;
         ctx.trace("net", "retransmit", |e| {
             e.with("from", node_label(from))
@@ -994,6 +1095,12 @@ impl Network {
                     seq,
                 }),
             );
+            return;
+        }
+        if peer_lost {
+            // The retransmission reaches the restarted host, which knows no such connection.
+            let arrive = link.arrival(now, 0, &mut conn.flows[dir].last_arrival);
+            self.reset_stale(ctx, slot, arrive);
             return;
         }
         let Some(stall) = conn.flows[dir].stall.take() else {
@@ -1083,6 +1190,158 @@ impl Network {
         let slot = self.slot(Node::Client, Node::Broker(broker));
         let discarded = self.conns[slot].renew();
         self.produce_requests_on_wire = self.produce_requests_on_wire.saturating_sub(discarded);
+    }
+
+    /// The client opens its current connection to `broker`: the SYN leaves now (lost on a cut
+    /// link or to `request_loss`, then retransmitted on Linux's SYN schedule). Returns the
+    /// connection's identity.
+    pub fn connect<E: From<NetEvent>>(&mut self, ctx: &mut Ctx<'_, E>, broker: BrokerId) -> u32 {
+        let now = ctx.now();
+        let slot = self.slot(Node::Client, Node::Broker(broker));
+        let conn = &mut self.conns[slot];
+        conn.handshake = Handshake::SynSent {
+            first_sent: now,
+            retransmissions: 0,
+        };
+        let id = conn.id;
+        self.send_syn(ctx, broker, id);
+        self.schedule_syn_retransmit(ctx, (broker, id), now, 1);
+        id
+    }
+
+    /// One transmission of the SYN of client connection `id` to `broker`.
+    fn send_syn<E: From<NetEvent>>(&mut self, ctx: &mut Ctx<'_, E>, broker: BrokerId, id: u32) {
+        let now = ctx.now();
+        let slot = self.slot(Node::Client, Node::Broker(broker));
+        let li = self.link_index(Node::Client, Node::Broker(broker));
+        let link = &mut self.links[li];
+        if link.cut || link.lose() {
+            return;
+        }
+        let conn = &mut self.conns[slot];
+        let at = link.arrival(
+            now,
+            HANDSHAKE_SEGMENT_BYTES,
+            &mut conn.flows[0].last_arrival,
+        );
+        ctx.schedule_at(at, E::from(NetEvent::Syn { broker, conn: id }));
+    }
+
+    /// Times the `attempt`-th SYN retransmission (or, past `TCP_SYN_RETRIES`, giving up).
+    fn schedule_syn_retransmit<E: From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        (broker, conn): (BrokerId, u32),
+        first_sent: Instant,
+        attempt: u32,
+    ) {
+        let at = first_sent.saturating_add(self.syn_retransmission().offset(attempt));
+        ctx.schedule_at(
+            at,
+            E::from(NetEvent::SynRetransmit {
+                broker,
+                conn,
+                attempt,
+            }),
+        );
+    }
+
+    /// Linux's SYN schedule: from `TCP_TIMEOUT_INIT` (1 s), doubling, `tcp_syn_retries` (6)
+    /// retransmissions, then the connect fails (about 127 s).
+    fn syn_retransmission(&self) -> Retransmission {
+        Retransmission {
+            rto_min: SYN_RTO_INITIAL,
+            rto_max: self.retransmission.rto_max.max(SYN_RTO_INITIAL),
+            retries: TCP_SYN_RETRIES,
+        }
+    }
+
+    /// A SYN retransmission timer fired: no SYN-ACK came yet, so the SYN is sent again, or,
+    /// after `tcp_syn_retries` of them, the connect fails and the client is told.
+    pub fn on_syn_retransmit<E: From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        (broker, conn, attempt): (BrokerId, u32, u32),
+    ) {
+        let slot = self.slot(Node::Client, Node::Broker(broker));
+        let c = &mut self.conns[slot];
+        let Handshake::SynSent {
+            first_sent,
+            retransmissions,
+        } = c.handshake
+        else {
+            return;
+        };
+        if c.id != conn || c.state != ConnState::Open || retransmissions + 1 != attempt {
+            return;
+        }
+        if attempt > TCP_SYN_RETRIES {
+            ctx.trace("net", "give_up", |e| {
+                e.with("from", node_label(Node::Client))
+                    .with("to", node_label(Node::Broker(broker)))
+                    .with("conn", conn)
+            });
+            let now = ctx.now();
+            self.break_connection(ctx, slot, (Some(now), None));
+            return;
+        }
+        c.handshake = Handshake::SynSent {
+            first_sent,
+            retransmissions: attempt,
+        };
+        ctx.trace("net", "syn_retransmit", |e| {
+            e.with("to", node_label(Node::Broker(broker)))
+                .with("conn", conn)
+                .with("attempt", attempt)
+        });
+        self.send_syn(ctx, broker, conn);
+        self.schedule_syn_retransmit(ctx, (broker, conn), first_sent, attempt + 1);
+    }
+
+    /// The SYN of client connection `conn` reached `broker`'s host: a powered-off host
+    /// answers nothing, a host whose broker process is down answers with a reset (the connect
+    /// is refused), a running broker's host answers with a SYN-ACK.
+    pub fn on_syn<E: From<NetEvent>>(&mut self, ctx: &mut Ctx<'_, E>, broker: BrokerId, conn: u32) {
+        let b = Node::Broker(broker);
+        let slot = self.slot(Node::Client, b);
+        let c = &self.conns[slot];
+        if c.id != conn || c.state != ConnState::Open || self.powered_off[node_index(b)] {
+            return;
+        }
+        if self.refusing[node_index(b)] {
+            let told = self.reset_arrival(ctx.now(), b, Node::Client);
+            self.break_connection(ctx, slot, (Some(told), None));
+            return;
+        }
+        let now = ctx.now();
+        let li = self.link_index(b, Node::Client);
+        let link = &mut self.links[li];
+        // A lost SYN-ACK is made good by the client's next SYN retransmission.
+        if link.cut || link.lose() {
+            return;
+        }
+        let c = &mut self.conns[slot];
+        let at = link.arrival(now, HANDSHAKE_SEGMENT_BYTES, &mut c.flows[1].last_arrival);
+        if let ClientArrivals::Tracked(pending) = &mut self.client_arrivals {
+            pending[node_index(b)].push(Reverse(at));
+        }
+        ctx.schedule_at(at, E::from(NetEvent::SynAck { broker, conn }));
+    }
+
+    /// `broker`'s SYN-ACK of client connection `conn` reached the client (the world reports
+    /// it as a delivery to the client first): returns whether this established the client's
+    /// current connection (a duplicate or one for a closed connection does nothing).
+    pub fn on_syn_ack(&mut self, broker: BrokerId, conn: u32) -> bool {
+        let slot = self.slot(Node::Client, Node::Broker(broker));
+        let c = &mut self.conns[slot];
+        if c.id != conn || c.state == ConnState::Broken {
+            return false;
+        }
+        if !matches!(c.handshake, Handshake::SynSent { .. }) {
+            return false;
+        }
+        c.handshake = Handshake::Established;
+        true
     }
 
     /// Which of the client's connections to `broker` is open now: starts at 0 and changes on
@@ -1272,18 +1531,82 @@ impl Network {
     /// fetch connections die with it, unknown to their peers.
     pub fn power_off(&mut self, broker: BrokerId) {
         let b = Node::Broker(broker);
+        self.powered_off[node_index(b)] = true;
         for i in 0..self.node_count {
             let peer = self.node(i);
+            if peer == b {
+                continue;
+            }
             let slot = self.slot(b, peer);
-            if peer != b && self.slot_in_use(slot) {
+            if self.slot_in_use(slot) {
                 self.conns[slot].renew();
+            }
+            // Connections the peers opened to it live on at their end only: what they send
+            // is retransmitted until the host answers again (with a reset) or TCP gives up.
+            let accepted = self.slot(peer, b);
+            if self.slot_in_use(accepted) && self.conns[accepted].state != ConnState::Broken {
+                self.conns[accepted].peer_lost = true;
             }
         }
     }
 
-    /// `broker` runs again: connects to it are accepted.
+    /// `broker` runs again: connects to it are accepted, and a connection that outlived a
+    /// power-off is reset by the host at the next segment that reaches it.
     pub fn restart(&mut self, broker: BrokerId) {
         self.refusing[node_index(Node::Broker(broker))] = false;
+        self.powered_off[node_index(Node::Broker(broker))] = false;
+    }
+
+    /// Whether `broker`'s host is powered off (nothing it receives is answered).
+    pub fn is_powered_off(&self, broker: BrokerId) -> bool {
+        self.powered_off[node_index(Node::Broker(broker))]
+    }
+
+    /// `msg`, sent by `from` on connection `conn` before `broker`'s host lost power, reached
+    /// the dead host: no acknowledgement comes back, so the sender's TCP retransmits it (and
+    /// what follows waits behind it) until the host answers again or TCP gives up.
+    pub fn hold_unacknowledged<E: From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        (from, broker, conn): (Node, BrokerId, u32),
+        msg: Message,
+    ) {
+        let slot = self.slot(from, Node::Broker(broker));
+        if self.conns[slot].id != conn || self.conns[slot].state != ConnState::Open {
+            return;
+        }
+        if matches!(msg, Message::ProduceRequest(_)) {
+            self.produce_requests_on_wire += 1;
+        }
+        let segment = Segment {
+            bytes: msg.size_bytes(),
+            payload: Payload::Message(msg),
+        };
+        if self.conns[slot].flows[0].stall.is_none() {
+            self.start_stall(ctx, slot, 0, ctx.now(), VecDeque::new());
+        }
+        if let Some(stall) = self.conns[slot].flows[0].stall.as_mut() {
+            // Sent before the segments queued since the power-off, after those held before.
+            stall.queue.insert(stall.held_count, segment);
+            stall.held_count += 1;
+        }
+    }
+
+    /// The broker closes its end of the client connection `conn` (`KafkaApis` closing the
+    /// connection after an acks=0 produce error): the client learns it one latency later.
+    pub fn close_by_acceptor<E: From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        broker: BrokerId,
+        conn: u32,
+    ) {
+        let slot = self.slot(Node::Client, Node::Broker(broker));
+        if self.conns[slot].id != conn {
+            return;
+        }
+        let now = ctx.now();
+        let told = self.reset_arrival(now, Node::Broker(broker), Node::Client);
+        self.break_connection(ctx, slot, (Some(told), Some(now)));
     }
 
     /// Whether `broker`'s process is down on a live host, so a connect to it is refused.
@@ -1322,6 +1645,7 @@ impl Network {
             }
         }
         self.refusing.iter_mut().for_each(|r| *r = false);
+        self.powered_off.iter_mut().for_each(|p| *p = false);
     }
 
     /// Drops the next `n` responses of `api` (or of any API) from `broker` to the client.

@@ -288,6 +288,17 @@ pub enum Message {
         /// Correlation id.
         correlation_id: u64,
     },
+    /// Client to broker: the first request on a new connection (`NetworkClient` asks which
+    /// API versions the broker supports before anything else).
+    ApiVersionsRequest {
+        /// Correlation id.
+        correlation_id: u64,
+    },
+    /// Broker to client.
+    ApiVersionsResponse {
+        /// Correlation id.
+        correlation_id: u64,
+    },
     /// Broker to client.
     InitProducerIdResponse {
         /// Correlation id.
@@ -316,6 +327,10 @@ impl Message {
             Message::MetadataRequest { .. } | Message::InitProducerIdRequest { .. } => 48,
             Message::MetadataResponse(r) => 64 + 24 * r.partitions.len() as u64,
             Message::InitProducerIdResponse { .. } => 48,
+            // ApiVersions v3+: the request names the client software; the response lists
+            // about 70 APIs of 7 bytes each.
+            Message::ApiVersionsRequest { .. } => 64,
+            Message::ApiVersionsResponse { .. } => 512,
         }
     }
 }

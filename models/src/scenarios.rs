@@ -109,7 +109,7 @@ so throughput is limited by the client CPU, not by round trips.",
     Scenario {
         name: "acks1-failover-loss",
         title: "acks=1: the leader acknowledges, crashes before the followers fetch, and the records are gone",
-        description: "acks=1, one partition on three brokers. Four records, one every 10 ms; the first is replicated. At 9 ms the links leader<->followers are cut, \
+        description: "acks=1, one partition on three brokers. Four records, one every 10 ms; the first is replicated. At 12 ms the links leader<->followers are cut, \
 so the followers stop fetching; the leader still acknowledges the second and third records (offsets 1 and 2). At 28 ms the leader crashes; \
 the fourth record's request goes to the dead leader, times out, and is retried to the follower the controller elected (still in the ISR) when the leader's \
 session expired, 400 to 500 ms after its last heartbeat, \
@@ -289,7 +289,8 @@ impl Shape {
 }
 
 /// A small world: three records of 100 B with key `key-0`, one every 10 ms (the first waits
-/// for the first metadata, about 1 ms), so each is drained alone after linger.ms (5 ms) and a
+/// for the first metadata, about 3 ms: the TCP connect, the ApiVersions exchange and the
+/// metadata round trip), so each is drained alone after linger.ms (5 ms) and a
 /// fault between 12 and 18 ms hits only the second one's request or response.
 fn small_world(
     scenario: &'static str,
@@ -382,7 +383,7 @@ fn async_send() -> Result<WorldConfig, ScenarioError> {
     sync_async_world("async-batching", SendMode::Async)
 }
 
-/// Cut the leader of `key-0` off its followers at 9 ms (after the first record is
+/// Cut the leader of `key-0` off its followers at 12 ms (after the first record is
 /// replicated), crash it at 28 ms (after the third is acknowledged or appended, before the
 /// fourth is sent).
 fn leader_isolated_then_crashed(config: &WorldConfig) -> Vec<ScheduledFault> {
@@ -392,7 +393,7 @@ fn leader_isolated_then_crashed(config: &WorldConfig) -> Vec<ScheduledFault> {
         .iter()
         .map(|&f| ScheduledFault {
             link: broker_link(placement.leader, f),
-            ..fault(9.0, FaultAction::Cut)
+            ..fault(12.0, FaultAction::Cut)
         })
         .collect();
     schedule.push(ScheduledFault {
@@ -515,11 +516,12 @@ fn delivery_timeout() -> Result<WorldConfig, ScenarioError> {
         off_ms: 2198.0,
     };
     let leader = key_placement(&config.cluster).leader;
-    // The broker's host is off from 2 ms to 1600 ms: nothing answers, not even a reset.
+    // The broker's host is off from 5 ms (after the client connected and learnt the
+    // metadata) to 1600 ms: nothing answers, not even a reset.
     let mut schedule = vec![
         ScheduledFault {
             broker: Some(leader),
-            ..fault(2.0, FaultAction::PowerOff)
+            ..fault(5.0, FaultAction::PowerOff)
         },
         ScheduledFault {
             broker: Some(leader),

@@ -509,6 +509,19 @@ impl Model for World {
                     dir,
                     seq,
                 } => self.net.on_retransmit(ctx, (slot, conn, dir, seq)),
+                NetEvent::Syn { broker, conn } => self.net.on_syn(ctx, broker, conn),
+                NetEvent::SynAck { broker, conn } => {
+                    self.net.on_client_delivery(Node::Broker(broker), ctx.now());
+                    if self.net.on_syn_ack(broker, conn) {
+                        self.producer
+                            .on_connection_established(ctx, &mut self.net, broker, conn);
+                    }
+                }
+                NetEvent::SynRetransmit {
+                    broker,
+                    conn,
+                    attempt,
+                } => self.net.on_syn_retransmit(ctx, (broker, conn, attempt)),
                 NetEvent::Closed {
                     initiator,
                     acceptor,
@@ -542,6 +555,9 @@ impl Model for World {
                     sim::kind_from_debug(&format!("{msg:?}"))
                 ),
                 NetEvent::Retransmit { .. } => "Net::Retransmit".to_owned(),
+                NetEvent::Syn { .. } => "Net::Syn".to_owned(),
+                NetEvent::SynAck { .. } => "Net::SynAck".to_owned(),
+                NetEvent::SynRetransmit { .. } => "Net::SynRetransmit".to_owned(),
                 NetEvent::Closed { .. } => "Net::Closed".to_owned(),
             },
             _ => sim::kind_from_debug(&format!("{event:?}")),

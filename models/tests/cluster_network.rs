@@ -49,6 +49,15 @@ impl Model for NetWorld {
                 dir,
                 seq,
             }) => self.net.on_retransmit(ctx, (slot, conn, dir, seq)),
+            Ev::Net(NetEvent::Syn { broker, conn }) => self.net.on_syn(ctx, broker, conn),
+            Ev::Net(NetEvent::SynAck { broker, conn }) => {
+                self.net.on_syn_ack(broker, conn);
+            }
+            Ev::Net(NetEvent::SynRetransmit {
+                broker,
+                conn,
+                attempt,
+            }) => self.net.on_syn_retransmit(ctx, (broker, conn, attempt)),
             Ev::Net(NetEvent::Closed { conn, side, .. }) => {
                 self.closed.push((ctx.now(), side, conn));
             }

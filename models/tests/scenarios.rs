@@ -10,8 +10,9 @@ use models::scenarios::{ScenarioError, build, key_placement};
 use models::world::{RunResult, WorldConfig, run};
 use sim::{TraceEvent, Value};
 
-/// The most trace events a teaching scenario may emit (one diagram row each).
-const TEACHING_EVENTS_MAX: usize = 80;
+/// The most trace events a teaching scenario may emit (one diagram row each; every connection
+/// the producer opens adds a connect row and a ready row).
+const TEACHING_EVENTS_MAX: usize = 90;
 
 fn config_of(name: &str) -> WorldConfig {
     build(name).unwrap_or_else(|e| panic!("{name}: {e}"))

@@ -152,7 +152,9 @@ impl Cluster {
                     self.params.append_cost_per_batch.as_nanos() * r.batches.len() as u64;
                 per_batch + bytes * self.params.append_cost_per_kib_ns / 1024
             }
-            Message::MetadataRequest { .. } | Message::InitProducerIdRequest { .. } => 0,
+            Message::MetadataRequest { .. }
+            | Message::InitProducerIdRequest { .. }
+            | Message::ApiVersionsRequest { .. } => 0,
             // Responses are never addressed to a broker; ignore anything else.
             _ => return,
         };
@@ -205,6 +207,11 @@ impl Cluster {
             }
             Message::MetadataRequest { correlation_id: _ } => {
                 let response = Message::MetadataResponse(self.published.clone());
+                net.send_on(ctx, Node::Broker(b), from, connection, response);
+                self.unmute_client(ctx, net, (b, from, connection));
+            }
+            Message::ApiVersionsRequest { correlation_id } => {
+                let response = Message::ApiVersionsResponse { correlation_id };
                 net.send_on(ctx, Node::Broker(b), from, connection, response);
                 self.unmute_client(ctx, net, (b, from, connection));
             }
@@ -273,6 +280,17 @@ impl Cluster {
             self.append_batches(ctx, net, b, (req.batches, req.acks, &injected));
         if req.acks == Acks::None {
             self.produce_scratch.waits = waits;
+            if responses.iter().any(|r| r.error != ErrorCode::None) {
+                // `KafkaApis.handleProduceRequest`: an acks=0 request with any error closes
+                // the connection, so that the client refreshes its metadata.
+                ctx.trace("broker", "close_connection", |e| {
+                    e.with("broker", b.0)
+                        .with("corr", req.correlation_id)
+                        .with("reason", "acks0_error")
+                });
+                net.close_by_acceptor(ctx, b, connection);
+                return;
+            }
             // acks=0: no response; the channel is unmuted once the request is handled.
             self.unmute_client(ctx, net, (b, client, connection));
             return;

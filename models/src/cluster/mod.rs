@@ -509,7 +509,8 @@ impl Cluster {
 
     /// Handles a message delivered to broker `to` on client connection `conn` (requests;
     /// anything else is ignored). A broker whose process is down on a live host refuses the
-    /// connection (the client learns it one latency later); a powered-off one answers nothing.
+    /// connection (the client learns it one latency later); a powered-off one answers nothing,
+    /// so the sender's TCP retransmits the message.
     pub fn on_message<E: From<ClusterEvent> + From<NetEvent>>(
         &mut self,
         ctx: &mut Ctx<'_, E>,
@@ -519,6 +520,11 @@ impl Cluster {
     ) {
         if net.refuses_connections(to) {
             net.refuse(ctx, from, to, conn);
+            return;
+        }
+        if net.is_powered_off(to) {
+            // Sent before the power-off was felt: never acknowledged, so retransmitted.
+            net.hold_unacknowledged(ctx, (from, to, conn), msg);
             return;
         }
         self.enqueue_request(ctx, net, (from, to, conn), msg);

@@ -40,7 +40,7 @@ use crate::world::Event;
 
 use self::app::AppThread;
 pub(crate) use self::app::RunAhead;
-use self::client::Connections;
+use self::client::{ConnectionPolicy, Connections};
 use self::metadata::ClientMetadata;
 use self::metrics::ProducerMetrics;
 use self::records::AppRecords;
@@ -220,9 +220,16 @@ impl Producer {
             ),
             conns: Connections::new(
                 broker_count,
-                settings.request_timeout_ns,
-                config.max_in_flight_requests_per_connection,
-                reconnect,
+                ConnectionPolicy {
+                    request_timeout_ns: settings.request_timeout_ns,
+                    max_in_flight: config.max_in_flight_requests_per_connection,
+                    reconnect,
+                    setup_timeout: ExponentialBackoff::new(
+                        modelled_ns(config.socket_connection_setup_timeout_ms),
+                        modelled_ns(config.socket_connection_setup_timeout_max_ms),
+                    ),
+                },
+                streams.stream("producer/connection_setup"),
             ),
             pid_request: match settings.idempotence {
                 Idempotence::Enabled => ProducerIdRequest::Needed,
@@ -299,9 +306,13 @@ impl Producer {
                 producer_id,
                 epoch,
             } => self.on_init_producer_id_response(ctx, from, correlation_id, (producer_id, epoch)),
+            Message::ApiVersionsResponse { correlation_id } => {
+                self.on_api_versions_response(ctx, from, correlation_id)
+            }
             Message::ProduceRequest(_)
             | Message::MetadataRequest { .. }
-            | Message::InitProducerIdRequest { .. } => {
+            | Message::InitProducerIdRequest { .. }
+            | Message::ApiVersionsRequest { .. } => {
                 return;
             }
         }

@@ -100,6 +100,7 @@ impl Producer {
     pub(super) fn run_once(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network) {
         let now = ctx.now().as_nanos();
         self.handle_request_timeouts(ctx, net, now);
+        self.handle_connection_setup_timeouts(ctx, net, now);
         self.idempotent_housekeeping(ctx);
         self.maybe_send_init_producer_id(ctx, net, now);
         self.maybe_send_metadata_request(ctx, net, now);
@@ -122,7 +123,8 @@ impl Producer {
             next_check,
             self.acc.next_expiry_at_ns(),
             self.conns.next_timeout_ns(),
-            self.conns.next_reconnect_ns(),
+            self.conns.next_setup_timeout_ns(),
+            self.conns.next_reconnect_ns(now),
             (metadata.update_requested && !metadata.request_in_flight)
                 .then_some(metadata.next_allowed_ns),
             metadata.known.then(|| {
@@ -163,6 +165,110 @@ impl Producer {
                 ProduceError::RequestTimedOut,
             );
         }
+    }
+
+    /// `NetworkClient.handleTimedOutConnections`: a connect still not established after its
+    /// setup timeout is closed and processed as a disconnection.
+    fn handle_connection_setup_timeouts(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        net: &mut Network,
+        now: u64,
+    ) {
+        while let Some(node) = self.conns.setup_timed_out(now) {
+            let timeout_ms = self.conns.setup_timeout_ns(node) / 1_000_000;
+            ctx.trace("producer", "connect_timeout", |e| {
+                e.with("node", node).with("timeout_ms", timeout_ms)
+            });
+            let jitter = (self.reconnect_rng.next_u64() >> 32) as u32;
+            let requests = self.conns.close(node, now, jitter);
+            self.process_disconnection(
+                ctx,
+                net,
+                (node, now),
+                requests,
+                ProduceError::NetworkException,
+            );
+        }
+    }
+
+    /// `NetworkClient.ready(node)`: true when a request can go to `node` now; otherwise, when
+    /// `node` may connect (`canConnect`), a connect begins (`initiateConnect`).
+    fn node_ready(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        net: &mut Network,
+        node: u32,
+        now: u64,
+    ) -> bool {
+        if self.conns.ready(node) {
+            return true;
+        }
+        if self.conns.can_connect(node, now) {
+            self.initiate_connect(ctx, net, node, now);
+        }
+        false
+    }
+
+    /// `NetworkClient.initiateConnect`: the connection to `node` starts connecting (its SYN
+    /// leaves now).
+    fn initiate_connect(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        net: &mut Network,
+        node: u32,
+        now: u64,
+    ) {
+        self.conns.connecting(node, now);
+        let setup_timeout_ms = self.conns.setup_timeout_ns(node) / 1_000_000;
+        ctx.trace("producer", "connect", |e| {
+            e.with("node", node)
+                .with("setup_timeout_ms", setup_timeout_ms)
+        });
+        net.connect(ctx, BrokerId(node));
+    }
+
+    /// TCP connection `conn` to `node` is established (its SYN-ACK arrived): the client sends
+    /// the ApiVersions request (`NetworkClient.handleConnections`,
+    /// `handleInitiateApiVersionRequests`).
+    pub(crate) fn on_connection_established(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        net: &mut Network,
+        node: BrokerId,
+        conn: u32,
+    ) {
+        if net.client_connection(node) != conn || !self.conns.is_connecting(node.0) {
+            return;
+        }
+        self.conns.checking_api_versions(node.0);
+        let correlation_id = self.next_correlation_id();
+        let request = Message::ApiVersionsRequest { correlation_id };
+        net.send(ctx, Node::Client, Node::Broker(node), request);
+        let now = ctx.now().as_nanos();
+        self.conns.push(
+            node.0,
+            InFlightRequest {
+                correlation_id,
+                sent_at_ns: now,
+                kind: RequestKind::ApiVersions,
+            },
+        );
+        self.run_once(ctx, net);
+    }
+
+    /// The ApiVersions response: the connection is READY (`handleApiVersionsResponse`).
+    pub(super) fn on_api_versions_response(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        from: BrokerId,
+        correlation_id: u64,
+    ) {
+        if self.conns.take(from.0, correlation_id).is_none() {
+            return;
+        }
+        self.conns.set_ready(from.0);
+        ctx.trace("producer", "ready", |e| e.with("node", from.0));
     }
 
     /// `NetworkClient.processDisconnection`: the connection to `node` is gone; every request
@@ -209,6 +315,7 @@ impl Producer {
                 }
                 RequestKind::Metadata => self.metadata.on_failed(now),
                 RequestKind::InitProducerId => self.pid_request = ProducerIdRequest::Needed,
+                RequestKind::ApiVersions => {}
             }
         }
     }
@@ -288,11 +395,18 @@ impl Producer {
         let Some(node) = self.conns.least_loaded(now) else {
             return false;
         };
+        // `DefaultMetadataUpdater.maybeUpdate`: send when the node can take it, otherwise wait
+        // for a connect under way or begin one.
+        if !self.node_ready(ctx, net, node, now) {
+            return false;
+        }
         let correlation_id = self.next_correlation_id();
         let request = match kind {
             RequestKind::Metadata => Message::MetadataRequest { correlation_id },
             RequestKind::InitProducerId => Message::InitProducerIdRequest { correlation_id },
-            RequestKind::Produce { .. } => unreachable!("produce requests go through drain"),
+            RequestKind::Produce { .. } | RequestKind::ApiVersions => {
+                unreachable!("produce requests go through drain, ApiVersions through a connect")
+            }
         };
         net.send(ctx, Node::Client, Node::Broker(BrokerId(node)), request);
         self.conns.push(
@@ -359,7 +473,7 @@ impl Producer {
         }
         let mut nodes = Vec::with_capacity(check.ready_nodes.len());
         for &node in &check.ready_nodes {
-            let readiness = if self.conns.ready(node.0, now) {
+            let readiness = if self.node_ready(ctx, net, node.0, now) {
                 nodes.push(node);
                 NodeReadiness::CanDrain
             } else {
@@ -683,7 +797,6 @@ impl Producer {
             .in_flight
             .iter()
             .position(|r| matches!(r.kind, RequestKind::Metadata))?;
-        conn.failed_attempts = 0;
         conn.in_flight.remove(index)
     }
 

@@ -97,6 +97,10 @@ impl Model for TestWorld {
                 dir,
                 seq,
             }) => self.net.on_retransmit(ctx, (slot, conn, dir, seq)),
+            // The scripted client never connects: its connections are established from the start.
+            Ev::Net(
+                NetEvent::Syn { .. } | NetEvent::SynAck { .. } | NetEvent::SynRetransmit { .. },
+            ) => {}
             Ev::Net(NetEvent::Closed {
                 initiator,
                 acceptor,

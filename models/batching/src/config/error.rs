@@ -154,6 +154,14 @@ pub enum ConfigWarningKind {
         /// The configured `retry.backoff.max.ms`, now used as a flat backoff.
         retry_backoff_max_ms: u64,
     },
+    /// `socket.connection.setup.timeout.ms` above `socket.connection.setup.timeout.max.ms`:
+    /// the maximum is used as a static setup timeout.
+    ConnectionSetupTimeoutFlat {
+        /// The configured `socket.connection.setup.timeout.ms`.
+        setup_timeout_ms: u64,
+        /// The configured `socket.connection.setup.timeout.max.ms`, now a static timeout.
+        setup_timeout_max_ms: u64,
+    },
     /// `reconnect.backoff.ms` set without `reconnect.backoff.max.ms`: exponential reconnect
     /// backoff is disabled.
     ReconnectBackoffFlat,
@@ -221,6 +229,16 @@ impl fmt::Display for ConfigWarning {
                 "Configuration 'retry.backoff.ms' with value '{retry_backoff_ms}' is greater than \
                  configuration 'retry.backoff.max.ms' with value '{retry_backoff_max_ms}'. A static \
                  backoff with value '{retry_backoff_max_ms}' will be applied."
+            ),
+            ConfigWarningKind::ConnectionSetupTimeoutFlat {
+                setup_timeout_ms,
+                setup_timeout_max_ms,
+            } => write!(
+                f,
+                "Configuration 'socket.connection.setup.timeout.ms' with value '{setup_timeout_ms}' \
+                 is greater than configuration 'socket.connection.setup.timeout.max.ms' with value \
+                 '{setup_timeout_max_ms}'. A static connection setup timeout with value \
+                 '{setup_timeout_max_ms}' will be applied."
             ),
             ConfigWarningKind::ReconnectBackoffFlat => f.write_str(
                 "Disabling exponential reconnect backoff because reconnect.backoff.ms is set, but \

@@ -244,6 +244,28 @@ pub(crate) static KEYS: &[KeyDef] = &[
         show: |c| c.reconnect_backoff_max_ms.to_string(),
     },
     KeyDef {
+        name: "socket.connection.setup.timeout.ms",
+        since: Some((2, 7)),
+        apply: |c, v| {
+            set(
+                &mut c.socket_connection_setup_timeout_ms,
+                coerce::long_at_least_u64(v, 0),
+            )
+        },
+        show: |c| c.socket_connection_setup_timeout_ms.to_string(),
+    },
+    KeyDef {
+        name: "socket.connection.setup.timeout.max.ms",
+        since: Some((2, 7)),
+        apply: |c, v| {
+            set(
+                &mut c.socket_connection_setup_timeout_max_ms,
+                coerce::long_at_least_u64(v, 0),
+            )
+        },
+        show: |c| c.socket_connection_setup_timeout_max_ms.to_string(),
+    },
+    KeyDef {
         name: "compression.type",
         since: None,
         apply: apply_compression_type,
@@ -394,8 +416,6 @@ pub(crate) static NOT_MODELLED: &[&str] = &[
     "interceptor.classes",
     "metric.reporters",
     "metrics.recording.level",
-    "socket.connection.setup.timeout.ms",
-    "socket.connection.setup.timeout.max.ms",
     "security.protocol",
     "security.providers",
     "metadata.recovery.strategy",

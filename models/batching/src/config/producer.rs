@@ -308,6 +308,12 @@ pub struct ProducerConfig {
     /// `reconnect.backoff.max.ms`: the cap of the reconnect backoff. Default 1000; when only
     /// `reconnect.backoff.ms` is set, it takes that value (flat backoff, as Kafka does).
     pub reconnect_backoff_max_ms: u64,
+    /// `socket.connection.setup.timeout.ms` (2.7+): how long a TCP connect may take before
+    /// the client closes it. Default 10000.
+    pub socket_connection_setup_timeout_ms: u64,
+    /// `socket.connection.setup.timeout.max.ms` (2.7+): the cap the setup timeout grows to
+    /// over consecutive failed connects. Default 30000 (127000 in 2.7 only).
+    pub socket_connection_setup_timeout_max_ms: u64,
     /// `compression.type`. Default `none`.
     pub compression_type: CompressionType,
     /// `compression.gzip.level` (3.8+): -1 (the Deflater default) or 1..=9. Default -1.
@@ -412,6 +418,8 @@ impl ProducerConfig {
             },
             reconnect_backoff_ms: 50,
             reconnect_backoff_max_ms: 1000,
+            socket_connection_setup_timeout_ms: 10_000,
+            socket_connection_setup_timeout_max_ms: 30_000,
             compression_type: CompressionType::None,
             compression_gzip_level: -1,
             compression_lz4_level: 9,

@@ -246,6 +246,7 @@ impl Resolver {
     fn post_process(&mut self) {
         self.post_process_retry_backoff();
         self.post_process_reconnect_backoff();
+        self.post_process_connection_setup_timeout();
         self.validate_idempotence();
         if self.errors.is_empty() {
             self.validate_transactional_id();
@@ -296,6 +297,30 @@ impl Resolver {
                 retry_backoff_max_ms: max,
             };
             self.warn("retry.backoff.ms", kind);
+        }
+    }
+
+    /// `CommonClientConfigs.warnDisablingExponentialBackoff`: a setup timeout above its
+    /// maximum becomes a static timeout of the maximum (`ExponentialBackoff` takes the smaller).
+    fn post_process_connection_setup_timeout(&mut self) {
+        let config = &mut self.config;
+        let (initial, max) = (
+            config.socket_connection_setup_timeout_ms,
+            config.socket_connection_setup_timeout_max_ms,
+        );
+        if initial > max {
+            config.socket_connection_setup_timeout_ms = max;
+            self.adjust(
+                "socket.connection.setup.timeout.ms",
+                format!(
+                    "was {initial}, above socket.connection.setup.timeout.max.ms: a static timeout of {max}"
+                ),
+            );
+            let kind = ConfigWarningKind::ConnectionSetupTimeoutFlat {
+                setup_timeout_ms: initial,
+                setup_timeout_max_ms: max,
+            };
+            self.warn("socket.connection.setup.timeout.ms", kind);
         }
     }
 
