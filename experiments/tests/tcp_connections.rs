@@ -5,8 +5,9 @@
 //! client on Linux sees them. Every figure comes from the checker's classes and the run's
 //! metrics; bad entries are refused with exit code 2 and the key named.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
+
+use support::{Trace, get};
 
 /// One partition on three brokers led by broker 0, about 20,000 records/s of 100 B.
 const BASE: &str = r#"
@@ -30,15 +31,6 @@ replication_factor = 3
 duration_ms = DURATION
 "#;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("linger-tcp-connections")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
-
 struct Setup<'a> {
     idempotence: bool,
     request_timeout_ms: Option<u32>,
@@ -56,34 +48,12 @@ fn experiment(setup: &Setup<'_>) -> String {
         + setup.extra
 }
 
-fn linger_run(name: &str, text: &str) -> Output {
-    let path = scratch(name).join("experiment.toml");
-    std::fs::write(&path, text).expect("writes");
-    Command::new(env!("CARGO_BIN_EXE_linger"))
-        .arg("run")
-        .arg(&path)
-        .arg("--json")
-        .output()
-        .expect("the binary runs")
-}
-
 /// The metrics of the run, after checking it succeeded.
 fn metrics(name: &str, setup: &Setup<'_>) -> serde_json::Value {
-    let output = linger_run(name, &experiment(setup));
-    assert!(
-        output.status.success(),
-        "{name}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
-    report["runs"][0]["metrics"].clone()
+    support::run(SUITE, name, &experiment(setup), Trace::Off).metrics
 }
 
-fn get(m: &serde_json::Value, name: &str) -> f64 {
-    m[name]
-        .as_f64()
-        .unwrap_or_else(|| panic!("no metric {name} in {m}"))
-}
+const SUITE: &str = "linger-tcp-connections";
 
 fn cut(link: &str, from_ms: u32, to_ms: u32) -> String {
     format!(
@@ -313,12 +283,7 @@ fn a_leader_power_off_is_noticed_through_the_request_timeout() {
 
 /// A bad entry is refused with exit code 2, naming the file, line and key.
 fn assert_refused(name: &str, text: &str, key: &str, words: &str) {
-    let output = linger_run(name, text);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{name}: {stderr}");
-    assert!(stderr.contains(key), "{name}: {stderr}");
-    assert!(stderr.contains(words), "{name}: {stderr}");
-    assert!(stderr.contains("experiment.toml:"), "{name}: {stderr}");
+    support::assert_refused(SUITE, name, text, key, words);
 }
 
 #[test]

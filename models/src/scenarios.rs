@@ -111,8 +111,8 @@ so throughput is limited by the client CPU, not by round trips.",
         title: "acks=1: the leader acknowledges, crashes before the followers fetch, and the records are gone",
         description: "acks=1, one partition on three brokers. Four records, one every 10 ms; the first is replicated. At 12 ms the links leader<->followers are cut, \
 so the followers stop fetching; the leader still acknowledges the second and third records (offsets 1 and 2). At 28 ms the leader crashes; \
-the fourth record's request goes to the dead leader, times out, and is retried to the follower the controller elected (still in the ISR) when the leader's \
-session expired, 400 to 500 ms after its last heartbeat, \
+the fourth record waits while every connect to the dead leader is refused (a reset one round trip later), until the metadata names the follower \
+the controller elected (still in the ISR) when the leader's session expired, 400 to 500 ms after its last heartbeat, \
 which gives it offset 1 again. When the old leader rejoins it truncates the two records only it had: the checker reports acknowledged records lost (lost_acked).",
         build: acks1_failover_loss,
     },
@@ -120,7 +120,7 @@ which gives it offset 1 again. When the old leader rejoins it truncates the two 
         name: "acks-all-min-isr",
         title: "acks=all, RF 3, min.insync.replicas=2: the same crash loses nothing acknowledged",
         description: "The records and faults of `acks1-failover-loss` with acks=all and min.insync.replicas=2. The leader cannot advance its high watermark \
-while the followers cannot fetch, so it acknowledges nothing written after the cut; those records time out on the client and are retried \
+while the followers cannot fetch, so it acknowledges nothing written after the cut; those requests fail with the crash's reset (NETWORK_EXCEPTION) and are retried \
 to the new leader, in order, with the fourth. The checker reports no acknowledged record lost.",
         build: acks_all_min_isr,
     },
@@ -171,10 +171,7 @@ The checker reports no reordering and no duplicate.",
     Scenario {
         name: "delivery-timeout",
         title: "delivery.timeout.ms expires while the broker is unreachable or silent",
-        description: "delivery.timeout.ms=1500, request.timeout.ms=1000, one broker. Two records at 1 ms, in one batch, while the broker's host is powered off (fault `power_off`, 2 ms to 1600 ms: nothing answers, not even a reset): \
-both attempts are lost, the batch expires with TimeoutException and the records are absent (failed_absent); the producer then bumps its epoch. \
-Two more at 2200 ms while every response of the broker is dropped (from 2195 ms): the broker writes them, but the answer is lost and its connection blackholes (fault `drop_responses`), \
-the retry is lost as well, and they expire too: the checker reports them 'reported failed but present' (failed_present).",
+        description: "delivery.timeout.ms=1500, request.timeout.ms=1000, one broker. Two records, sent as soon as the first metadata arrives (3 ms), in one batch; the broker's host is powered off from 5 ms to 1600 ms (fault `power_off`: nothing answers, not even a reset). The request is retransmitted into silence and times out, the reconnect's SYN goes unanswered as well, and the batch expires with TimeoutException: the records are absent (failed_absent). After the restart the next SYN retransmission connects, and the producer bumps its epoch. Two more at 2200 ms while every response of the broker is dropped (from 2195 ms): the broker writes them, but the answer is lost and its connection blackholes (fault `drop_responses`), the new connection's ApiVersions response is lost too, and they expire: the checker reports them 'reported failed but present' (failed_present).",
         build: delivery_timeout,
     },
     Scenario {

@@ -86,6 +86,14 @@ pub const PRODUCER_KEYS: &[(&str, Kafka)] = &[
     ("reconnect.backoff.ms", Kafka::Int(0, 1_000)),
     ("reconnect.backoff.max.ms", Kafka::Int(0, 2_000)),
     (
+        "socket.connection.setup.timeout.ms",
+        Kafka::Int(1_000, 20_000),
+    ),
+    (
+        "socket.connection.setup.timeout.max.ms",
+        Kafka::Int(1_000, 40_000),
+    ),
+    (
         "compression.type",
         Kafka::Choice(&["none", "gzip", "snappy", "lz4", "zstd"]),
     ),

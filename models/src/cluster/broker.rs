@@ -283,10 +283,9 @@ impl Cluster {
             if responses.iter().any(|r| r.error != ErrorCode::None) {
                 // `KafkaApis.handleProduceRequest`: an acks=0 request with any error closes
                 // the connection, so that the client refreshes its metadata.
-                ctx.trace("broker", "close_connection", |e| {
-                    e.with("broker", b.0)
-                        .with("corr", req.correlation_id)
-                        .with("reason", "acks0_error")
+                let corr = req.correlation_id;
+                trace_broker(ctx, b, "close_connection", |e| {
+                    e.with("corr", corr).with("reason", "acks0_error")
                 });
                 net.close_by_acceptor(ctx, b, connection);
                 return;

@@ -377,28 +377,26 @@ impl Producer {
             return;
         }
         let sent = self.send_control_request(ctx, net, now, RequestKind::InitProducerId);
-        if sent {
+        if sent.is_some() {
             self.pid_request = ProducerIdRequest::InFlight;
         }
     }
 
     /// Sends a metadata or InitProducerId request to the least-loaded ready connection and
-    /// tracks it in flight there (`NetworkClient.leastLoadedNode`). False when no connection
-    /// can take it now.
+    /// tracks it in flight there (`NetworkClient.leastLoadedNode`); returns the node, or `None`
+    /// when no connection can take it now.
     fn send_control_request(
         &mut self,
         ctx: &mut Ctx<'_, Event>,
         net: &mut Network,
         now: u64,
         kind: RequestKind<(crate::batching::PartitionId, BatchId)>,
-    ) -> bool {
-        let Some(node) = self.conns.least_loaded(now) else {
-            return false;
-        };
+    ) -> Option<u32> {
+        let node = self.conns.least_loaded(now)?;
         // `DefaultMetadataUpdater.maybeUpdate`: send when the node can take it, otherwise wait
         // for a connect under way or begin one.
         if !self.node_ready(ctx, net, node, now) {
-            return false;
+            return None;
         }
         let correlation_id = self.next_correlation_id();
         let request = match kind {
@@ -417,7 +415,7 @@ impl Producer {
                 kind,
             },
         );
-        true
+        Some(node)
     }
 
     fn maybe_send_metadata_request(
@@ -441,10 +439,13 @@ impl Producer {
         {
             return;
         }
-        let sent = self.send_control_request(ctx, net, now, RequestKind::Metadata);
-        if !sent {
+        let Some(node) = self.send_control_request(ctx, net, now, RequestKind::Metadata) else {
             return;
-        }
+        };
+        let corr = self.next_correlation_id;
+        ctx.trace("producer", "metadata_request", |e| {
+            e.with("corr", corr).with("node", node)
+        });
         self.metadata.on_request_sent();
     }
 
