@@ -8,8 +8,9 @@
 
 use std::process::{Command, Output};
 
-/// The most rows a teaching diagram may have: a few dozen tell one story.
-const DIAGRAM_ROWS_MAX: usize = 80;
+/// The most rows a teaching diagram may have: a few dozen tell one story (every connection
+/// the producer opens adds a connect row and a ready row).
+const DIAGRAM_ROWS_MAX: usize = 90;
 
 fn teach(name: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_linger"))
@@ -82,7 +83,7 @@ golden! {
         "LOST on the network: produce request",
         "ack record 1: offset -1",
     ],
-    sync_vs_async => "sync-vs-async": ["Produce #7 [b4 PID 0 epoch 0 SEQ 4]", "ack record 4"],
+    sync_vs_async => "sync-vs-async": ["Produce #8 [b4 PID 0 epoch 0 SEQ 4]", "ack record 4"],
     async_batching => "async-batching": [
         "(5 records, attempt 0)",
         "[b0 PID 0 epoch 0 SEQ 0..4]",
@@ -123,8 +124,8 @@ golden! {
         "duplicated 0",
     ],
     reorder_inflight => "reorder-inflight": [
-        "LOST on the network: produce request #3",
         "LOST on the network: produce request #4",
+        "LOST on the network: produce request #5",
         "RETRY b1 p0 after REQUEST_TIMED_OUT",
         "RETRY b2 p0 after REQUEST_TIMED_OUT",
         "ack record 2: offset 1",
