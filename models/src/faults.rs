@@ -37,7 +37,11 @@
 //! (`NetworkClient.processDisconnection`: requests in flight fail with NETWORK_EXCEPTION and
 //! are retried, a metadata refresh is requested) and a reconnect fails within a round trip;
 //! random crashes are process crashes. `power_off` is a silent host loss: nothing answers, what
-//! is sent to it is lost, and the client notices only through `request.timeout.ms`. A cut is
+//! is sent to it is never acknowledged and so retransmitted (see `network`), the client notices
+//! only through `request.timeout.ms`, and a connect to it is abandoned after
+//! `socket.connection.setup.timeout.ms`; after `restart` the host answers the next segment of a
+//! connection from before the power-off with a reset (Linux: no socket for it), so the client
+//! sees that connection close at its next retransmission. A cut is
 //! a symmetric network partition of one link: TCP retransmits across it (see `network`).
 //! `reset` closes the link's connections and both ends see it at once; `blackhole` makes the
 //! link's current connections lose everything silently, as a middlebox that dropped the

@@ -19,6 +19,10 @@
 //! - [`NetworkConfig`] (serde, `Default` = 0.5 ms constant LAN latency, 10 Gbit/s, no loss,
 //!   Linux's retransmission defaults) with per-link overrides; [`Network::new`] validates it
 //!   against the broker count.
+//! - Connection setup: [`Network::connect`], then [`NetEvent::Syn`] to [`Network::on_syn`],
+//!   [`NetEvent::SynAck`] to [`Network::on_syn_ack`], [`NetEvent::SynRetransmit`] to
+//!   [`Network::on_syn_retransmit`]; [`Network::close_by_acceptor`] (a broker closing a client
+//!   connection), [`Network::hold_unacknowledged`] (a message reaching a powered-off host).
 //! - Client connections: [`Network::send`] / [`Network::send_written`] (the client's current
 //!   connection) and [`Network::send_on`] (a broker answering on the connection a request came
 //!   on); [`Network::client_connection`] names the open one, [`Network::reconnect`] closes it and
@@ -56,7 +60,18 @@
 //! flow's state), a scripted response drop (the response vanishes and its connection
 //! blackholes from there, since TCP alone never loses one message and delivers the next); a
 //! process crash resets the broker's connections (the peers learn it one latency later) and
-//! refuses new ones until restart, a power-off answers nothing.
+//! refuses new ones until restart, a power-off answers nothing: what reaches the dead host (or
+//! is sent to it) waits for its retransmissions, and after the restart the first segment of a
+//! connection from before the power-off that reaches the host is answered with a reset (Linux
+//! answers a segment for which it has no socket with RST), so the sender sees the close one
+//! round trip after that retransmission.
+//! Connection setup (client connections): [`Network::connect`] sends the SYN (lost on a cut or
+//! to `request_loss`; retransmitted on Linux's SYN schedule, `TCP_TIMEOUT_INIT` 1 s doubling,
+//! `tcp_syn_retries` 6, then the connect fails after about 127 s); the broker's host answers
+//! with a SYN-ACK when the broker runs (lost on a cut or to `response_loss`, made good by the
+//! next SYN), with a reset when its process is down (the connect is refused one round trip
+//! after the SYN), and not at all when it is powered off. The client's side of the handshake
+//! and the setup timeout are the producer's (`producer::client`).
 //! Kafka's side of it: the client learns of a closed connection as `Selector.poll` reports a
 //! disconnect and `NetworkClient.processDisconnection` handles it (requests in flight cancelled
 //! as disconnected, `metadataUpdater.handleServerDisconnect` requests a metadata update); its
@@ -70,7 +85,10 @@
 //! once a retransmission gets through, everything queued behind it follows at once. A cut
 //! delays messages already on the wire as little as before: a message that left before the cut
 //! is delivered. Request loss applies to client→broker messages, response loss to
-//! broker→client messages; broker↔broker traffic is delayed only by cuts.
+//! broker→client messages; broker↔broker traffic is delayed only by cuts. A follower's fetch
+//! connection has no handshake: it is usable as soon as it is opened (its fetch request goes
+//! out at once, and a connect to a crashed or powered-off leader fails or times out as that
+//! request does), so a follower reconnecting to a leader fetches one round trip early.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};

@@ -7,10 +7,12 @@
 //!     Produce:  per batch: not leader → NOT_LEADER_OR_FOLLOWER (+hint) │ too big → MESSAGE_TOO_LARGE
 //!               acks=all ∧ |ISR| < min ISR → NOT_ENOUGH_REPLICAS (nothing written)
 //!               dedup/sequence → duplicate (original offset) │ OUT_OF_ORDER │ INVALID_EPOCH │ append
-//!               acks=0: no response │ acks=1: respond now │ acks=all: purgatory until HW ≥ last+1
+//!               acks=0: no response (any error: close the connection) │ acks=1: respond now │
+//!               acks=all: purgatory until HW ≥ last+1
 //!               injected error (fault `error`): before the append → the error, nothing written;
 //!               after it → written, the error answered at once
 //!     Metadata: the published view        InitProducerId: a fresh producer id, epoch 0
+//!     ApiVersions: answered at once (the first request on every client connection)
 //!     a produce response is sent, or held back by a pending `delay_responses` (still muted)
 //! ```
 //!
@@ -19,7 +21,11 @@
 //! is written) handles one request per connection at a time. So requests the client pipelines
 //! under `max.in.flight.requests.per.connection` overlap only their network transit: an acks=all
 //! request in purgatory holds back the next one on its connection. An acks=0 request unmutes
-//! once handled. A reconnect discards the old connection's held-back requests.
+//! once handled; one that met any error closes the connection instead
+//! (`KafkaApis.handleProduceRequest` → `requestChannel.closeConnection`: there is no response
+//! to carry the error, so the client learns of it by the disconnect and refreshes its
+//! metadata), and the requests held back behind it are gone with it. A reconnect discards the
+//! old connection's held-back requests.
 //!
 //! Purgatory transitions per partition slot (DelayedProduce): pending → NONE when HW passes and
 //! |ISR| ≥ min ISR; → NOT_ENOUGH_REPLICAS_AFTER_APPEND when HW passes with |ISR| < min ISR;

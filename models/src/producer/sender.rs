@@ -5,10 +5,13 @@
 //! ```text
 //!  SenderWake / response / append of a new or full batch
 //!    └─► run_once(now)
-//!          1 close connections whose oldest request timed out; fail their batches (REQUEST_TIMED_OUT)
+//!          1 close connections whose oldest request timed out; fail their batches (REQUEST_TIMED_OUT);
+//!            close connects past their setup timeout
 //!          2 idempotent housekeeping (resolve sequences, local epoch bump); InitProducerId if needed
 //!          3 metadata request if one is wanted (errors, unknown leaders, metadata.max.age.ms)
-//!          4 ready → client.ready(node) → drain → one ProduceRequest per node (acks=0: done at once)
+//!          4 ready → client.ready(node) (not ready and may connect: connect) → drain → one
+//!            ProduceRequest per node (acks=0: done once written)
+//!  SYN-ACK → ApiVersionsRequest │ ApiVersions response → the connection is ready
 //!          5 expire batches past delivery.timeout.ms (queued and in flight)
 //!          6 re-arm the timer at min(next ready check, next expiry, next request timeout,
 //!            reconnect backoff end, metadata backoff end, metadata max age)
@@ -19,7 +22,9 @@
 //! Fidelity: `Sender.sendProducerData`, `Sender.handleProduceResponse`/`completeBatch`
 //! (the decision itself is the core's), `NetworkClient.handleTimedOutRequests` (a timed-out
 //! request closes the connection and every request on it fails as timed out; late responses on
-//! the closed connection are ignored), `Metadata` (refresh on invalid-metadata errors, unknown
+//! the closed connection are ignored), `NetworkClient.initiateConnect`, `handleConnections`,
+//! `handleApiVersionsResponse` and `handleTimedOutConnections` (see `client`), `DefaultMetadataUpdater.maybeUpdate`
+//! (a metadata request waits for a connect under way or begins one), `Metadata` (refresh on invalid-metadata errors, unknown
 //! leaders and disconnects, KIP-951 leader hints; the refresh backoff of `Metadata.timeToAllowUpdate`
 //! is in `metadata`).
 
