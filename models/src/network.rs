@@ -1339,6 +1339,8 @@ impl Network {
             return;
         }
         let c = &mut self.conns[slot];
+        // A SYN that reaches a restarted host opens a connection it knows.
+        c.peer_lost = false;
         let at = link.arrival(now, HANDSHAKE_SEGMENT_BYTES, &mut c.flows[1].last_arrival);
         if let ClientArrivals::Tracked(pending) = &mut self.client_arrivals {
             pending[node_index(b)].push(Reverse(at));
@@ -1991,5 +1993,79 @@ mod tests {
             "the new connection does not wait for the old one: {:?}",
             seen.0
         );
+    }
+
+    /// Drives the handshake events of one network and records what reached the client.
+    struct Handshakes {
+        net: Network,
+        /// (time, "established" | "closed").
+        seen: Vec<(Instant, &'static str)>,
+    }
+
+    impl sim::Model for Handshakes {
+        type Event = NetEvent;
+        fn on_event(&mut self, ctx: &mut Ctx<'_, NetEvent>, event: NetEvent) {
+            match event {
+                NetEvent::Syn { broker, conn } => self.net.on_syn(ctx, broker, conn),
+                NetEvent::SynAck { broker, conn } => {
+                    if self.net.on_syn_ack(broker, conn) {
+                        self.seen.push((ctx.now(), "established"));
+                    }
+                }
+                NetEvent::SynRetransmit {
+                    broker,
+                    conn,
+                    attempt,
+                } => self.net.on_syn_retransmit(ctx, (broker, conn, attempt)),
+                NetEvent::Closed { side, .. } if side == Node::Client => {
+                    self.seen.push((ctx.now(), "closed"));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn handshake(setup: impl FnOnce(&mut Network)) -> Vec<(Instant, &'static str)> {
+        let mut engine: sim::Engine<NetEvent> = sim::Engine::new(5);
+        let config = NetworkConfig {
+            latency: DistConfig::constant_ms(5.0),
+            bandwidth_bytes_per_s: 0,
+            ..NetworkConfig::default()
+        };
+        let mut net = Network::new(&config, 1, &engine.streams()).expect("valid config");
+        setup(&mut net);
+        net.connect(&mut engine.ctx(), BrokerId(0));
+        let mut model = Handshakes {
+            net,
+            seen: Vec::new(),
+        };
+        engine
+            .run(&mut model, sim::RunLimits::unbounded())
+            .expect("no bound");
+        model.seen
+    }
+
+    #[test]
+    fn a_connect_is_established_refused_or_retried_on_the_syn_schedule() {
+        let ms = |x: u64| Instant::from_nanos(x * 1_000_000);
+        assert_eq!(
+            handshake(|_| {}),
+            vec![(ms(10), "established")],
+            "one round trip"
+        );
+        let mut engine: sim::Engine<NetEvent> = sim::Engine::new(1);
+        let refused = handshake(|net| {
+            net.process_crash(&mut engine.ctx(), BrokerId(0));
+            // The crash reset the old connection: the client opens a new one.
+            net.reconnect(BrokerId(0));
+        });
+        assert_eq!(
+            refused,
+            vec![(ms(10), "closed")],
+            "a reset one round trip later"
+        );
+        // A powered-off host: SYNs at 0, 1, 3, 7, 15, 31, 63 s, then the connect fails at 127 s.
+        let silent = handshake(|net| net.power_off(BrokerId(0)));
+        assert_eq!(silent, vec![(ms(127_000), "closed")]);
     }
 }

@@ -378,6 +378,36 @@ fn retry_backoff_above_max_warns_and_becomes_flat() {
     );
 }
 
+// warnDisablingExponentialBackoff: socket.connection.setup.timeout.ms above its max gives a
+// static setup timeout of the maximum; a negative one is refused.
+#[test]
+fn connection_setup_timeout_above_max_warns_and_becomes_static() {
+    let resolved = ok(
+        V4,
+        &[
+            ("socket.connection.setup.timeout.ms", "20000"),
+            ("socket.connection.setup.timeout.max.ms", "5000"),
+        ],
+    );
+    assert_eq!(resolved.config.socket_connection_setup_timeout_ms, 5000);
+    assert_eq!(resolved.config.socket_connection_setup_timeout_max_ms, 5000);
+    let warning = &resolved.warnings[0];
+    assert_eq!(warning.key, "socket.connection.setup.timeout.ms");
+    assert!(
+        warning
+            .to_string()
+            .contains("A static connection setup timeout with value '5000'"),
+        "{warning}"
+    );
+    let defaults = ok(V3, &[]);
+    assert_eq!(defaults.config.socket_connection_setup_timeout_ms, 10_000);
+    assert_eq!(
+        defaults.config.socket_connection_setup_timeout_max_ms,
+        30_000
+    );
+    assert!(defaults.warnings.is_empty());
+}
+
 // Before 3.7 retry.backoff.max.ms does not exist ("supplied but isn't a known config").
 #[test]
 fn retry_backoff_max_on_3_6_is_ignored_and_backoff_is_flat() {
@@ -681,7 +711,7 @@ fn effective_listing_marks_default_user_set_and_adjusted_values() {
     let resolved = ok(V4, &[("acks", "1"), ("batch.size", "1000")]);
     let rows = resolved.effective_listing();
     assert_eq!(rows[0].key, KAFKA_VERSION_KEY);
-    assert_eq!(rows.len(), 34);
+    assert_eq!(rows.len(), 36);
     let row = |key: &str| rows.iter().find(|row| row.key == key).expect("listed");
     assert_eq!(row("batch.size").origin, Origin::UserSet);
     assert_eq!(row("batch.size").location, Location::at("p.properties", 2));
@@ -746,7 +776,7 @@ proptest::proptest! {
             location: Location::default(),
         });
         match ProducerConfig::from_entries(version, entries) {
-            Ok(resolved) => proptest::prop_assert_eq!(resolved.effective_listing().len(), 34),
+            Ok(resolved) => proptest::prop_assert_eq!(resolved.effective_listing().len(), 36),
             Err(failure) => proptest::prop_assert!(!failure.errors.is_empty()),
         }
     }
