@@ -2007,17 +2007,17 @@ mod tests {
         fn on_event(&mut self, ctx: &mut Ctx<'_, NetEvent>, event: NetEvent) {
             match event {
                 NetEvent::Syn { broker, conn } => self.net.on_syn(ctx, broker, conn),
-                NetEvent::SynAck { broker, conn } => {
-                    if self.net.on_syn_ack(broker, conn) {
-                        self.seen.push((ctx.now(), "established"));
-                    }
+                NetEvent::SynAck { broker, conn } if self.net.on_syn_ack(broker, conn) => {
+                    self.seen.push((ctx.now(), "established"));
                 }
                 NetEvent::SynRetransmit {
                     broker,
                     conn,
                     attempt,
                 } => self.net.on_syn_retransmit(ctx, (broker, conn, attempt)),
-                NetEvent::Closed { side, .. } if side == Node::Client => {
+                NetEvent::Closed {
+                    side: Node::Client, ..
+                } => {
                     self.seen.push((ctx.now(), "closed"));
                 }
                 _ => {}
