@@ -47,6 +47,9 @@ pub struct ClusterArgs {
     /// Where each run's spec and output are kept (default: results/cluster/ in the project).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Compare only these metrics (comma-separated; default: every compared metric).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub metrics: Vec<String>,
     /// Also replace the cluster section of this validation page (the rest is kept).
     #[arg(long, value_name = "FILE")]
     pub write_doc: Option<PathBuf>,
@@ -199,6 +202,7 @@ fn cluster(args: &ClusterArgs) -> Result<ExitCode> {
             .clone()
             .unwrap_or_else(|| project.join("results").join("cluster")),
         project: project.clone(),
+        metrics: args.metrics.clone(),
     };
     let report = match cluster::run_cluster(&options, &mut |step| eprintln!("  {step}")) {
         Ok(report) => report,

@@ -171,6 +171,22 @@ pub struct ClusterOptions {
     pub project: PathBuf,
     /// Where each run's spec and output are kept.
     pub results_dir: PathBuf,
+    /// The metrics compared (names from [`TOLERANCES`]); empty: all of them.
+    pub metrics: Vec<String>,
+}
+
+/// Checks a `--metrics` list against the compared metrics.
+pub fn check_metrics(metrics: &[String]) -> Result<(), Error> {
+    for m in metrics {
+        if !TOLERANCES.iter().any(|(name, _)| name == m) {
+            let known: Vec<&str> = TOLERANCES.iter().map(|(name, _)| *name).collect();
+            return Err(Error::Input(crate::error::InputError::new(format!(
+                "--metrics: `{m}` is not a compared metric; allowed: {}",
+                known.join(", ")
+            ))));
+        }
+    }
+    Ok(())
 }
 
 /// One row of the table.
@@ -734,6 +750,7 @@ pub fn run_cluster(
     options: &ClusterOptions,
     progress: &mut dyn FnMut(&str),
 ) -> Result<ClusterReport, ClusterError> {
+    check_metrics(&options.metrics)?;
     super::java::check_tools()?;
     let classpath = super::java::build(&options.project)?;
     let mut report = ClusterReport {
@@ -788,6 +805,9 @@ pub fn run_cluster(
             real.push(real_metrics(&outcome));
         }
         for (metric, tolerance) in TOLERANCES {
+            if !options.metrics.is_empty() && !options.metrics.iter().any(|m| m == metric) {
+                continue;
+            }
             let values: Vec<f64> = real
                 .iter()
                 .filter_map(|m| m.get(metric).copied().flatten())
