@@ -111,7 +111,7 @@ pub enum Tolerance {
 /// The metrics compared, with their tolerances. The timing tolerance is wide because the
 /// real side shares 2 cores with three broker JVMs; the injected delays dominate the figures
 /// the experiments compare.
-pub const TOLERANCES: [(&str, Tolerance); 10] = [
+pub const TOLERANCES: [(&str, Tolerance); 11] = [
     ("lost_acked", Tolerance::Class),
     ("duplicated", Tolerance::Class),
     ("reordered", Tolerance::Class),
@@ -142,6 +142,13 @@ pub const TOLERANCES: [(&str, Tolerance); 10] = [
         Tolerance::Within {
             relative: 0.25,
             absolute: 0.5,
+        },
+    ),
+    (
+        "batch-size-avg",
+        Tolerance::Within {
+            relative: 0.25,
+            absolute: 50.0,
         },
     ),
     (

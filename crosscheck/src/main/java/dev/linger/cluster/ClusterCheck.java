@@ -136,7 +136,7 @@ public final class ClusterCheck {
                 for (int i = 0; i < nodes; i++) {
                     proxies.add(new FaultProxy("broker" + i, cluster.proxyPorts[i], cluster.clientPorts[i]));
                 }
-                for (int i = 0; i < nodes; i++) {
+                for (int i = 0; i <= cluster.controller; i++) {
                     cluster.start(i);
                 }
                 String bootstrap = bootstrap(cluster);
@@ -275,7 +275,7 @@ public final class ClusterCheck {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
         try (Admin admin = admin(bootstrap)) {
             while (true) {
-                for (int i = 0; i < cluster.nodes; i++) {
+                for (int i = 0; i <= cluster.controller; i++) {
                     cluster.requireAlive(i);
                 }
                 try {
@@ -288,7 +288,7 @@ public final class ClusterCheck {
                 }
                 if (System.nanoTime() > deadline) {
                     StringBuilder logs = new StringBuilder();
-                    for (int i = 0; i < cluster.nodes; i++) {
+                    for (int i = 0; i <= cluster.controller; i++) {
                         logs.append("node ").append(i).append(":\n").append(cluster.logTail(i));
                     }
                     throw new IllegalStateException("the cluster did not show " + cluster.nodes
@@ -296,7 +296,7 @@ public final class ClusterCheck {
                 }
                 Thread.sleep(200);
             }
-            NewTopic topic = new NewTopic(TOPIC, partitions, rf)
+            NewTopic topic = new NewTopic(TOPIC, assignment(cluster.nodes, partitions, rf))
                     .configs(Map.of("min.insync.replicas", Integer.toString(minIsr)));
             NewTopic warmup = new NewTopic(WARMUP_TOPIC, 1, (short) 1);
             admin.createTopics(List.of(topic, warmup)).all().get(30, TimeUnit.SECONDS);
@@ -308,6 +308,28 @@ public final class ClusterCheck {
                 Thread.sleep(100);
             }
         }
+    }
+
+    /**
+     * Kafka's round-robin replica assignment without racks (AdminUtils.assignReplicasToBrokers,
+     * now ReplicaPlacer's StripedReplicaPlacer for KRaft) with start index and shift 0, as linger
+     * assigns replicas, so that broker numbers in a fault schedule name the same leaders on both
+     * sides.
+     */
+    static Map<Integer, List<Integer>> assignment(int nodes, int partitions, short rf) {
+        Map<Integer, List<Integer>> out = new TreeMap<>();
+        for (int p = 0; p < partitions; p++) {
+            int first = p % nodes;
+            int shift = p / nodes;
+            List<Integer> replicas = new ArrayList<>();
+            replicas.add(first);
+            for (int j = 1; j < rf; j++) {
+                int offset = 1 + (shift + j - 1) % Math.max(nodes - 1, 1);
+                replicas.add((first + offset) % nodes);
+            }
+            out.put(p, replicas);
+        }
+        return out;
     }
 
     private static boolean inSync(Admin admin, int partitions, short rf) {

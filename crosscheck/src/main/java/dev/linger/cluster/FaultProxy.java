@@ -29,7 +29,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * directions, order kept, as on one TCP stream); {@code drop_responses}: the next n produce
  * responses are dropped and each one's connection black-holes from there (TCP never loses one
  * message and delivers the next); {@code delay_responses}: the next n produce responses are held
- * back; {@code blackhole}: every open connection silently loses everything from now on (the
+ * back, and, as the broker's muted channel would, so is every request behind each of them on its
+ * connection until it is delivered; {@code blackhole}: every open connection silently loses everything from now on (the
  * client's request.timeout.ms abandons it; a new connection works); {@code reset}: every open
  * connection is closed with a TCP reset; {@code cut}/{@code heal}: frames are held (not lost:
  * TCP retransmits them) while the link is cut, new connections included, and flow again on
@@ -136,13 +137,20 @@ final class FaultProxy implements AutoCloseable {
         }
     }
 
-    private record Frame(byte[] bytes, long releaseAt) {}
+    /**
+     * A frame on its way. {@code holds}: a produce request (whose response is held back if
+     * delay_responses has budget when it reaches the broker). {@code releases}: a held response.
+     */
+    private record Frame(byte[] bytes, long releaseAt, boolean holds, boolean releases) {}
 
     /** One client connection and its broker connection. */
     private final class Conn {
         final Socket client;
         final Socket broker;
         final Set<Integer> produceIds = ConcurrentHashMap.newKeySet();
+        final Set<Integer> delayedIds = ConcurrentHashMap.newKeySet();
+        /** A delayed response is outstanding: the broker's channel stays muted. */
+        volatile boolean muted;
         final LinkedBlockingQueue<Frame> toBroker = new LinkedBlockingQueue<>();
         final LinkedBlockingQueue<Frame> toClient = new LinkedBlockingQueue<>();
         volatile boolean blackholed;
@@ -179,6 +187,8 @@ final class FaultProxy implements AutoCloseable {
                     in.readFully(bytes, 4, size);
                     ByteBuffer body = ByteBuffer.wrap(bytes, 4, size);
                     long delay = oneWayDelayNanos + extraDelayNanos;
+                    boolean holds = false;
+                    boolean releases = false;
                     if (requests) {
                         if (size >= 8) {
                             short apiKey = body.getShort(4);
@@ -186,26 +196,27 @@ final class FaultProxy implements AutoCloseable {
                             if (apiKey == PRODUCE) {
                                 produceIds.add(correlation);
                                 produceRequests.incrementAndGet();
+                                holds = true; // decided when it reaches the broker
                             }
                         }
                     } else {
                         int correlation = body.getInt(4);
                         if (produceIds.remove(correlation)) {
-                            if (dropBudget.getAndUpdate(b -> b > 0 ? b - 1 : b) > 0) {
+                            if (delayedIds.remove(correlation)) {
+                                delayedResponses.incrementAndGet();
+                                delay += delayResponseNanos;
+                                releases = true;
+                            } else if (dropBudget.getAndUpdate(b -> b > 0 ? b - 1 : b) > 0) {
                                 droppedResponses.incrementAndGet();
                                 blackholed = true;
                                 continue;
-                            }
-                            if (delayBudget.getAndUpdate(b -> b > 0 ? b - 1 : b) > 0) {
-                                delayedResponses.incrementAndGet();
-                                delay += delayResponseNanos;
                             }
                         }
                     }
                     if (blackholed) {
                         continue;
                     }
-                    queue.add(new Frame(bytes, System.nanoTime() + delay));
+                    queue.add(new Frame(bytes, System.nanoTime() + delay, holds, releases));
                 }
             } catch (EOFException e) {
                 // orderly close by this end: close the other end
@@ -225,14 +236,26 @@ final class FaultProxy implements AutoCloseable {
                         continue;
                     }
                     long wait;
-                    while (!done && ((wait = frame.releaseAt - System.nanoTime()) > 0 || cut)) {
-                        TimeUnit.NANOSECONDS.sleep(Math.max(wait, 0) > 0 ? Math.min(wait, 50_000_000L) : 1_000_000L);
+                    while (!done && ((wait = frame.releaseAt - System.nanoTime()) > 0 || cut || (to == broker && muted))) {
+                        TimeUnit.NANOSECONDS.sleep(wait > 0 ? Math.min(wait, 50_000_000L) : 1_000_000L);
                     }
                     if (blackholed || done) {
                         continue;
                     }
+                    // A produce request reaching the broker while delay_responses has budget: the
+                    // broker holds its response back, and Kafka's SocketServer keeps the
+                    // connection muted until a response is sent, so the requests behind it wait
+                    // too. Requests that never reach the broker use no budget.
+                    boolean held = frame.holds && delayBudget.getAndUpdate(b -> b > 0 ? b - 1 : b) > 0;
+                    if (held) {
+                        delayedIds.add(ByteBuffer.wrap(frame.bytes).getInt(8));
+                        muted = true;
+                    }
                     out.write(frame.bytes);
                     out.flush();
+                    if (frame.releases) {
+                        muted = false;
+                    }
                 }
             } catch (IOException e) {
                 finish(true);

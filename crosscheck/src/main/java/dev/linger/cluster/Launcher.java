@@ -18,13 +18,19 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * A KRaft cluster of N combined-mode nodes (process.roles=broker,controller) on 127.0.0.1, each
- * node a separate JVM running {@code kafka.Kafka}, so that SIGKILL, SIGSTOP and SIGTERM are real
- * process faults.
+ * A KRaft cluster on 127.0.0.1: N broker nodes (process.roles=broker, node ids 0..N-1, as linger
+ * numbers brokers) and one controller node (process.roles=controller, node id N), each a separate
+ * JVM running {@code kafka.Kafka}, so that SIGKILL, SIGSTOP and SIGTERM are real process faults.
  *
- * <p>Each node has three listeners: CLIENT (advertised at the node's fault proxy, so every
- * client connection passes through {@link FaultProxy}), REPLICATION (the inter-broker listener,
- * direct) and CONTROLLER (the static quorum {@code controller.quorum.voters}). Storage is
+ * <p>The controller has its own node because linger's controller is not a broker: a fault on
+ * broker 0 must not also take the active controller down (in combined mode it may, and the
+ * failover then waits for a KRaft election, controller.quorum.fetch.timeout.ms 2 s, that linger
+ * does not model).
+ *
+ * <p>Each broker has two listeners: CLIENT (advertised at the broker's fault proxy, so every
+ * client connection passes through {@link FaultProxy}) and REPLICATION (the inter-broker
+ * listener, direct); the controller listens on CONTROLLER (the static quorum
+ * {@code controller.quorum.voters}). Storage is
  * formatted with {@code kafka.tools.StorageTool format} (what kafka-storage.sh runs) under one
  * temporary directory, removed on every exit path (close() and a shutdown hook).
  */
@@ -44,8 +50,13 @@ final class Launcher implements AutoCloseable {
     private final Map<String, String> brokerConfig;
     private final Thread hook;
 
-    Launcher(int nodes, Map<String, String> brokerConfig) throws IOException {
-        this.nodes = nodes;
+    /** The controller's node id (and index): one past the brokers. */
+    final int controller;
+
+    Launcher(int brokers, Map<String, String> brokerConfig) throws IOException {
+        int nodes = brokers + 1;
+        this.nodes = brokers;
+        this.controller = brokers;
         this.brokerConfig = brokerConfig;
         this.root = Files.createTempDirectory("linger-cluster-");
         this.clientPorts = new int[nodes];
@@ -106,31 +117,29 @@ final class Launcher implements AutoCloseable {
 
     /** Writes each node's configuration and formats its storage with one cluster id. */
     void format() throws IOException {
-        StringBuilder voters = new StringBuilder();
-        for (int i = 0; i < nodes; i++) {
-            if (i > 0) {
-                voters.append(',');
-            }
-            voters.append(i).append("@127.0.0.1:").append(controllerPorts[i]);
-        }
+        String voters = controller + "@127.0.0.1:" + controllerPorts[controller];
         String clusterId = org.apache.kafka.common.Uuid.randomUuid().toString();
-        for (int i = 0; i < nodes; i++) {
+        for (int i = 0; i <= controller; i++) {
             Path dir = nodeDir(i);
             Files.createDirectories(dir.resolve("data"));
             Files.createDirectories(dir.resolve("logs"));
             Properties props = new Properties();
-            props.setProperty("process.roles", "broker,controller");
             props.setProperty("node.id", Integer.toString(i));
-            props.setProperty("listeners", "CLIENT://127.0.0.1:" + clientPorts[i]
-                    + ",REPLICATION://127.0.0.1:" + replicationPorts[i]
-                    + ",CONTROLLER://127.0.0.1:" + controllerPorts[i]);
-            props.setProperty("advertised.listeners", "CLIENT://127.0.0.1:" + proxyPorts[i]
-                    + ",REPLICATION://127.0.0.1:" + replicationPorts[i]);
             props.setProperty("listener.security.protocol.map",
                     "CLIENT:PLAINTEXT,REPLICATION:PLAINTEXT,CONTROLLER:PLAINTEXT");
-            props.setProperty("inter.broker.listener.name", "REPLICATION");
             props.setProperty("controller.listener.names", "CONTROLLER");
-            props.setProperty("controller.quorum.voters", voters.toString());
+            props.setProperty("controller.quorum.voters", voters);
+            if (i == controller) {
+                props.setProperty("process.roles", "controller");
+                props.setProperty("listeners", "CONTROLLER://127.0.0.1:" + controllerPorts[i]);
+            } else {
+                props.setProperty("process.roles", "broker");
+                props.setProperty("listeners", "CLIENT://127.0.0.1:" + clientPorts[i]
+                        + ",REPLICATION://127.0.0.1:" + replicationPorts[i]);
+                props.setProperty("advertised.listeners", "CLIENT://127.0.0.1:" + proxyPorts[i]
+                        + ",REPLICATION://127.0.0.1:" + replicationPorts[i]);
+                props.setProperty("inter.broker.listener.name", "REPLICATION");
+            }
             props.setProperty("log.dirs", dir.resolve("data").toString());
             // A test cluster's internal topics fit in it whatever its size.
             props.setProperty("offsets.topic.replication.factor", Integer.toString(Math.min(3, nodes)));
@@ -175,12 +184,15 @@ final class Launcher implements AutoCloseable {
         if (processes[i] != null && processes[i].isAlive()) {
             return;
         }
-        requireFree(clientPorts[i], "node " + i + " client listener");
-        requireFree(replicationPorts[i], "node " + i + " replication listener");
-        requireFree(controllerPorts[i], "node " + i + " controller listener");
+        if (i == controller) {
+            requireFree(controllerPorts[i], "the controller's listener");
+        } else {
+            requireFree(clientPorts[i], "broker " + i + "'s client listener");
+            requireFree(replicationPorts[i], "broker " + i + "'s replication listener");
+        }
         Path dir = nodeDir(i);
         List<String> command = new ArrayList<>(List.of(
-                javaBinary(), "-Xmx300m", "-Xms64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                javaBinary(), "-Xmx" + (i == controller ? "200m" : "300m"), "-Xms64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "-Dlog4j2.configurationFile=" + dir.resolve("log4j2.properties"),
                 "-Dkafka.logs.dir=" + dir.resolve("logs"),
                 "-cp", classpath, "kafka.Kafka", propertiesFile(i).toString()));
@@ -254,7 +266,7 @@ final class Launcher implements AutoCloseable {
     }
 
     private void destroyAll() {
-        for (int i = 0; i < nodes; i++) {
+        for (int i = 0; i < processes.length; i++) {
             Process p = processes[i];
             if (p != null && p.isAlive()) {
                 if (stopped[i]) {
@@ -267,7 +279,7 @@ final class Launcher implements AutoCloseable {
                 p.destroyForcibly();
             }
         }
-        for (int i = 0; i < nodes; i++) {
+        for (int i = 0; i < processes.length; i++) {
             Process p = processes[i];
             if (p != null) {
                 try {
