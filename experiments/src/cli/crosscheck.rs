@@ -129,6 +129,9 @@ pub fn crosscheck(args: &CrosscheckArgs) -> Result<ExitCode> {
     if let Some(doc) = &args.write_doc {
         let commit = linger_commit(&project);
         let text = crosscheck::validation_doc(&report, &commit, rate);
+        // The page's cluster section (`linger crosscheck cluster`) is kept.
+        let old = std::fs::read_to_string(doc).unwrap_or_default();
+        let text = crosscheck::cluster::keep_cluster_section(&old, &text);
         std::fs::write(doc, text)
             .map_err(|error| anyhow::anyhow!("cannot write {}: {error}", doc.display()))?;
         emit(&format!("wrote {}\n", doc.display()));
@@ -228,8 +231,8 @@ fn cluster(args: &ClusterArgs) -> Result<ExitCode> {
     emit(&format!("wrote {}\n", table_path.display()));
     if let Some(doc) = &args.write_doc {
         let old = std::fs::read_to_string(doc).unwrap_or_default();
-        let section = cluster::validation_section(&report, &linger_commit(&project));
-        std::fs::write(doc, cluster::splice_section(&old, &section))
+        let table = cluster::validation_table(&report, &linger_commit(&project));
+        std::fs::write(doc, cluster::splice_table(&old, &table))
             .map_err(|error| anyhow::anyhow!("cannot write {}: {error}", doc.display()))?;
         emit(&format!("wrote {}\n", doc.display()));
     }

@@ -913,44 +913,65 @@ pub fn table(report: &ClusterReport) -> String {
     text
 }
 
-/// The cluster section of the validation page.
-pub fn validation_section(report: &ClusterReport, linger_commit: &str) -> String {
+/// The table of the validation page's cluster section, between its markers.
+pub fn validation_table(report: &ClusterReport, linger_commit: &str) -> String {
     let mut text = String::new();
-    let _ = writeln!(text, "{CLUSTER_BEGIN}");
-    let _ = writeln!(text, "## The real cluster (`linger crosscheck cluster`)\n");
+    let _ = writeln!(text, "{TABLE_BEGIN}");
     let _ = writeln!(
         text,
-        "linger {linger_commit} against Apache Kafka {} (KRaft, combined mode, one JVM per node on \
-         127.0.0.1; the real KafkaProducer; Java {}), {} real run(s) per experiment. The table is \
-         written by `linger crosscheck cluster --write-doc docs/validation.md`.\n",
+        "linger {linger_commit} against Apache Kafka {} (KRaft: one controller node and one JVM \
+         per broker on 127.0.0.1; the real KafkaProducer; Java {}), {} real run(s) per \
+         experiment. Written by `linger crosscheck cluster --write-doc docs/validation.md`.\n",
         report.kafka, report.java, report.runs
     );
     text.push_str(&table(report));
-    let _ = writeln!(text, "{CLUSTER_END}");
+    let _ = writeln!(text, "{TABLE_END}");
     text
 }
 
-/// Markers around the cluster section in the validation page.
+/// Markers around the cluster section of the validation page (kept by
+/// `linger crosscheck accumulator --write-doc`).
 pub const CLUSTER_BEGIN: &str = "<!-- cluster differential: begin -->";
-/// The end marker.
+/// The end of the cluster section.
 pub const CLUSTER_END: &str = "<!-- cluster differential: end -->";
+/// Markers around the generated table inside the cluster section (the prose around it is kept).
+pub const TABLE_BEGIN: &str = "<!-- cluster table: begin (generated) -->";
+/// The end of the generated table.
+pub const TABLE_END: &str = "<!-- cluster table: end -->";
 
-/// `doc` with its cluster section replaced by (or, without one, followed by) `section`.
-pub fn splice_section(doc: &str, section: &str) -> String {
-    match (doc.find(CLUSTER_BEGIN), doc.find(CLUSTER_END)) {
-        (Some(begin), Some(end)) if end > begin => {
-            let after = &doc[end + CLUSTER_END.len()..];
-            format!(
-                "{}{}{}",
-                &doc[..begin],
-                section.trim_end_matches('\n'),
-                after
-            )
-        }
-        _ => format!(
-            "{}\n{section}",
-            doc.trim_end_matches('\n').to_string() + "\n"
-        ),
+fn between(doc: &str, begin: &str, end: &str) -> Option<(usize, usize)> {
+    let b = doc.find(begin)?;
+    let e = doc[b..].find(end)? + b + end.len();
+    Some((b, e))
+}
+
+/// `doc` with its generated cluster table replaced by `table`; without one, the table goes at
+/// the end of the cluster section, and without a section a new one is appended.
+pub fn splice_table(doc: &str, table: &str) -> String {
+    let table = table.trim_end_matches('\n');
+    if let Some((b, e)) = between(doc, TABLE_BEGIN, TABLE_END) {
+        return format!("{}{table}{}", &doc[..b], &doc[e..]);
+    }
+    if let Some((_, e)) = between(doc, CLUSTER_BEGIN, CLUSTER_END) {
+        let at = e - CLUSTER_END.len();
+        return format!("{}{table}\n{}", &doc[..at], &doc[at..]);
+    }
+    let mut out = doc.trim_end_matches('\n').to_string();
+    if !out.is_empty() {
+        out.push_str("\n\n");
+    }
+    out.push_str(&format!(
+        "{CLUSTER_BEGIN}\n## linger against a real Kafka cluster (`linger crosscheck cluster`)\n\n{table}\n{CLUSTER_END}\n"
+    ));
+    out
+}
+
+/// `new_doc` (a regenerated accumulator page) followed by the cluster section of `old_doc`, if
+/// it had one.
+pub fn keep_cluster_section(old_doc: &str, new_doc: &str) -> String {
+    match between(old_doc, CLUSTER_BEGIN, CLUSTER_END) {
+        Some((b, e)) => format!("{}\n\n{}\n", new_doc.trim_end_matches('\n'), &old_doc[b..e]),
+        None => new_doc.to_string(),
     }
 }
 
@@ -1010,10 +1031,30 @@ mod tests {
     }
 
     #[test]
-    fn splicing_replaces_only_the_cluster_section() {
-        let doc = format!("# V\n\nacc\n{CLUSTER_BEGIN}\nold\n{CLUSTER_END}\ntail\n");
-        let out = splice_section(&doc, &format!("{CLUSTER_BEGIN}\nnew\n{CLUSTER_END}\n"));
-        assert!(out.contains("acc\n") && out.contains("new") && !out.contains("old"));
-        assert!(out.ends_with("tail\n"), "{out}");
+    fn the_table_is_replaced_and_the_prose_around_it_kept() {
+        let doc = format!(
+            "# V\n\nacc\n{CLUSTER_BEGIN}\nprose\n{TABLE_BEGIN}\nold\n{TABLE_END}\nnotes\n{CLUSTER_END}\n"
+        );
+        let out = splice_table(&doc, &format!("{TABLE_BEGIN}\nnew\n{TABLE_END}\n"));
+        for kept in ["acc\n", "prose\n", "new", "notes\n"] {
+            assert!(out.contains(kept), "{kept} lost: {out}");
+        }
+        assert!(!out.contains("old"), "{out}");
+        let fresh = splice_table("# V\n", &format!("{TABLE_BEGIN}\nnew\n{TABLE_END}\n"));
+        assert!(
+            fresh.contains(CLUSTER_BEGIN) && fresh.contains("new"),
+            "{fresh}"
+        );
+    }
+
+    #[test]
+    fn a_regenerated_accumulator_page_keeps_the_cluster_section() {
+        let old = format!("# old acc\n{CLUSTER_BEGIN}\nprose and table\n{CLUSTER_END}\n");
+        let out = keep_cluster_section(&old, "# new acc\n");
+        assert!(
+            out.starts_with("# new acc\n") && out.contains("prose and table"),
+            "{out}"
+        );
+        assert!(!out.contains("old acc"), "{out}");
     }
 }
