@@ -47,6 +47,14 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * {@code linger crosscheck cluster} from the experiment's TOML. Exit 0 on a finished run, 1 with
  * a message on stderr otherwise. The classification (lost, duplicated, reordered) is linger's own
  * checker, run by linger on this output, so both sides are judged by one definition.
+ *
+ * <p>Fidelity (against linger's run): a throwaway producer warms the JVM up first; time zero of
+ * the fault schedule and the arrivals is the first send, after the producer has the topic's
+ * metadata (KafkaProducer.partitionsFor); keys are drawn from java.util.Random with the run's
+ * seed, so keys (and the partitions they hash to) differ from linger's draws; {@code restart}
+ * after {@code power_off} kills the frozen process and starts it afresh (a rebooted host); every
+ * broker that is down at the end is restarted, and the logs are read after Kafka's own recovery
+ * and once the replicas are back in sync (at most settle_ms), as linger reads final logs.
  */
 public final class ClusterCheck {
     private static final String TOPIC = "linger";
