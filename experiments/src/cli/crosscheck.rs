@@ -1,4 +1,5 @@
-//! `linger crosscheck accumulator`: linger's batching core against the real Kafka Java client.
+//! `linger crosscheck accumulator`: linger's batching core against the real Kafka Java client;
+//! `linger crosscheck cluster`: linger's experiments against a real Kafka cluster on loopback.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +24,35 @@ pub enum CrosscheckWhat {
     /// Compare the record accumulator decision by decision with Kafka's `RecordAccumulator`
     /// (needs java and mvn; exit code 3 when they are missing, 1 on a difference).
     Accumulator(AccumulatorArgs),
+    /// Run experiments in linger and on a real 127.0.0.1 Kafka cluster (KRaft, one JVM per
+    /// broker, fault proxies, the real producer) and compare lost, duplicated and reordered
+    /// records, counts and timings (needs java and mvn; exit code 3 when they are missing, 1 on
+    /// a disagreement).
+    Cluster(ClusterArgs),
+}
+
+/// Arguments of `linger crosscheck cluster`.
+#[derive(Debug, clap::Args)]
+pub struct ClusterArgs {
+    /// Experiments to run: names of files in crosscheck/experiments/ (without .toml) or paths
+    /// to experiment files; none: every file there.
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Real runs per experiment (their min..max shows the real side's spread).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=20))]
+    pub runs: u64,
+    /// The Maven project of the Java side (default: crosscheck/ in the source tree).
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// Where each run's spec and output are kept (default: results/cluster/ in the project).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Compare only these metrics (comma-separated; default: every compared metric).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub metrics: Vec<String>,
+    /// Also replace the cluster section of this validation page (the rest is kept).
+    #[arg(long, value_name = "FILE")]
+    pub write_doc: Option<PathBuf>,
 }
 
 /// Arguments of `linger crosscheck accumulator`.
@@ -56,7 +86,10 @@ const EXIT_DIFFERENCE: u8 = 1;
 
 /// Runs `linger crosscheck`.
 pub fn crosscheck(args: &CrosscheckArgs) -> Result<ExitCode> {
-    let CrosscheckWhat::Accumulator(args) = &args.what;
+    let args = match &args.what {
+        CrosscheckWhat::Accumulator(args) => args,
+        CrosscheckWhat::Cluster(args) => return cluster(args),
+    };
     let project = args
         .project
         .clone()
@@ -96,6 +129,9 @@ pub fn crosscheck(args: &CrosscheckArgs) -> Result<ExitCode> {
     if let Some(doc) = &args.write_doc {
         let commit = linger_commit(&project);
         let text = crosscheck::validation_doc(&report, &commit, rate);
+        // The page's cluster section (`linger crosscheck cluster`) is kept.
+        let old = std::fs::read_to_string(doc).unwrap_or_default();
+        let text = crosscheck::cluster::keep_cluster_section(&old, &text);
         std::fs::write(doc, text)
             .map_err(|error| anyhow::anyhow!("cannot write {}: {error}", doc.display()))?;
         emit(&format!("wrote {}\n", doc.display()));
@@ -147,4 +183,66 @@ fn linger_commit(project: &std::path::Path) -> String {
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// Runs `linger crosscheck cluster`.
+fn cluster(args: &ClusterArgs) -> Result<ExitCode> {
+    use experiments::crosscheck::cluster::{self, ClusterError, ClusterOptions};
+    let project = args
+        .project
+        .clone()
+        .unwrap_or_else(crosscheck::java::default_project_dir);
+    let experiments = match cluster::experiment_files(&project, &args.names) {
+        Ok(files) => files,
+        Err(ClusterError::Experiment(error)) => return Err(super::lib_error(error)),
+        Err(ClusterError::Java(error)) => return Err(anyhow::Error::new(error)),
+    };
+    let options = ClusterOptions {
+        experiments,
+        runs: usize::try_from(args.runs).unwrap_or(1),
+        results_dir: args
+            .out
+            .clone()
+            .unwrap_or_else(|| project.join("results").join("cluster")),
+        project: project.clone(),
+        metrics: args.metrics.clone(),
+    };
+    let report = match cluster::run_cluster(&options, &mut |step| eprintln!("  {step}")) {
+        Ok(report) => report,
+        Err(ClusterError::Java(error)) if error.is_not_available() => {
+            eprintln!("not available: {error}");
+            return Ok(ExitCode::from(super::EXIT_BOUND_REACHED));
+        }
+        Err(ClusterError::Java(error)) => return Err(anyhow::Error::new(error)),
+        Err(ClusterError::Experiment(error)) => return Err(super::lib_error(error)),
+    };
+    emit(&format!(
+        "cluster differential: Apache Kafka {} on Java {}, {} real run(s) per experiment\n",
+        report.kafka, report.java, report.runs
+    ));
+    let table = cluster::table(&report);
+    emit(&table);
+    std::fs::create_dir_all(&options.results_dir).map_err(|error| {
+        anyhow::anyhow!("cannot create {}: {error}", options.results_dir.display())
+    })?;
+    let table_path = options.results_dir.join("table.md");
+    std::fs::write(&table_path, &table)
+        .map_err(|error| anyhow::anyhow!("cannot write {}: {error}", table_path.display()))?;
+    emit(&format!("wrote {}\n", table_path.display()));
+    if let Some(doc) = &args.write_doc {
+        let old = std::fs::read_to_string(doc).unwrap_or_default();
+        let table = cluster::validation_table(&report, &linger_commit(&project));
+        std::fs::write(doc, cluster::splice_table(&old, &table))
+            .map_err(|error| anyhow::anyhow!("cannot write {}: {error}", doc.display()))?;
+        emit(&format!("wrote {}\n", doc.display()));
+    }
+    let disagree = report
+        .experiments
+        .iter()
+        .any(|e| e.skipped.is_none() && !e.agrees());
+    if disagree {
+        Ok(ExitCode::from(EXIT_DIFFERENCE))
+    } else {
+        Ok(ExitCode::SUCCESS)
+    }
 }

@@ -20,6 +20,7 @@
 //! `BufferExhaustedException` and no thread ever waits in the pool; the retry backoff has no
 //! jitter on either side; one topic, no compression, leaders fixed for the whole script.
 
+pub mod cluster;
 pub mod generate;
 pub mod java;
 pub mod model;
