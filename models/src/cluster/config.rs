@@ -559,8 +559,10 @@ impl ClusterConfig {
     /// Whether Eligible Leader Replicas are on: the key if set, else the profile's default.
     /// `EligibleLeaderReplicasVersion.ELRV_1` needs metadata version 4.0-IV1, so no 3.x
     /// release has it; it bootstraps new clusters from metadata version 4.1-IV0, so a 4.1 (or
-    /// later) cluster has it unless turned off and a 4.0 cluster only when turned on. It relies
-    /// on the high watermark staying put under min ISR (every 4.x broker does so).
+    /// later) cluster has it unless turned off and a 4.0 cluster only when turned on (Kafka's
+    /// operations docs, "Eligible Leader Replicas": not enabled by default for 4.0, enabled by
+    /// default on new clusters from 4.1). It relies on the high watermark staying put under min
+    /// ISR (every 4.x broker does so: `Partition.maybeIncrementLeaderHW` checks `isUnderMinIsr`).
     fn eligible_leader_replicas(&self, profile: KafkaVersion) -> Result<bool, ConfigError> {
         let key = "cluster.\"eligible.leader.replicas.version\"";
         let on = match self.eligible_leader_replicas_version {
@@ -777,6 +779,72 @@ mod tests {
         );
         assert_eq!(show_number(1e300), "1e300");
         assert_eq!(show_number(0.5), "0.5");
+    }
+
+    #[test]
+    fn eligible_leader_replicas_default_by_profile_and_the_key_overrides_within_4x() {
+        let base = ClusterConfig::default();
+        let on = |config: &ClusterConfig, text: &str| {
+            let profile = KafkaVersion::parse(text).expect("a profile");
+            config.params(profile).map(|p| p.eligible_leader_replicas)
+        };
+        assert_eq!(on(&base, "4.0"), Ok(false));
+        assert_eq!(on(&base, "4.1"), Ok(true));
+        assert_eq!(on(&base, "4.2"), Ok(true));
+        assert_eq!(on(&base, "3.9"), Ok(false));
+        let set = |version| ClusterConfig {
+            eligible_leader_replicas_version: Some(version),
+            ..base.clone()
+        };
+        assert_eq!(on(&set(1), "4.0"), Ok(true));
+        assert_eq!(on(&set(0), "4.1"), Ok(false));
+        assert_eq!(on(&set(0), "3.0"), Ok(false));
+        let text = on(&set(1), "3.9")
+            .expect_err("no ELR before 4.0")
+            .to_string();
+        assert!(
+            text.starts_with(
+                "cluster.\"eligible.leader.replicas.version\": 1: Kafka 3.9 has no Eligible"
+            ),
+            "{text}"
+        );
+        let text = on(&set(2), "4.1").expect_err("0 or 1").to_string();
+        assert!(text.contains("2: allowed 0 (off) or 1"), "{text}");
+        let thawed = ClusterConfig {
+            hw_frozen_under_min_isr: false,
+            ..base.clone()
+        };
+        assert_eq!(on(&thawed, "4.0"), Ok(false));
+        let text = on(&thawed, "4.1")
+            .expect_err("ELR needs the frozen HW")
+            .to_string();
+        assert!(
+            text.starts_with("cluster.hw_frozen_under_min_isr: false"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn alter_partition_round_trip_is_zero_to_thirty_seconds() {
+        let base = ClusterConfig::default();
+        let params = base.params(KafkaVersion::default()).expect("valid");
+        assert_eq!(params.alter_partition_round_trip, Duration::from_millis(2));
+        for ms in [-1.0, 30_000.5, f64::NAN, f64::INFINITY] {
+            let text = problem(&ClusterConfig {
+                alter_partition_round_trip_ms: ms,
+                ..base.clone()
+            });
+            assert!(
+                text.starts_with("cluster.alter_partition_round_trip_ms: ")
+                    && text.contains("allowed 0 ..= 30000 ms"),
+                "{text}"
+            );
+        }
+        let zero = ClusterConfig {
+            alter_partition_round_trip_ms: 0.0,
+            ..base
+        };
+        assert!(zero.validate(KafkaVersion::default()).is_ok());
     }
 
     #[test]

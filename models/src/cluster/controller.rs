@@ -13,13 +13,14 @@
 //!      │           where b led (b still runs: NOT_LEADER_OR_FOLLOWER + the new leader)
 //!      └─ 50 ms later, then every interval: b leads nothing and every active broker heartbeated
 //!         since? ─► SHUTDOWN_NOW: b stops (crash) and is fenced at once
-//!   elect(p): first eligible ISR replica in assignment order │ else unclean: first eligible
-//!             replica │ else offline; epoch += 1 ─► new leader; live followers truncate + refetch
+//!   elect(p): first eligible ISR replica in assignment order │ ISR empty (ELR on): first
+//!             eligible ELR replica │ else unclean: first eligible replica │ else offline;
+//!             epoch += 1 ─► new leader; live followers truncate + refetch
 //!             └► PublishMetadata after metadata_propagation_delay
 //!   restart(b) / unfence(b) ─► register (fenced first if not yet) ─► follower of each
 //!                 partition (truncate to divergence), or elected if the partition was offline
-//!   ISR changes: the leader's AlterPartition succeeds only while the controller hears it;
-//!                a fenced zombie leader keeps its stale ISR view
+//!   ISR changes: the leader's AlterPartition is answered only while the controller hears it
+//!                (see `isr`); a fenced zombie leader keeps its stale ISR view
 //! ```
 //!
 //! Units: virtual time as `Instant`/`Duration` (integer ns).
@@ -49,8 +50,10 @@
 //!   An active broker's metadata offset is taken to have passed the controlled-shutdown record
 //!   at its first heartbeat after the shutdown began. A broker the controller does not hear
 //!   stops at once (Kafka's broker would wait up to five minutes for an answer).
-//! - Elections: KRaft `PartitionChangeBuilder` order; ELR (KIP-966) is not modelled. Roles
-//!   change on brokers at the moment of the election; only clients see it late.
+//! - Elections: KRaft `PartitionChangeBuilder.electAnyLeader` order: ISR, then ELR when the
+//!   ISR is empty (KIP-966, see `isr`), then unclean; fencing may empty the ISR only with ELR
+//!   on (`generateLeaderAndIsrUpdates`). Roles change on brokers at the moment of the
+//!   election; only clients see it late.
 
 use sim::{Ctx, Duration, Instant};
 

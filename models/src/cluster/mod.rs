@@ -11,7 +11,7 @@
 //!        ▼                                                        │
 //!   follower ◄─FetchResponse(batches by Rc, HW)── leader ◄─FetchRequest(LEO per partition)─ follower
 //!   controller: crash/fence: fenced broker_session_timeout after the last heartbeat → elect from
-//!               live ISR (or unclean), bump epoch, followers truncate to the divergence point,
+//!               live ISR (then ELR, or unclean), bump epoch, followers truncate to the divergence point,
 //!               metadata after a delay; shutdown: leadership moves first, then the broker stops
 //! ```
 //!
@@ -40,6 +40,9 @@
 //! - `broker/<id>` | `truncate` | partition, to_offset, removed (records)
 //! - `broker/<id>` | `crash`, `restart`
 //! - `broker/<id>` | `inject_error` | partition, error, stage; `hold_response` | corr, delay_ns
+//! - `broker/<id>` | `alter_partition_unanswered` | partition (the controller did not hear it);
+//!   `alter_partition_rejected` | partition, error (e.g. `INVALID_UPDATE_VERSION`)
+//! - `controller` | `elr` | partition, elr (the Eligible Leader Replicas changed, e.g. `"2"`)
 //! - `controller` | `elect` | partition, leader, epoch, unclean; `offline` | partition
 //! - `controller` | `session_lost`, `fence`, `register`, `controlled_shutdown`, `shutdown_now` |
 //!   broker; `isr_shrink` when no leader
@@ -47,8 +50,10 @@
 //!
 //! Fidelity (facts file §5; Kafka `ReplicaManager`, `Partition.scala`, `DelayedProduce`,
 //! `UnifiedLog`, KRaft `PartitionChangeBuilder`):
-//! - ISR changes (AlterPartition) take effect at once while the controller hears the leader,
-//!   and fail otherwise; there is no in-flight AlterPartition state.
+//! - ISR changes are AlterPartition proposals, one in flight per partition, answered after
+//!   `alter_partition_round_trip_ms`; meanwhile the HW and acks=all use the maximal ISR, and a
+//!   leader the controller does not hear never gets an answer (see `isr`). Eligible Leader
+//!   Replicas (KIP-966) are kept by the controller when enabled (see `isr`).
 //! - A request in flight to a broker that crashes is dropped on arrival; acks=0 errors do not
 //!   close the connection (Kafka closes it to signal the client).
 //! - Follower fetches travel the broker↔broker links of the [`Network`] (latency, bandwidth,
@@ -60,7 +65,8 @@
 //!   `broker_session_timeout_ms` after its last heartbeat (see `controller`), and a controlled
 //!   shutdown ([`Cluster::controlled_shutdown`]) moves leadership before the process stops.
 //!   Elections reach brokers that hear the controller at
-//!   once; a fenced leader runs on as a zombie with its stale ISR (its AlterPartition fails);
+//!   once; a fenced leader runs on as a zombie with its stale ISR (its AlterPartition is never
+//!   answered);
 //!   clients see elections through metadata after `metadata_propagation_delay_ms`.
 //! - A crashed broker's log survives (Kafka flushes lazily, but replication is the durability
 //!   story here); on restart it truncates to its divergence point with the leader.
