@@ -241,6 +241,50 @@ link = ["broker0", "broker2"]
     assert!(acks.iter().any(|&t| t >= committed && t < committed + 10.0));
 }
 
+/// The controller refuses stale proposals. With a 3 s round trip, broker 0 proposes to drop
+/// the cut-off broker 2 at 2.5 s (the first ISR check more than `replica.lag.time.max.ms` after
+/// broker 2's last fetch); before the request arrives at 4 s the record changes under it:
+/// a controlled shutdown of follower 1 removes it from the ISR (a newer partition epoch:
+/// INVALID_UPDATE_VERSION), or a controlled shutdown of the leader itself moves leadership (a
+/// newer leader epoch: FENCED_LEADER_EPOCH). Either way the stale ISR is not applied and
+/// nothing acknowledged is lost.
+#[test]
+fn the_controller_refuses_proposals_with_a_stale_partition_or_leader_epoch() {
+    for (broker, error) in [(1, "INVALID_UPDATE_VERSION"), (0, "FENCED_LEADER_EPOCH")] {
+        let faults = format!(
+            r#"
+[[faults.schedule]]
+at_ms = 1000
+action = "cut"
+link = ["broker0", "broker2"]
+
+[[faults.schedule]]
+at_ms = 3000
+action = "shutdown"
+broker = {broker}
+"#
+        );
+        let text = experiment("4.0", 6_000, &faults).replace(
+            "[cluster]",
+            "[cluster]\nalter_partition_round_trip_ms = 3000",
+        );
+        let run = run_traced(&format!("stale-{error}"), &text);
+        let m = &run.metrics;
+        assert_eq!(get(m, "lost_acked"), 0.0, "{error}: {m}");
+        let rejected: Vec<(f64, String, String)> =
+            events(&run, "controller", "alter_partition_rejected")
+                .map(|e| (time_ms(e), field(e, "broker"), field(e, "error")))
+                .collect();
+        let (at, from, code) = rejected.first().expect("a rejection").clone();
+        assert_eq!((from.as_str(), code.as_str()), ("0", error), "{rejected:?}");
+        // It arrives half a round trip after it was proposed, after the shutdown.
+        assert!(at > 3_000.0 && at <= 4_500.0, "{error}: {rejected:?}");
+        // The stale proposal (ISR 0,1) never became the ISR.
+        let stale = events(&run, "broker/0", "isr_shrink").find(|e| field(e, "isr") == "0,1");
+        assert!(stale.is_none(), "{error}: {stale:?}");
+    }
+}
+
 /// Follower 1 is cut from the leader at 1 s (ISR 0,2), follower 2 at 4 s (ISR 0, below min
 /// ISR, so broker 2 joins the ELR), and the leader crashes at 7 s.
 const FOLLOWERS_DROP_THEN_LEADER_DIES: &str = r#"

@@ -273,7 +273,14 @@ impl Cluster {
             return;
         }
         let result = match self.validate_alter_partition(&request) {
-            Err(error) => Err(error),
+            Err(error) => {
+                ctx.trace("controller", "alter_partition_rejected", |e| {
+                    e.with("broker", leader.0)
+                        .with("partition", p.0)
+                        .with("error", error.name())
+                });
+                Err(error)
+            }
             Ok(()) => {
                 self.set_controller_isr(ctx, p, request.isr.clone());
                 let state = &self.partitions[p.0 as usize];
@@ -307,10 +314,12 @@ impl Cluster {
         if request.partition_epoch < state.partition_epoch {
             return Err(AlterPartitionError::InvalidUpdateVersion);
         }
+        // `ineligibleReplicasForIsr`: fenced or in controlled shutdown (a broker whose session
+        // is lost but not yet expired is still unfenced).
         if request
             .isr
             .iter()
-            .any(|&r| r != request.leader && !self.is_eligible(r))
+            .any(|&r| r != request.leader && (self.is_fenced(r) || !self.is_eligible_follower(r)))
         {
             return Err(AlterPartitionError::IneligibleReplica);
         }
@@ -362,14 +371,10 @@ impl Cluster {
             }
             // A stale answer: the leader already has newer metadata.
             Ok(_) => {}
-            Err(error) => {
-                if error == AlterPartitionError::IneligibleReplica {
-                    state.pending = PendingIsr::None;
-                }
-                trace_broker(ctx, leader, "alter_partition_rejected", |e| {
-                    e.with("partition", p.0).with("error", error.name())
-                });
-            }
+            // INELIGIBLE_REPLICA: the change was not applied, back to the committed state;
+            // the other errors wait for new metadata.
+            Err(AlterPartitionError::IneligibleReplica) => state.pending = PendingIsr::None,
+            Err(_) => {}
         }
     }
 

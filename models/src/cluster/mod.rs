@@ -40,8 +40,9 @@
 //! - `broker/<id>` | `truncate` | partition, to_offset, removed (records)
 //! - `broker/<id>` | `crash`, `restart`
 //! - `broker/<id>` | `inject_error` | partition, error, stage; `hold_response` | corr, delay_ns
-//! - `broker/<id>` | `alter_partition_unanswered` | partition (the controller did not hear it);
-//!   `alter_partition_rejected` | partition, error (e.g. `INVALID_UPDATE_VERSION`)
+//! - `broker/<id>` | `alter_partition_unanswered` | partition (the controller did not hear it)
+//! - `controller` | `alter_partition_rejected` | broker, partition, error (e.g.
+//!   `INVALID_UPDATE_VERSION`)
 //! - `controller` | `elr` | partition, elr (the Eligible Leader Replicas changed, e.g. `"2"`)
 //! - `controller` | `elect` | partition, leader, epoch, unclean; `offline` | partition
 //! - `controller` | `session_lost`, `fence`, `register`, `controlled_shutdown`, `shutdown_now` |
