@@ -86,6 +86,10 @@ fn by_section(section: &str, parent: Option<&str>, last: &str) -> Option<&'stati
         }
         ("cluster", None, "append_cost_per_byte_ns") => "a number of ns from 0 to 1000000",
         ("cluster", None, "unclean.leader.election.enable" | "hw_frozen_under_min_isr") => BOOLEAN,
+        ("cluster", None, "eligible.leader.replicas.version") => {
+            "0 (off) or 1 (on; Kafka 4.0 and later, the default from 4.1)"
+        }
+        ("cluster", None, "alter_partition_round_trip_ms") => "a number of ms from 0 to 30000",
         ("network", _, "latency") => DIST,
         ("network", _, "bandwidth_bytes_per_s") => {
             "0 (unlimited) or a whole number of bytes per second from 1000"

@@ -143,7 +143,7 @@ impl WorldConfig {
     /// Checks every section; [`run`] calls this and records a failure as a warning-only result.
     pub fn validate(&self) -> Result<(), WorldConfigError> {
         self.workload.plan()?;
-        self.cluster.validate()?;
+        self.cluster.validate(self.producer.kafka_version)?;
         self.network.validate(self.cluster.brokers)?;
         self.faults.validate(&self.cluster)?;
         // Kafka accepts 0 (`atLeast(0)`), but then every request times out the moment it is
@@ -629,7 +629,8 @@ fn prepare(config: &WorldConfig, engine: &mut Engine<Event>) -> Result<Prepared,
     let duration_ns = ms_to_ns("duration_ms", config.run.duration_ms).map_err(|e| e.to_string())?;
     plan.duration_ns = (duration_ns > 0).then_some(duration_ns);
     let streams = engine.streams();
-    let cluster = Cluster::new(&config.cluster, &streams).map_err(|e| e.to_string())?;
+    let cluster = Cluster::new(&config.cluster, config.producer.kafka_version, &streams)
+        .map_err(|e| e.to_string())?;
     let mut net = Network::new(&config.network, config.cluster.brokers, &streams)
         .map_err(|e| e.to_string())?;
     // The producer's application thread may run sends ahead only when it knows the earliest

@@ -15,13 +15,16 @@ fn key_of(e: ConfigError) -> String {
 #[test]
 fn defaults_are_valid_and_sane() {
     let c = ClusterConfig::default();
-    c.validate().expect("default cluster");
+    c.validate(models::batching::config::KafkaVersion::default())
+        .expect("default cluster");
     assert_eq!((c.brokers, c.replication_factor, c.partitions), (3, 3, 6));
     NetworkConfig::default()
         .validate(3)
         .expect("default network");
     FaultsConfig::default().validate(&c).expect("no faults");
-    let p = c.params().expect("valid");
+    let p = c
+        .params(models::batching::config::KafkaVersion::default())
+        .expect("valid");
     assert_eq!(p.replica_lag_time_max.as_nanos(), 30_000_000_000);
     assert_eq!(p.effective_min_isr, 2);
 }
@@ -40,7 +43,10 @@ fn toml_uses_kafka_key_names_and_distribution_tables() {
     assert_eq!(c.brokers, 5);
     assert!(c.unclean_leader_election_enable);
     assert_eq!(
-        c.params().expect("valid").replica_lag_time_max.as_nanos(),
+        c.params(models::batching::config::KafkaVersion::default())
+            .expect("valid")
+            .replica_lag_time_max
+            .as_nanos(),
         10_000_500_000
     );
     let net: NetworkConfig = toml::from_str(
@@ -63,7 +69,12 @@ fn toml_uses_kafka_key_names_and_distribution_tables() {
 
 #[test]
 fn cluster_errors_name_the_key() {
-    let bad = |c: ClusterConfig| key_of(c.validate().expect_err("invalid"));
+    let bad = |c: ClusterConfig| {
+        key_of(
+            c.validate(models::batching::config::KafkaVersion::default())
+                .expect_err("invalid"),
+        )
+    };
     assert_eq!(
         bad(ClusterConfig {
             replication_factor: 4,

@@ -622,6 +622,10 @@ impl Gen {
             let value = self.count(0, 100_000);
             self.put("append_cost_per_batch_ns", &value);
         }
+        if self.chance(15) {
+            let value = self.ms(0.0, 1_000.0);
+            self.put("alter_partition_round_trip_ms", &value);
+        }
     }
 
     /// A latency distribution, as an inline table.

@@ -759,8 +759,8 @@ impl Cluster {
     /// The verdict for a watcher whose offset the HW passed: NONE, or
     /// NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR is below min ISR.
     pub(crate) fn hw_passed_verdict(&self, leader: BrokerId, p: PartitionId) -> ErrorCode {
-        let isr_len = self.leader_isr(leader, p).map_or(0, <[BrokerId]>::len);
-        if isr_len >= self.params.effective_min_isr as usize {
+        // `checkEnoughReplicasReachOffset` compares min ISR with the maximal ISR.
+        if self.leader_maximal_isr_len(leader, p) >= self.params.effective_min_isr as usize {
             ErrorCode::None
         } else {
             ErrorCode::NotEnoughReplicasAfterAppend

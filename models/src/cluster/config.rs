@@ -7,6 +7,8 @@
 //!   brokers = 3                    replication_factor = 3      partitions = 6
 //!   "min.insync.replicas" = 2      "unclean.leader.election.enable" = false
 //!   "replica.lag.time.max.ms" = 30000                          "replica.fetch.wait.max.ms" = 500
+//!   "eligible.leader.replicas.version" = 1   (KIP-966; default by profile: 1 from 4.1, else 0)
+//!   alter_partition_round_trip_ms = 2        (leader -> controller -> leader, per AlterPartition)
 //!   latency = { dist = "lognormal", median_ms = 0.5, sigma = 0.3 }   (in [network])
 //! ```
 //!
@@ -22,6 +24,7 @@
 use serde::Deserialize;
 use sim::{Dist, Duration};
 
+use crate::batching::config::KafkaVersion;
 use crate::protocol::{BrokerId, Node};
 
 /// The most brokers a cluster may have (the network keeps one link per ordered node pair).
@@ -391,6 +394,16 @@ pub struct ClusterConfig {
     /// older behaviour, where acks=all can end in NOT_ENOUGH_REPLICAS_AFTER_APPEND.
     #[serde(default = "default_true")]
     pub hw_frozen_under_min_isr: bool,
+    /// The KRaft feature `eligible.leader.replicas.version` (KIP-966): 1 keeps Eligible Leader
+    /// Replicas, 0 does not. `None` takes the profile's default: 1 from Kafka 4.1 (new clusters
+    /// bootstrap with it), 0 on 4.0; a 3.x profile cannot have it.
+    #[serde(rename = "eligible.leader.replicas.version", default)]
+    pub eligible_leader_replicas_version: Option<u8>,
+    /// How long an AlterPartition takes from the leader to the controller and back: one
+    /// broker-controller network round trip plus the controller's commit of the change to the
+    /// metadata log. The controller applies the change halfway.
+    #[serde(default = "default_alter_partition_round_trip_ms")]
+    pub alter_partition_round_trip_ms: f64,
 }
 
 impl Default for ClusterConfig {
@@ -412,9 +425,22 @@ impl Default for ClusterConfig {
             broker_heartbeat_interval_ms: default_heartbeat_interval_ms(),
             metadata_propagation_delay_ms: default_metadata_delay_ms(),
             hw_frozen_under_min_isr: true,
+            eligible_leader_replicas_version: None,
+            alter_partition_round_trip_ms: default_alter_partition_round_trip_ms(),
         }
     }
 }
+
+/// The default AlterPartition round trip, ms: a broker-controller round trip in one data
+/// centre (well under a millisecond) plus the controller quorum's commit of the record (a
+/// write replicated to a majority of controllers, about a millisecond).
+fn default_alter_partition_round_trip_ms() -> f64 {
+    2.0
+}
+
+/// The longest AlterPartition round trip, ms: the broker's `controller.socket.timeout.ms`
+/// default (30 s), after which Kafka would have timed the request out and retried it.
+pub const ALTER_PARTITION_ROUND_TRIP_MS_MAX: f64 = 30_000.0;
 
 /// [`ClusterConfig`] checked and converted to integer nanoseconds.
 #[derive(Clone, Debug, PartialEq)]
@@ -451,16 +477,20 @@ pub struct ClusterParams {
     pub metadata_propagation_delay: Duration,
     /// HW frozen under min ISR (3.7+).
     pub hw_frozen_under_min_isr: bool,
+    /// Eligible Leader Replicas kept and used in elections (KIP-966).
+    pub eligible_leader_replicas: bool,
+    /// AlterPartition round trip (the controller applies the change at half of it).
+    pub alter_partition_round_trip: Duration,
 }
 
 impl ClusterConfig {
-    /// Checks every key; the error names the first bad one.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        self.params().map(|_| ())
+    /// Checks every key for the version profile `profile`; the error names the first bad one.
+    pub fn validate(&self, profile: KafkaVersion) -> Result<(), ConfigError> {
+        self.params(profile).map(|_| ())
     }
 
-    /// Validates and converts to [`ClusterParams`].
-    pub fn params(&self) -> Result<ClusterParams, ConfigError> {
+    /// Validates and converts to [`ClusterParams`], with the broker defaults of `profile`.
+    pub fn params(&self, profile: KafkaVersion) -> Result<ClusterParams, ConfigError> {
         self.check_counts()?;
         let lag = ms_to_duration(
             "cluster.\"replica.lag.time.max.ms\"",
@@ -493,6 +523,8 @@ impl ClusterConfig {
             ));
         }
         let (session_timeout, heartbeat_interval) = self.heartbeat_timings()?;
+        let eligible_leader_replicas = self.eligible_leader_replicas(profile)?;
+        let alter_partition_round_trip = self.alter_partition_round_trip()?;
         Ok(ClusterParams {
             broker_count: self.brokers,
             partition_count: self.partitions,
@@ -519,7 +551,67 @@ impl ClusterConfig {
                 self.metadata_propagation_delay_ms,
             )?,
             hw_frozen_under_min_isr: self.hw_frozen_under_min_isr,
+            eligible_leader_replicas,
+            alter_partition_round_trip,
         })
+    }
+
+    /// Whether Eligible Leader Replicas are on: the key if set, else the profile's default.
+    /// `EligibleLeaderReplicasVersion.ELRV_1` needs metadata version 4.0-IV1, so no 3.x
+    /// release has it; it bootstraps new clusters from metadata version 4.1-IV0, so a 4.1 (or
+    /// later) cluster has it unless turned off and a 4.0 cluster only when turned on (Kafka's
+    /// operations docs, "Eligible Leader Replicas": not enabled by default for 4.0, enabled by
+    /// default on new clusters from 4.1). It relies on the high watermark staying put under min
+    /// ISR (every 4.x broker does so: `Partition.maybeIncrementLeaderHW` checks `isUnderMinIsr`).
+    fn eligible_leader_replicas(&self, profile: KafkaVersion) -> Result<bool, ConfigError> {
+        let key = "cluster.\"eligible.leader.replicas.version\"";
+        let on = match self.eligible_leader_replicas_version {
+            None => profile.at_least(4, 1),
+            Some(0) => false,
+            Some(1) => true,
+            Some(other) => {
+                return Err(ConfigError::invalid(
+                    key,
+                    format!("{other}: allowed 0 (off) or 1 (on, Kafka 4.0 and later)"),
+                ));
+            }
+        };
+        if on && !profile.at_least(4, 0) {
+            return Err(ConfigError::invalid(
+                key,
+                format!(
+                    "1: Kafka {profile} has no Eligible Leader Replicas (the feature needs 4.0 \
+                     or later; the profile is producer.\"linger.kafka.version\"): allowed 0 \
+                     for this profile"
+                ),
+            ));
+        }
+        if on && !self.hw_frozen_under_min_isr {
+            return Err(ConfigError::invalid(
+                "cluster.hw_frozen_under_min_isr",
+                "false: Eligible Leader Replicas are safe only while the high watermark stays \
+                 put under min.insync.replicas, as every Kafka 4.x broker does; allowed true, \
+                 or set cluster.\"eligible.leader.replicas.version\" = 0",
+            ));
+        }
+        Ok(on)
+    }
+
+    /// The AlterPartition round trip, 0 ..= 30 s.
+    fn alter_partition_round_trip(&self) -> Result<Duration, ConfigError> {
+        let key = "cluster.alter_partition_round_trip_ms";
+        let ms = self.alter_partition_round_trip_ms;
+        if !ms.is_finite() || !(0.0..=ALTER_PARTITION_ROUND_TRIP_MS_MAX).contains(&ms) {
+            return Err(ConfigError::invalid(
+                key,
+                format!(
+                    "{}: allowed 0 ..= 30000 ms (Kafka's controller.socket.timeout.ms; a slower \
+                     answer would be a timeout and a retry)",
+                    show_number(ms)
+                ),
+            ));
+        }
+        ms_to_duration(key, ms)
     }
 
     /// The broker session timeout and heartbeat interval: the interval above 0 and below the
@@ -627,7 +719,10 @@ mod tests {
     use super::*;
 
     fn problem(config: &ClusterConfig) -> String {
-        config.validate().expect_err("out of range").to_string()
+        config
+            .validate(KafkaVersion::default())
+            .expect_err("out of range")
+            .to_string()
     }
 
     #[test]
@@ -687,9 +782,77 @@ mod tests {
     }
 
     #[test]
+    fn eligible_leader_replicas_default_by_profile_and_the_key_overrides_within_4x() {
+        let base = ClusterConfig::default();
+        let on = |config: &ClusterConfig, text: &str| {
+            let profile = KafkaVersion::parse(text).expect("a profile");
+            config.params(profile).map(|p| p.eligible_leader_replicas)
+        };
+        assert_eq!(on(&base, "4.0"), Ok(false));
+        assert_eq!(on(&base, "4.1"), Ok(true));
+        assert_eq!(on(&base, "4.2"), Ok(true));
+        assert_eq!(on(&base, "3.9"), Ok(false));
+        let set = |version| ClusterConfig {
+            eligible_leader_replicas_version: Some(version),
+            ..base.clone()
+        };
+        assert_eq!(on(&set(1), "4.0"), Ok(true));
+        assert_eq!(on(&set(0), "4.1"), Ok(false));
+        assert_eq!(on(&set(0), "3.0"), Ok(false));
+        let text = on(&set(1), "3.9")
+            .expect_err("no ELR before 4.0")
+            .to_string();
+        assert!(
+            text.starts_with(
+                "cluster.\"eligible.leader.replicas.version\": 1: Kafka 3.9 has no Eligible"
+            ),
+            "{text}"
+        );
+        let text = on(&set(2), "4.1").expect_err("0 or 1").to_string();
+        assert!(text.contains("2: allowed 0 (off) or 1"), "{text}");
+        let thawed = ClusterConfig {
+            hw_frozen_under_min_isr: false,
+            ..base.clone()
+        };
+        assert_eq!(on(&thawed, "4.0"), Ok(false));
+        let text = on(&thawed, "4.1")
+            .expect_err("ELR needs the frozen HW")
+            .to_string();
+        assert!(
+            text.starts_with("cluster.hw_frozen_under_min_isr: false"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn alter_partition_round_trip_is_zero_to_thirty_seconds() {
+        let base = ClusterConfig::default();
+        let params = base.params(KafkaVersion::default()).expect("valid");
+        assert_eq!(params.alter_partition_round_trip, Duration::from_millis(2));
+        for ms in [-1.0, 30_000.5, f64::NAN, f64::INFINITY] {
+            let text = problem(&ClusterConfig {
+                alter_partition_round_trip_ms: ms,
+                ..base.clone()
+            });
+            assert!(
+                text.starts_with("cluster.alter_partition_round_trip_ms: ")
+                    && text.contains("allowed 0 ..= 30000 ms"),
+                "{text}"
+            );
+        }
+        let zero = ClusterConfig {
+            alter_partition_round_trip_ms: 0.0,
+            ..base
+        };
+        assert!(zero.validate(KafkaVersion::default()).is_ok());
+    }
+
+    #[test]
     fn heartbeat_interval_is_above_zero_and_below_the_session_timeout() {
         let base = ClusterConfig::default();
-        let params = base.params().expect("defaults are valid");
+        let params = base
+            .params(KafkaVersion::default())
+            .expect("defaults are valid");
         assert_eq!(params.broker_session_timeout, Duration::from_millis(9_000));
         assert_eq!(
             params.broker_heartbeat_interval,
@@ -730,7 +893,7 @@ mod tests {
             ..base
         };
         assert!(
-            fast.validate().is_ok(),
+            fast.validate(KafkaVersion::default()).is_ok(),
             "sub-millisecond heartbeats are allowed"
         );
     }

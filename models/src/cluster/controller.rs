@@ -13,13 +13,14 @@
 //!      │           where b led (b still runs: NOT_LEADER_OR_FOLLOWER + the new leader)
 //!      └─ 50 ms later, then every interval: b leads nothing and every active broker heartbeated
 //!         since? ─► SHUTDOWN_NOW: b stops (crash) and is fenced at once
-//!   elect(p): first eligible ISR replica in assignment order │ else unclean: first eligible
-//!             replica │ else offline; epoch += 1 ─► new leader; live followers truncate + refetch
+//!   elect(p): first eligible ISR replica in assignment order │ ISR empty (ELR on): first
+//!             eligible ELR replica │ else unclean: first eligible replica │ else offline;
+//!             epoch += 1 ─► new leader; live followers truncate + refetch
 //!             └► PublishMetadata after metadata_propagation_delay
 //!   restart(b) / unfence(b) ─► register (fenced first if not yet) ─► follower of each
 //!                 partition (truncate to divergence), or elected if the partition was offline
-//!   ISR changes: the leader's AlterPartition succeeds only while the controller hears it;
-//!                a fenced zombie leader keeps its stale ISR view
+//!   ISR changes: the leader's AlterPartition is answered only while the controller hears it
+//!                (see `isr`); a fenced zombie leader keeps its stale ISR view
 //! ```
 //!
 //! Units: virtual time as `Instant`/`Duration` (integer ns).
@@ -49,11 +50,14 @@
 //!   An active broker's metadata offset is taken to have passed the controlled-shutdown record
 //!   at its first heartbeat after the shutdown began. A broker the controller does not hear
 //!   stops at once (Kafka's broker would wait up to five minutes for an answer).
-//! - Elections: KRaft `PartitionChangeBuilder` order; ELR (KIP-966) is not modelled. Roles
-//!   change on brokers at the moment of the election; only clients see it late.
+//! - Elections: KRaft `PartitionChangeBuilder.electAnyLeader` order: ISR, then ELR when the
+//!   ISR is empty (KIP-966, see `isr`), then unclean; fencing may empty the ISR only with ELR
+//!   on (`generateLeaderAndIsrUpdates`). Roles change on brokers at the moment of the
+//!   election; only clients see it late.
 
 use sim::{Ctx, Duration, Instant};
 
+use super::isr::PendingIsr;
 use super::{ClusterEvent, LeaderState, Lifecycle, Role, Session, broker_list, trace_broker};
 use crate::cluster::Cluster;
 use crate::cluster::producer_state::ProducerStates;
@@ -61,6 +65,17 @@ use crate::network::{NetEvent, Network};
 use crate::protocol::{
     BrokerId, ErrorCode, LeaderEpoch, MetadataResponse, PartitionId, PartitionMetadata,
 };
+
+/// How a leader was chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Election {
+    /// From the ISR.
+    Clean,
+    /// From the ELR, the ISR being empty (KIP-966): clean too.
+    FromElr,
+    /// From any replica: may lose committed records.
+    Unclean,
+}
 
 /// How soon a broker in controlled shutdown heartbeats again after the controller's first
 /// answer (`BrokerLifecycleManager`: 50 ms, "a little bit sooner than we usually would").
@@ -83,6 +98,7 @@ impl Cluster {
         broker.alive = false;
         broker.incarnation += 1;
         broker.lifecycle = Lifecycle::Running;
+        broker.registers_unclean = true;
         broker.inbox.clear();
         let connection = broker.client_channel.connection;
         broker.client_channel.reset(connection);
@@ -168,6 +184,7 @@ impl Cluster {
                 broker.session_epoch += 1;
                 // Its heartbeats get through again from now on.
                 broker.heartbeat_origin = ctx.now();
+                self.after_reconnect(ctx, net, b);
             }
             Session::Fenced => self.register(ctx, net, b),
         }
@@ -245,7 +262,11 @@ impl Cluster {
         // (`BrokerLifecycleManager`).
         broker.heartbeat_origin = ctx.now();
         broker.lifecycle = Lifecycle::Running;
+        let unclean = std::mem::replace(&mut broker.registers_unclean, false);
         ctx.trace("controller", "register", |e| e.with("broker", b.0));
+        if unclean && self.params.eligible_leader_replicas {
+            self.drop_from_elrs(ctx, b);
+        }
         for p in 0..self.partitions.len() {
             let partition = PartitionId(p as u32);
             if !self.partitions[p].replicas.contains(&b) {
@@ -285,11 +306,15 @@ impl Cluster {
         net: &mut Network,
         b: BrokerId,
     ) {
+        // With ELR off the last ISR member stays; with it on the ISR may empty (KIP-966).
+        let may_empty = self.params.eligible_leader_replicas;
         for p in 0..self.partitions.len() {
             let partition = PartitionId(p as u32);
-            let state = &mut self.partitions[p];
-            if state.isr.len() > 1 && state.isr.contains(&b) {
-                state.isr.retain(|&r| r != b);
+            let state = &self.partitions[p];
+            if state.isr.contains(&b) && (state.isr.len() > 1 || may_empty) {
+                let isr = state.isr.iter().copied().filter(|&r| r != b).collect();
+                self.set_controller_isr(ctx, partition, isr);
+                let state = &self.partitions[p];
                 let list = broker_list(&state.isr);
                 let fill = |e: sim::TraceEvent| e.with("partition", partition.0).with("isr", list);
                 // Traced on the leader, whose ISR it is; on the controller when there is none.
@@ -382,6 +407,8 @@ impl Cluster {
         }
         ctx.trace("controller", "shutdown_now", |e| e.with("broker", b.0));
         self.crash(ctx, b);
+        // A controlled shutdown is clean: the broker keeps its place in the ELRs.
+        self.brokers[b.0 as usize].registers_unclean = false;
         self.fence_now(ctx, net, b);
     }
 
@@ -427,7 +454,9 @@ impl Cluster {
         broker.alive && broker.session == Session::Connected
     }
 
-    /// Copies the controller's ISR of `p` to its leader, if the leader hears the controller.
+    /// The leader of `p` replays the controller's record (metadata): its committed ISR and
+    /// partition epoch become the controller's, and a pending change is dropped (Kafka's
+    /// `makeLeader` sets a `CommittedPartitionState`). Only if the leader hears the controller.
     pub(crate) fn push_isr_to_leader(&mut self, p: PartitionId) {
         let Some(leader) = self.partitions[p.0 as usize].leader else {
             return;
@@ -435,31 +464,19 @@ impl Cluster {
         if !self.hears_controller(leader) {
             return;
         }
-        let isr = self.partitions[p.0 as usize].isr.clone();
+        let record = &self.partitions[p.0 as usize];
+        let (isr, partition_epoch) = (record.isr.clone(), record.partition_epoch);
         if let Some(Role::Leader(state)) = self.replica_mut(leader, p).map(|r| &mut r.role) {
             state.isr = isr;
+            state.partition_epoch = partition_epoch;
+            state.pending = PendingIsr::None;
         }
     }
 
-    /// AlterPartition: the leader of `p` asks the controller for a new ISR. It fails when the
-    /// controller does not hear the leader or the leader was replaced; on success both views
-    /// change.
-    pub(crate) fn alter_isr(
-        &mut self,
-        leader: BrokerId,
-        p: PartitionId,
-        isr: Vec<BrokerId>,
-    ) -> bool {
-        if !self.hears_controller(leader) || self.partitions[p.0 as usize].leader != Some(leader) {
-            return false;
-        }
-        self.partitions[p.0 as usize].isr = isr;
-        self.push_isr_to_leader(p);
-        true
-    }
-
-    /// Elects a leader for `p`: the first live ISR member in assignment order, else (unclean
-    /// election enabled) the first live replica, else none (offline).
+    /// Elects a leader for `p` (`PartitionChangeBuilder.electAnyLeader`): the first eligible
+    /// ISR member in assignment order; with the ISR empty (ELR on) the first eligible ELR
+    /// member, which becomes the ISR; else (unclean election enabled) the first eligible
+    /// replica, which becomes the ISR and clears the ELR; else none (offline).
     fn elect<E: From<ClusterEvent> + From<NetEvent>>(
         &mut self,
         ctx: &mut Ctx<'_, E>,
@@ -467,34 +484,53 @@ impl Cluster {
         p: PartitionId,
     ) {
         let state = &self.partitions[p.0 as usize];
-        let alive = |r: &&BrokerId| self.is_eligible(**r);
-        let clean = state
-            .replicas
-            .iter()
-            .filter(alive)
-            .find(|r| state.isr.contains(r))
-            .copied();
-        let unclean = if clean.is_none() && self.params.unclean_election {
-            state.replicas.iter().find(alive).copied()
-        } else {
-            None
+        let eligible = |r: &&BrokerId| self.is_eligible(**r);
+        let first_in = |set: &[BrokerId]| {
+            state
+                .replicas
+                .iter()
+                .filter(eligible)
+                .find(|r| set.contains(r))
+                .copied()
         };
+        let choice = match first_in(&state.isr) {
+            Some(leader) => Some((leader, Election::Clean)),
+            None if state.isr.is_empty() => first_in(&state.elr).map(|l| (l, Election::FromElr)),
+            None => None,
+        };
+        let choice = choice.or_else(|| {
+            self.params
+                .unclean_election
+                .then(|| state.replicas.iter().find(eligible).copied())
+                .flatten()
+                .map(|l| (l, Election::Unclean))
+        });
         let state = &mut self.partitions[p.0 as usize];
-        match clean.or(unclean) {
-            Some(leader) => {
+        match choice {
+            Some((leader, election)) => {
                 state.leader = Some(leader);
                 state.leader_epoch = LeaderEpoch(state.leader_epoch.0 + 1);
-                if unclean.is_some() {
-                    state.isr = vec![leader];
-                }
+                state.partition_epoch += 1;
+                let elr = match election {
+                    Election::Clean => state.elr.clone(),
+                    Election::FromElr => {
+                        state.isr = vec![leader];
+                        state.elr.iter().copied().filter(|&r| r != leader).collect()
+                    }
+                    Election::Unclean => {
+                        state.isr = vec![leader];
+                        Vec::new()
+                    }
+                };
                 let epoch = state.leader_epoch.0;
-                let was_unclean = unclean.is_some();
+                let was_unclean = election == Election::Unclean;
                 ctx.trace("controller", "elect", |e| {
                     e.with("partition", p.0)
                         .with("leader", leader.0)
                         .with("epoch", epoch)
                         .with("unclean", was_unclean)
                 });
+                self.set_elr(ctx, p, elr);
                 self.apply_leadership(ctx, net, p);
             }
             None => {
@@ -533,6 +569,7 @@ impl Cluster {
     ) {
         let followers = self.initial_followers(ctx.now(), b, p);
         let isr = self.partitions[p.0 as usize].isr.clone();
+        let partition_epoch = self.partitions[p.0 as usize].partition_epoch;
         self.detach_from_fetchers(b, p);
         let replica = self.replica_mut(b, p).expect("a leader is a replica");
         if matches!(&replica.role, Role::Leader(s) if s.epoch == epoch) {
@@ -545,6 +582,8 @@ impl Cluster {
             followers,
             watchers: Default::default(),
             isr,
+            partition_epoch,
+            pending: PendingIsr::None,
         });
         trace_broker(ctx, b, "become_leader", |e| {
             e.with("partition", p.0).with("epoch", epoch.0)

@@ -11,7 +11,7 @@
 //!        ▼                                                        │
 //!   follower ◄─FetchResponse(batches by Rc, HW)── leader ◄─FetchRequest(LEO per partition)─ follower
 //!   controller: crash/fence: fenced broker_session_timeout after the last heartbeat → elect from
-//!               live ISR (or unclean), bump epoch, followers truncate to the divergence point,
+//!               live ISR (then ELR, or unclean), bump epoch, followers truncate to the divergence point,
 //!               metadata after a delay; shutdown: leadership moves first, then the broker stops
 //! ```
 //!
@@ -40,6 +40,10 @@
 //! - `broker/<id>` | `truncate` | partition, to_offset, removed (records)
 //! - `broker/<id>` | `crash`, `restart`
 //! - `broker/<id>` | `inject_error` | partition, error, stage; `hold_response` | corr, delay_ns
+//! - `broker/<id>` | `alter_partition_unanswered` | partition (the controller did not hear it)
+//! - `controller` | `alter_partition_rejected` | broker, partition, error (e.g.
+//!   `INVALID_UPDATE_VERSION`)
+//! - `controller` | `elr` | partition, elr (the Eligible Leader Replicas changed, e.g. `"2"`)
 //! - `controller` | `elect` | partition, leader, epoch, unclean; `offline` | partition
 //! - `controller` | `session_lost`, `fence`, `register`, `controlled_shutdown`, `shutdown_now` |
 //!   broker; `isr_shrink` when no leader
@@ -47,8 +51,10 @@
 //!
 //! Fidelity (facts file §5; Kafka `ReplicaManager`, `Partition.scala`, `DelayedProduce`,
 //! `UnifiedLog`, KRaft `PartitionChangeBuilder`):
-//! - ISR changes (AlterPartition) take effect at once while the controller hears the leader,
-//!   and fail otherwise; there is no in-flight AlterPartition state.
+//! - ISR changes are AlterPartition proposals, one in flight per partition, answered after
+//!   `alter_partition_round_trip_ms`; meanwhile the HW and acks=all use the maximal ISR, and a
+//!   leader the controller does not hear never gets an answer (see `isr`). Eligible Leader
+//!   Replicas (KIP-966) are kept by the controller when enabled (see `isr`).
 //! - A request in flight to a broker that crashes is dropped on arrival; acks=0 errors do not
 //!   close the connection (Kafka closes it to signal the client).
 //! - Follower fetches travel the broker↔broker links of the [`Network`] (latency, bandwidth,
@@ -60,7 +66,8 @@
 //!   `broker_session_timeout_ms` after its last heartbeat (see `controller`), and a controlled
 //!   shutdown ([`Cluster::controlled_shutdown`]) moves leadership before the process stops.
 //!   Elections reach brokers that hear the controller at
-//!   once; a fenced leader runs on as a zombie with its stale ISR (its AlterPartition fails);
+//!   once; a fenced leader runs on as a zombie with its stale ISR (its AlterPartition is never
+//!   answered);
 //!   clients see elections through metadata after `metadata_propagation_delay_ms`.
 //! - A crashed broker's log survives (Kafka flushes lazily, but replication is the durability
 //!   story here); on restart it truncates to its divergence point with the leader.
@@ -75,6 +82,7 @@ pub mod producer_state;
 mod broker;
 mod controller;
 pub mod injected;
+mod isr;
 mod replica;
 
 use std::collections::VecDeque;
@@ -86,6 +94,7 @@ pub use self::injected::{ErrorStage, InjectedError};
 use self::log::PartitionLog;
 use self::producer_state::ProducerStates;
 pub use self::replica::{FetchRequest, FetchResponse};
+use crate::batching::config::KafkaVersion;
 use crate::checker::FinalLogs;
 use crate::network::{NetEvent, Network};
 use crate::protocol::{
@@ -183,6 +192,10 @@ pub enum ClusterEvent {
         /// Its incarnation (a crash loses what it held).
         incarnation: u32,
     },
+    /// A leader's AlterPartition request reaches the controller.
+    AlterPartitionArrive(Box<isr::AlterPartition>),
+    /// The controller's answer to an AlterPartition reaches the leader.
+    AlterPartitionAnswer(Box<isr::AlterPartitionAnswer>),
 }
 
 /// The controller's record of one partition.
@@ -196,6 +209,11 @@ pub struct PartitionState {
     pub leader_epoch: LeaderEpoch,
     /// The in-sync replicas, in assignment order.
     pub isr: Vec<BrokerId>,
+    /// The partition epoch: bumped by every change of this record (ISR, ELR, leader).
+    pub partition_epoch: u32,
+    /// The Eligible Leader Replicas (KIP-966), in assignment order: replicas that left the ISR
+    /// while it was below min ISR and so hold every committed record. Empty with ELR off.
+    pub elr: Vec<BrokerId>,
 }
 
 /// What a leader tracks about one follower (Kafka's `Replica` state).
@@ -237,9 +255,13 @@ pub(crate) struct LeaderState {
     pub(crate) epoch_start_offset: i64,
     pub(crate) followers: Vec<FollowerProgress>,
     pub(crate) watchers: VecDeque<Watcher>,
-    /// The leader's view of the ISR: equal to the controller's while the leader is in contact
-    /// with it; a fenced (zombie) leader keeps a stale view.
+    /// The leader's view of the committed ISR: the controller's as of the last answer or
+    /// metadata update it got; a fenced (zombie) leader keeps a stale view.
     pub(crate) isr: Vec<BrokerId>,
+    /// The partition epoch of that view (sent with each AlterPartition).
+    pub(crate) partition_epoch: u32,
+    /// The ISR change in flight to the controller, if any (at most one per partition).
+    pub(crate) pending: isr::PendingIsr,
 }
 
 /// A broker's session with the controller.
@@ -328,6 +350,9 @@ pub(crate) struct Broker {
     /// `broker_heartbeat_interval_ms` (drawn at start, reset when it registers).
     pub(crate) heartbeat_origin: Instant,
     pub(crate) lifecycle: Lifecycle,
+    /// Set by a crash or power-off (an unclean shutdown), cleared at the next registration,
+    /// where such a broker leaves every ELR; a controlled shutdown clears it at once.
+    pub(crate) registers_unclean: bool,
     pub(crate) incarnation: u32,
     pub(crate) busy_until: Instant,
     /// Requests being processed, in order, each with the client connection it came on.
@@ -370,6 +395,8 @@ pub struct Cluster {
     fetch_pool: replica::FetchPool,
     /// Spare per-request lists of the produce path (see [`broker::ProduceScratch`]).
     produce_scratch: broker::ProduceScratch,
+    /// The id of the next AlterPartition proposal (matches answers to proposals).
+    next_alter_partition_id: u64,
 }
 
 /// Traces under the component `broker/<id>`, building the name only when tracing is on.
@@ -418,8 +445,13 @@ pub fn assign_replicas(
 impl Cluster {
     /// A cluster with every broker up and no leaders yet; call [`Cluster::start`] at time zero.
     /// Each broker's heartbeat phase is drawn from the stream `cluster/heartbeat/<id>`.
-    pub fn new(config: &ClusterConfig, streams: &sim::RngStreams) -> Result<Cluster, ConfigError> {
-        let params = config.params()?;
+    /// `profile` is the Kafka release whose broker and controller defaults apply.
+    pub fn new(
+        config: &ClusterConfig,
+        profile: KafkaVersion,
+        streams: &sim::RngStreams,
+    ) -> Result<Cluster, ConfigError> {
+        let params = config.params(profile)?;
         let interval_ns = params.broker_heartbeat_interval.as_nanos();
         let assignment = assign_replicas(
             params.broker_count,
@@ -440,6 +472,7 @@ impl Cluster {
                         .below(interval_ns),
                 ),
                 lifecycle: Lifecycle::Running,
+                registers_unclean: false,
                 incarnation: 0,
                 busy_until: Instant::ZERO,
                 inbox: VecDeque::new(),
@@ -472,6 +505,8 @@ impl Cluster {
                 replicas,
                 leader: None,
                 leader_epoch: LeaderEpoch(0),
+                partition_epoch: 0,
+                elr: Vec::new(),
             })
             .collect();
         Ok(Cluster {
@@ -485,6 +520,7 @@ impl Cluster {
             settling: false,
             fetch_pool: replica::FetchPool::default(),
             produce_scratch: broker::ProduceScratch::default(),
+            next_alter_partition_id: 0,
         })
     }
 
@@ -578,7 +614,7 @@ impl Cluster {
             ClusterEvent::IsrCheck {
                 broker,
                 incarnation,
-            } => self.on_isr_check(ctx, net, broker, incarnation),
+            } => self.on_isr_check(ctx, broker, incarnation),
             ClusterEvent::SessionExpired {
                 broker,
                 session_epoch,
@@ -593,6 +629,12 @@ impl Cluster {
                 broker,
                 incarnation,
             } => self.on_held_response_due(ctx, net, (broker, incarnation)),
+            ClusterEvent::AlterPartitionArrive(request) => {
+                self.on_alter_partition_arrive(ctx, request);
+            }
+            ClusterEvent::AlterPartitionAnswer(answer) => {
+                self.on_alter_partition_answer(ctx, net, *answer);
+            }
         }
     }
 
@@ -634,9 +676,14 @@ impl Cluster {
         self.partitions[p.0 as usize].leader
     }
 
-    /// The ISR of `p`.
+    /// The ISR of `p` (the controller's record).
     pub fn isr(&self, p: PartitionId) -> &[BrokerId] {
         &self.partitions[p.0 as usize].isr
+    }
+
+    /// The Eligible Leader Replicas of `p` (empty with ELR off).
+    pub fn elr(&self, p: PartitionId) -> &[BrokerId] {
+        &self.partitions[p.0 as usize].elr
     }
 
     /// The high watermark of `p` on `broker`'s replica (−1 when it has none).

@@ -14,8 +14,12 @@
 //! Fidelity (`Partition.scala`, `Replica.scala`): `lastCaughtUpTime` follows
 //! `Replica.updateFetchStateOrThrow`; caught up = `LEO == leader LEO` or
 //! `now − lastCaughtUpTime ≤ replica.lag.time.max.ms`; shrink runs every lag/2; expand needs
-//! `LEO ≥ HW` and `LEO ≥` the leader epoch's start offset; the HW is the minimum LEO over the ISR
-//! and does not move while |ISR| < min ISR (3.7+, switchable). Fetch requests and responses
+//! `LEO ≥ HW` and `LEO ≥` the leader epoch's start offset; both go to the controller as
+//! AlterPartition proposals, one in flight per partition (see `isr`); the HW is the minimum LEO
+//! over the maximal ISR (`maybeIncrementLeaderHW`: the committed ISR plus a replica whose
+//! expand is in flight) and does not move while the committed ISR is below min ISR (3.7+,
+//! switchable). Not modelled: `maybeIncrementLeaderHW` also waits for a caught-up follower
+//! outside the ISR (`shouldWaitForReplicaToJoinIsr`); here only ISR members hold the HW back. Fetch requests and responses
 //! travel on the follower's fetch connection to its leader (see `network`): a cut or a loss
 //! delays them by TCP's retransmissions; a fetch on a connection that cannot deliver is
 //! noticed after `replica.socket.timeout.ms` (the connection is then abandoned), and one whose
@@ -28,8 +32,9 @@ use std::rc::Rc;
 
 use sim::{Ctx, Duration, Instant};
 
+use super::isr::{IsrProposal, PendingIsr};
 use super::log::LogBatch;
-use super::{Broker, ClusterEvent, FollowerProgress, Role, broker_list, trace_broker};
+use super::{Broker, ClusterEvent, FollowerProgress, Role, trace_broker};
 use crate::cluster::Cluster;
 use crate::network::{NetEvent, Network};
 use crate::protocol::{BrokerId, LeaderEpoch, Node, PartitionId};
@@ -579,33 +584,23 @@ impl Cluster {
         progress.last_fetch_leader_leo = leo;
         progress.last_fetch_time = now;
         progress.leo = fetch_offset;
-        let in_isr = state.isr.contains(&follower);
-        // Expand (Partition.maybeExpandIsr): caught up to the HW and the epoch start, and
-        // eligible (not fenced, not shutting down), through AlterPartition.
-        let eligible = !self.is_fenced(follower) && self.is_eligible_follower(follower);
-        if !in_isr && eligible && fetch_offset >= hw && fetch_offset >= epoch_start {
-            let isr = self
-                .leader_isr(leader, p)
-                .expect("checked leadership")
-                .to_vec();
-            let expanded: Vec<BrokerId> = self.partitions[p.0 as usize]
-                .replicas
-                .iter()
-                .copied()
-                .filter(|r| *r == follower || isr.contains(r))
-                .collect();
-            if self.alter_isr(leader, p, expanded) {
-                let list = broker_list(&self.partitions[p.0 as usize].isr);
-                trace_broker(ctx, leader, "isr_expand", |e| {
-                    e.with("partition", p.0).with("isr", list)
-                });
-            }
+        // Expand (Partition.maybeExpandIsr): nothing in flight, caught up to the HW and the
+        // epoch start, and eligible (not fenced, not shutting down); through AlterPartition.
+        let may_join = !state.isr.contains(&follower) && state.pending == PendingIsr::None;
+        if may_join
+            && fetch_offset >= hw
+            && fetch_offset >= epoch_start
+            && !self.is_fenced(follower)
+            && self.is_eligible_follower(follower)
+        {
+            self.propose_isr(ctx, (leader, p), IsrProposal::Expand(follower));
         }
         self.maybe_advance_hw(ctx, net, leader, p);
     }
 
-    /// Recomputes the leader's HW (min LEO over the ISR; frozen under min ISR) and completes the
-    /// purgatory watchers it passes.
+    /// Recomputes the leader's HW (min LEO over the maximal ISR: the committed ISR plus a
+    /// replica whose expand is in flight; frozen while the committed ISR is under min ISR) and
+    /// completes the purgatory watchers it passes.
     pub(crate) fn maybe_advance_hw<E: From<ClusterEvent> + From<NetEvent>>(
         &mut self,
         ctx: &mut Ctx<'_, E>,
@@ -625,10 +620,11 @@ impl Cluster {
             return;
         }
         let mut new_hw = replica.log.leo();
+        let joining = state.pending.joining();
         for f in state
             .followers
             .iter()
-            .filter(|f| state.isr.contains(&f.broker))
+            .filter(|f| state.isr.contains(&f.broker) || joining == Some(f.broker))
         {
             new_hw = new_hw.min(f.leo);
         }
@@ -658,11 +654,11 @@ impl Cluster {
         self.produce_scratch.passed = passed;
     }
 
-    /// The periodic shrink: drop ISR members that are not caught up, then retry the HW.
+    /// The periodic shrink (`Partition.maybeShrinkIsr`): where nothing is in flight, propose
+    /// to drop the ISR members that are not caught up. The HW moves when the answer comes.
     pub(crate) fn on_isr_check<E: From<ClusterEvent> + From<NetEvent>>(
         &mut self,
         ctx: &mut Ctx<'_, E>,
-        net: &mut Network,
         b: BrokerId,
         incarnation: u32,
     ) {
@@ -673,26 +669,9 @@ impl Cluster {
         for p in 0..self.partitions.len() {
             let partition = PartitionId(p as u32);
             let lagging = self.lagging_isr_members(ctx.now(), b, partition);
-            if lagging.is_empty() {
-                continue;
+            if !lagging.is_empty() {
+                self.propose_isr(ctx, (b, partition), IsrProposal::Shrink(lagging));
             }
-            let isr = self
-                .leader_isr(b, partition)
-                .expect("only leaders have lagging members");
-            let shrunk: Vec<BrokerId> = isr
-                .iter()
-                .copied()
-                .filter(|r| !lagging.contains(r))
-                .collect();
-            // A leader the controller does not hear cannot shrink its ISR (AlterPartition fails).
-            if !self.alter_isr(b, partition, shrunk) {
-                continue;
-            }
-            let list = broker_list(&self.partitions[p].isr);
-            trace_broker(ctx, b, "isr_shrink", |e| {
-                e.with("partition", partition.0).with("isr", list)
-            });
-            self.maybe_advance_hw(ctx, net, b, partition);
         }
         self.schedule_isr_check(ctx, b);
     }
@@ -705,6 +684,9 @@ impl Cluster {
         let Role::Leader(state) = &replica.role else {
             return Vec::new();
         };
+        if state.pending != PendingIsr::None {
+            return Vec::new();
+        }
         let leo = replica.log.leo();
         state
             .followers
@@ -734,7 +716,17 @@ impl Cluster {
         );
     }
 
-    /// The ISR as leader `b` of `p` sees it, if it leads `p`.
+    /// How many replicas the maximal ISR of leader `b` of `p` holds (0 if it does not lead `p`).
+    pub(crate) fn leader_maximal_isr_len(&self, b: BrokerId, p: PartitionId) -> usize {
+        match self.replica(b, p).map(|r| &r.role) {
+            Some(Role::Leader(state)) => {
+                state.isr.len() + usize::from(state.pending.joining().is_some())
+            }
+            _ => 0,
+        }
+    }
+
+    /// The committed ISR as leader `b` of `p` sees it, if it leads `p`.
     pub(crate) fn leader_isr(&self, b: BrokerId, p: PartitionId) -> Option<&[BrokerId]> {
         match &self.replica(b, p)?.role {
             Role::Leader(state) => Some(&state.isr),

@@ -279,7 +279,12 @@ impl Harness {
         let faults =
             faults.map(|f| Faults::new(f, cluster, &streams).expect("valid faults config"));
         let mut world = TestWorld {
-            cluster: Cluster::new(cluster, &streams).expect("valid cluster config"),
+            cluster: Cluster::new(
+                cluster,
+                models::batching::config::KafkaVersion::default(),
+                &streams,
+            )
+            .expect("valid cluster config"),
             net,
             faults,
             received: Vec::new(),
