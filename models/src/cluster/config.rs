@@ -37,6 +37,10 @@ pub const REPLICAS_MAX: u64 = 1_000_000;
 /// [`PARTITIONS_MAX`] batches per request the per-batch part stays below 10^17 ns.
 pub const APPEND_COST_PER_BATCH_NS_MAX: u64 = 1_000_000_000_000;
 
+/// The most request handler threads per broker (`num.io.threads`): each is a slot in the
+/// broker's pool, and no broker runs more threads than this usefully.
+pub const IO_THREADS_MAX: u32 = 10_000;
+
 /// The highest broker CPU cost per appended byte, ns (1 ms). Kept per KiB as an integer
 /// (at most about 1.03 * 10^9), times at most 2^31 bytes of a request, it stays below
 /// 2.3 * 10^18 ns.
@@ -309,6 +313,12 @@ fn default_append_batch_ns() -> u64 {
 fn default_append_byte_ns() -> f64 {
     0.5
 }
+fn default_io_threads() -> u32 {
+    8
+}
+fn default_queued_max_requests() -> u32 {
+    500
+}
 fn default_session_timeout_ms() -> f64 {
     9_000.0
 }
@@ -376,6 +386,21 @@ pub struct ClusterConfig {
     /// Broker CPU per appended byte, ns (fractions allowed).
     #[serde(default = "default_append_byte_ns")]
     pub append_cost_per_byte_ns: f64,
+    /// `num.io.threads` (default 8, `ServerConfigs.NUM_IO_THREADS_DEFAULT`): request handler
+    /// threads per broker, sharing one request queue.
+    #[serde(rename = "num.io.threads", default = "default_io_threads")]
+    pub num_io_threads: u32,
+    /// `queued.max.requests` (default 500, `SocketServerConfigs.QUEUED_MAX_REQUESTS_DEFAULT`):
+    /// requests the queue holds before the network threads stop reading.
+    #[serde(
+        rename = "queued.max.requests",
+        default = "default_queued_max_requests"
+    )]
+    pub queued_max_requests: u32,
+    /// Handler thread time the leader spends on one follower fetch request, ns (default 0:
+    /// fetch handling takes no CPU, only the appends do).
+    #[serde(default)]
+    pub fetch_cost_per_request_ns: u64,
     /// KRaft's `broker.session.timeout.ms` (default 9000): the controller fences a broker
     /// whose last heartbeat is this old, and elects new leaders where it led.
     #[serde(default = "default_session_timeout_ms")]
@@ -408,6 +433,9 @@ impl Default for ClusterConfig {
             max_message_bytes: default_max_message_bytes(),
             append_cost_per_batch_ns: default_append_batch_ns(),
             append_cost_per_byte_ns: default_append_byte_ns(),
+            num_io_threads: default_io_threads(),
+            queued_max_requests: default_queued_max_requests(),
+            fetch_cost_per_request_ns: 0,
             broker_session_timeout_ms: default_session_timeout_ms(),
             broker_heartbeat_interval_ms: default_heartbeat_interval_ms(),
             metadata_propagation_delay_ms: default_metadata_delay_ms(),
@@ -443,6 +471,12 @@ pub struct ClusterParams {
     pub append_cost_per_batch: Duration,
     /// Append cost per 1024 bytes, ns (kept as per-KiB to stay integer).
     pub append_cost_per_kib_ns: u64,
+    /// `num.io.threads` (≥ 1).
+    pub num_io_threads: u32,
+    /// `queued.max.requests` (≥ 1).
+    pub queued_max_requests: u32,
+    /// Leader handler time per follower fetch request.
+    pub fetch_cost_per_request: Duration,
     /// `broker.session.timeout.ms`.
     pub broker_session_timeout: Duration,
     /// `broker.heartbeat.interval.ms` (> 0, below the session timeout).
@@ -512,6 +546,9 @@ impl ClusterConfig {
             max_message_bytes: self.max_message_bytes,
             append_cost_per_batch: Duration::from_nanos(self.append_cost_per_batch_ns),
             append_cost_per_kib_ns: (byte_cost * 1024.0).round() as u64,
+            num_io_threads: self.num_io_threads,
+            queued_max_requests: self.queued_max_requests,
+            fetch_cost_per_request: Duration::from_nanos(self.fetch_cost_per_request_ns),
             broker_session_timeout: session_timeout,
             broker_heartbeat_interval: heartbeat_interval,
             metadata_propagation_delay: ms_to_duration(
@@ -615,6 +652,41 @@ impl ClusterConfig {
                 format!(
                     "{}: allowed 0 ..= {APPEND_COST_PER_BATCH_NS_MAX} ns (1000 s per batch)",
                     self.append_cost_per_batch_ns
+                ),
+            ));
+        }
+        self.check_handlers()
+    }
+
+    /// The handler pool's keys: at least one thread and room for one queued request, as
+    /// Kafka's `atLeast(1)` has it, and a fetch cost in the same range as the append cost.
+    fn check_handlers(&self) -> Result<(), ConfigError> {
+        if self.num_io_threads == 0 || self.num_io_threads > IO_THREADS_MAX {
+            return Err(ConfigError::invalid(
+                "cluster.\"num.io.threads\"",
+                format!(
+                    "{}: allowed a whole number of threads from 1 to {IO_THREADS_MAX} (Kafka: at \
+                     least 1, default 8)",
+                    self.num_io_threads
+                ),
+            ));
+        }
+        if self.queued_max_requests == 0 || self.queued_max_requests > i32::MAX as u32 {
+            return Err(ConfigError::invalid(
+                "cluster.\"queued.max.requests\"",
+                format!(
+                    "{}: allowed a whole number of requests from 1 to 2147483647 (Kafka: at \
+                     least 1, default 500)",
+                    self.queued_max_requests
+                ),
+            ));
+        }
+        if self.fetch_cost_per_request_ns > APPEND_COST_PER_BATCH_NS_MAX {
+            return Err(ConfigError::invalid(
+                "cluster.fetch_cost_per_request_ns",
+                format!(
+                    "{}: allowed 0 ..= {APPEND_COST_PER_BATCH_NS_MAX} ns (1000 s per fetch)",
+                    self.fetch_cost_per_request_ns
                 ),
             ));
         }
