@@ -15,7 +15,8 @@
 //!
 //! Ranges: every duration is at most [`DURATION_MS_MAX`] (10^7 s), counts and costs have the
 //! maxima below ([`BROKERS_MAX`], [`PARTITIONS_MAX`], [`REPLICAS_MAX`],
-//! [`APPEND_COST_PER_BATCH_NS_MAX`], [`APPEND_COST_PER_BYTE_NS_MAX`]) and a lognormal's sigma is
+//! [`APPEND_COST_PER_BATCH_NS_MAX`], [`APPEND_COST_PER_BYTE_NS_MAX`], [`IO_THREADS_MAX`]; the
+//! fetch cost shares the per-batch maximum) and a lognormal's sigma is
 //! at most [`LOGNORMAL_SIGMA_MAX`], so no accepted value overflows `u64` nanoseconds, alone or
 //! added to the clock; samples of every distribution are clamped to `sim::rng::SAMPLE_NS_MAX`.
 
@@ -756,6 +757,41 @@ mod tests {
         );
         assert_eq!(show_number(1e300), "1e300");
         assert_eq!(show_number(0.5), "0.5");
+    }
+
+    #[test]
+    fn the_handler_pool_needs_a_thread_and_room_for_a_request() {
+        let base = ClusterConfig::default();
+        let params = base.params().expect("defaults are valid");
+        assert_eq!(
+            (params.num_io_threads, params.queued_max_requests),
+            (8, 500)
+        );
+        assert_eq!(params.fetch_cost_per_request, Duration::ZERO);
+        let text = problem(&ClusterConfig {
+            num_io_threads: 0,
+            ..base.clone()
+        });
+        assert!(
+            text.starts_with("cluster.\"num.io.threads\": 0: allowed"),
+            "{text}"
+        );
+        let text = problem(&ClusterConfig {
+            queued_max_requests: 0,
+            ..base.clone()
+        });
+        assert!(
+            text.starts_with("cluster.\"queued.max.requests\": 0: allowed"),
+            "{text}"
+        );
+        let text = problem(&ClusterConfig {
+            fetch_cost_per_request_ns: APPEND_COST_PER_BATCH_NS_MAX + 1,
+            ..base
+        });
+        assert!(
+            text.starts_with("cluster.fetch_cost_per_request_ns"),
+            "{text}"
+        );
     }
 
     #[test]

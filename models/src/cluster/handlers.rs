@@ -86,7 +86,8 @@ pub struct HandlerStats {
     pub fetches_handled: u64,
     /// Handler thread time those requests took, summed over threads, ns.
     pub handler_busy_ns: u64,
-    /// Time requests waited in the request queue for a thread, summed, ns.
+    /// Time from a request being read to a thread starting on it (in the queue, or for room
+    /// in it), summed, ns.
     pub queue_wait_ns_total: u64,
     /// The longest such wait, ns.
     pub queue_wait_ns_max: u64,

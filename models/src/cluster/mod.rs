@@ -50,6 +50,9 @@
 //! `UnifiedLog`, KRaft `PartitionChangeBuilder`):
 //! - ISR changes (AlterPartition) take effect at once while the controller hears the leader,
 //!   and fail otherwise; there is no in-flight AlterPartition state.
+//! - Broker CPU (see `handlers`): `num.io.threads` handler threads behind one request queue of
+//!   `queued.max.requests` handle client requests and the leader's side of follower fetches;
+//!   followers append on their fetcher threads, one per leader.
 //! - A request in flight to a broker that crashes is dropped on arrival; acks=0 errors do not
 //!   close the connection (Kafka closes it to signal the client).
 //! - Follower fetches travel the broker↔broker links of the [`Network`] (latency, bandwidth,
