@@ -85,6 +85,13 @@ fn by_section(section: &str, parent: Option<&str>, last: &str) -> Option<&'stati
             "a whole number of ns from 0 to 1000000000000"
         }
         ("cluster", None, "append_cost_per_byte_ns") => "a number of ns from 0 to 1000000",
+        ("cluster", None, "num.io.threads") => "a whole number of threads from 1 to 10000",
+        ("cluster", None, "queued.max.requests") => {
+            "a whole number of requests from 1 to 2147483647"
+        }
+        ("cluster", None, "fetch_cost_per_request_ns") => {
+            "a whole number of ns from 0 to 1000000000000"
+        }
         ("cluster", None, "unclean.leader.election.enable" | "hw_frozen_under_min_isr") => BOOLEAN,
         ("cluster", None, "eligible.leader.replicas.version") => {
             "0 (off) or 1 (on; Kafka 4.0 and later, the default from 4.1)"

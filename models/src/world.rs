@@ -205,6 +205,8 @@ pub struct RunResult {
     pub stop: RunStop,
     /// The trace, handed back (kept events; the caller finishes a sink).
     pub trace: sim::Trace,
+    /// What each broker's request handler threads and fetcher threads did, by broker id.
+    pub broker_cpu: Vec<crate::cluster::HandlerStats>,
 }
 
 /// How a run ended.
@@ -748,6 +750,7 @@ fn not_started(message: String, trace: sim::Trace) -> RunResult {
         virtual_time_ns: 0,
         stop: RunStop::Finished,
         trace,
+        broker_cpu: Vec::new(),
     }
 }
 
@@ -846,6 +849,7 @@ fn finish(
     // The end of a run is where memory peaks: build the committed logs and drop the cluster,
     // then move the application's records out (freed chunk by chunk) before checking.
     let final_logs = cluster.final_logs();
+    let broker_cpu = cluster.handler_stats();
     drop(cluster);
     let mut producer = producer;
     let sent = producer.records.take_sent_records();
@@ -888,6 +892,7 @@ fn finish(
         virtual_time_ns: engine.now().as_nanos(),
         stop: RunStop::Finished,
         trace,
+        broker_cpu,
     }
 }
 

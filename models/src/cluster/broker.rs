@@ -1,9 +1,10 @@
-//! The broker's request path: a serialised processing queue, the leader append with its checks
-//! (leadership, size, min ISR, idempotence), and the acks=all purgatory.
+//! The broker's request path: the request queue and handler threads (see `handlers`), the
+//! leader append with its checks (leadership, size, min ISR, idempotence), and the acks=all
+//! purgatory.
 //!
 //! ```text
 //!   on_message ─► client channel muted? ─► backlog (unread until the current request is answered)
-//!             ─► mute, inbox, done at max(now, busy_until) + cost ─► RequestProcessed
+//!             ─► mute, request queue, a handler thread: done at start + cost ─► RequestProcessed
 //!     Produce:  per batch: not leader → NOT_LEADER_OR_FOLLOWER (+hint) │ too big → MESSAGE_TOO_LARGE
 //!               acks=all ∧ |ISR| < min ISR → NOT_ENOUGH_REPLICAS (nothing written)
 //!               dedup/sequence → duplicate (original offset) │ OUT_OF_ORDER │ INVALID_EPOCH │ append
@@ -42,6 +43,7 @@ use std::rc::Rc;
 
 use sim::{Ctx, Duration, Instant};
 
+use super::handlers::Work;
 use super::injected::{ErrorStage, InjectedError, PartitionError, error_for};
 use super::log::LogBatch;
 use super::producer_state::SeqCheck;
@@ -181,13 +183,19 @@ impl Cluster {
             }
             channel.muted = true;
         }
-        let done = ctx.now().max(broker.busy_until) + Duration::from_nanos(cost);
-        broker.busy_until = done;
-        broker.inbox.push_back((from, msg, connection));
+        let work = Work::Request {
+            from,
+            msg,
+            connection,
+        };
+        let admitted = broker
+            .handlers
+            .admit(ctx.now(), Duration::from_nanos(cost), work);
         ctx.schedule_at(
-            done,
+            admitted.done,
             E::from(ClusterEvent::RequestProcessed {
                 broker: to,
+                thread: admitted.thread,
                 incarnation: broker.incarnation,
             }),
         );
@@ -197,15 +205,21 @@ impl Cluster {
         &mut self,
         ctx: &mut Ctx<'_, E>,
         net: &mut Network,
-        b: BrokerId,
+        (b, thread): (BrokerId, u32),
         incarnation: u32,
     ) {
         let broker = &mut self.brokers[b.0 as usize];
         if !broker.alive || broker.incarnation != incarnation {
             return;
         }
-        let Some((from, msg, connection)) = broker.inbox.pop_front() else {
-            return;
+        let (from, msg, connection) = match broker.handlers.take_done(thread) {
+            Some(Work::Request {
+                from,
+                msg,
+                connection,
+            }) => (from, msg, connection),
+            Some(Work::Fetch(req)) => return self.handle_fetch(ctx, net, req),
+            None => return,
         };
         match msg {
             Message::ProduceRequest(req) => {

@@ -17,7 +17,8 @@
 //!
 //! Ranges: every duration is at most [`DURATION_MS_MAX`] (10^7 s), counts and costs have the
 //! maxima below ([`BROKERS_MAX`], [`PARTITIONS_MAX`], [`REPLICAS_MAX`],
-//! [`APPEND_COST_PER_BATCH_NS_MAX`], [`APPEND_COST_PER_BYTE_NS_MAX`]) and a lognormal's sigma is
+//! [`APPEND_COST_PER_BATCH_NS_MAX`], [`APPEND_COST_PER_BYTE_NS_MAX`], [`IO_THREADS_MAX`]; the
+//! fetch cost shares the per-batch maximum) and a lognormal's sigma is
 //! at most [`LOGNORMAL_SIGMA_MAX`], so no accepted value overflows `u64` nanoseconds, alone or
 //! added to the clock; samples of every distribution are clamped to `sim::rng::SAMPLE_NS_MAX`.
 
@@ -39,6 +40,10 @@ pub const REPLICAS_MAX: u64 = 1_000_000;
 /// The highest broker CPU cost per appended batch, ns (1000 s). With at most
 /// [`PARTITIONS_MAX`] batches per request the per-batch part stays below 10^17 ns.
 pub const APPEND_COST_PER_BATCH_NS_MAX: u64 = 1_000_000_000_000;
+
+/// The most request handler threads per broker (`num.io.threads`): each is a slot in the
+/// broker's pool, and no broker runs more threads than this usefully.
+pub const IO_THREADS_MAX: u32 = 10_000;
 
 /// The highest broker CPU cost per appended byte, ns (1 ms). Kept per KiB as an integer
 /// (at most about 1.03 * 10^9), times at most 2^31 bytes of a request, it stays below
@@ -312,6 +317,12 @@ fn default_append_batch_ns() -> u64 {
 fn default_append_byte_ns() -> f64 {
     0.5
 }
+fn default_io_threads() -> u32 {
+    8
+}
+fn default_queued_max_requests() -> u32 {
+    500
+}
 fn default_session_timeout_ms() -> f64 {
     9_000.0
 }
@@ -379,6 +390,21 @@ pub struct ClusterConfig {
     /// Broker CPU per appended byte, ns (fractions allowed).
     #[serde(default = "default_append_byte_ns")]
     pub append_cost_per_byte_ns: f64,
+    /// `num.io.threads` (default 8, `ServerConfigs.NUM_IO_THREADS_DEFAULT`): request handler
+    /// threads per broker, sharing one request queue.
+    #[serde(rename = "num.io.threads", default = "default_io_threads")]
+    pub num_io_threads: u32,
+    /// `queued.max.requests` (default 500, `SocketServerConfigs.QUEUED_MAX_REQUESTS_DEFAULT`):
+    /// requests the queue holds before the network threads stop reading.
+    #[serde(
+        rename = "queued.max.requests",
+        default = "default_queued_max_requests"
+    )]
+    pub queued_max_requests: u32,
+    /// Handler thread time the leader spends on one follower fetch request, ns (default 0:
+    /// fetch handling takes no CPU, only the appends do).
+    #[serde(default)]
+    pub fetch_cost_per_request_ns: u64,
     /// KRaft's `broker.session.timeout.ms` (default 9000): the controller fences a broker
     /// whose last heartbeat is this old, and elects new leaders where it led.
     #[serde(default = "default_session_timeout_ms")]
@@ -421,6 +447,9 @@ impl Default for ClusterConfig {
             max_message_bytes: default_max_message_bytes(),
             append_cost_per_batch_ns: default_append_batch_ns(),
             append_cost_per_byte_ns: default_append_byte_ns(),
+            num_io_threads: default_io_threads(),
+            queued_max_requests: default_queued_max_requests(),
+            fetch_cost_per_request_ns: 0,
             broker_session_timeout_ms: default_session_timeout_ms(),
             broker_heartbeat_interval_ms: default_heartbeat_interval_ms(),
             metadata_propagation_delay_ms: default_metadata_delay_ms(),
@@ -469,6 +498,12 @@ pub struct ClusterParams {
     pub append_cost_per_batch: Duration,
     /// Append cost per 1024 bytes, ns (kept as per-KiB to stay integer).
     pub append_cost_per_kib_ns: u64,
+    /// `num.io.threads` (≥ 1).
+    pub num_io_threads: u32,
+    /// `queued.max.requests` (≥ 1).
+    pub queued_max_requests: u32,
+    /// Leader handler time per follower fetch request.
+    pub fetch_cost_per_request: Duration,
     /// `broker.session.timeout.ms`.
     pub broker_session_timeout: Duration,
     /// `broker.heartbeat.interval.ms` (> 0, below the session timeout).
@@ -544,6 +579,9 @@ impl ClusterConfig {
             max_message_bytes: self.max_message_bytes,
             append_cost_per_batch: Duration::from_nanos(self.append_cost_per_batch_ns),
             append_cost_per_kib_ns: (byte_cost * 1024.0).round() as u64,
+            num_io_threads: self.num_io_threads,
+            queued_max_requests: self.queued_max_requests,
+            fetch_cost_per_request: Duration::from_nanos(self.fetch_cost_per_request_ns),
             broker_session_timeout: session_timeout,
             broker_heartbeat_interval: heartbeat_interval,
             metadata_propagation_delay: ms_to_duration(
@@ -710,6 +748,41 @@ impl ClusterConfig {
                 ),
             ));
         }
+        self.check_handlers()
+    }
+
+    /// The handler pool's keys: at least one thread and room for one queued request, as
+    /// Kafka's `atLeast(1)` has it, and a fetch cost in the same range as the append cost.
+    fn check_handlers(&self) -> Result<(), ConfigError> {
+        if self.num_io_threads == 0 || self.num_io_threads > IO_THREADS_MAX {
+            return Err(ConfigError::invalid(
+                "cluster.\"num.io.threads\"",
+                format!(
+                    "{}: allowed a whole number of threads from 1 to {IO_THREADS_MAX} (Kafka: at \
+                     least 1, default 8)",
+                    self.num_io_threads
+                ),
+            ));
+        }
+        if self.queued_max_requests == 0 || self.queued_max_requests > i32::MAX as u32 {
+            return Err(ConfigError::invalid(
+                "cluster.\"queued.max.requests\"",
+                format!(
+                    "{}: allowed a whole number of requests from 1 to 2147483647 (Kafka: at \
+                     least 1, default 500)",
+                    self.queued_max_requests
+                ),
+            ));
+        }
+        if self.fetch_cost_per_request_ns > APPEND_COST_PER_BATCH_NS_MAX {
+            return Err(ConfigError::invalid(
+                "cluster.fetch_cost_per_request_ns",
+                format!(
+                    "{}: allowed 0 ..= {APPEND_COST_PER_BATCH_NS_MAX} ns (1000 s per fetch)",
+                    self.fetch_cost_per_request_ns
+                ),
+            ));
+        }
         Ok(())
     }
 }
@@ -845,6 +918,41 @@ mod tests {
             ..base
         };
         assert!(zero.validate(KafkaVersion::default()).is_ok());
+    }
+
+    #[test]
+    fn the_handler_pool_needs_a_thread_and_room_for_a_request() {
+        let base = ClusterConfig::default();
+        let params = base.params(KafkaVersion::default()).expect("defaults are valid");
+        assert_eq!(
+            (params.num_io_threads, params.queued_max_requests),
+            (8, 500)
+        );
+        assert_eq!(params.fetch_cost_per_request, Duration::ZERO);
+        let text = problem(&ClusterConfig {
+            num_io_threads: 0,
+            ..base.clone()
+        });
+        assert!(
+            text.starts_with("cluster.\"num.io.threads\": 0: allowed"),
+            "{text}"
+        );
+        let text = problem(&ClusterConfig {
+            queued_max_requests: 0,
+            ..base.clone()
+        });
+        assert!(
+            text.starts_with("cluster.\"queued.max.requests\": 0: allowed"),
+            "{text}"
+        );
+        let text = problem(&ClusterConfig {
+            fetch_cost_per_request_ns: APPEND_COST_PER_BATCH_NS_MAX + 1,
+            ..base
+        });
+        assert!(
+            text.starts_with("cluster.fetch_cost_per_request_ns"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -99,7 +99,7 @@ impl Cluster {
         broker.incarnation += 1;
         broker.lifecycle = Lifecycle::Running;
         broker.registers_unclean = true;
-        broker.inbox.clear();
+        broker.handlers.clear(ctx.now());
         let connection = broker.client_channel.connection;
         broker.client_channel.reset(connection);
         broker.purgatory.clear();
@@ -141,7 +141,7 @@ impl Cluster {
         }
         broker.alive = true;
         broker.incarnation += 1;
-        broker.busy_until = ctx.now();
+        broker.handlers.clear(ctx.now());
         trace_broker(ctx, b, "restart", |e| e);
         self.register(ctx, net, b);
         self.schedule_isr_check(ctx, b);

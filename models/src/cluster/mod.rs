@@ -3,7 +3,8 @@
 //! broker-side idempotence.
 //!
 //! ```text
-//!  client ──ProduceRequest──► broker inbox (serialised: busy_until += per-batch + per-byte cost)
+//!  client ──ProduceRequest──► broker request queue ─► num.io.threads handler threads
+//!                                 │ (per-batch + per-byte cost; follower fetches: fetch cost)
 //!                                 │ RequestProcessed
 //!                                 ▼
 //!   leader append ─► acks=0: nothing │ acks=1: respond │ acks=all: purgatory until HW ≥ last+1
@@ -55,8 +56,12 @@
 //!   `alter_partition_round_trip_ms`; meanwhile the HW and acks=all use the maximal ISR, and a
 //!   leader the controller does not hear never gets an answer (see `isr`). Eligible Leader
 //!   Replicas (KIP-966) are kept by the controller when enabled (see `isr`).
-//! - A request in flight to a broker that crashes is dropped on arrival; acks=0 errors do not
-//!   close the connection (Kafka closes it to signal the client).
+//! - Broker CPU (see `handlers`): `num.io.threads` handler threads behind one request queue of
+//!   `queued.max.requests` handle client requests and the leader's side of follower fetches;
+//!   followers append on their fetcher threads, one per leader.
+//! - A request in flight to a broker that crashes is dropped on arrival; an acks=0 produce
+//!   error closes the client's connection, as `KafkaApis.handleProduceRequest` does to tell a
+//!   client that gets no response.
 //! - Follower fetches travel the broker↔broker links of the [`Network`] (latency, bandwidth,
 //!   cuts) as cluster events, not as [`Message`]s; one fetch session per (follower, leader) pair
 //!   covers all its partitions, long-polls for `replica.fetch.wait.max.ms`, times out after
@@ -81,6 +86,7 @@ pub mod producer_state;
 
 mod broker;
 mod controller;
+mod handlers;
 pub mod injected;
 mod isr;
 mod replica;
@@ -90,6 +96,7 @@ use std::collections::VecDeque;
 use sim::{Ctx, Instant, TimerId};
 
 pub use self::config::{ClusterConfig, ClusterParams, ConfigError, DistConfig, NodeName};
+pub use self::handlers::HandlerStats;
 pub use self::injected::{ErrorStage, InjectedError};
 use self::log::PartitionLog;
 use self::producer_state::ProducerStates;
@@ -105,10 +112,12 @@ use crate::protocol::{
 /// Everything the cluster schedules for itself.
 #[derive(Clone, Debug)]
 pub enum ClusterEvent {
-    /// The broker finished processing the request at the head of its inbox.
+    /// A handler thread of the broker finished the oldest request it was given.
     RequestProcessed {
         /// The broker.
         broker: BrokerId,
+        /// The handler thread.
+        thread: u32,
         /// Its incarnation when the request was queued (stale after a crash).
         incarnation: u32,
     },
@@ -354,9 +363,8 @@ pub(crate) struct Broker {
     /// where such a broker leaves every ELR; a controlled shutdown clears it at once.
     pub(crate) registers_unclean: bool,
     pub(crate) incarnation: u32,
-    pub(crate) busy_until: Instant,
-    /// Requests being processed, in order, each with the client connection it came on.
-    pub(crate) inbox: VecDeque<(Node, Message, u32)>,
+    /// The request queue and handler threads (`num.io.threads`).
+    pub(crate) handlers: handlers::HandlerPool,
     /// The channel of the client's connection (Kafka mutes it while one request is handled).
     pub(crate) client_channel: ClientChannel,
     /// Indexed by partition; `None` when not a replica.
@@ -474,8 +482,10 @@ impl Cluster {
                 lifecycle: Lifecycle::Running,
                 registers_unclean: false,
                 incarnation: 0,
-                busy_until: Instant::ZERO,
-                inbox: VecDeque::new(),
+                handlers: handlers::HandlerPool::new(
+                    params.num_io_threads,
+                    params.queued_max_requests,
+                ),
                 client_channel: ClientChannel::default(),
                 replicas: assignment
                     .iter()
@@ -586,8 +596,9 @@ impl Cluster {
         match ev {
             ClusterEvent::RequestProcessed {
                 broker,
+                thread,
                 incarnation,
-            } => self.on_request_processed(ctx, net, broker, incarnation),
+            } => self.on_request_processed(ctx, net, (broker, thread), incarnation),
             ClusterEvent::FetchSend {
                 follower,
                 leader,
@@ -751,6 +762,11 @@ impl Cluster {
         }
         let m = self.published.partitions.get(p.0 as usize)?;
         m.leader.map(|l| (l, m.leader_epoch))
+    }
+
+    /// What each broker's handler pool and fetcher threads did, indexed by broker.
+    pub fn handler_stats(&self) -> Vec<HandlerStats> {
+        self.brokers.iter().map(|b| b.handlers.stats).collect()
     }
 
     /// The final committed logs: per partition, the leader's records below its high watermark

@@ -8,7 +8,8 @@
 //!                                              data beyond fetch offset? respond now
 //!                                              : park until an append or fetch.wait.max
 //!   FetchResponseArrive ◄── same connection ── respond: batches by Rc (≤ 1 MiB per partition), HW
-//!   append, HW = min(leader HW, LEO); next FetchSend after the append cost
+//!   append (on the fetcher thread), HW = min(leader HW, LEO); next FetchSend after the append
+//!   cost; the leader handles each fetch on a handler thread (`fetch_cost_per_request_ns`)
 //! ```
 //!
 //! Fidelity (`Partition.scala`, `Replica.scala`): `lastCaughtUpTime` follows
@@ -32,6 +33,7 @@ use std::rc::Rc;
 
 use sim::{Ctx, Duration, Instant};
 
+use super::handlers::Work;
 use super::isr::{IsrProposal, PendingIsr};
 use super::log::LogBatch;
 use super::{Broker, ClusterEvent, FollowerProgress, Role, trace_broker};
@@ -355,6 +357,41 @@ impl Cluster {
             self.fetch_pool.recycle_request(req);
             return;
         }
+        // The fetch is handled on a handler thread (see `handlers`); a free fetch on an idle
+        // pool is handled at once, without an event.
+        let cost = self.params.fetch_cost_per_request;
+        let broker = &mut self.brokers[leader.0 as usize];
+        let now = ctx.now();
+        if cost == Duration::ZERO && broker.handlers.idle_at(now) {
+            broker.handlers.note_fetch_handled_at_once();
+            self.handle_fetch(ctx, net, req);
+            return;
+        }
+        let admitted = broker.handlers.admit(now, cost, Work::Fetch(req));
+        ctx.schedule_at(
+            admitted.done,
+            E::from(ClusterEvent::RequestProcessed {
+                broker: leader,
+                thread: admitted.thread,
+                incarnation: broker.incarnation,
+            }),
+        );
+    }
+
+    /// A handler thread of the leader handles a follower's fetch: follower state, ISR and HW,
+    /// then an answer now or a long poll.
+    pub(crate) fn handle_fetch<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        req: Box<FetchRequest>,
+    ) {
+        let leader = req.leader;
+        if req.conn != net.fetch_connection(req.follower, leader) {
+            // The follower closed that connection while the fetch waited for a thread.
+            self.fetch_pool.recycle_request(req);
+            return;
+        }
         let mut has_data = false;
         for fp in &req.partitions {
             // A partition this broker does not lead at that epoch gets no data; roles change on
@@ -541,7 +578,10 @@ impl Cluster {
             }
             self.fetch_pool.recycle_batches(fp.batches);
         }
-        broker.busy_until = ctx.now().max(broker.busy_until) + Duration::from_nanos(cost);
+        // The appends ran on this session's fetcher thread, idle while its fetch was out: the
+        // next fetch leaves once they are done; the handler threads are not involved.
+        broker.handlers.stats.fetcher_busy_ns += cost;
+        let next_fetch_at = ctx.now() + Duration::from_nanos(cost);
         let fetcher = &mut broker.fetchers[resp.leader.0 as usize];
         if !fetcher.scheduled && !fetcher.partitions.is_empty() {
             fetcher.scheduled = true;
@@ -550,7 +590,7 @@ impl Cluster {
                 leader: resp.leader,
                 incarnation: broker.incarnation,
             };
-            ctx.schedule_at(broker.busy_until, E::from(ev));
+            ctx.schedule_at(next_fetch_at, E::from(ev));
         }
         self.fetch_pool.recycle_response(resp);
     }
