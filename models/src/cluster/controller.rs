@@ -168,6 +168,10 @@ impl Cluster {
                 broker.session_epoch += 1;
                 // Its heartbeats get through again from now on.
                 broker.heartbeat_origin = ctx.now();
+                // It replays the metadata it missed while the controller did not hear it
+                // (`BrokerMetadataPublisher` applies the log's partition changes in order): a
+                // leader elected elsewhere meanwhile makes it a follower of that leader.
+                self.replay_partition_metadata(ctx, net, b);
             }
             Session::Fenced => self.register(ctx, net, b),
         }
@@ -246,14 +250,31 @@ impl Cluster {
         broker.heartbeat_origin = ctx.now();
         broker.lifecycle = Lifecycle::Running;
         ctx.trace("controller", "register", |e| e.with("broker", b.0));
+        self.replay_partition_metadata(ctx, net, b);
+    }
+
+    /// Gives broker `b` the role the controller's current record has for it in each partition
+    /// it replicates: follower of the current leader, leader where it leads, and an election
+    /// where a partition has no leader.
+    fn replay_partition_metadata<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        b: BrokerId,
+    ) {
         for p in 0..self.partitions.len() {
             let partition = PartitionId(p as u32);
             if !self.partitions[p].replicas.contains(&b) {
                 continue;
             }
             match self.partitions[p].leader {
-                // Fencing re-elects every partition the broker led, so this is only a safety net.
-                Some(leader) if leader == b => self.apply_leadership(ctx, net, partition),
+                // Still its leader (its session was lost, never expired): it takes the ISR
+                // the controller holds. After a fencing this cannot happen: fencing re-elects
+                // every partition the broker led.
+                Some(leader) if leader == b => {
+                    self.apply_leadership(ctx, net, partition);
+                    self.push_isr_to_leader(partition);
+                }
                 Some(leader) => {
                     let epoch = self.partitions[p].leader_epoch;
                     self.become_follower(ctx, net, (b, partition), (leader, epoch));
