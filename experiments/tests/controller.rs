@@ -112,9 +112,9 @@ broker = 0
 /// A leader crash with acks=all, min.insync.replicas=2, RF 3: the controller fences the broker
 /// `broker.session.timeout.ms` (9 s) after its last heartbeat, heartbeats come every 2 s, so the
 /// new leaders are elected 7 to 9 s after the crash, at a point that depends on the seed; no
-/// acknowledged record is lost. The crash is noticed by the client only through
-/// `request.timeout.ms` (2 s here: a crashed broker does not reset connections in this model),
-/// so a batch waits for the fence, then at most one more timeout and the metadata backoff.
+/// acknowledged record is lost. The client sees the crash at once (the process's connections
+/// reset) but finds no other leader until the fence, so a batch waits for the fence, then the
+/// metadata refresh and its backoff.
 #[test]
 fn a_crashed_leader_is_replaced_seven_to_nine_seconds_later_and_nothing_acked_is_lost() {
     let mut delays = Vec::new();
@@ -383,5 +383,57 @@ broker = 1
         !times_ms(&run, "broker/0", "isr_expand").is_empty()
             || !times_ms(&run, "broker/2", "isr_expand").is_empty(),
         "broker 1 rejoins the ISRs"
+    );
+}
+
+/// A broker the controller stops hearing (`isolate`: its session is lost, not yet expired)
+/// misses the leader elections that happen meanwhile; heard again before the session timeout,
+/// it replays them as a Kafka broker replays the metadata log, and follows the new leaders.
+/// Here broker 1 crashes while broker 0 is not heard, so broker 1's partitions move to broker
+/// 2; broker 0 comes back 2 s later (7 s before its fencing) and must fetch from broker 2, so
+/// the run settles with every replica caught up.
+#[test]
+fn a_broker_heard_again_before_its_fencing_follows_the_leaders_elected_meanwhile() {
+    let text = experiment(false, 4_000, 2, "")
+        + r#"
+[[faults.schedule]]
+at_ms = 500
+action = "isolate"
+broker = 0
+
+[[faults.schedule]]
+at_ms = 1000
+action = "crash"
+broker = 1
+
+[[faults.schedule]]
+at_ms = 1200
+action = "restart"
+broker = 1
+
+[[faults.schedule]]
+at_ms = 2500
+action = "rejoin"
+broker = 0
+"#;
+    let run = run_traced("rejoin-replays-metadata", &text);
+    let m = &run.metrics;
+    assert_eq!(get(m, "unsettled"), 0.0, "{m}");
+    assert_eq!(get(m, "lost_acked"), 0.0, "{m}");
+    assert!(
+        times_ms(&run, "controller", "fence")
+            .iter()
+            .all(|&t| t < 2_500.0),
+        "broker 0 is heard again before its session expires"
+    );
+    let follows: Vec<f64> = run
+        .trace
+        .iter()
+        .filter(|e| e["c"] == "broker/0" && e["k"] == "become_follower" && e["f"]["leader"] == 2)
+        .map(|e| e["t"].as_u64().unwrap_or_default() as f64 / 1e6)
+        .collect();
+    assert!(
+        follows.contains(&2_500.0),
+        "broker 0 follows broker 2 as soon as it is heard again: {follows:?}"
     );
 }

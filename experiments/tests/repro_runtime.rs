@@ -370,3 +370,35 @@ fn a_sweep_point_that_reaches_a_bound_is_recorded_and_the_sweep_exits_3() {
         "{rows}"
     );
 }
+
+/// A `send()` blocked on the first metadata for 3 s while 30,000 records/s come due: the
+/// backlog is a finite burst, not a loop, but with no CPU cost per `send()` it falls on one
+/// instant and trips the progress guard, whose message names the application's sends and the
+/// key that gives `send()` its cost. With 2 µs per `send()` the same run finishes, every record
+/// delivered once.
+#[test]
+fn a_send_backlog_at_one_instant_names_send_cpu_ms_and_runs_with_a_send_cost() {
+    let file = "send-backlog-after-metadata-block.toml";
+    assert_progress_guard_trips(file);
+    let tripped = linger_within(LIMIT, &["run", &repro(file)]);
+    let line = bound_line(&tripped);
+    assert!(line.contains("mostly application send() calls"), "{line}");
+    assert!(line.contains("[workload] send_cpu_ms"), "{line}");
+    let ran = linger_within(
+        LIMIT,
+        &[
+            "run",
+            &repro(file),
+            "--json",
+            "--set",
+            "workload.send_cpu_ms=0.002",
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let m = metrics(&ran);
+    // 30,000 records/s for 4 s.
+    assert!(metric(&m, "records_sent") >= 120_000.0, "{m}");
+    assert_eq!(metric(&m, "delivered_once"), metric(&m, "records_sent"), "{m}");
+    let max = metric(&m, "latency_max_ms");
+    assert!((3_000.0..3_500.0).contains(&max), "{m}");
+}

@@ -241,7 +241,17 @@ impl std::fmt::Display for BoundStop {
             Instant::from_nanos(self.at_ns),
             self.seed,
             self.key
-        )
+        )?;
+        if self.bound.contains(APP_SEND_KIND) {
+            // A finite burst, not a loop: arrivals that came due while send() was blocked
+            // (on the first metadata or on buffer memory) are sent back to back, and with no
+            // CPU cost per send they all fall on one instant.
+            write!(
+                f,
+                ", or give send() its CPU cost with [workload] send_cpu_ms (a backlog of sends that came due while send() was blocked runs at one instant when it costs nothing)"
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -562,10 +572,21 @@ impl Model for World {
                 NetEvent::SynRetransmit { .. } => "Net::SynRetransmit".to_owned(),
                 NetEvent::Closed { .. } => "Net::Closed".to_owned(),
             },
+            Event::Producer(producer_event) => match producer_event {
+                ProducerEvent::AppStep => APP_SEND_KIND.to_owned(),
+                ProducerEvent::SenderWake => "sender wake-ups".to_owned(),
+                ProducerEvent::BufferWaitExpired { .. } => "buffer waits ending".to_owned(),
+                ProducerEvent::MetadataWaitExpired => "metadata waits ending".to_owned(),
+                ProducerEvent::FlushTick => "flush() calls".to_owned(),
+                ProducerEvent::RequestWritten { .. } => "acks=0 requests written".to_owned(),
+            },
             _ => sim::kind_from_debug(&format!("{event:?}")),
         }
     }
 }
+
+/// What the progress guard calls the application's `send()` steps.
+const APP_SEND_KIND: &str = "application send() calls";
 
 impl World {
     fn on_run_event(&mut self, ctx: &mut Ctx<'_, Event>, ev: RunEvent) {

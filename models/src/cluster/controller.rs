@@ -184,6 +184,11 @@ impl Cluster {
                 broker.session_epoch += 1;
                 // Its heartbeats get through again from now on.
                 broker.heartbeat_origin = ctx.now();
+                // It replays the metadata it missed while the controller did not hear it
+                // (`BrokerMetadataPublisher` applies the log's partition changes in order): a
+                // leader elected elsewhere meanwhile makes it a follower of that leader. Where
+                // it still leads, it keeps its leader state and any AlterPartition in flight.
+                self.replay_partition_metadata(ctx, net, b, false);
                 self.after_reconnect(ctx, net, b);
             }
             Session::Fenced => self.register(ctx, net, b),
@@ -267,14 +272,33 @@ impl Cluster {
         if unclean && self.params.eligible_leader_replicas {
             self.drop_from_elrs(ctx, b);
         }
+        self.replay_partition_metadata(ctx, net, b, true);
+    }
+
+    /// Gives broker `b` the role the controller's current record has for it in each partition
+    /// it replicates: follower of the current leader, and an election where a partition has no
+    /// leader. Where the record names `b` as leader, `reapply_leadership` makes it take up the
+    /// leadership afresh (a registration); otherwise its leader state is left as it is.
+    fn replay_partition_metadata<E: From<ClusterEvent> + From<NetEvent>>(
+        &mut self,
+        ctx: &mut Ctx<'_, E>,
+        net: &mut Network,
+        b: BrokerId,
+        reapply_leadership: bool,
+    ) {
         for p in 0..self.partitions.len() {
             let partition = PartitionId(p as u32);
             if !self.partitions[p].replicas.contains(&b) {
                 continue;
             }
             match self.partitions[p].leader {
-                // Fencing re-elects every partition the broker led, so this is only a safety net.
-                Some(leader) if leader == b => self.apply_leadership(ctx, net, partition),
+                // At a registration after an unclean stop or a fencing, a partition it is
+                // recorded as leading (an election won while it was away) is taken up afresh.
+                Some(leader) if leader == b => {
+                    if reapply_leadership {
+                        self.apply_leadership(ctx, net, partition);
+                    }
+                }
                 Some(leader) => {
                     let epoch = self.partitions[p].leader_epoch;
                     self.become_follower(ctx, net, (b, partition), (leader, epoch));
