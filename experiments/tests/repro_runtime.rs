@@ -398,7 +398,11 @@ fn a_send_backlog_at_one_instant_names_send_cpu_ms_and_runs_with_a_send_cost() {
     let m = metrics(&ran);
     // 30,000 records/s for 4 s.
     assert!(metric(&m, "records_sent") >= 120_000.0, "{m}");
-    assert_eq!(metric(&m, "delivered_once"), metric(&m, "records_sent"), "{m}");
+    assert_eq!(
+        metric(&m, "delivered_once"),
+        metric(&m, "records_sent"),
+        "{m}"
+    );
     let max = metric(&m, "latency_max_ms");
     assert!((3_000.0..3_500.0).contains(&max), "{m}");
 }

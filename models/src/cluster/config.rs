@@ -923,7 +923,9 @@ mod tests {
     #[test]
     fn the_handler_pool_needs_a_thread_and_room_for_a_request() {
         let base = ClusterConfig::default();
-        let params = base.params(KafkaVersion::default()).expect("defaults are valid");
+        let params = base
+            .params(KafkaVersion::default())
+            .expect("defaults are valid");
         assert_eq!(
             (params.num_io_threads, params.queued_max_requests),
             (8, 500)
