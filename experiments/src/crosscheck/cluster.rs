@@ -54,15 +54,19 @@ pub enum ClusterError {
 
 /// `[cluster]` keys that are parameters of linger's model of a broker and have no Kafka setting:
 /// the real broker has its own costs and timings.
-pub const IGNORED_CLUSTER_KEYS: [&str; 4] = [
+pub const IGNORED_CLUSTER_KEYS: [&str; 6] = [
     "append_cost_per_batch_ns",
     "append_cost_per_byte_ns",
+    "fetch_cost_per_request_ns",
+    "alter_partition_round_trip_ms",
     "metadata_propagation_delay_ms",
     "hw_frozen_under_min_isr",
 ];
 
 /// `[cluster]` keys passed to every broker under their Kafka names.
-const BROKER_KEYS: [(&str, &str); 8] = [
+const BROKER_KEYS: [(&str, &str); 10] = [
+    ("num.io.threads", "num.io.threads"),
+    ("queued.max.requests", "queued.max.requests"),
     (
         "unclean.leader.election.enable",
         "unclean.leader.election.enable",
@@ -403,6 +407,14 @@ pub fn spec_of(experiment: &Experiment, seed: u64) -> Result<String, String> {
                 property_value(value).unwrap_or_default()
             )),
             k if IGNORED_CLUSTER_KEYS.contains(&k) => {}
+            "eligible.leader.replicas.version" => {
+                return Err(
+                    "[cluster] \"eligible.leader.replicas.version\" is a feature level \
+                     chosen when the real cluster's storage is formatted; it runs at its \
+                     release's default"
+                        .into(),
+                );
+            }
             k => match BROKER_KEYS.iter().find(|(linger, _)| *linger == k) {
                 Some((_, kafka)) => lines.push(format!(
                     "broker.{kafka}={}",
@@ -1028,6 +1040,27 @@ mod tests {
             );
         }
         assert!(!spec.contains("append_cost"), "{spec}");
+    }
+
+    #[test]
+    fn broker_cpu_keys_go_to_the_brokers_and_model_only_keys_are_left_out() {
+        let text = "[cluster]\n\"num.io.threads\" = 2\n\"queued.max.requests\" = 50\nfetch_cost_per_request_ns = 100\nalter_partition_round_trip_ms = 5\n[workload]\nrecords = 3\n";
+        let experiment = Experiment::parse(Source::built_in("e.toml", text), &[]).expect("parses");
+        let spec = spec_of(&experiment, 1).expect("runs");
+        for line in ["broker.num.io.threads=2", "broker.queued.max.requests=50"] {
+            assert!(
+                spec.lines().any(|l| l == line),
+                "{line} missing from\n{spec}"
+            );
+        }
+        assert!(
+            !spec.contains("fetch_cost") && !spec.contains("alter_partition"),
+            "{spec}"
+        );
+        let text = "[producer]\n\"linger.kafka.version\" = \"4.1\"\n[cluster]\n\"eligible.leader.replicas.version\" = 1\n[workload]\nrecords = 3\n";
+        let experiment = Experiment::parse(Source::built_in("e.toml", text), &[]).expect("parses");
+        let reason = spec_of(&experiment, 1).expect_err("a feature level");
+        assert!(reason.contains("feature level"), "{reason}");
     }
 
     #[test]
