@@ -450,7 +450,19 @@ pub fn spec_of(experiment: &Experiment, seed: u64) -> Result<String, String> {
                     }
                 }
             }
-            "tcp_rto_min_ms" | "tcp_rto_max_ms" | "tcp_retries2" => {}
+            // The fault proxy retransmits what a cut held back on this schedule.
+            "tcp_rto_min_ms" | "tcp_rto_max_ms" => match number(Some(value)) {
+                Some(ms) => lines.push(format!(
+                    "network.tcp.rto.{}.ms={ms}",
+                    if key == "tcp_rto_min_ms" {
+                        "min"
+                    } else {
+                        "max"
+                    }
+                )),
+                None => return Err(format!("[network] {key}: a number of ms")),
+            },
+            "tcp_retries2" => {}
             k => return Err(format!("[network] {k} is not applied on the real cluster")),
         }
     }
@@ -1043,7 +1055,7 @@ mod tests {
     }
 
     #[test]
-    fn broker_cpu_keys_go_to_the_brokers_and_model_only_keys_are_left_out() {
+    fn broker_cpu_and_retransmission_keys_reach_the_real_side_and_model_only_keys_do_not() {
         let text = "[cluster]\n\"num.io.threads\" = 2\n\"queued.max.requests\" = 50\nfetch_cost_per_request_ns = 100\nalter_partition_round_trip_ms = 5\n[workload]\nrecords = 3\n";
         let experiment = Experiment::parse(Source::built_in("e.toml", text), &[]).expect("parses");
         let spec = spec_of(&experiment, 1).expect("runs");
@@ -1057,6 +1069,15 @@ mod tests {
             !spec.contains("fetch_cost") && !spec.contains("alter_partition"),
             "{spec}"
         );
+        let text = "[network]\ntcp_rto_min_ms = 50\ntcp_rto_max_ms = 1000\ntcp_retries2 = 8\n[workload]\nrecords = 3\n";
+        let experiment = Experiment::parse(Source::built_in("e.toml", text), &[]).expect("parses");
+        let spec = spec_of(&experiment, 1).expect("runs");
+        for line in ["network.tcp.rto.min.ms=50", "network.tcp.rto.max.ms=1000"] {
+            assert!(
+                spec.lines().any(|l| l == line),
+                "{line} missing from\n{spec}"
+            );
+        }
         let text = "[producer]\n\"linger.kafka.version\" = \"4.1\"\n[cluster]\n\"eligible.leader.replicas.version\" = 1\n[workload]\nrecords = 3\n";
         let experiment = Experiment::parse(Source::built_in("e.toml", text), &[]).expect("parses");
         let reason = spec_of(&experiment, 1).expect_err("a feature level");

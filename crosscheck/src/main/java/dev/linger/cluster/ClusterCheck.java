@@ -151,8 +151,12 @@ public final class ClusterCheck {
                 waitReady(cluster, bootstrap, partitions, rf, minIsr);
                 long readyMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
                 long delayNanos = (long) (doubleOf(spec, "network.one.way.delay.ms", 0) * 1e6);
+                long rtoMinNanos = (long) (doubleOf(spec, "network.tcp.rto.min.ms", 200) * 1e6);
+                long rtoMaxNanos = (long) (doubleOf(spec, "network.tcp.rto.max.ms", 120_000) * 1e6);
                 for (FaultProxy p : proxies) {
                     p.oneWayDelayNanos = delayNanos;
+                    p.rtoMinNanos = rtoMinNanos;
+                    p.rtoMaxNanos = rtoMaxNanos;
                 }
                 Sent sent = produce(spec, bootstrap, cluster, proxies);
                 for (FaultProxy p : proxies) {

@@ -32,9 +32,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * back, and, as the broker's muted channel would, so is every request behind each of them on its
  * connection until it is delivered; {@code blackhole}: every open connection silently loses everything from now on (the
  * client's request.timeout.ms abandons it; a new connection works); {@code reset}: every open
- * connection is closed with a TCP reset; {@code cut}/{@code heal}: frames are held (not lost:
- * TCP retransmits them) while the link is cut, new connections included, and flow again on
- * heal. A broker whose process dies resets its connections; the proxy passes the reset on.
+ * connection is closed with a TCP reset; {@code cut}/{@code heal}: a frame due while the link is
+ * cut (new connections included) is lost as a segment would be and retransmitted on Linux's
+ * schedule: the first retransmission {@code tcp_rto_min_ms} (200 ms) after it was due, each
+ * further one twice as long after the last, up to {@code tcp_rto_max_ms} (120 s); it arrives at
+ * the first retransmission after the heal, and the frames queued behind it on its connection
+ * follow at once (the proxy's own sockets never lose a segment, so without this a healed cut
+ * would deliver everything the instant it ends, which no real network does). A broker whose
+ * process dies resets its connections; the proxy passes the reset on.
  */
 final class FaultProxy implements AutoCloseable {
     private static final short PRODUCE = 0;
@@ -51,6 +56,9 @@ final class FaultProxy implements AutoCloseable {
     volatile long oneWayDelayNanos;
     volatile long extraDelayNanos;
     volatile boolean cut;
+    /** Linux's retransmission timeout floor and cap (tcp_rto_min, TCP_RTO_MAX). */
+    volatile long rtoMinNanos = TimeUnit.MILLISECONDS.toNanos(200);
+    volatile long rtoMaxNanos = TimeUnit.SECONDS.toNanos(120);
     private final AtomicInteger dropBudget = new AtomicInteger();
     private final AtomicInteger delayBudget = new AtomicInteger();
     private volatile long delayResponseNanos;
@@ -235,9 +243,22 @@ final class FaultProxy implements AutoCloseable {
                     if (frame == null) {
                         continue;
                     }
-                    long wait;
-                    while (!done && ((wait = frame.releaseAt - System.nanoTime()) > 0 || cut || (to == broker && muted))) {
-                        TimeUnit.NANOSECONDS.sleep(wait > 0 ? Math.min(wait, 50_000_000L) : 1_000_000L);
+                    sleepUntil(frame.releaseAt);
+                    if (cut) {
+                        // Lost on the cut link: retransmitted until a retransmission gets through.
+                        long rto = rtoMinNanos;
+                        long next = System.nanoTime() + rto;
+                        while (!done) {
+                            sleepUntil(next);
+                            if (!cut) {
+                                break;
+                            }
+                            rto = Math.min(rto * 2, rtoMaxNanos);
+                            next += rto;
+                        }
+                    }
+                    while (!done && to == broker && muted) {
+                        TimeUnit.MILLISECONDS.sleep(1);
                     }
                     if (blackholed || done) {
                         continue;
@@ -261,6 +282,14 @@ final class FaultProxy implements AutoCloseable {
                 finish(true);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            }
+        }
+
+        /** Sleeps until {@code deadline} (System.nanoTime) or until the connection is done. */
+        private void sleepUntil(long deadline) throws InterruptedException {
+            long wait;
+            while (!done && (wait = deadline - System.nanoTime()) > 0) {
+                TimeUnit.NANOSECONDS.sleep(Math.min(wait, 50_000_000L));
             }
         }
 
