@@ -53,7 +53,7 @@ fn traced(name: &str, text: &str) -> Run {
 }
 
 fn events<'a>(run: &'a Run, component: &'a str, kind: &'a str) -> Vec<&'a TraceLine> {
-    run.trace.iter().filter(|e| e.is(component, kind)).collect()
+    run.events(component, kind).collect()
 }
 
 const MS: u64 = 1_000_000;

@@ -4,8 +4,11 @@
 //! keys, the removed election-delay key and a shutdown of a broker already down are refused with
 //! exit code 2 and the key named.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
+
+use support::{Run, Trace, TraceLine, assert_refused_with, get, linger_run, scratch};
+
+const SUITE: &str = "linger-controller";
 
 /// Six partitions on three brokers (RF 3, min ISR 2), 2,000 records/s of 100 B for 14 s.
 /// Broker 0 leads partitions 0 and 3 at the start.
@@ -32,18 +35,9 @@ duration_ms = DURATION
 seed = SEED
 "#;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("linger-controller")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
-
-struct Run {
-    metrics: serde_json::Value,
-    trace: Vec<serde_json::Value>,
+/// Runs `text` with a trace; the metrics of the run and its trace events.
+fn run_traced(name: &str, text: &str) -> Run {
+    support::run(SUITE, name, text, Trace::Keep)
 }
 
 fn experiment(idempotence: bool, duration_ms: u64, seed: u64, extra: &str) -> String {
@@ -51,55 +45,6 @@ fn experiment(idempotence: bool, duration_ms: u64, seed: u64, extra: &str) -> St
         .replace("DURATION", &duration_ms.to_string())
         .replace("SEED", &seed.to_string())
         + extra
-}
-
-fn linger_run(name: &str, text: &str, args: &[&str]) -> Output {
-    let dir = scratch(name);
-    let path = dir.join("experiment.toml");
-    std::fs::write(&path, text).expect("writes");
-    Command::new(env!("CARGO_BIN_EXE_linger"))
-        .arg("run")
-        .arg(&path)
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-/// Runs `text` with a trace; the metrics of the run and its trace events.
-fn run_traced(name: &str, text: &str) -> Run {
-    let trace_path = scratch(&format!("{name}-trace")).join("trace.jsonl");
-    let trace_arg = trace_path.to_string_lossy().into_owned();
-    let output = linger_run(name, text, &["--json", "--trace", &trace_arg]);
-    assert!(
-        output.status.success(),
-        "{name}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
-    let trace = std::fs::read_to_string(&trace_path)
-        .expect("the trace was written")
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("a JSON line"))
-        .collect();
-    Run {
-        metrics: report["runs"][0]["metrics"].clone(),
-        trace,
-    }
-}
-
-fn get(m: &serde_json::Value, name: &str) -> f64 {
-    m[name]
-        .as_f64()
-        .unwrap_or_else(|| panic!("no metric {name} in {m}"))
-}
-
-/// The times, in ms, of the trace events of `component` and `kind`.
-fn times_ms(run: &Run, component: &str, kind: &str) -> Vec<f64> {
-    run.trace
-        .iter()
-        .filter(|e| e["c"] == component && e["k"] == kind)
-        .map(|e| e["t"].as_u64().unwrap_or_else(|| panic!("no time in {e}")) as f64 / 1e6)
-        .collect()
 }
 
 const CRASH_LEADER: &str = r#"
@@ -127,14 +72,14 @@ fn a_crashed_leader_is_replaced_seven_to_nine_seconds_later_and_nothing_acked_is
         assert_eq!(get(m, "records_failed"), 0.0, "seed {seed}: {m}");
         assert_eq!(get(m, "delivered_once"), get(m, "records_sent"), "{m}");
         assert!(get(m, "latency_max_ms") < 12_000.0, "seed {seed}: {m}");
-        let fence = times_ms(&run, "controller", "fence");
+        let fence = run.times_ms("controller", "fence");
         assert_eq!(fence.len(), 1, "seed {seed}: fenced once: {fence:?}");
         let delay_ms = fence[0] - 2_000.0;
         assert!(
             (7_000.0..=9_000.0).contains(&delay_ms),
             "seed {seed}: fenced {delay_ms} ms after the crash"
         );
-        let elections = times_ms(&run, "controller", "elect");
+        let elections = run.times_ms("controller", "elect");
         assert_eq!(
             elections,
             vec![fence[0], fence[0]],
@@ -175,44 +120,27 @@ fn a_controlled_shutdown_of_a_leader_costs_the_producer_almost_nothing() {
         assert_eq!(get(m, "records_unfinished"), 0.0, "{ctx}");
         assert_eq!(get(m, "lost_acked"), 0.0, "{ctx}");
         assert!(get(m, "latency_max_ms") < 1_000.0, "{ctx}");
-        assert!(times_ms(&run, "producer", "expire").is_empty(), "{ctx}");
+        assert!(run.times_ms("producer", "expire").is_empty(), "{ctx}");
         if idempotence {
             assert_eq!(get(m, "delivered_once"), get(m, "records_sent"), "{ctx}");
         }
-        assert_eq!(times_ms(&run, "faults", "shutdown"), vec![1_000.0]);
+        assert_eq!(run.times_ms("faults", "shutdown"), vec![1_000.0]);
         assert_eq!(
-            times_ms(&run, "controller", "controlled_shutdown"),
+            run.times_ms("controller", "controlled_shutdown"),
             vec![1_000.0]
         );
         // Leadership moves at once; the broker stops afterwards, when the controller says so.
-        assert_eq!(
-            times_ms(&run, "controller", "elect"),
-            vec![1_000.0, 1_000.0]
-        );
-        let stop = times_ms(&run, "controller", "shutdown_now");
+        assert_eq!(run.times_ms("controller", "elect"), vec![1_000.0, 1_000.0]);
+        let stop = run.times_ms("controller", "shutdown_now");
         assert_eq!(stop.len(), 1, "{ctx}");
         assert!(stop[0] >= 1_050.0 && stop[0] <= 3_050.0, "{stop:?}");
-        assert_eq!(times_ms(&run, "broker/0", "crash"), stop);
+        assert_eq!(run.times_ms("broker/0", "crash"), stop);
         // The producer learnt the new leaders from the NOT_LEADER_OR_FOLLOWER answers.
-        let retries: Vec<&serde_json::Value> = run
-            .trace
-            .iter()
-            .filter(|e| e["c"] == "producer" && e["k"] == "retry")
-            .collect();
+        let retries: Vec<&TraceLine> = run.events("producer", "retry").collect();
         assert!(!retries.is_empty(), "{ctx}");
         for retry in retries {
-            assert_eq!(retry["f"]["error"], "NOT_LEADER_OR_FOLLOWER", "{retry}");
+            assert_eq!(retry.text("error"), "NOT_LEADER_OR_FOLLOWER", "{retry:?}");
         }
-    }
-}
-
-/// Runs `text` and expects exit code 2 with every `needle` in the message.
-fn refused(name: &str, text: &str, needles: &[&str]) {
-    let output = linger_run(name, text, &[]);
-    let message = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(output.status.code(), Some(2), "{name}: {message}");
-    for needle in needles {
-        assert!(message.contains(needle), "{name}: {needle:?} in {message}");
     }
 }
 
@@ -234,7 +162,8 @@ action = "shutdown"
 broker = 1
 "#,
     );
-    refused(
+    assert_refused_with(
+        SUITE,
         "shutdown-after-crash",
         &crashed,
         &[
@@ -259,7 +188,8 @@ action = "shutdown"
 broker = 2
 "#,
     );
-    refused(
+    assert_refused_with(
+        SUITE,
         "shutdown-twice",
         &twice,
         &["faults.schedule[1].broker", "broker 2 is already down"],
@@ -276,7 +206,8 @@ broker = 2
 n = 3
 "#,
     );
-    refused(
+    assert_refused_with(
+        SUITE,
         "shutdown-unused-key",
         &unused,
         &["faults.schedule[0].n", "action shutdown does not use n"],
@@ -303,7 +234,11 @@ action = "shutdown"
 broker = 2
 "#,
     );
-    let output = linger_run("shutdown-restart-shutdown", &restarted, &["--json"]);
+    let output = linger_run(
+        &scratch(SUITE, "shutdown-restart-shutdown"),
+        &restarted,
+        &["--json"],
+    );
     assert!(
         output.status.success(),
         "{}",
@@ -319,7 +254,8 @@ fn bad_heartbeat_keys_and_the_removed_election_delay_are_refused_naming_the_key(
             &format!("\"min.insync.replicas\" = 2\n{lines}"),
         )
     };
-    refused(
+    assert_refused_with(
+        SUITE,
         "interval-zero",
         &with_cluster("broker_heartbeat_interval_ms = 0"),
         &[
@@ -327,7 +263,8 @@ fn bad_heartbeat_keys_and_the_removed_election_delay_are_refused_naming_the_key(
             "allowed above 0 and below broker_session_timeout_ms (9000)",
         ],
     );
-    refused(
+    assert_refused_with(
+        SUITE,
         "interval-above-session",
         &with_cluster("broker_session_timeout_ms = 1000\nbroker_heartbeat_interval_ms = 1000"),
         &[
@@ -335,17 +272,20 @@ fn bad_heartbeat_keys_and_the_removed_election_delay_are_refused_naming_the_key(
             "below broker_session_timeout_ms (1000)",
         ],
     );
-    refused(
+    assert_refused_with(
+        SUITE,
         "session-zero",
         &with_cluster("broker_session_timeout_ms = 0"),
         &["cluster.broker_session_timeout_ms", "allowed above 0"],
     );
-    refused(
+    assert_refused_with(
+        SUITE,
         "session-negative",
         &with_cluster("broker_session_timeout_ms = -5"),
         &["cluster.broker_session_timeout_ms", "not a duration"],
     );
-    refused(
+    assert_refused_with(
+        SUITE,
         "election-delay-removed",
         &with_cluster("controller_election_delay_ms = 500"),
         &[
@@ -374,14 +314,14 @@ broker = 1
     assert_eq!(get(m, "lost_acked"), 0.0, "{m}");
     assert_eq!(get(m, "delivered_once"), get(m, "records_sent"), "{m}");
     assert_eq!(
-        times_ms(&run, "controller", "controlled_shutdown"),
+        run.times_ms("controller", "controlled_shutdown"),
         vec![995.0]
     );
-    assert!(times_ms(&run, "controller", "shutdown_now").is_empty());
-    assert!(times_ms(&run, "broker/1", "crash").is_empty());
+    assert!(run.times_ms("controller", "shutdown_now").is_empty());
+    assert!(run.times_ms("broker/1", "crash").is_empty());
     assert!(
-        !times_ms(&run, "broker/0", "isr_expand").is_empty()
-            || !times_ms(&run, "broker/2", "isr_expand").is_empty(),
+        !run.times_ms("broker/0", "isr_expand").is_empty()
+            || !run.times_ms("broker/2", "isr_expand").is_empty(),
         "broker 1 rejoins the ISRs"
     );
 }
@@ -421,16 +361,15 @@ broker = 0
     assert_eq!(get(m, "unsettled"), 0.0, "{m}");
     assert_eq!(get(m, "lost_acked"), 0.0, "{m}");
     assert!(
-        times_ms(&run, "controller", "fence")
+        run.times_ms("controller", "fence")
             .iter()
             .all(|&t| t < 2_500.0),
         "broker 0 is heard again before its session expires"
     );
     let follows: Vec<f64> = run
-        .trace
-        .iter()
-        .filter(|e| e["c"] == "broker/0" && e["k"] == "become_follower" && e["f"]["leader"] == 2)
-        .map(|e| e["t"].as_u64().unwrap_or_default() as f64 / 1e6)
+        .events("broker/0", "become_follower")
+        .filter(|e| e.int("leader") == 2)
+        .map(TraceLine::ms)
         .collect();
     assert!(
         follows.contains(&2_500.0),

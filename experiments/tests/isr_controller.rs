@@ -5,8 +5,11 @@
 //! with it off the partition goes offline (or loses acknowledged records with unclean election);
 //! the version profiles give ELR's defaults; bad ELR and round-trip keys exit with code 2.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
+
+use support::{Run, Trace, assert_refused_with, get};
+
+const SUITE: &str = "linger-isr-controller";
 
 /// One partition on three brokers (RF 3, min ISR 2, lag 1 s), 1,000 records/s of 100 B.
 /// Broker 0 leads, its followers are brokers 1 and 2 (in assignment order).
@@ -40,86 +43,9 @@ fn experiment(profile: &str, duration_ms: u64, extra: &str) -> String {
         + extra
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("linger-isr-controller")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
-
-fn linger_run(name: &str, text: &str, args: &[&str]) -> Output {
-    let path = scratch(name).join("experiment.toml");
-    std::fs::write(&path, text).expect("writes");
-    Command::new(env!("CARGO_BIN_EXE_linger"))
-        .arg("run")
-        .arg(&path)
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-struct Run {
-    metrics: serde_json::Value,
-    trace: Vec<serde_json::Value>,
-}
-
 /// Runs `text` with a trace; the metrics of the run and its trace events.
 fn run_traced(name: &str, text: &str) -> Run {
-    let trace_path = scratch(&format!("{name}-trace")).join("trace.jsonl");
-    let trace_arg = trace_path.to_string_lossy().into_owned();
-    let output = linger_run(name, text, &["--json", "--trace", &trace_arg]);
-    assert!(
-        output.status.success(),
-        "{name}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
-    let trace = std::fs::read_to_string(&trace_path)
-        .expect("the trace was written")
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("a JSON line"))
-        .collect();
-    Run {
-        metrics: report["runs"][0]["metrics"].clone(),
-        trace,
-    }
-}
-
-fn get(m: &serde_json::Value, name: &str) -> f64 {
-    m[name]
-        .as_f64()
-        .unwrap_or_else(|| panic!("no metric {name} in {m}"))
-}
-
-/// The trace events of `component` and `kind`.
-fn events<'a>(
-    run: &'a Run,
-    component: &'a str,
-    kind: &'a str,
-) -> impl Iterator<Item = &'a serde_json::Value> + 'a {
-    run.trace
-        .iter()
-        .filter(move |e| e["c"] == component && e["k"] == kind)
-}
-
-fn time_ms(event: &serde_json::Value) -> f64 {
-    event["t"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("no time in {event}")) as f64
-        / 1e6
-}
-
-fn times_ms(run: &Run, component: &str, kind: &str) -> Vec<f64> {
-    events(run, component, kind).map(time_ms).collect()
-}
-
-fn field(event: &serde_json::Value, name: &str) -> String {
-    match &event["f"][name] {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
+    support::run(SUITE, name, text, Trace::Keep)
 }
 
 /// Broker 0 loses the controller and its broker links at 2 s (a zombie leader the client
@@ -150,23 +76,24 @@ broker = 0
         get(m, "record-retry-total") > 0.0,
         "requests timed out: {m}"
     );
-    let unanswered = times_ms(&run, "broker/0", "alter_partition_unanswered");
+    let unanswered = run.times_ms("broker/0", "alter_partition_unanswered");
     assert!(
         unanswered.iter().any(|&t| t > 2_000.0),
         "broker 0 proposed a shrink the controller did not hear: {unanswered:?}"
     );
-    let shrinks = times_ms(&run, "broker/0", "isr_shrink");
+    let shrinks = run.times_ms("broker/0", "isr_shrink");
     assert!(
         shrinks.iter().all(|&t| t < 2_000.0),
         "no ISR shrink on the isolated leader: {shrinks:?}"
     );
-    let hw_moves = times_ms(&run, "broker/0", "hw");
-    let fence = times_ms(&run, "controller", "fence");
+    let hw_moves = run.times_ms("broker/0", "hw");
+    let fence = run.times_ms("controller", "fence");
     assert_eq!(fence.len(), 1, "{fence:?}");
-    let elect = events(&run, "controller", "elect")
-        .find(|e| time_ms(e) == fence[0])
+    let elect = run
+        .events("controller", "elect")
+        .find(|e| e.ms() == fence[0])
         .expect("a new leader when broker 0 is fenced");
-    assert_eq!(field(elect, "leader"), "1");
+    assert_eq!(elect.text("leader"), "1");
     // Requests sent before the isolation are answered within a few ms; after that the high
     // watermark on broker 0 never moves again, and no record is acknowledged until the new
     // leader answers.
@@ -174,7 +101,7 @@ broker = 0
         hw_moves.iter().all(|&t| t < 2_100.0),
         "the zombie's HW stays put: {hw_moves:?}"
     );
-    let acks = times_ms(&run, "app", "ack");
+    let acks = run.times_ms("app", "ack");
     assert!(
         acks.iter().all(|&t| t < 2_100.0 || t > fence[0]),
         "no acknowledgement between the isolation and the election at {} ms",
@@ -207,19 +134,20 @@ link = ["broker0", "broker2"]
     let run = run_traced("pending-shrink", &text);
     let m = &run.metrics;
     assert_eq!(get(m, "lost_acked"), 0.0, "{m}");
-    let shrink = events(&run, "broker/0", "isr_shrink")
+    let shrink = run
+        .events("broker/0", "isr_shrink")
         .next()
         .expect("the shrink is committed");
-    assert_eq!(field(shrink, "isr"), "0,1");
-    let committed = time_ms(shrink);
+    assert_eq!(shrink.text("isr"), "0,1");
+    let committed = shrink.ms();
     let proposed = committed - round_trip_ms;
     assert!(
         proposed >= 2_000.0,
         "proposed after the lag time: {proposed}"
     );
-    let elr = times_ms(&run, "controller", "elr");
+    let elr = run.times_ms("controller", "elr");
     assert!(elr.is_empty(), "ELR is off on 4.0: {elr:?}");
-    let hw = times_ms(&run, "broker/0", "hw");
+    let hw = run.times_ms("broker/0", "hw");
     let stuck: Vec<f64> = hw
         .iter()
         .copied()
@@ -233,7 +161,7 @@ link = ["broker0", "broker2"]
         hw.contains(&committed),
         "the HW moves when the answer commits the shrink at {committed} ms: {hw:?}"
     );
-    let acks = times_ms(&run, "app", "ack");
+    let acks = run.times_ms("app", "ack");
     assert!(
         !acks.iter().any(|&t| t > 1_100.0 && t < committed),
         "acks=all waits for the committed shrink"
@@ -271,16 +199,18 @@ broker = {broker}
         let run = run_traced(&format!("stale-{error}"), &text);
         let m = &run.metrics;
         assert_eq!(get(m, "lost_acked"), 0.0, "{error}: {m}");
-        let rejected: Vec<(f64, String, String)> =
-            events(&run, "controller", "alter_partition_rejected")
-                .map(|e| (time_ms(e), field(e, "broker"), field(e, "error")))
-                .collect();
+        let rejected: Vec<(f64, String, String)> = run
+            .events("controller", "alter_partition_rejected")
+            .map(|e| (e.ms(), e.text("broker"), e.text("error")))
+            .collect();
         let (at, from, code) = rejected.first().expect("a rejection").clone();
         assert_eq!((from.as_str(), code.as_str()), ("0", error), "{rejected:?}");
         // It arrives half a round trip after it was proposed, after the shutdown.
         assert!(at > 3_000.0 && at <= 4_500.0, "{error}: {rejected:?}");
         // The stale proposal (ISR 0,1) never became the ISR.
-        let stale = events(&run, "broker/0", "isr_shrink").find(|e| field(e, "isr") == "0,1");
+        let stale = run
+            .events("broker/0", "isr_shrink")
+            .find(|e| e.text("isr") == "0,1");
         assert!(stale.is_none(), "{error}: {stale:?}");
     }
 }
@@ -316,21 +246,23 @@ fn with_elr_the_last_elr_member_becomes_leader_cleanly_and_nothing_acked_is_lost
     assert_eq!(get(m, "lost_acked"), 0.0, "{m}");
     assert_eq!(get(m, "records_failed"), 0.0, "{m}");
     assert_eq!(get(m, "delivered_once"), get(m, "records_sent"), "{m}");
-    let elr: Vec<(f64, String)> = events(&run, "controller", "elr")
-        .map(|e| (time_ms(e), field(e, "elr")))
+    let elr: Vec<(f64, String)> = run
+        .events("controller", "elr")
+        .map(|e| (e.ms(), e.text("elr")))
         .collect();
     assert_eq!(elr.first().map(|e| e.1.as_str()), Some("2"), "{elr:?}");
     assert!(
         (4_000.0..7_000.0).contains(&elr[0].0),
         "broker 2 joins the ELR when it leaves the ISR: {elr:?}"
     );
-    let fence = times_ms(&run, "controller", "fence");
-    let elect = events(&run, "controller", "elect")
-        .find(|e| fence.contains(&time_ms(e)))
+    let fence = run.times_ms("controller", "fence");
+    let elect = run
+        .events("controller", "elect")
+        .find(|e| fence.contains(&e.ms()))
         .expect("an election when broker 0 is fenced");
-    assert_eq!(field(elect, "leader"), "2", "the ELR member leads");
-    assert_eq!(field(elect, "unclean"), "false");
-    assert!(events(&run, "controller", "offline").next().is_none());
+    assert_eq!(elect.text("leader"), "2", "the ELR member leads");
+    assert_eq!(elect.text("unclean"), "false");
+    assert!(run.events("controller", "offline").next().is_none());
 }
 
 /// The same story with ELR off (the 4.0 profile's default): the ISR keeps the dead leader, so
@@ -345,9 +277,9 @@ fn without_elr_the_partition_goes_offline_and_unclean_election_loses_acknowledge
     let m = &offline.metrics;
     assert_eq!(get(m, "lost_acked"), 0.0, "{m}");
     assert!(get(m, "records_failed") > 0.0, "{m}");
-    assert!(events(&offline, "controller", "elr").next().is_none());
-    let fence = times_ms(&offline, "controller", "fence");
-    assert_eq!(times_ms(&offline, "controller", "offline"), fence);
+    assert!(offline.events("controller", "elr").next().is_none());
+    let fence = offline.times_ms("controller", "fence");
+    assert_eq!(offline.times_ms("controller", "offline"), fence);
 
     let unclean_text = text.replace(
         "[cluster]",
@@ -356,11 +288,12 @@ fn without_elr_the_partition_goes_offline_and_unclean_election_loses_acknowledge
     let unclean = run_traced("elr-off-unclean", &unclean_text);
     let m = &unclean.metrics;
     assert!(get(m, "lost_acked") > 0.0, "{m}");
-    let elect = events(&unclean, "controller", "elect")
+    let elect = unclean
+        .events("controller", "elect")
         .next()
         .expect("an unclean election");
-    assert_eq!(field(elect, "leader"), "1");
-    assert_eq!(field(elect, "unclean"), "true");
+    assert_eq!(elect.text("leader"), "1");
+    assert_eq!(elect.text("unclean"), "true");
 }
 
 /// ELR is on by default from the 4.1 profile (4.1 and 4.2), off on 4.0, and the cluster key
@@ -394,8 +327,9 @@ link = ["broker0", "broker2"]
             );
         }
         let run = run_traced(&format!("profile-{profile}-{key:?}"), &text);
-        let elr: Vec<String> = events(&run, "controller", "elr")
-            .map(|e| field(e, "elr"))
+        let elr: Vec<String> = run
+            .events("controller", "elr")
+            .map(|e| e.text("elr"))
             .collect();
         if elr_expected {
             assert_eq!(
@@ -409,24 +343,14 @@ link = ["broker0", "broker2"]
     }
 }
 
-/// Runs `text` and expects exit code 2 with every `needle` in the message.
-fn refused(name: &str, text: &str, needles: &[&str]) {
-    let output = linger_run(name, text, &[]);
-    let message = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(output.status.code(), Some(2), "{name}: {message}");
-    assert!(!message.contains("panicked"), "{name}: {message}");
-    for needle in needles {
-        assert!(message.contains(needle), "{name}: {needle:?} in {message}");
-    }
-}
-
 #[test]
 fn bad_elr_and_round_trip_keys_are_refused_naming_key_file_and_line() {
     let with = |profile: &str, line: &str| {
         experiment(profile, 1_000, "").replace("[cluster]", &format!("[cluster]\n{line}"))
     };
     // The key is the first line of [cluster], line 11 of the file.
-    refused(
+    assert_refused_with(
+        SUITE,
         "elr-on-3x",
         &with("3.9", "\"eligible.leader.replicas.version\" = 1"),
         &[
@@ -436,7 +360,8 @@ fn bad_elr_and_round_trip_keys_are_refused_naming_key_file_and_line() {
             "allowed 0",
         ],
     );
-    refused(
+    assert_refused_with(
+        SUITE,
         "elr-two",
         &with("4.1", "\"eligible.leader.replicas.version\" = 2"),
         &[
@@ -445,7 +370,8 @@ fn bad_elr_and_round_trip_keys_are_refused_naming_key_file_and_line() {
             "allowed 0 (off) or 1",
         ],
     );
-    refused(
+    assert_refused_with(
+        SUITE,
         "elr-negative",
         &with("4.1", "\"eligible.leader.replicas.version\" = -1"),
         &[
@@ -454,7 +380,8 @@ fn bad_elr_and_round_trip_keys_are_refused_naming_key_file_and_line() {
             "0 (off) or 1",
         ],
     );
-    refused(
+    assert_refused_with(
+        SUITE,
         "elr-without-frozen-hw",
         &with("4.1", "hw_frozen_under_min_isr = false"),
         &[
@@ -464,7 +391,8 @@ fn bad_elr_and_round_trip_keys_are_refused_naming_key_file_and_line() {
         ],
     );
     for bad in ["40000", "-1", "nan"] {
-        refused(
+        assert_refused_with(
+            SUITE,
             &format!("round-trip-{bad}"),
             &with("4.0", &format!("alter_partition_round_trip_ms = {bad}")),
             &[

@@ -60,6 +60,30 @@ impl TraceLine {
     pub fn is(&self, component: &str, kind: &str) -> bool {
         self.component == component && self.kind == kind
     }
+
+    /// A field as text: a string field without its quotes, anything else as JSON.
+    pub fn text(&self, name: &str) -> String {
+        match &self.fields[name] {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl Run {
+    /// The trace events of `component` and `kind`, in order.
+    pub fn events<'a>(
+        &'a self,
+        component: &'a str,
+        kind: &'a str,
+    ) -> impl Iterator<Item = &'a TraceLine> + 'a {
+        self.trace.iter().filter(move |e| e.is(component, kind))
+    }
+
+    /// The times, in ms, of the trace events of `component` and `kind`.
+    pub fn times_ms(&self, component: &str, kind: &str) -> Vec<f64> {
+        self.events(component, kind).map(TraceLine::ms).collect()
+    }
 }
 
 /// Runs `text` (which must succeed) and returns its metrics; with `Trace::Keep`, its trace too.
@@ -125,4 +149,15 @@ pub fn assert_refused(suite: &str, name: &str, text: &str, key: &str, words: &st
     assert!(stderr.contains(key), "{name}: {stderr}");
     assert!(stderr.contains(words), "{name}: {stderr}");
     assert!(stderr.contains("experiment.toml:"), "{name}: {stderr}");
+}
+
+/// `text` is refused with exit code 2, without a panic, and the message holds every `needle`.
+pub fn assert_refused_with(suite: &str, name: &str, text: &str, needles: &[&str]) {
+    let output = linger_run(&scratch(suite, name), text, &[]);
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{name}: {message}");
+    assert!(!message.contains("panicked"), "{name}: {message}");
+    for needle in needles {
+        assert!(message.contains(needle), "{name}: {needle:?} in {message}");
+    }
 }
