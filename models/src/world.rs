@@ -42,7 +42,7 @@ use crate::network::{NetEvent, Network, NetworkConfig};
 use crate::producer::metrics::{CheckerCounts, METRIC_NAMES};
 use crate::producer::workload::{WorkloadConfig, WorkloadError, ms_to_ns};
 use crate::producer::{Producer, ProducerEvent, RunAhead};
-use crate::protocol::Node;
+use crate::protocol::{Message, Node};
 
 /// The `[run]` section: how long the world runs.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -560,28 +560,59 @@ impl Model for World {
     }
 
     fn event_kind(&self, event: &Event) -> String {
-        match event {
-            Event::Net(net_event) => match &**net_event {
-                NetEvent::Deliver { msg, .. } => format!(
-                    "Net::Deliver::{}",
-                    sim::kind_from_debug(&format!("{msg:?}"))
-                ),
-                NetEvent::Retransmit { .. } => "Net::Retransmit".to_owned(),
-                NetEvent::Syn { .. } => "Net::Syn".to_owned(),
-                NetEvent::SynAck { .. } => "Net::SynAck".to_owned(),
-                NetEvent::SynRetransmit { .. } => "Net::SynRetransmit".to_owned(),
-                NetEvent::Closed { .. } => "Net::Closed".to_owned(),
+        event_kind(event).to_owned()
+    }
+}
+
+/// What the progress guard calls each kind of event, in the words of its message (the most
+/// frequent kind of a storm is named to the user).
+fn event_kind(event: &Event) -> &'static str {
+    match event {
+        Event::Net(net_event) => match &**net_event {
+            NetEvent::Deliver { msg, .. } => match msg {
+                Message::ProduceRequest(_) => "Produce requests arriving",
+                Message::ProduceResponse(_) => "Produce responses arriving",
+                Message::MetadataRequest { .. } => "Metadata requests arriving",
+                Message::MetadataResponse(_) => "Metadata responses arriving",
+                Message::InitProducerIdRequest { .. } => "InitProducerId requests arriving",
+                Message::InitProducerIdResponse { .. } => "InitProducerId responses arriving",
+                Message::ApiVersionsRequest { .. } => "ApiVersions requests arriving",
+                Message::ApiVersionsResponse { .. } => "ApiVersions responses arriving",
             },
-            Event::Producer(producer_event) => match producer_event {
-                ProducerEvent::AppStep => APP_SEND_KIND.to_owned(),
-                ProducerEvent::SenderWake => "sender wake-ups".to_owned(),
-                ProducerEvent::BufferWaitExpired { .. } => "buffer waits ending".to_owned(),
-                ProducerEvent::MetadataWaitExpired => "metadata waits ending".to_owned(),
-                ProducerEvent::FlushTick => "flush() calls".to_owned(),
-                ProducerEvent::RequestWritten { .. } => "acks=0 requests written".to_owned(),
-            },
-            _ => sim::kind_from_debug(&format!("{event:?}")),
-        }
+            NetEvent::Retransmit { .. } => "TCP retransmissions",
+            NetEvent::Syn { .. } => "TCP connects (SYN)",
+            NetEvent::SynAck { .. } => "TCP connects (SYN-ACK)",
+            NetEvent::SynRetransmit { .. } => "SYN retransmissions",
+            NetEvent::Closed { .. } => "connection closes",
+        },
+        Event::Producer(producer_event) => match producer_event {
+            ProducerEvent::AppStep => APP_SEND_KIND,
+            ProducerEvent::SenderWake => "sender wake-ups",
+            ProducerEvent::BufferWaitExpired { .. } => "buffer waits ending",
+            ProducerEvent::MetadataWaitExpired => "metadata waits ending",
+            ProducerEvent::FlushTick => "flush() calls",
+            ProducerEvent::RequestWritten { .. } => "acks=0 requests written",
+        },
+        Event::Cluster(cluster_event) => match cluster_event {
+            ClusterEvent::RequestProcessed { .. } => "broker requests handled",
+            ClusterEvent::FetchSend { .. } => "follower fetches sent",
+            ClusterEvent::FetchArrive(_) => "follower fetches arriving at the leader",
+            ClusterEvent::FetchWaitExpired { .. } => {
+                "fetch waits ending (replica.fetch.wait.max.ms)"
+            }
+            ClusterEvent::FetchResponseArrive(_) => "fetch responses arriving at followers",
+            ClusterEvent::FetchTimeout { .. } => "fetch timeouts (replica.socket.timeout.ms)",
+            ClusterEvent::PurgatoryTimeout { .. } => "acks=all waits timing out",
+            ClusterEvent::IsrCheck { .. } => "ISR lag checks",
+            ClusterEvent::SessionExpired { .. } => "broker sessions expiring",
+            ClusterEvent::ShutdownHeartbeat { .. } => "controlled-shutdown heartbeats",
+            ClusterEvent::PublishMetadata(_) => "metadata publications",
+            ClusterEvent::HeldResponseDue { .. } => "held responses released",
+            ClusterEvent::AlterPartitionArrive(_) => "AlterPartition requests",
+            ClusterEvent::AlterPartitionAnswer(_) => "AlterPartition answers",
+        },
+        Event::Fault(_) => "faults",
+        Event::Run(_) => "run phase checks",
     }
 }
 
