@@ -259,14 +259,28 @@ mod tests {
         producer_config_from_toml_str(text, Path::new("exp/run.toml"), KafkaVersion::V4_0)
     }
 
-    /// A fresh directory for one test's files.
-    fn scratch_dir(name: &str) -> PathBuf {
+    /// A fresh directory for one test's files, removed when the test ends (pass or fail).
+    struct ScratchDir(PathBuf);
+
+    impl ScratchDir {
+        fn join(&self, name: &str) -> PathBuf {
+            self.0.join(name)
+        }
+    }
+
+    impl Drop for ScratchDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn scratch_dir(name: &str) -> ScratchDir {
         let dir = std::env::temp_dir().join(format!(
             "linger-producer-toml-{}-{name}",
             std::process::id()
         ));
         std::fs::create_dir_all(&dir).expect("the temp dir is writable");
-        dir
+        ScratchDir(dir)
     }
 
     // Quoted Kafka keys with TOML integers, strings and booleans, each with its line.
