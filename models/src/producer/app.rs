@@ -375,6 +375,12 @@ impl Producer {
                 deadline_ns,
             } => {
                 self.app.state = AppState::BlockedOnBuffer { ticket, record: id };
+                let records = &self.records;
+                ctx.trace("app", "send_blocked", |e| {
+                    e.with("record", id.0)
+                        .with("key", records.get(id).key.map_or(-1, i64::from))
+                        .with("max_block_ms", deadline_ns.saturating_sub(now) / 1_000_000)
+                });
                 ctx.schedule_at(
                     Instant::from_nanos(deadline_ns.max(now)),
                     Event::Producer(ProducerEvent::BufferWaitExpired { ticket: ticket.0 }),
@@ -411,9 +417,10 @@ impl Producer {
         ) {
             self.metrics.send_errors += 1;
         }
+        let records = &self.records;
         ctx.trace("app", "send", |e| {
             e.with("record", id.0)
-                .with("key", -1i64)
+                .with("key", records.get(id).key.map_or(-1, i64::from))
                 .with("partition", -1i64)
         });
         self.complete_record_at(ctx, (id, now), Outcome::Failed { error });
