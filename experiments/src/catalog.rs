@@ -121,6 +121,12 @@ pub const CATALOG: &[Entry] = &[
     ),
     entry!(
         Scenario,
+        "exit-without-flush",
+        "scenarios/exit-without-flush.toml"
+    ),
+    entry!(Scenario, "close-timeout", "scenarios/close-timeout.toml"),
+    entry!(
+        Scenario,
         "idempotence-acks0-conflict",
         "scenarios/idempotence-acks0-conflict.toml"
     ),

@@ -175,6 +175,17 @@ golden! {
         "FAILED record 3: BufferExhaustedException",
         "ack record 4",
     ],
+    exit_without_flush => "exit-without-flush": [
+        "ack record 1: offset 1",
+        "main returns without flush() or close()",
+        "were still in the producer when main returned",
+    ],
+    close_timeout => "close-timeout": [
+        "close(Duration.ofMillis(50))",
+        "close timeout: the producer closes forcefully",
+        "FAILED record 2: KafkaException(closed forcefully)",
+        "failed-but-present 3",
+    ],
 }
 
 /// The one scenario Kafka refuses to start: no diagram, exit code 2 and the ConfigException's

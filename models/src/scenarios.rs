@@ -32,7 +32,7 @@ use crate::cluster::ClusterConfig;
 use crate::cluster::assign_replicas;
 use crate::cluster::config::NodeName;
 use crate::faults::{FaultAction, FaultsConfig, ScheduledFault};
-use crate::producer::workload::{Arrivals, Keys, SendMode, ValueBytes, WorkloadConfig};
+use crate::producer::workload::{Arrivals, Keys, SendMode, SendingEnd, ValueBytes, WorkloadConfig};
 use crate::world::{RunConfig, WorldConfig, default_config};
 
 /// A teaching scenario.
@@ -212,6 +212,25 @@ so the third send() blocks in the buffer pool and fails after 200 ms with Buffer
 and so does the fourth, which the blocked application could only send then. The fifth blocks until the first answer frees memory and is sent: \
 the checker reports two records failed and absent, three delivered.",
         build: max_block_buffer_full,
+    },
+    Scenario {
+        name: "exit-without-flush",
+        title: "main returns without flush() or close(): the record still in the accumulator is lost, and nobody is told",
+        description: "The seed's first program calls flush() and close() after its sends; this one does not. One broker, linger.ms=5 (the 4.x default), \
+three records 10 ms apart. The first two leave after linger.ms and are acknowledged. The third is appended at 20 ms, and main returns at once: \
+the JVM exits, and the producer's I/O thread, a daemon thread, dies with it before linger.ms has passed. The batch is never sent and its callback never runs: \
+the checker reports it unfinished and absent. With flush() or close() before the return (every other scenario ends with a flush()), it would have been sent.",
+        build: exit_without_flush,
+    },
+    Scenario {
+        name: "close-timeout",
+        title: "close(50 ms) with answers outstanding: the forced close fails records the broker then writes",
+        description: "One broker behind a slow link: from 5 ms every message between the client and the broker takes 100 ms more (fault `latency_spike`). \
+Three records 10 ms apart. After the last send main calls close(Duration.ofMillis(50)) at 20 ms: the accumulator closes, the last batch is sent at once, and the producer waits. \
+At 70 ms the timeout is up: the forced close fails every batch still in flight with KafkaException (\"Producer is closed forcefully.\"). \
+But the requests were already on their way, and a closed connection still delivers what was sent before it closed: the broker writes all three. \
+The checker reports three records failed but present: an application that resends failures after a forced close writes duplicates.",
+        build: close_timeout,
     },
     Scenario {
         name: "idempotence-acks0-conflict",
@@ -662,6 +681,28 @@ fn max_block_buffer_full() -> Result<WorldConfig, ScenarioError> {
         n: Some(2),
         delay_ms: Some(600.0),
         ..fault(0.0, FaultAction::DelayResponses)
+    }]);
+    Ok(config)
+}
+
+fn exit_without_flush() -> Result<WorldConfig, ScenarioError> {
+    let mut config = small_world("exit-without-flush", Shape::OneBroker, &[("acks", "all")])?;
+    config.workload.end = SendingEnd::Exit;
+    Ok(config)
+}
+
+fn close_timeout() -> Result<WorldConfig, ScenarioError> {
+    let mut config = small_world("close-timeout", Shape::OneBroker, &[("acks", "all")])?;
+    config.workload.end = SendingEnd::Close;
+    config.workload.close_timeout_ms = Some(50.0);
+    let leader = key_placement(&config.cluster).leader;
+    // From 5 ms (the metadata is known) the client's link to the leader is slow: every message
+    // on it takes 100 ms more, so the three requests are still on their way at the forced close.
+    config.faults = faults(vec![ScheduledFault {
+        link: link("client", leader),
+        extra_ms: Some(100.0),
+        until_ms: Some(1_000.0),
+        ..fault(5.0, FaultAction::LatencySpike)
     }]);
     Ok(config)
 }

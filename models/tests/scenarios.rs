@@ -497,6 +497,60 @@ fn a_full_buffer_blocks_send_for_max_block_ms_then_fails_the_record() {
     );
 }
 
+/// main returns without flush() or close(): the record still in the accumulator is never
+/// sent and never answered.
+#[test]
+fn exiting_without_flush_leaves_the_last_record_unsent_and_unanswered() {
+    let r = run_scenario("exit-without-flush", 1);
+    let c = &r.checker;
+    assert_eq!(c.delivered_once, 2, "{c:?}");
+    assert_eq!(c.unfinished_absent, 1, "the last record never left: {c:?}");
+    assert_eq!(r.metric("records_unfinished"), Some(1.0));
+    assert_eq!(
+        r.metric("records_failed"),
+        Some(0.0),
+        "no callback reports it"
+    );
+    assert_eq!(ack_offset(&r, 2), None);
+    assert_eq!(count_trace(&r, "app", "exit"), 1);
+    let drained: Vec<_> = events_of(&r, "producer", "drain")
+        .filter_map(|e| int(e, "batch"))
+        .collect();
+    assert_eq!(drained, vec![0, 1], "the third batch is never drained");
+
+    // The same run ending with flush() (the default) sends it.
+    let mut config = config_of("exit-without-flush");
+    config.workload.end = models::producer::workload::SendingEnd::Flush;
+    let r = run_config("exit-without-flush with flush()", &config, 1);
+    assert_eq!(r.checker.delivered_once, 3);
+    assert_eq!(r.checker.unfinished_absent, 0);
+}
+
+/// close(Duration) runs out with requests on their way: the forced close fails them, and the
+/// broker writes them anyway.
+#[test]
+fn a_forced_close_fails_records_the_broker_then_writes() {
+    let r = run_scenario("close-timeout", 1);
+    let c = &r.checker;
+    assert_eq!(
+        app_failures_with(&r, "KafkaException(closed forcefully)"),
+        3,
+        "{c:?}"
+    );
+    assert_eq!(c.failed_present, 3, "{c:?}");
+    assert_eq!(count_trace(&r, "app", "force_close"), 1);
+    for t in events_of(&r, "app", "fail").map(|e| e.time.as_nanos()) {
+        assert_eq!(t, 70_000_000, "the timeout runs from the close() at 20 ms");
+    }
+
+    // With close() and no timeout the producer waits for the answers: all acknowledged.
+    let mut config = config_of("close-timeout");
+    config.workload.close_timeout_ms = None;
+    let r = run_config("close-timeout with close()", &config, 1);
+    assert_eq!(r.checker.delivered_once, 3);
+    assert_eq!(r.metric("records_acked"), Some(3.0));
+}
+
 /// Scenario 10: enable.idempotence=true with acks=0 is a ConfigException: no run.
 #[test]
 fn explicit_idempotence_with_acks0_does_not_start() {

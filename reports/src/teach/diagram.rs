@@ -322,6 +322,29 @@ fn app_step(e: &TraceLine) -> Parts {
                 format!("send record {} ({key}) {partition}", e.text("record")),
             )
         }
+        "close" => (
+            None,
+            Tone::Normal,
+            match e.int("timeout_ms") {
+                Some(-1) => "close(): no more sends; every queued batch leaves now".to_owned(),
+                _ => format!(
+                    "close(Duration.ofMillis({})): no more sends; every queued batch leaves now",
+                    e.text("timeout_ms")
+                ),
+            },
+        ),
+        "force_close" => (
+            None,
+            Tone::Fault,
+            "close timeout: the producer closes forcefully and fails what is still queued or in flight"
+                .to_owned(),
+        ),
+        "exit" => (
+            None,
+            Tone::Fault,
+            "main returns without flush() or close(): the JVM exits, and the I/O thread with it"
+                .to_owned(),
+        ),
         "send_blocked" => (
             Some(Shape::Arrow {
                 from: APP,
