@@ -20,6 +20,10 @@ mod terminal;
 mod trace;
 
 use crate::error::ReportError;
+
+/// The most events a diagram draws (a longer trace ends with a line saying how many were left
+/// out).
+pub const TEACH_MAX_STEPS: usize = diagram::MAX_STEPS;
 use crate::guarantee::{DeliveryConfig, Promise};
 
 /// The checker's verdict on a run and the scenario it ran, as the command line passes it in.
