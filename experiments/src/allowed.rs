@@ -76,6 +76,7 @@ fn by_section(section: &str, parent: Option<&str>, last: &str) -> Option<&'stati
         }
         ("workload", Some("value_bytes"), _) => "a byte count from 0 to 2147483647",
         ("workload", None, "records") => "a whole number from 0 (no limit) to 10000000000",
+        ("workload", None, "end") => "\"flush\", \"close\" or \"exit\"",
         ("cluster", None, "brokers") => "a whole number from 1 to 100",
         ("cluster", None, "partitions") => "a whole number from 1 to 100000",
         ("cluster", None, "replication_factor") => "a whole number from 1 to brokers",

@@ -101,6 +101,32 @@ pub const CATALOG: &[Entry] = &[
     ),
     entry!(
         Scenario,
+        "inflight2-reorder",
+        "scenarios/inflight2-reorder.toml"
+    ),
+    entry!(
+        Scenario,
+        "idempotent-out-of-order",
+        "scenarios/idempotent-out-of-order.toml"
+    ),
+    entry!(
+        Scenario,
+        "retries-vs-delivery-timeout",
+        "scenarios/retries-vs-delivery-timeout.toml"
+    ),
+    entry!(
+        Scenario,
+        "max-block-buffer-full",
+        "scenarios/max-block-buffer-full.toml"
+    ),
+    entry!(
+        Scenario,
+        "exit-without-flush",
+        "scenarios/exit-without-flush.toml"
+    ),
+    entry!(Scenario, "close-timeout", "scenarios/close-timeout.toml"),
+    entry!(
+        Scenario,
         "idempotence-acks0-conflict",
         "scenarios/idempotence-acks0-conflict.toml"
     ),

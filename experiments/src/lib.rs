@@ -6,6 +6,7 @@ pub mod crosscheck;
 pub mod error;
 pub mod fuzz;
 pub mod guarantee;
+pub mod hunt;
 pub mod journal;
 pub mod lock;
 pub mod producer_toml;

@@ -147,6 +147,45 @@ golden! {
         "FAILED record 3: TimeoutException",
         "failed-but-present 2",
     ],
+    inflight2_reorder => "inflight2-reorder": [
+        "NOT_ENOUGH_REPLICAS",
+        "RETRY b1 p0 after NOT_ENOUGH_REPLICAS",
+        "ack record 2: offset 1",
+        "ack record 1: offset 2",
+        "reordered 1",
+    ],
+    idempotent_out_of_order => "idempotent-out-of-order": [
+        "RETRY b1 p0 after NOT_ENOUGH_REPLICAS",
+        "OUT_OF_ORDER_SEQUENCE p0: PID 0 got SEQ 2, expected 1",
+        "RETRY b2 p0 after OUT_OF_ORDER_SEQUENCE_NUMBER",
+        "ack record 1: offset 1",
+        "ack record 2: offset 2",
+        "reordered 0",
+    ],
+    retries_vs_delivery_timeout => "retries-vs-delivery-timeout": [
+        "TIMEOUT: no response to #4 from broker/0 within request.timeout.ms",
+        "DUPLICATE PID 0 epoch 0 SEQ 0: already at offset 0",
+        "EXPIRED b0 p0: delivery.timeout.ms passed",
+        "FAILED record 2: TimeoutException",
+        "failed-but-present 3",
+    ],
+    max_block_buffer_full => "max-block-buffer-full": [
+        "send record 2 (key 0) BLOCKS: buffer.memory is full, waits up to 200 ms (max.block.ms)",
+        "FAILED record 2: BufferExhaustedException",
+        "FAILED record 3: BufferExhaustedException",
+        "ack record 4",
+    ],
+    exit_without_flush => "exit-without-flush": [
+        "ack record 1: offset 1",
+        "main returns without flush() or close()",
+        "were still in the producer when main returned",
+    ],
+    close_timeout => "close-timeout": [
+        "close(Duration.ofMillis(50))",
+        "close timeout: the producer closes forcefully",
+        "FAILED record 2: KafkaException(closed forcefully)",
+        "failed-but-present 3",
+    ],
 }
 
 /// The one scenario Kafka refuses to start: no diagram, exit code 2 and the ConfigException's

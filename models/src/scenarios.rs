@@ -32,7 +32,7 @@ use crate::cluster::ClusterConfig;
 use crate::cluster::assign_replicas;
 use crate::cluster::config::NodeName;
 use crate::faults::{FaultAction, FaultsConfig, ScheduledFault};
-use crate::producer::workload::{Arrivals, Keys, SendMode, ValueBytes, WorkloadConfig};
+use crate::producer::workload::{Arrivals, Keys, SendMode, SendingEnd, ValueBytes, WorkloadConfig};
 use crate::world::{RunConfig, WorldConfig, default_config};
 
 /// A teaching scenario.
@@ -173,6 +173,64 @@ The checker reports no reordering and no duplicate.",
         title: "delivery.timeout.ms expires while the broker is unreachable or silent",
         description: "delivery.timeout.ms=1500, request.timeout.ms=1000, one broker. Two records, sent as soon as the first metadata arrives (3 ms), in one batch; the broker's host is powered off from 5 ms to 1600 ms (fault `power_off`: nothing answers, not even a reset). The request is retransmitted into silence and times out, the reconnect's SYN goes unanswered as well, and the batch expires with TimeoutException: the records are absent (failed_absent). After the restart the next SYN retransmission connects, and the producer bumps its epoch. Two more at 2200 ms while every response of the broker is dropped (from 2195 ms): the broker writes them, but the answer is lost and its connection blackholes (fault `drop_responses`), the new connection's ApiVersions response is lost too, and they expire: the checker reports them 'reported failed but present' (failed_present).",
         build: delivery_timeout,
+    },
+    Scenario {
+        name: "inflight2-reorder",
+        title: "idempotence off, max.in.flight=2: B0 is refused, B1 is written, and B0's retry lands after it",
+        description: "The seed's B0/B1 story. enable.idempotence=false, max.in.flight.requests.per.connection=2, linger.ms=0, acks=all, one partition on three brokers. \
+Three records arrive while the producer waits for its first metadata; once it arrives (3 ms) the first record (A) and the second (B0) leave at once, each in its own request, \
+and the third (B1) waits for a free slot. The leader refuses B0 with NOT_ENOUGH_REPLICAS (fault `error`, before the append: nothing written). \
+B1 leaves when A's answer frees a slot and is written; B0 is retried after retry.backoff.ms and lands after it: the checker reports the order broken (reordered).",
+        build: inflight2_reorder,
+    },
+    Scenario {
+        name: "idempotent-out-of-order",
+        title: "the same refusal with idempotence on: the broker answers B1 OUT_OF_ORDER_SEQUENCE_NUMBER, and the order holds",
+        description: "`inflight2-reorder` with enable.idempotence=true. B0 (sequence 1) is refused and nothing is written, so when B1 (sequence 2) arrives \
+the broker expects sequence 1 and answers OUT_OF_ORDER_SEQUENCE_NUMBER (ProducerAppendInfo.checkSequence). B1 is not the next sequence after the last acknowledged one, \
+so the client retries it without an epoch bump (TransactionManager.canRetry) and puts it back behind B0 (RecordAccumulator.insertInSequenceOrder): B0 is written, then B1. \
+The checker reports no reordering and no duplicate.",
+        build: idempotent_out_of_order,
+    },
+    Scenario {
+        name: "retries-vs-delivery-timeout",
+        title: "retries=10, retry.backoff.ms=30, request.timeout.ms=10000: whichever limit comes first ends the retries",
+        description: "The seed's numbers: retries=10, retry.backoff.ms=30, request.timeout.ms=10000, and delivery.timeout.ms=45000, one broker. Three records share one batch. \
+Every produce response is lost (fault `drop_responses`: the broker writes the batch once and answers each retry as a duplicate, but no answer arrives), \
+so each attempt waits out request.timeout.ms, the connection is closed, and after the backoff (in 4.x exponential from 30 ms up to retry.backoff.max.ms, with jitter) a new one carries the retry. \
+After five attempts, 45 s after the batch was created, delivery.timeout.ms ends it while the fifth is in flight: TimeoutException, although only 4 of the 10 retries were used. \
+With the default delivery.timeout.ms (120000) the ten retries run out first, at about 116 s, and the records fail with the last attempt's error. \
+Either way the records are in the log: the checker reports them failed but present.",
+        build: retries_vs_delivery_timeout,
+    },
+    Scenario {
+        name: "max-block-buffer-full",
+        title: "buffer.memory is full: send() blocks for max.block.ms, then the record fails",
+        description: "buffer.memory=2048, batch.size=1024, max.block.ms=200, one broker that holds its first two produce answers back for 600 ms (fault `delay_responses`). \
+Records of 400 B every 10 ms: each batch takes 1024 B of the pool from its creation until its answer. The first two records fill the pool, \
+so the third send() blocks in the buffer pool and fails after 200 ms with BufferExhaustedException (a TimeoutException: the callback gets it, send() does not throw), \
+and so does the fourth, which the blocked application could only send then. The fifth blocks until the first answer frees memory and is sent: \
+the checker reports two records failed and absent, three delivered.",
+        build: max_block_buffer_full,
+    },
+    Scenario {
+        name: "exit-without-flush",
+        title: "main returns without flush() or close(): the record still in the accumulator is lost, and nobody is told",
+        description: "The seed's first program calls flush() and close() after its sends; this one does not. One broker, linger.ms=5 (the 4.x default), \
+three records 10 ms apart. The first two leave after linger.ms and are acknowledged. The third is appended at 20 ms, and main returns at once: \
+the JVM exits, and the producer's I/O thread, a daemon thread, dies with it before linger.ms has passed. The batch is never sent and its callback never runs: \
+the checker reports it unfinished and absent. With flush() or close() before the return (every other scenario ends with a flush()), it would have been sent.",
+        build: exit_without_flush,
+    },
+    Scenario {
+        name: "close-timeout",
+        title: "close(50 ms) with answers outstanding: the forced close fails records the broker then writes",
+        description: "One broker behind a slow link: from 5 ms every message between the client and the broker takes 100 ms more (fault `latency_spike`). \
+Three records 10 ms apart. After the last send main calls close(Duration.ofMillis(50)) at 20 ms: the accumulator closes, the last batch is sent at once, and the producer waits. \
+At 70 ms the timeout is up: the forced close fails every batch still in flight with KafkaException (\"Producer is closed forcefully.\"). \
+But the requests were already on their way, and a closed connection still delivers what was sent before it closed: the broker writes all three. \
+The checker reports three records failed but present: an application that resends failures after a forced close writes duplicates.",
+        build: close_timeout,
     },
     Scenario {
         name: "idempotence-acks0-conflict",
@@ -533,6 +591,119 @@ fn delivery_timeout() -> Result<WorldConfig, ScenarioError> {
         ..fault(2195.0, FaultAction::DropResponses)
     });
     config.faults = faults(schedule);
+    Ok(config)
+}
+
+/// The seed's B0/B1 shape: linger.ms 0 and two requests in flight, so the first record (A)
+/// and the second (B0) leave together as soon as the first metadata arrives (3 ms) and the
+/// third (B1) waits for a slot. With acks=all on three replicas the leader answers A only when a
+/// follower has fetched it (about 1.5 ms later), and B0, behind A on the same muted channel, is
+/// read only then: the fault armed at 4.5 ms refuses exactly B0.
+fn inflight2_world(
+    scenario: &'static str,
+    idempotence: &str,
+) -> Result<WorldConfig, ScenarioError> {
+    let entries = [
+        ("acks", "all"),
+        ("enable.idempotence", idempotence),
+        ("max.in.flight.requests.per.connection", "2"),
+        ("linger.ms", "0"),
+        ("request.timeout.ms", "1000"),
+    ];
+    let mut config = small_world(scenario, Shape::ThreeReplicas, &entries)?;
+    config.workload.arrivals = Arrivals::Constant { per_sec: 1000.0 };
+    let leader = key_placement(&config.cluster).leader;
+    config.faults = faults(vec![ScheduledFault {
+        broker: Some(leader),
+        n: Some(1),
+        error: Some("NOT_ENOUGH_REPLICAS".to_owned()),
+        ..fault(4.5, FaultAction::Error)
+    }]);
+    Ok(config)
+}
+
+fn inflight2_reorder() -> Result<WorldConfig, ScenarioError> {
+    inflight2_world("inflight2-reorder", "false")
+}
+
+fn idempotent_out_of_order() -> Result<WorldConfig, ScenarioError> {
+    inflight2_world("idempotent-out-of-order", "true")
+}
+
+/// The `delivery.timeout.ms` of `retries-vs-delivery-timeout`: shorter than ten request
+/// timeouts, so the delivery timeout comes first.
+pub const RETRIES_SCENARIO_DELIVERY_TIMEOUT_MS: &str = "45000";
+
+/// The seed's retry numbers against a broker whose answers never arrive; `delivery_timeout_ms`
+/// decides which limit ends the retries.
+pub fn retries_world(
+    scenario: &'static str,
+    delivery_timeout_ms: &str,
+) -> Result<WorldConfig, ScenarioError> {
+    let entries = [
+        ("retries", "10"),
+        ("retry.backoff.ms", "30"),
+        ("request.timeout.ms", "10000"),
+        ("delivery.timeout.ms", delivery_timeout_ms),
+    ];
+    let mut config = small_world(scenario, Shape::OneBroker, &entries)?;
+    // Three records 1 ms apart, before the first metadata: one batch.
+    config.workload.arrivals = Arrivals::Constant { per_sec: 1000.0 };
+    let leader = key_placement(&config.cluster).leader;
+    config.faults = faults(vec![ScheduledFault {
+        broker: Some(leader),
+        n: Some(1_000),
+        ..fault(0.0, FaultAction::DropResponses)
+    }]);
+    Ok(config)
+}
+
+fn retries_vs_delivery_timeout() -> Result<WorldConfig, ScenarioError> {
+    retries_world(
+        "retries-vs-delivery-timeout",
+        RETRIES_SCENARIO_DELIVERY_TIMEOUT_MS,
+    )
+}
+
+fn max_block_buffer_full() -> Result<WorldConfig, ScenarioError> {
+    let entries = [
+        ("acks", "all"),
+        ("buffer.memory", "2048"),
+        ("batch.size", "1024"),
+        ("max.block.ms", "200"),
+    ];
+    let mut config = small_world("max-block-buffer-full", Shape::OneBroker, &entries)?;
+    config.workload.records = 5;
+    config.workload.value_bytes = ValueBytes::Constant(400);
+    let leader = key_placement(&config.cluster).leader;
+    config.faults = faults(vec![ScheduledFault {
+        broker: Some(leader),
+        n: Some(2),
+        delay_ms: Some(600.0),
+        ..fault(0.0, FaultAction::DelayResponses)
+    }]);
+    Ok(config)
+}
+
+fn exit_without_flush() -> Result<WorldConfig, ScenarioError> {
+    let mut config = small_world("exit-without-flush", Shape::OneBroker, &[("acks", "all")])?;
+    config.workload.end = SendingEnd::Exit;
+    Ok(config)
+}
+
+fn close_timeout() -> Result<WorldConfig, ScenarioError> {
+    let mut config = small_world("close-timeout", Shape::OneBroker, &[("acks", "all")])?;
+    config.workload.end = SendingEnd::Close;
+    config.workload.close_timeout_ms = Some(50.0);
+    let leader = key_placement(&config.cluster).leader;
+    // From 5 ms (the metadata is known) the client's link to the leader is slow: every message
+    // on it takes 100 ms more, so the three requests are still on their way at the forced close.
+    config.faults = faults(vec![ScheduledFault {
+        link: link("client", leader),
+        extra_ms: Some(100.0),
+        until_ms: Some(1_000.0),
+        ..fault(5.0, FaultAction::LatencySpike)
+    }]);
     Ok(config)
 }
 

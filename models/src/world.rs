@@ -20,7 +20,8 @@
 //! it as [`RunStop::BoundReached`], data on the result with the key to raise, never a panic.
 //!
 //! Fidelity: the end of the send phase is the application calling `flush()` and never sending
-//! again (not `close()`: a close would fail blocked sends with `KafkaException`); the drain
+//! again, unless the workload's `end` says `close` (then `close()` or `close(Duration)` once the
+//! thread's last call returned) or `exit` (`main` returns without either); the drain
 //! phase lasts until nothing is queued or in flight, or `delivery.timeout.ms` + 5 s. The
 //! settle phase heals links and restarts brokers, and lasts until replication has caught up
 //! (every broker up, every partition led with its whole replica set in the ISR, every replica
@@ -591,6 +592,7 @@ fn event_kind(event: &Event) -> &'static str {
             ProducerEvent::BufferWaitExpired { .. } => "buffer waits ending",
             ProducerEvent::MetadataWaitExpired => "metadata waits ending",
             ProducerEvent::FlushTick => "flush() calls",
+            ProducerEvent::CloseTimeout => "close() timeouts",
             ProducerEvent::RequestWritten { .. } => "acks=0 requests written",
         },
         Event::Cluster(cluster_event) => match cluster_event {

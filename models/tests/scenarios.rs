@@ -6,7 +6,7 @@
 //! offset, an OUT_OF_ORDER reply, a truncation). The scenarios are teaching-sized, so the tests
 //! also pin their size: a diagram of a few dozen rows.
 
-use models::scenarios::{ScenarioError, build, key_placement};
+use models::scenarios::{ScenarioError, build, key_placement, retries_world};
 use models::world::{RunResult, WorldConfig, run};
 use sim::{TraceEvent, Value};
 
@@ -371,6 +371,184 @@ fn delivery_timeout_fails_records_and_some_were_written_anyway() {
     );
     assert_eq!(c.acked_lost, 0);
     assert_eq!(count_trace(&r, "producer", "expire"), 2);
+}
+
+/// The seed's B0/B1 story without idempotence: B0 is refused, B1 is written, B0's retry lands
+/// after it.
+#[test]
+fn with_two_in_flight_a_refused_batch_lands_after_the_next_one() {
+    for seed in 1..=3 {
+        let r = run_scenario("inflight2-reorder", seed);
+        assert_eq!(
+            retried_batches(&r, "NOT_ENOUGH_REPLICAS"),
+            vec![1],
+            "only B0 is refused (seed {seed})"
+        );
+        let c = &r.checker;
+        assert_eq!(c.reordered, 1, "seed {seed}: {c:?}");
+        assert_eq!(c.delivered_once, 3, "seed {seed}: {c:?}");
+        assert_eq!(c.duplicated, 0, "seed {seed}: {c:?}");
+        assert_eq!(ack_offset(&r, 0), Some(0));
+        assert_eq!(ack_offset(&r, 2), Some(1), "B1 is written first");
+        assert_eq!(ack_offset(&r, 1), Some(2), "B0's retry lands after it");
+    }
+}
+
+/// The same refusal with idempotence on: the broker answers B1 OUT_OF_ORDER_SEQUENCE_NUMBER,
+/// the client retries it behind B0 without an epoch bump, and the order holds.
+#[test]
+fn with_idempotence_the_broker_refuses_the_sequence_gap_and_the_order_holds() {
+    for seed in 1..=3 {
+        let r = run_scenario("idempotent-out-of-order", seed);
+        let c = &r.checker;
+        assert_eq!(c.reordered, 0, "seed {seed}: {c:?}");
+        assert_eq!(c.duplicated, 0, "seed {seed}: {c:?}");
+        assert_eq!(c.delivered_once, 3, "seed {seed}: {c:?}");
+        let leader = leader_component("idempotent-out-of-order");
+        let gaps: Vec<_> = events_of(&r, &leader, "out_of_order")
+            .map(|e| (int(e, "seq"), int(e, "expected")))
+            .collect();
+        assert_eq!(
+            gaps,
+            vec![(Some(2), Some(1))],
+            "B1 (SEQ 2) arrives while the broker expects SEQ 1 (seed {seed})"
+        );
+        assert_eq!(retried_batches(&r, "NOT_ENOUGH_REPLICAS"), vec![1]);
+        assert_eq!(retried_batches(&r, "OUT_OF_ORDER_SEQUENCE_NUMBER"), vec![2]);
+        assert!(
+            events_of(&r, "producer", "drain").all(|e| int(e, "epoch") == Some(0)),
+            "no epoch bump: B1 was not the next sequence, so the gap is B0's (seed {seed})"
+        );
+        for record in 0..3 {
+            assert_eq!(ack_offset(&r, record), Some(record), "seed {seed}");
+        }
+    }
+}
+
+fn fail_times_ms(r: &RunResult) -> Vec<f64> {
+    events_of(r, "app", "fail")
+        .map(|e| e.time.as_nanos() as f64 / 1e6)
+        .collect()
+}
+
+/// The seed's retry numbers: with delivery.timeout.ms 45 s the delivery timeout ends the
+/// retries after four of the ten; with the default 120 s the ten retries run out first.
+#[test]
+fn retries_end_at_whichever_limit_comes_first() {
+    let r = run_scenario("retries-vs-delivery-timeout", 1);
+    let c = &r.checker;
+    assert_eq!(app_failures_with(&r, "TimeoutException"), 3, "{c:?}");
+    assert_eq!(count_trace(&r, "producer", "expire"), 1);
+    assert_eq!(
+        retried_batches(&r, "REQUEST_TIMED_OUT"),
+        vec![0; 4],
+        "four retries fit in 45 s of 10 s request timeouts"
+    );
+    assert_eq!(c.failed_present, 3, "the first attempt was written: {c:?}");
+    assert_eq!(
+        c.duplicated, 0,
+        "the broker answered each retry as a duplicate"
+    );
+    for t in fail_times_ms(&r) {
+        assert!((45_000.0..45_010.0).contains(&t), "expired at {t} ms");
+    }
+
+    // The default delivery.timeout.ms outlives ten request timeouts plus their backoffs.
+    let config = retries_world("retries-vs-delivery-timeout", "120000").expect("valid");
+    let r = run_config("retries with the default delivery.timeout.ms", &config, 1);
+    assert_eq!(
+        retried_batches(&r, "REQUEST_TIMED_OUT"),
+        vec![0; 10],
+        "all ten retries are used"
+    );
+    assert_eq!(count_trace(&r, "producer", "expire"), 0);
+    assert_eq!(app_failures_with(&r, "REQUEST_TIMED_OUT"), 3);
+    assert_eq!(r.checker.failed_present, 3);
+    for t in fail_times_ms(&r) {
+        // Eleven attempts of 10 s each, the backoffs (30 ms doubling to 1 s, with jitter) and
+        // the reconnects between them.
+        assert!((110_000.0..120_000.0).contains(&t), "failed at {t} ms");
+    }
+}
+
+/// A full buffer.memory: send() blocks for max.block.ms, then the record fails with
+/// BufferExhaustedException; nothing of it reaches a broker.
+#[test]
+fn a_full_buffer_blocks_send_for_max_block_ms_then_fails_the_record() {
+    let r = run_scenario("max-block-buffer-full", 1);
+    let c = &r.checker;
+    assert_eq!(
+        app_failures_with(&r, "BufferExhaustedException"),
+        2,
+        "{c:?}"
+    );
+    assert_eq!(c.failed_absent, 2, "{c:?}");
+    assert_eq!(c.delivered_once, 3, "{c:?}");
+    assert_eq!(r.metric("buffer-exhausted-total"), Some(2.0));
+    let fails = fail_times_ms(&r);
+    assert_eq!(fails.len(), 2);
+    // The third record's send() begins at 20 ms and gives up 200 ms later; the fourth, sent
+    // only when the application got its thread back, 200 ms after that.
+    assert!((fails[0] - 220.0).abs() < 1.0, "{fails:?}");
+    assert!((fails[1] - 420.0).abs() < 1.0, "{fails:?}");
+    assert!(
+        r.metric("bufferpool-wait-ratio").is_some_and(|v| v > 0.0),
+        "the application waited on the pool"
+    );
+}
+
+/// main returns without flush() or close(): the record still in the accumulator is never
+/// sent and never answered.
+#[test]
+fn exiting_without_flush_leaves_the_last_record_unsent_and_unanswered() {
+    let r = run_scenario("exit-without-flush", 1);
+    let c = &r.checker;
+    assert_eq!(c.delivered_once, 2, "{c:?}");
+    assert_eq!(c.unfinished_absent, 1, "the last record never left: {c:?}");
+    assert_eq!(r.metric("records_unfinished"), Some(1.0));
+    assert_eq!(
+        r.metric("records_failed"),
+        Some(0.0),
+        "no callback reports it"
+    );
+    assert_eq!(ack_offset(&r, 2), None);
+    assert_eq!(count_trace(&r, "app", "exit"), 1);
+    let drained: Vec<_> = events_of(&r, "producer", "drain")
+        .filter_map(|e| int(e, "batch"))
+        .collect();
+    assert_eq!(drained, vec![0, 1], "the third batch is never drained");
+
+    // The same run ending with flush() (the default) sends it.
+    let mut config = config_of("exit-without-flush");
+    config.workload.end = models::producer::workload::SendingEnd::Flush;
+    let r = run_config("exit-without-flush with flush()", &config, 1);
+    assert_eq!(r.checker.delivered_once, 3);
+    assert_eq!(r.checker.unfinished_absent, 0);
+}
+
+/// close(Duration) runs out with requests on their way: the forced close fails them, and the
+/// broker writes them anyway.
+#[test]
+fn a_forced_close_fails_records_the_broker_then_writes() {
+    let r = run_scenario("close-timeout", 1);
+    let c = &r.checker;
+    assert_eq!(
+        app_failures_with(&r, "KafkaException(closed forcefully)"),
+        3,
+        "{c:?}"
+    );
+    assert_eq!(c.failed_present, 3, "{c:?}");
+    assert_eq!(count_trace(&r, "app", "force_close"), 1);
+    for t in events_of(&r, "app", "fail").map(|e| e.time.as_nanos()) {
+        assert_eq!(t, 70_000_000, "the timeout runs from the close() at 20 ms");
+    }
+
+    // With close() and no timeout the producer waits for the answers: all acknowledged.
+    let mut config = config_of("close-timeout");
+    config.workload.close_timeout_ms = None;
+    let r = run_config("close-timeout with close()", &config, 1);
+    assert_eq!(r.checker.delivered_once, 3);
+    assert_eq!(r.metric("records_acked"), Some(3.0));
 }
 
 /// Scenario 10: enable.idempotence=true with acks=0 is a ConfigException: no run.

@@ -51,7 +51,7 @@ pub use error::ReportError;
 pub use guarantee::{Acks, DeliveryConfig};
 pub use report::{ReportFiles, report};
 pub use sweep::{COLUMN_ALIASES, MANIFEST_FILE, RESULTS_FILE, RESULTS_FORMAT_VERSION};
-pub use teach::{OutcomeSummary, render_html, render_svg, render_terminal};
+pub use teach::{OutcomeSummary, TEACH_MAX_STEPS, render_html, render_svg, render_terminal};
 
 use plots::{Chart, LineSpec};
 use sweep::Sweep;

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod crosscheck;
+pub mod hunt;
 pub mod misc;
 pub mod render;
 pub mod run;
@@ -43,6 +44,9 @@ pub enum Command {
     Teach(render::TeachArgs),
     /// Compare linger's batching core decision by decision with the real Kafka Java client.
     Crosscheck(crosscheck::CrosscheckArgs),
+    /// Search the fault schedules that break a delivery property under a file's config, and
+    /// shrink the first one found (exit code 1 when one is found, 0 when none is).
+    Hunt(hunt::HuntArgs),
 }
 
 /// Teaching aliases, named after the guarantee a scenario shows: (alias, scenario). Accepted by

@@ -44,8 +44,19 @@ pub struct ReportArgs {
 /// Arguments of `linger teach`.
 #[derive(Debug, clap::Args)]
 pub struct TeachArgs {
-    /// The teaching scenario or alias; with none, lists them with a one-line description each.
+    /// The teaching scenario or alias, or an experiment file (or shipped experiment) to run and
+    /// draw; with none, lists the scenarios with a one-line description each.
     pub scenario: Option<String>,
+    /// With an experiment file: draw the events from this virtual ms on.
+    #[arg(long, value_name = "MS")]
+    pub from_ms: Option<f64>,
+    /// With an experiment file: draw the events up to this virtual ms.
+    #[arg(long, value_name = "MS")]
+    pub to_ms: Option<f64>,
+    /// With an experiment file: draw from the first send of record FIRST to the answer of
+    /// record LAST (ids as in the trace, from 0), e.g. `--records 100..120`.
+    #[arg(long, value_name = "FIRST..LAST", conflicts_with_all = ["from_ms", "to_ms"])]
+    pub records: Option<String>,
     /// The master seed (default: the scenario's).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -133,6 +144,21 @@ pub fn teach(args: &TeachArgs) -> Result<ExitCode> {
         emit(&teaching_listing());
         return Ok(ExitCode::SUCCESS);
     };
+    let is_scenario = models::scenarios::find(super::scenario_name(name)).is_ok();
+    if !is_scenario
+        && (name.ends_with(".toml") || experiments::catalog::resolve(Some(Path::new(name))).is_ok())
+    {
+        return teach_file(args, Path::new(name));
+    }
+    if args.from_ms.is_some() || args.to_ms.is_some() || args.records.is_some() {
+        return Err(lib_error(
+            InputError::new(format!(
+                "--from-ms, --to-ms and --records choose a window of an experiment file's run; \
+                 `{name}` is a teaching scenario, drawn whole"
+            ))
+            .into(),
+        ));
+    }
     let (config, scenario) =
         scenario_config(super::scenario_name(name)).map_err(|e| lib_error(e.into()))?;
     let master_seed = args.seed.unwrap_or(config.run.seed);
@@ -173,6 +199,251 @@ pub fn teach(args: &TeachArgs) -> Result<ExitCode> {
         write_atomically(path, lines.as_bytes()).map_err(lib_error)?;
     }
     eprintln!("replay: linger teach {name} --seed {master_seed}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Keeps the JSON lines of the events inside a window of virtual time, at most `cap` of them,
+/// and counts every event inside it (a run too big to draw is refused with that count).
+struct WindowSink {
+    from_ns: u64,
+    to_ns: u64,
+    cap: usize,
+    lines: std::sync::Arc<std::sync::Mutex<WindowLines>>,
+}
+
+#[derive(Default)]
+struct WindowLines {
+    text: String,
+    kept: usize,
+    inside: u64,
+    /// The time of the last event kept.
+    last_kept_ns: u64,
+    /// For `--records`: when record FIRST was sent and when record LAST was answered.
+    first_send_ns: Option<u64>,
+    last_answer_ns: Option<u64>,
+}
+
+impl sim::trace::TraceSink for WindowSink {
+    fn record(&mut self, event: &sim::TraceEvent, line: &str) {
+        let t = event.time.as_nanos();
+        if t < self.from_ns || t > self.to_ns {
+            return;
+        }
+        let Ok(mut lines) = self.lines.lock() else {
+            return;
+        };
+        lines.inside += 1;
+        if lines.kept < self.cap {
+            lines.text.push_str(line);
+            lines.text.push('\n');
+            lines.kept += 1;
+            lines.last_kept_ns = t;
+        }
+    }
+}
+
+/// Notes when record `first` was sent and record `last` answered, for `--records`.
+struct RecordSpan {
+    first: u64,
+    last: u64,
+    lines: std::sync::Arc<std::sync::Mutex<WindowLines>>,
+}
+
+impl sim::trace::TraceSink for RecordSpan {
+    fn record(&mut self, event: &sim::TraceEvent, _line: &str) {
+        if event.component != "app" {
+            return;
+        }
+        let Some(sim::Value::U64(record)) = event.field("record") else {
+            return;
+        };
+        let Ok(mut lines) = self.lines.lock() else {
+            return;
+        };
+        let t = event.time.as_nanos();
+        if *record == self.first && event.kind == "send" && lines.first_send_ns.is_none() {
+            lines.first_send_ns = Some(t);
+        }
+        if *record == self.last && matches!(event.kind, "ack" | "fail") {
+            lines.last_answer_ns = Some(t);
+        }
+    }
+}
+
+/// `FIRST..LAST` of `--records`.
+fn record_range(text: &str) -> Result<(u64, u64), InputError> {
+    let bad = || {
+        InputError::new(format!(
+            "--records `{text}`: expected FIRST..LAST, two record ids from 0 with FIRST <= LAST, \
+             e.g. --records 100..120"
+        ))
+    };
+    let (a, b) = text.split_once("..").ok_or_else(bad)?;
+    let first: u64 = a.trim().parse().map_err(|_| bad())?;
+    let last: u64 = b.trim().parse().map_err(|_| bad())?;
+    if first > last {
+        return Err(bad());
+    }
+    Ok((first, last))
+}
+
+/// `linger teach FILE.toml`: runs the experiment's first replicate and draws a window of it.
+fn teach_file(args: &TeachArgs, path: &Path) -> Result<ExitCode> {
+    use experiments::spec::{Experiment, Override};
+    let (source, shown) = experiments::catalog::resolve(Some(path)).map_err(lib_error)?;
+    let mut overrides = Vec::new();
+    if let Some(seed) = args.seed {
+        overrides
+            .push(Override::parse(&format!("run.seed={seed}")).map_err(|e| lib_error(e.into()))?);
+    }
+    let experiment = Experiment::parse(source, &overrides).map_err(lib_error)?;
+    if !experiment.axes.is_empty() {
+        return Err(lib_error(
+            InputError::new(format!(
+                "{shown}: the file has [sweep] axes; teach draws one run: remove the [sweep] \
+                 table or copy one point's values into the sections"
+            ))
+            .into(),
+        ));
+    }
+    let config = experiments::world::world_config(&experiment.source, &experiment.sections)
+        .map_err(|e| lib_error(e.into()))?;
+    let seed = run_seed(experiment.master_seed, "", 0);
+    let ms_to_ns = |flag: &str, ms: f64| -> Result<u64, InputError> {
+        if ms.is_finite() && ms >= 0.0 {
+            Ok((ms * 1e6).round() as u64)
+        } else {
+            Err(InputError::new(format!(
+                "{flag} {ms}: allowed a virtual time in ms from 0"
+            )))
+        }
+    };
+    let (from_ns, to_ns) = match &args.records {
+        Some(text) => {
+            let (first, last) = record_range(text).map_err(|e| lib_error(e.into()))?;
+            let span = std::sync::Arc::new(std::sync::Mutex::new(WindowLines::default()));
+            let sink = RecordSpan {
+                first,
+                last,
+                lines: span.clone(),
+            };
+            let _ = run_world(&config, seed, sim::Trace::with_sink(Box::new(sink)));
+            let span = span
+                .lock()
+                .map_err(|_| lib_error(Error::Run("poisoned".into())))?;
+            match (span.first_send_ns, span.last_answer_ns) {
+                (Some(a), Some(b)) => (a, b),
+                (None, _) => {
+                    return Err(lib_error(
+                        InputError::new(format!(
+                            "--records {text}: record {first} was never sent in this run"
+                        ))
+                        .into(),
+                    ));
+                }
+                (Some(a), None) => (a, u64::MAX),
+            }
+        }
+        None => (
+            args.from_ms
+                .map(|ms| ms_to_ns("--from-ms", ms))
+                .transpose()
+                .map_err(|e| lib_error(e.into()))?
+                .unwrap_or(0),
+            args.to_ms
+                .map(|ms| ms_to_ns("--to-ms", ms))
+                .transpose()
+                .map_err(|e| lib_error(e.into()))?
+                .unwrap_or(u64::MAX),
+        ),
+    };
+    if from_ns > to_ns {
+        return Err(lib_error(
+            InputError::new("--from-ms is after --to-ms: the window is empty").into(),
+        ));
+    }
+    let window = std::sync::Arc::new(std::sync::Mutex::new(WindowLines::default()));
+    let sink = WindowSink {
+        from_ns,
+        to_ns,
+        cap: reports::TEACH_MAX_STEPS,
+        lines: window.clone(),
+    };
+    let result = run_world(&config, seed, sim::Trace::with_sink(Box::new(sink)));
+    let window = window
+        .lock()
+        .map_err(|_| lib_error(Error::Run("poisoned".into())))?;
+    if window.inside as usize > reports::TEACH_MAX_STEPS {
+        return Err(lib_error(
+            InputError::new(format!(
+                "{shown}: the window holds {} events and a diagram draws at most {}; the first {} \
+                 end at {:.3} ms: draw them with --to-ms {:.3} (from --from-ms {:.3}), or a few \
+                 records with --records FIRST..LAST",
+                window.inside,
+                reports::TEACH_MAX_STEPS,
+                reports::TEACH_MAX_STEPS,
+                window.last_kept_ns as f64 / 1e6,
+                window.last_kept_ns as f64 / 1e6,
+                from_ns as f64 / 1e6
+            ))
+            .into(),
+        ));
+    }
+    let metric = |name: &str| result.metric(name).unwrap_or(0.0).max(0.0) as u64;
+    let whole = from_ns == 0 && to_ns == u64::MAX;
+    let description = if whole {
+        experiment.description.clone()
+    } else {
+        format!(
+            "{}{}The events from {:.3} ms to {}; the verdict below is the whole run's.",
+            experiment.description,
+            match experiment.description.chars().last() {
+                None => "",
+                Some('.' | '!' | '?') => " ",
+                Some(_) => ". ",
+            },
+            from_ns as f64 / 1e6,
+            if to_ns == u64::MAX {
+                "the end".to_owned()
+            } else {
+                format!("{:.3} ms", to_ns as f64 / 1e6)
+            }
+        )
+    };
+    let summary = OutcomeSummary {
+        scenario: experiment.name.clone(),
+        description,
+        records_sent: metric("records_sent"),
+        records_acked: metric("records_acked"),
+        records_failed: metric("records_failed"),
+        delivered_once: metric("delivered_once"),
+        duplicated: metric("duplicated"),
+        lost_acked: metric("lost_acked"),
+        reordered: metric("reordered"),
+        failed_present: metric("failed_present"),
+        unfinished: metric("records_unfinished"),
+        silent_absent: metric("silent_absent"),
+        delivery: delivery_config(&config.producer),
+        explanation: None,
+    };
+    let lines = &window.text;
+    emit(&reports::render_terminal(lines, &summary).map_err(report_error)?);
+    if let Some(path) = &args.svg {
+        let svg = reports::render_svg(lines, &summary).map_err(report_error)?;
+        write_atomically(path, svg.as_bytes()).map_err(lib_error)?;
+    }
+    if let Some(path) = &args.html {
+        let html = reports::render_html(lines, &summary).map_err(report_error)?;
+        write_atomically(path, html.as_bytes()).map_err(lib_error)?;
+    }
+    if let Some(path) = &args.trace {
+        write_atomically(path, lines.as_bytes()).map_err(lib_error)?;
+    }
+    eprintln!(
+        "replay: linger teach {} --seed {}",
+        path.display(),
+        experiment.master_seed
+    );
     Ok(ExitCode::SUCCESS)
 }
 

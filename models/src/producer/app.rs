@@ -11,7 +11,9 @@
 //!      ├──── async: next arrival│ (thread busy for send_cpu_ms)
 //!      └──── sync: WaitingAck ──┘ until the record's callback
 //!  flush(): Flushing until every record sent before the call is complete
-//!  stop_sending: the current step finishes, then Stopped
+//!  stop_sending: the current step finishes, then Stopped; then main ends as the workload's
+//!    `end` says: flush() (the default), close() / close(timeout) (then a forced close fails
+//!    what is left), or a return from main without either (the process exits)
 //! ```
 //!
 //! Units: ns.
@@ -23,7 +25,15 @@
 //! before it. A sync send (`send().get()`) that fails inside `send()` makes `get()` throw at
 //! once; the application then takes its next record at the workload's next arrival (a sync
 //! sender otherwise sends back to back, but an immediate failure takes no time, so back to
-//! back would loop at one instant). Simplified: one application thread; `send()` costs `send_cpu_ms` of that thread,
+//! back would loop at one instant). The end of `main`: `KafkaProducer.close(Duration)` calls
+//! `Sender.initiateClose` (`RecordAccumulator.close`: appends refused, every batch sendable),
+//! joins the I/O thread for the timeout, then `Sender.forceClose` runs
+//! `RecordAccumulator.abortIncompleteBatches` (queued and in-flight batches fail with
+//! `KafkaException("Producer is closed forcefully.")`, whatever the broker wrote); the I/O
+//! thread is a daemon (`KafkaThread(..., daemon = true)` in the constructor), so a `main` that
+//! returns without `flush()` or `close()` ends it with the JVM: nothing more is sent and no
+//! callback runs. Simplified: after an exit or a forced close the producer ignores what still
+//! reaches it, and the brokers are not told the connections closed. Simplified: one application thread; `send()` costs `send_cpu_ms` of that thread,
 //! charged once per call, whatever the blocking.
 //!
 //! Speed: in runs without faults or tracing, consecutive async sends run inside one `AppStep`
@@ -36,7 +46,7 @@ use std::io::Write as _;
 use sim::{Ctx, Instant};
 
 use super::records::{AppRecord, Completion, Outcome};
-use super::workload::{NewRecord, SendMode, WorkloadPlan};
+use super::workload::{EndPlan, NewRecord, SendMode, WorkloadPlan};
 use super::{Producer, ProducerEvent};
 use crate::batching::{
     AbortOnNewBatch, AppendOutcome, AppendRequest, BatchRecord, ProduceError, RecordMeta,
@@ -107,6 +117,12 @@ pub(crate) struct AppThread {
     ahead_limit_ns: u64,
     /// The next send to run inline, set by [`Producer::after_send`] while running ahead.
     ahead_next_ns: Option<u64>,
+    /// How `main` ends after its last send, and whether it has.
+    end: EndPlan,
+    ended: bool,
+    /// The process has exited, or the producer was closed forcefully: nothing it still holds
+    /// is sent, and nothing that reaches it is handled.
+    pub(crate) gone: bool,
 }
 
 impl AppThread {
@@ -126,6 +142,9 @@ impl AppThread {
             send_end_ns: plan.duration_ns,
             ahead_limit_ns: 0,
             ahead_next_ns: None,
+            end: plan.end,
+            ended: false,
+            gone: false,
         }
     }
 
@@ -154,6 +173,7 @@ impl Producer {
     fn schedule_app_step(&mut self, ctx: &mut Ctx<'_, Event>, at_ns: u64) {
         if self.app.sending == Sending::Stopping {
             self.app.state = AppState::Stopped;
+            self.end_main(ctx);
             return;
         }
         self.app.state = AppState::Scheduled;
@@ -173,8 +193,65 @@ impl Producer {
         if self.app.state == AppState::Scheduled {
             self.app.state = AppState::Stopped;
         }
-        let _ = self.acc.begin_flush();
-        self.run_once(ctx, net);
+        if self.app.end == EndPlan::Flush {
+            let _ = self.acc.begin_flush();
+            self.run_once(ctx, net);
+        } else if self.app.state == AppState::Stopped {
+            self.end_main(ctx);
+        }
+    }
+
+    /// `main`'s last step once its thread is idle after the send phase: `close()` or the
+    /// return without a close (a flush began with the end of sending).
+    fn end_main(&mut self, ctx: &mut Ctx<'_, Event>) {
+        if self.app.ended {
+            return;
+        }
+        self.app.ended = true;
+        let now = ctx.now().as_nanos();
+        match self.app.end {
+            EndPlan::Flush => {}
+            EndPlan::Close { timeout_ns } => {
+                ctx.trace("app", "close", |e| {
+                    e.with(
+                        "timeout_ms",
+                        timeout_ns
+                            .map_or(-1, |ns| i64::try_from(ns / 1_000_000).unwrap_or(i64::MAX)),
+                    )
+                });
+                // The app thread is idle, so no append waits to be woken.
+                let _ = self.acc.close();
+                if timeout_ns == Some(0) {
+                    // close(Duration.ZERO) skips the graceful part: `forceClose` at once.
+                    self.on_close_timeout(ctx);
+                    return;
+                }
+                self.wake_sender_at(ctx, now);
+                if let Some(timeout_ns) = timeout_ns {
+                    ctx.schedule_at(
+                        Instant::from_nanos(now.saturating_add(timeout_ns)),
+                        Event::Producer(ProducerEvent::CloseTimeout),
+                    );
+                }
+            }
+            EndPlan::Exit => {
+                ctx.trace("app", "exit", |e| e);
+                self.app.gone = true;
+            }
+        }
+    }
+
+    /// `close(Duration)` ran out: `Sender.forceClose` fails every batch still queued or in flight.
+    pub(super) fn on_close_timeout(&mut self, ctx: &mut Ctx<'_, Event>) {
+        if !self.acc.has_incomplete() {
+            return;
+        }
+        ctx.trace("app", "force_close", |e| e);
+        let now = ctx.now().as_nanos();
+        for batch in self.acc.abort_incomplete_batches(now) {
+            self.finish_batch(ctx, &batch);
+        }
+        self.app.gone = true;
     }
 
     /// The application thread's step: one `send()`, then, while it is safe, the following
@@ -375,6 +452,12 @@ impl Producer {
                 deadline_ns,
             } => {
                 self.app.state = AppState::BlockedOnBuffer { ticket, record: id };
+                let records = &self.records;
+                ctx.trace("app", "send_blocked", |e| {
+                    e.with("record", id.0)
+                        .with("key", records.get(id).key.map_or(-1, i64::from))
+                        .with("max_block_ms", deadline_ns.saturating_sub(now) / 1_000_000)
+                });
                 ctx.schedule_at(
                     Instant::from_nanos(deadline_ns.max(now)),
                     Event::Producer(ProducerEvent::BufferWaitExpired { ticket: ticket.0 }),
@@ -411,9 +494,10 @@ impl Producer {
         ) {
             self.metrics.send_errors += 1;
         }
+        let records = &self.records;
         ctx.trace("app", "send", |e| {
             e.with("record", id.0)
-                .with("key", -1i64)
+                .with("key", records.get(id).key.map_or(-1, i64::from))
                 .with("partition", -1i64)
         });
         self.complete_record_at(ctx, (id, now), Outcome::Failed { error });

@@ -64,6 +64,8 @@ pub enum ProducerEvent {
     MetadataWaitExpired,
     /// Time for the application's periodic `flush()`.
     FlushTick,
+    /// `close(Duration)`'s timeout ran out.
+    CloseTimeout,
     /// An acks=0 produce request has been written out to its connection: it leaves the
     /// in-flight requests and its batches complete (`NetworkClient.handleCompletedSends`).
     RequestWritten {
@@ -258,12 +260,16 @@ impl Producer {
         net: &mut Network,
         ev: ProducerEvent,
     ) {
+        if self.app.gone {
+            return;
+        }
         match ev {
             ProducerEvent::AppStep => self.on_app_step(ctx, net),
             ProducerEvent::SenderWake => self.run_once(ctx, net),
             ProducerEvent::BufferWaitExpired { ticket } => self.on_buffer_wait_expired(ctx, ticket),
             ProducerEvent::MetadataWaitExpired => self.on_metadata_wait_expired(ctx, net),
             ProducerEvent::FlushTick => self.on_flush_tick(ctx, net),
+            ProducerEvent::CloseTimeout => self.on_close_timeout(ctx),
             ProducerEvent::RequestWritten {
                 node,
                 correlation_id,
@@ -283,6 +289,9 @@ impl Producer {
         broker: BrokerId,
         conn: u32,
     ) {
+        if self.app.gone {
+            return;
+        }
         self.on_connection_closed(ctx, net, broker, conn);
     }
 
@@ -294,6 +303,9 @@ impl Producer {
         from: BrokerId,
         msg: Message,
     ) {
+        if self.app.gone {
+            return;
+        }
         match msg {
             Message::ProduceResponse(response) => self.on_produce_response(ctx, from, response),
             Message::MetadataResponse(response) => {
@@ -322,7 +334,7 @@ impl Producer {
 
     /// Whether nothing is left to do: no queued or in-flight batch, no blocked send.
     pub(crate) fn is_quiescent(&self) -> bool {
-        !self.acc.has_incomplete() && self.app.is_idle()
+        self.app.gone || (!self.acc.has_incomplete() && self.app.is_idle())
     }
 
     /// The metric rows over `elapsed_ns` of virtual time.

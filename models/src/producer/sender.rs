@@ -634,7 +634,7 @@ impl Producer {
     /// Runs the callbacks of a batch that reached a final state, in record order. Every record
     /// of a batch gets the same kind of outcome (an ack at `base_offset + index`, or one error),
     /// so it is decided once.
-    fn finish_batch(&mut self, ctx: &mut Ctx<'_, Event>, batch: &ProducerBatch) {
+    pub(super) fn finish_batch(&mut self, ctx: &mut Ctx<'_, Event>, batch: &ProducerBatch) {
         let error = match batch.final_state() {
             None | Some(FinalState::Split { .. }) => return,
             Some(&FinalState::Succeeded { base_offset }) => {

@@ -120,6 +120,30 @@ pub enum ValueDist {
 /// The shortest `flush_every_ms` (0 turns periodic flushes off).
 pub const FLUSH_EVERY_MS_MIN: f64 = 0.1;
 
+/// How the application's main thread ends after its last `send()`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SendingEnd {
+    /// `flush()`, and the producer stays open (the default: every record gets its callback).
+    #[default]
+    Flush,
+    /// `close()`, or `close(Duration)` with `close_timeout_ms`: new sends are refused, every
+    /// queued batch is sent at once, and the producer waits for their answers (at most the
+    /// timeout, then it closes forcefully and fails what is left).
+    Close,
+    /// `main` returns without `flush()` or `close()`: the JVM exits, and the producer's I/O
+    /// thread (a daemon thread) dies with it; what is still queued is never sent and no callback runs.
+    Exit,
+}
+
+/// [`SendingEnd`] with its timeout, validated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EndPlan {
+    Flush,
+    Close { timeout_ns: Option<u64> },
+    Exit,
+}
+
 /// The `[workload]` section: the application's main thread.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -138,6 +162,11 @@ pub struct WorkloadConfig {
     pub flush_every_ms: f64,
     /// Stop after this many records (0: no limit; the run's duration still applies).
     pub records: u64,
+    /// How the main thread ends after its last send.
+    pub end: SendingEnd,
+    /// `close(Duration)`'s timeout in ms (only with `end = "close"`; absent: `close()`, which
+    /// waits as long as it takes).
+    pub close_timeout_ms: Option<f64>,
 }
 
 impl Default for WorkloadConfig {
@@ -150,6 +179,8 @@ impl Default for WorkloadConfig {
             send_cpu_ms: 0.0,
             flush_every_ms: 0.0,
             records: 0,
+            end: SendingEnd::Flush,
+            close_timeout_ms: None,
         }
     }
 }
@@ -269,6 +300,7 @@ pub(crate) struct WorkloadPlan {
     pub(crate) send_cpu_ns: u64,
     pub(crate) flush_every_ns: u64,
     pub(crate) record_limit: Option<u64>,
+    pub(crate) end: EndPlan,
     /// The send phase's length, when known (set by the world from `[run]`).
     pub(crate) duration_ns: Option<u64>,
 }
@@ -326,6 +358,28 @@ impl WorkloadConfig {
                 ),
             ));
         }
+        let end = match (self.end, self.close_timeout_ms) {
+            (SendingEnd::Flush, None) => EndPlan::Flush,
+            (SendingEnd::Exit, None) => EndPlan::Exit,
+            (SendingEnd::Close, timeout) => EndPlan::Close {
+                timeout_ns: timeout
+                    .map(|ms| ms_to_ns("close_timeout_ms", ms))
+                    .transpose()?,
+            },
+            (end, Some(_)) => {
+                return Err(bad(
+                    "close_timeout_ms",
+                    format!(
+                        "only with end = \"close\" (it is `close(Duration)`'s timeout); end is \"{}\"",
+                        match end {
+                            SendingEnd::Flush => "flush",
+                            SendingEnd::Close => "close",
+                            SendingEnd::Exit => "exit",
+                        }
+                    ),
+                ));
+            }
+        };
         Ok(WorkloadPlan {
             mode: self.mode,
             arrivals,
@@ -334,6 +388,7 @@ impl WorkloadConfig {
             send_cpu_ns,
             flush_every_ns: ms_to_ns("flush_every_ms", self.flush_every_ms)?,
             record_limit: (self.records > 0).then_some(self.records),
+            end,
             duration_ns: None,
         })
     }

@@ -309,7 +309,7 @@ fn app_step(e: &TraceLine) -> Parts {
                 _ => format!("key {}", e.text("key")),
             };
             let partition = match e.int("partition") {
-                Some(-1) => "not yet partitioned".to_owned(),
+                Some(-1) => "fails before it is appended".to_owned(),
                 _ => format!("to p{}", e.text("partition")),
             };
             let shape = Some(Shape::Arrow {
@@ -322,6 +322,45 @@ fn app_step(e: &TraceLine) -> Parts {
                 format!("send record {} ({key}) {partition}", e.text("record")),
             )
         }
+        "close" => (
+            None,
+            Tone::Normal,
+            match e.int("timeout_ms") {
+                Some(-1) => "close(): no more sends; every queued batch leaves now".to_owned(),
+                _ => format!(
+                    "close(Duration.ofMillis({})): no more sends; every queued batch leaves now",
+                    e.text("timeout_ms")
+                ),
+            },
+        ),
+        "force_close" => (
+            None,
+            Tone::Fault,
+            "close timeout: the producer closes forcefully and fails what is still queued or in flight"
+                .to_owned(),
+        ),
+        "exit" => (
+            None,
+            Tone::Fault,
+            "main returns without flush() or close(): the JVM exits, and the I/O thread with it"
+                .to_owned(),
+        ),
+        "send_blocked" => (
+            Some(Shape::Arrow {
+                from: APP,
+                to: PRODUCER,
+            }),
+            Tone::Fault,
+            format!(
+                "send record {} ({}) BLOCKS: buffer.memory is full, waits up to {} ms (max.block.ms)",
+                e.text("record"),
+                match e.int("key") {
+                    Some(-1) => "no key".to_owned(),
+                    _ => format!("key {}", e.text("key")),
+                },
+                e.text("max_block_ms")
+            ),
+        ),
         "ack" => (
             to_app,
             Tone::Normal,

@@ -20,6 +20,10 @@ mod terminal;
 mod trace;
 
 use crate::error::ReportError;
+
+/// The most events a diagram draws (a longer trace ends with a line saying how many were left
+/// out).
+pub const TEACH_MAX_STEPS: usize = diagram::MAX_STEPS;
 use crate::guarantee::{DeliveryConfig, Promise};
 
 /// The checker's verdict on a run and the scenario it ran, as the command line passes it in.
@@ -92,6 +96,8 @@ struct Evidence {
     duplicate_answer: bool,
     out_of_order: bool,
     truncate: bool,
+    /// `main` returned without flush() or close().
+    exited: bool,
 }
 
 impl Evidence {
@@ -110,6 +116,7 @@ impl Evidence {
             duplicate_answer: has("broker", "duplicate"),
             out_of_order: has("broker", "out_of_order"),
             truncate: has("broker", "truncate"),
+            exited: has("app", "exit"),
         }
     }
 }
@@ -142,7 +149,14 @@ fn verdict_sentences(events: &[trace::TraceLine], s: &OutcomeSummary) -> Vec<Str
             }
         ));
     }
-    if s.unfinished > 0 {
+    if s.unfinished > 0 && evidence.exited {
+        out.push(format!(
+            "{} record(s) were still in the producer when main returned without flush() or \
+             close(): no callback ever ran for them, and the application cannot know whether they \
+             were written.",
+            s.unfinished
+        ));
+    } else if s.unfinished > 0 {
         out.push(format!(
             "{} record(s) had no answer when the run ended, so they are not judged.",
             s.unfinished
