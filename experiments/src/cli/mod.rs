@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod crosscheck;
 pub mod misc;
+pub mod pattern;
 pub mod render;
 pub mod run;
 pub mod sweep;
