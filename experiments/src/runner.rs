@@ -514,7 +514,8 @@ fn merged_manifest(inputs: &[PathBuf], out: &Path) -> Result<(Manifest, Vec<Mani
 }
 
 /// The missing points of a merge, grouped by the shard that holds them: an input directory of
-/// that shard if there is one, else the shard of the first sharded input's numbering.
+/// that shard if there is one (a partial merge is not one), else the shard of the first sharded
+/// input's numbering (or of the shards a partial merge names).
 fn missing_points(
     inputs: &[PathBuf],
     manifests: &[Manifest],
@@ -525,15 +526,25 @@ fn missing_points(
     if present.len() == merged.point_count {
         return None;
     }
+    // A partial merge given as an input numbers its missing points by the shards it names.
+    let named_count = manifests
+        .iter()
+        .filter_map(|m| m.partial.as_ref())
+        .flat_map(|p| &p.missing_shards)
+        .find_map(|name| Shard::parse(name).ok())
+        .map(|shard| shard.count);
     let count = manifests
         .iter()
         .map(|m| m.shard.count)
         .find(|&count| count > 1)
+        .or(named_count)
         .unwrap_or(1);
     let mut groups: std::collections::BTreeMap<(u32, u32), MissingShard> =
         std::collections::BTreeMap::new();
     for point in (0..merged.point_count).filter(|p| !present.contains(p)) {
-        let holder = manifests.iter().position(|m| m.shard.contains(point));
+        let holder = manifests
+            .iter()
+            .position(|m| m.partial.is_none() && m.shard.contains(point));
         let shard = match holder {
             Some(i) => manifests[i].shard,
             None => Shard {
