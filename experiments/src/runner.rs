@@ -513,40 +513,45 @@ fn merged_manifest(inputs: &[PathBuf], out: &Path) -> Result<(Manifest, Vec<Mani
     Ok((merged, manifests))
 }
 
+/// One input directory of a merge: its manifest and the points its journal holds.
+struct MergeInput<'a> {
+    dir: &'a Path,
+    manifest: &'a Manifest,
+    finished: Vec<usize>,
+}
+
 /// The missing points of a merge, grouped by the shard that holds them: an input directory of
 /// that shard if there is one (a partial merge is not one), else the shard of the first sharded
 /// input's numbering (or of the shards a partial merge names).
-fn missing_points(
-    inputs: &[PathBuf],
-    manifests: &[Manifest],
-    finished: &[Vec<usize>],
-    merged: &Manifest,
-    present: &BTreeSet<usize>,
-) -> Option<Missing> {
-    if present.len() == merged.point_count {
+fn missing_points(inputs: &[MergeInput<'_>], point_count: usize) -> Option<Missing> {
+    let present: BTreeSet<usize> = inputs
+        .iter()
+        .flat_map(|i| i.finished.iter().copied())
+        .collect();
+    if present.len() == point_count {
         return None;
     }
     // A partial merge given as an input numbers its missing points by the shards it names.
-    let named_count = manifests
+    let named_count = inputs
         .iter()
-        .filter_map(|m| m.partial.as_ref())
+        .filter_map(|i| i.manifest.partial.as_ref())
         .flat_map(|p| &p.missing_shards)
         .find_map(|name| Shard::parse(name).ok())
         .map(|shard| shard.count);
-    let count = manifests
+    let count = inputs
         .iter()
-        .map(|m| m.shard.count)
+        .map(|i| i.manifest.shard.count)
         .find(|&count| count > 1)
         .or(named_count)
         .unwrap_or(1);
     let mut groups: std::collections::BTreeMap<(u32, u32), MissingShard> =
         std::collections::BTreeMap::new();
-    for point in (0..merged.point_count).filter(|p| !present.contains(p)) {
-        let holder = manifests
+    for point in (0..point_count).filter(|p| !present.contains(p)) {
+        let holder = inputs
             .iter()
-            .position(|m| m.partial.is_none() && m.shard.contains(point));
+            .find(|i| i.manifest.partial.is_none() && i.manifest.shard.contains(point));
         let shard = match holder {
-            Some(i) => manifests[i].shard,
+            Some(input) => input.manifest.shard,
             None => Shard {
                 index: (point % count as usize) as u32 + 1,
                 count,
@@ -556,46 +561,58 @@ fn missing_points(
             .entry((shard.count, shard.index))
             .or_insert_with(|| MissingShard {
                 shard,
-                input: holder.map(|i| {
-                    let of = manifests[i].shard_points().len();
-                    (inputs[i].clone(), finished[i].len(), of)
+                input: holder.map(|input| {
+                    let of = input.manifest.shard_points().len();
+                    (input.dir.to_path_buf(), input.finished.len(), of)
                 }),
                 points: Vec::new(),
             });
         group.points.push(point);
     }
     Some(Missing {
-        point_count: merged.point_count,
+        point_count,
         present: present.len(),
         shards: groups.into_values().collect(),
     })
 }
 
+/// Whether a merge may lack points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Completeness {
+    /// Every point of the sweep, or a refusal naming the missing ones (the default).
+    Whole,
+    /// What the inputs hold, marked partial in the manifest (`--partial`).
+    Partial,
+}
+
 /// Joins shard directories into the directory a single unsharded run would have produced.
-/// With `partial`, a set of inputs that lacks points is merged too, and the manifest says what
+/// With [`Completeness::Partial`], a set of inputs that lacks points is merged too, and the manifest says what
 /// is missing; without it, such a set is refused, naming the missing points and their shards.
 pub fn merge(
     inputs: &[PathBuf],
     out: &Path,
     overwrite: Overwrite,
-    partial: bool,
+    completeness: Completeness,
 ) -> Result<MergeReport> {
     let (mut merged, manifests) = merged_manifest(inputs, out)?;
     let mut by_point = std::collections::BTreeMap::new();
-    let mut finished_per_input = Vec::with_capacity(inputs.len());
+    let mut read = Vec::with_capacity(inputs.len());
     for (dir, manifest) in inputs.iter().zip(&manifests) {
         // Each shard's rows are checked against its own manifest (its points, seeds, shard).
-        let mut points = Vec::new();
+        let mut finished = Vec::new();
         for result in results::read_journal(&dir.join(results::JOURNAL_FILE), manifest)? {
-            points.push(result.point);
+            finished.push(result.point);
             by_point.entry(result.point).or_insert(result);
         }
-        finished_per_input.push(points);
+        read.push(MergeInput {
+            dir,
+            manifest,
+            finished,
+        });
     }
-    let present: BTreeSet<usize> = by_point.keys().copied().collect();
-    let missing = missing_points(inputs, &manifests, &finished_per_input, &merged, &present);
+    let missing = missing_points(&read, merged.point_count);
     if let Some(missing) = &missing {
-        if !partial {
+        if completeness == Completeness::Whole {
             return Err(InputError::new(format!(
                 "{}\nfinish an incomplete shard by running its sweep command again (it resumes), \
                  add the directories of the missing shards, or pass --partial to merge what is \
@@ -773,10 +790,15 @@ mod tests {
             );
         }
         let merged = temp_dir("merged");
-        merge(&shards, &merged, Overwrite::Refuse, false).expect("merges");
+        merge(&shards, &merged, Overwrite::Refuse, Completeness::Whole).expect("merges");
         assert_eq!(files(&one), files(&merged));
-        let error = merge(&shards[..2], &temp_dir("partial"), Overwrite::Refuse, false)
-            .expect_err("missing shard");
+        let error = merge(
+            &shards[..2],
+            &temp_dir("partial"),
+            Overwrite::Refuse,
+            Completeness::Whole,
+        )
+        .expect_err("missing shard");
         assert_eq!(error.exit_code(), 2);
         let message = error.to_string();
         assert!(
@@ -785,7 +807,13 @@ mod tests {
         );
         // A partial merge writes what is there and says what is not.
         let partial_dir = temp_dir("partial");
-        let report = merge(&shards[..2], &partial_dir, Overwrite::Refuse, true).expect("merges");
+        let report = merge(
+            &shards[..2],
+            &partial_dir,
+            Overwrite::Refuse,
+            Completeness::Partial,
+        )
+        .expect("merges");
         assert_eq!(report.merged_points, 14);
         let manifest = results::read_manifest(&partial_dir)
             .expect("reads")
@@ -799,7 +827,7 @@ mod tests {
             &[partial_dir.clone(), shards[2].clone()],
             &whole,
             Overwrite::Refuse,
-            false,
+            Completeness::Whole,
         )
         .expect("merges");
         assert_eq!(files(&one), files(&whole));

@@ -161,36 +161,52 @@ fn given_count(
     Ok(from_env.map(|value| value as u32))
 }
 
-/// The shard `index` (1-based) of `count`, refusing an index beyond the count.
-#[allow(clippy::too_many_arguments)]
-fn checked(
-    index: i64,
-    count: u32,
-    index_var: &str,
+/// What one scheduler's variables said, before the index is checked against the count.
+struct Reading {
+    /// `slurm`, `kubernetes` or `gnu-parallel`.
+    scheduler: &'static str,
+    /// The variable that numbers the task, and its value.
+    index_var: &'static str,
     index_value: i64,
-    count_note: &str,
-    scheduler: &str,
+    /// The 1-based shard it gives.
+    index: i64,
+    /// How the index was found, for the manifest.
     index_text: String,
+    /// What the shards are shards of, for a refusal.
+    count_note: String,
+    /// Every variable read.
     read: BTreeMap<String, String>,
-) -> Result<AutoShard, InputError> {
-    if index < 1 || index > i64::from(count) {
-        return Err(InputError::new(format!(
-            "--shard auto: {index_var}={index_value} gives shard {index}, beyond the {count} \
-             shards of {count_note}; the shard must be between 1 and {count}"
-        )));
+}
+
+impl Reading {
+    /// The shard of `count`, refusing an index beyond the count.
+    fn of(self, count: u32) -> Result<AutoShard, InputError> {
+        let Reading {
+            index,
+            index_var,
+            index_value,
+            count_note,
+            ..
+        } = &self;
+        if *index < 1 || *index > i64::from(count) {
+            return Err(InputError::new(format!(
+                "--shard auto: {index_var}={index_value} gives shard {index}, beyond the {count} \
+                 shards of {count_note}; the shard must be between 1 and {count}"
+            )));
+        }
+        Ok(AutoShard {
+            shard: Shard {
+                index: *index as u32,
+                count,
+            },
+            source: ShardSource {
+                scheduler: self.scheduler.to_string(),
+                index: self.index_text,
+                count: count_text(count, &self.read),
+                read: self.read,
+            },
+        })
     }
-    Ok(AutoShard {
-        shard: Shard {
-            index: index as u32,
-            count,
-        },
-        source: ShardSource {
-            scheduler: scheduler.to_string(),
-            index: index_text,
-            count: count_text(count, &read),
-            read,
-        },
-    })
 }
 
 /// Where the count came from: the flag, the variable, or Slurm's array size.
@@ -284,17 +300,27 @@ fn slurm(
             })?
         }
     };
-    let note = if zero_based {
-        format!("the Slurm array from 0 ({SLURM_MIN}=0, so shard = {SLURM_ID} + 1)")
+    let (index_text, count_note) = if zero_based {
+        (
+            format!("{SLURM_ID}={id} + 1 (the array starts at {SLURM_MIN}=0)"),
+            format!("the Slurm array from 0 ({SLURM_MIN}=0, so shard = {SLURM_ID} + 1)"),
+        )
     } else {
-        "the Slurm array (numbered from 1)".to_string()
+        (
+            format!("{SLURM_ID}={id}"),
+            "the Slurm array (numbered from 1)".to_string(),
+        )
     };
-    let index_text = if zero_based {
-        format!("{SLURM_ID}={id} + 1 (the array starts at {SLURM_MIN}=0)")
-    } else {
-        format!("{SLURM_ID}={id}")
-    };
-    checked(index, count, SLURM_ID, id, &note, "slurm", index_text, read)
+    Reading {
+        scheduler: "slurm",
+        index_var: SLURM_ID,
+        index_value: id,
+        index,
+        index_text,
+        count_note,
+        read,
+    }
+    .of(count)
 }
 
 fn kubernetes(
@@ -307,18 +333,18 @@ fn kubernetes(
     let count = given_count(env, count_flag, &mut read)?.ok_or_else(|| {
         count_missing(K8S_INDEX, index, "Kubernetes", "the Job's spec.completions")
     })?;
-    let note = format!("the Indexed Job ({K8S_INDEX} counts from 0, so shard = {K8S_INDEX} + 1)");
-    let index_text = format!("{K8S_INDEX}={index} + 1");
-    checked(
-        index + 1,
-        count,
-        K8S_INDEX,
-        index,
-        &note,
-        "kubernetes",
-        index_text,
+    Reading {
+        scheduler: "kubernetes",
+        index_var: K8S_INDEX,
+        index_value: index,
+        index: index + 1,
+        index_text: format!("{K8S_INDEX}={index} + 1"),
+        count_note: format!(
+            "the Indexed Job ({K8S_INDEX} counts from 0, so shard = {K8S_INDEX} + 1)"
+        ),
         read,
-    )
+    }
+    .of(count)
 }
 
 fn gnu_parallel(
@@ -340,18 +366,16 @@ fn gnu_parallel(
             "the number of jobs, parallel's {##}",
         )
     })?;
-    let note = format!("the GNU parallel run ({PARALLEL_SEQ} counts jobs from 1)");
-    let index_text = format!("{PARALLEL_SEQ}={seq}");
-    checked(
-        seq,
-        count,
-        PARALLEL_SEQ,
-        seq,
-        &note,
-        "gnu-parallel",
-        index_text,
+    Reading {
+        scheduler: "gnu-parallel",
+        index_var: PARALLEL_SEQ,
+        index_value: seq,
+        index: seq,
+        index_text: format!("{PARALLEL_SEQ}={seq}"),
+        count_note: format!("the GNU parallel run ({PARALLEL_SEQ} counts jobs from 1)"),
         read,
-    )
+    }
+    .of(count)
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Every variable `--shard auto` reads, removed from the children's environment so the
 /// machine running the tests cannot change what they see.
@@ -391,7 +391,10 @@ fn a_shard_begun_by_a_scheduler_resumes_by_hand_and_merge_names_what_is_missing(
             &["merge", &merged_text, &shard2_text, "--out", &complete_text],
             &[],
         ),
-        &["4 of 6 points", "shard 3/3 not among the inputs: points 2, 5"],
+        &[
+            "4 of 6 points",
+            "shard 3/3 not among the inputs: points 2, 5",
+        ],
     );
     // The partial directory and the late shards merge into the whole sweep, byte for byte.
     let out = shard_dir(3).to_string_lossy().into_owned();
@@ -603,8 +606,9 @@ fn free_port() -> u16 {
 }
 
 /// Waits up to `limit` for `done`, polling every 200 ms.
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)] // the determinism rule is for simulations; this polls daemons
 fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
+    let start = std::time::Instant::now();
     while start.elapsed() < limit {
         if done() {
             return true;

@@ -9,7 +9,7 @@ use anyhow::Result;
 use experiments::catalog;
 use experiments::error::InputError;
 use experiments::results::{JournalDamage, Overwrite, Repair};
-use experiments::runner::{self, Progress, SweepOptions};
+use experiments::runner::{self, Completeness, Progress, SweepOptions};
 use experiments::scheduler;
 use experiments::spec::Experiment;
 use experiments::sweep::{POINTS_MAX_DEFAULT, Shard};
@@ -256,7 +256,12 @@ fn shard_note(shard: Shard, shard_points: usize) -> String {
 /// Runs `linger merge`.
 pub fn merge(args: &MergeArgs) -> Result<ExitCode> {
     let dirs = expand_patterns(&args.dirs).map_err(|error| lib_error(error.into()))?;
-    let report = runner::merge(&dirs, &args.out, overwrite_of(args.force), args.partial)
+    let completeness = if args.partial {
+        Completeness::Partial
+    } else {
+        Completeness::Whole
+    };
+    let report = runner::merge(&dirs, &args.out, overwrite_of(args.force), completeness)
         .map_err(lib_error)?;
     if let Some(missing) = &report.missing {
         eprintln!("{}", missing.describe());
