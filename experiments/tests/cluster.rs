@@ -326,6 +326,20 @@ fn a_shard_begun_by_a_scheduler_resumes_by_hand_and_merge_names_what_is_missing(
         ),
         &["nothing-*` matches no directory"],
     );
+    let absent = dir.join("shard-9").to_string_lossy().into_owned();
+    expect_bad_input(
+        &linger_with(&["merge", &pattern, &absent, "--out", &merged_text], &[]),
+        &[&format!("{absent}: no such directory")],
+    );
+    // A second shard pointed at the first one's directory is refused, naming both shards.
+    let first = shard_dir(1).to_string_lossy().into_owned();
+    expect_bad_input(
+        &linger_with(
+            &["sweep", &file, "--out", &first, "--shard", "auto"],
+            &[("PARALLEL_SEQ", "2"), ("LINGER_SHARD_COUNT", "3")],
+        ),
+        &[&first, "it holds shard 1/3 of this experiment, not 2/3"],
+    );
 
     // A partial merge writes what is complete, and every report says it is partial.
     let output = linger_with(
@@ -619,12 +633,12 @@ fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
 }
 
 /// slurm.conf for one node called localhost on 127.0.0.1, every file in `dir`, no cgroups,
-/// no accounting, no systemd: what a container can run.
-fn slurm_conf(dir: &Path, cpus: usize) -> String {
+/// no accounting, no systemd: what a container can run. The daemons run as `user`.
+fn slurm_conf(dir: &Path, cpus: usize, user: &str) -> String {
     let d = dir.display();
     let (ctld_port, slurmd_port) = (free_port(), free_port());
     format!(
-        "ClusterName=lingertest\nSlurmctldHost=localhost\nSlurmUser=root\nSlurmdUser=root\n\
+        "ClusterName=lingertest\nSlurmctldHost=localhost\nSlurmUser={user}\nSlurmdUser={user}\n\
          SlurmctldPort={ctld_port}\nSlurmdPort={slurmd_port}\n\
          AuthType=auth/munge\nAuthInfo=socket={d}/munge.sock\nCredType=cred/munge\n\
          StateSaveLocation={d}/state\nSlurmdSpoolDir={d}/spool\n\
@@ -667,7 +681,13 @@ fn start_slurm(dir: &Path) -> Result<SlurmNode, String> {
     std::fs::write(&key_path, key).map_err(io)?;
     std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o400)).map_err(io)?;
     let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-    std::fs::write(dir.join("slurm.conf"), slurm_conf(dir, cpus)).map_err(io)?;
+    // The daemons run as whoever runs the test (root in CI; another user may see Slurm refuse).
+    let user = Command::new("id")
+        .arg("-un")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        .map_err(io)?;
+    std::fs::write(dir.join("slurm.conf"), slurm_conf(dir, cpus, &user)).map_err(io)?;
     let mut node = SlurmNode {
         dir: dir.to_path_buf(),
         daemons: Vec::new(),
@@ -800,5 +820,56 @@ fn a_slurm_job_array_on_a_real_single_node_matches_the_unsharded_sweep() {
     );
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(result_files(&whole), result_files(&merged));
+
+    // Task 2 killed after its first point: its journal keeps one line. Submitting index 2
+    // again, with the shard count (the re-run is an array of one), resumes that shard.
+    let journal = results.join("shard-2").join("journal.jsonl");
+    let text = std::fs::read_to_string(&journal).expect("journal");
+    let first_line = text.lines().next().expect("a finished point");
+    std::fs::write(&journal, format!("{first_line}\n")).expect("writes");
+    let rerun_log = dir.join("rerun.log");
+    let resubmitted = node
+        .client("sbatch")
+        .args([
+            "--parsable",
+            "--array=2",
+            "--export=ALL,LINGER_SHARD_COUNT=3",
+            "--cpus-per-task=1",
+            &format!("--output={}", rerun_log.display()),
+        ])
+        .arg(deploy("slurm/sweep-array.sbatch"))
+        .args([&file, &results.to_string_lossy().into_owned()])
+        .env("LINGER", binary())
+        .output()
+        .expect("sbatch runs");
+    assert!(
+        resubmitted.status.success(),
+        "sbatch: {}",
+        stderr(&resubmitted)
+    );
+    let rerun = String::from_utf8_lossy(&resubmitted.stdout)
+        .trim()
+        .to_string();
+    node.job = Some(rerun.clone());
+    let finished = wait_for(Duration::from_secs(120), || {
+        node.client("squeue")
+            .args(["-h", "-j", &rerun, "-o", "%i"])
+            .output()
+            .is_ok_and(|out| out.status.success() && out.stdout.is_empty())
+    });
+    let log = std::fs::read_to_string(&rerun_log).unwrap_or_default();
+    assert!(
+        finished,
+        "the re-run did not finish in time\n{log}{}",
+        node.logs()
+    );
+    let chosen = "shard 2/3 from a Slurm job array: index SLURM_ARRAY_TASK_ID=2, \
+                  count LINGER_SHARD_COUNT=3";
+    assert!(log.contains(chosen), "{log}");
+    assert!(log.contains("1 finished now, 1 before"), "{log}");
+    let again = dir.join("merged-again");
+    let output = linger_with(&["merge", &pattern, "--out", &again.to_string_lossy()], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(result_files(&whole), result_files(&again));
     drop(node);
 }
