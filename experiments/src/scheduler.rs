@@ -268,7 +268,7 @@ fn slurm(
                     SLURM_ID,
                     id,
                     "Slurm",
-                    "the array's size; Slurm sets SLURM_ARRAY_TASK_COUNT from version 17.02",
+                    "the number of array tasks",
                 ));
             };
             let min = min.unwrap_or(1);
