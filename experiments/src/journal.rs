@@ -462,6 +462,8 @@ mod tests {
                 values: vec![0.into(), 5.into(), "x".into()],
             }],
             shard: Shard::ALL,
+            shard_source: None,
+            partial: None,
         }
     }
 

@@ -12,6 +12,7 @@ pub mod lock;
 pub mod producer_toml;
 pub mod results;
 pub mod runner;
+pub mod scheduler;
 pub mod spec;
 pub mod stats;
 pub mod summary;

@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, InputError, Result};
+use crate::scheduler::ShardSource;
 use crate::spec::Experiment;
 use crate::stats::Summary;
 use crate::sweep::Shard;
@@ -110,9 +111,44 @@ pub struct Manifest {
     pub axes: Vec<ManifestAxis>,
     /// Which slice of the points this directory holds.
     pub shard: Shard,
+    /// Where `--shard auto` found the shard: the scheduler and the variables it read (absent
+    /// for `--shard K/N`, an unsharded sweep and a merge). Not part of what must match on resume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard_source: Option<ShardSource>,
+    /// Present when `linger merge --partial` wrote the directory without every point; every
+    /// report of the directory marks it partial. Not part of what must match on resume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial: Option<Partial>,
+}
+
+/// What a partial merge holds and lacks (`manifest.json`'s `partial`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Partial {
+    /// Points whose every replicate is in the results.
+    pub points_present: usize,
+    /// Points of the sweep that are not.
+    pub points_missing: usize,
+    /// The shards (`K/N`) that hold the missing points.
+    pub missing_shards: Vec<String>,
 }
 
 impl Manifest {
+    /// Whether `other` describes the same sweep and slice, ignoring where the shard came from
+    /// and the partial marker: a shard re-run by hand resumes the directory an array task began.
+    pub fn same_sweep(&self, other: &Manifest) -> bool {
+        self.without_notes() == other.without_notes()
+    }
+
+    /// This manifest without the shard's source and the partial marker.
+    pub fn without_notes(&self) -> Manifest {
+        Manifest {
+            shard_source: None,
+            partial: None,
+            ..self.clone()
+        }
+    }
+
     /// Point indexes of this manifest's shard.
     pub fn shard_points(&self) -> Vec<usize> {
         (0..self.point_count)
@@ -187,10 +223,12 @@ pub fn check_out_dir(dir: &Path, manifest: &Manifest, overwrite: Overwrite) -> R
         .into());
     }
     let conflict = match read_manifest(dir) {
-        Ok(Some(existing)) if existing == *manifest => match copy_conflict(dir, manifest)? {
-            None => return Ok(()),
-            Some(conflict) => conflict,
-        },
+        Ok(Some(existing)) if existing.same_sweep(manifest) => {
+            match copy_conflict(dir, manifest)? {
+                None => return Ok(()),
+                Some(conflict) => conflict,
+            }
+        }
         Ok(Some(existing)) => describe_difference(&existing, manifest),
         Ok(None) if OWNED_FILES.iter().any(|f| dir.join(f).exists()) => {
             "it holds result files but no manifest.json".to_string()
@@ -294,9 +332,14 @@ pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {
 /// yet (the copy first, so a directory with a manifest always has both).
 pub fn init_out_dir(dir: &Path, manifest: &Manifest, experiment_copy: &str) -> Result<()> {
     fs::create_dir_all(dir).map_err(|error| Error::io(dir, error))?;
-    if !dir.join(MANIFEST_FILE).exists() {
+    let manifest_path = dir.join(MANIFEST_FILE);
+    if !manifest_path.exists() {
         write_atomically(&dir.join(EXPERIMENT_COPY_FILE), experiment_copy.as_bytes())?;
-        write_atomically(&dir.join(MANIFEST_FILE), manifest.to_json().as_bytes())?;
+        write_atomically(&manifest_path, manifest.to_json().as_bytes())?;
+    } else if read_manifest(dir)?.as_ref() != Some(manifest) {
+        // The same sweep (checked by the caller) with another shard source or partial marker:
+        // the manifest says what this invocation is.
+        write_atomically(&manifest_path, manifest.to_json().as_bytes())?;
     }
     Ok(())
 }
@@ -613,6 +656,8 @@ mod tests {
                 values: vec![0.into(), 5.into()],
             }],
             shard: Shard::ALL,
+            shard_source: None,
+            partial: None,
         }
     }
 

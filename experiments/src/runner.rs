@@ -17,6 +17,7 @@ use crate::results::{
     self, FORMAT_VERSION, Journal, JournalDamage, Manifest, ManifestAxis, Overwrite, PointResult,
     Repair, RunRow,
 };
+use crate::scheduler::ShardSource;
 use crate::spec::{Experiment, OnInvalid};
 use crate::sweep::{Points, Shard, canonical_point, run_seed};
 
@@ -131,6 +132,8 @@ pub fn manifest_of(experiment: &Experiment, point_count: usize, shard: Shard) ->
         point_count,
         axes,
         shard,
+        shard_source: None,
+        partial: None,
     }
 }
 
@@ -262,8 +265,20 @@ pub fn run_sweep<R: PointRunner>(
     runner: &R,
     options: &SweepOptions<'_>,
 ) -> Result<SweepReport> {
+    run_sweep_from(experiment, runner, options, None)
+}
+
+/// [`run_sweep`] of a shard that `--shard auto` chose, recording where it came from in the
+/// manifest.
+pub fn run_sweep_from<R: PointRunner>(
+    experiment: &Experiment,
+    runner: &R,
+    options: &SweepOptions<'_>,
+    shard_source: Option<&ShardSource>,
+) -> Result<SweepReport> {
     let points = Points::new(&experiment.axes, options.points_max)?;
-    let manifest = manifest_of(experiment, points.count(), options.shard);
+    let mut manifest = manifest_of(experiment, points.count(), options.shard);
+    manifest.shard_source = shard_source.cloned();
     let slice = manifest.shard_points();
     validate_points(experiment, runner, &points, &slice)?;
     let pool = thread_pool(options.threads)?;
@@ -359,8 +374,85 @@ fn progress_bar(progress: Progress, len: usize) -> indicatif::ProgressBar {
 pub struct MergeReport {
     /// Points in the merged sweep.
     pub point_count: usize,
+    /// Points written (all of them unless the merge was partial).
+    pub merged_points: usize,
     /// Directories merged.
     pub input_count: usize,
+    /// What is missing, when `--partial` merged an incomplete set.
+    pub missing: Option<Missing>,
+}
+
+/// The points the inputs of a merge lack, grouped by the shard that holds them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Missing {
+    /// Points in the sweep.
+    pub point_count: usize,
+    /// Points the inputs hold.
+    pub present: usize,
+    /// One group per shard that lacks points, in shard order.
+    pub shards: Vec<MissingShard>,
+}
+
+/// The missing points of one shard.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MissingShard {
+    /// The shard that holds them.
+    pub shard: Shard,
+    /// The input directory of that shard, with how many of its points it finished; `None`
+    /// when no input is that shard.
+    pub input: Option<(PathBuf, usize, usize)>,
+    /// The missing points, ascending.
+    pub points: Vec<usize>,
+}
+
+/// How many point numbers a message lists per shard.
+const LISTED_POINTS_MAX: usize = 10;
+
+impl Missing {
+    /// The shards as `K/N`, for the manifest.
+    pub fn shard_names(&self) -> Vec<String> {
+        self.shards
+            .iter()
+            .map(|group| format!("{}/{}", group.shard.index, group.shard.count))
+            .collect()
+    }
+
+    /// Several lines for people: per shard, where it is and which points it lacks.
+    pub fn describe(&self) -> String {
+        let missing = self.point_count - self.present;
+        let mut text = format!(
+            "the inputs hold {} of {} points; {missing} missing:",
+            self.present, self.point_count
+        );
+        for group in &self.shards {
+            let where_ = match &group.input {
+                Some((dir, done, of)) => {
+                    format!("in {} ({done} of its {of} points finished)", dir.display())
+                }
+                None => "not among the inputs".to_string(),
+            };
+            let mut listed: Vec<String> = group
+                .points
+                .iter()
+                .take(LISTED_POINTS_MAX)
+                .map(ToString::to_string)
+                .collect();
+            if group.points.len() > LISTED_POINTS_MAX {
+                listed.push(format!(
+                    "and {} more",
+                    group.points.len() - LISTED_POINTS_MAX
+                ));
+            }
+            text.push_str(&format!(
+                "\n  shard {}/{} {where_}: point{} {}",
+                group.shard.index,
+                group.shard.count,
+                if group.points.len() == 1 { "" } else { "s" },
+                listed.join(", ")
+            ));
+        }
+        text
+    }
 }
 
 /// The manifest a single run would have written, and each input's own, after checking that
@@ -368,6 +460,13 @@ pub struct MergeReport {
 fn merged_manifest(inputs: &[PathBuf], out: &Path) -> Result<(Manifest, Vec<Manifest>)> {
     let mut manifests = Vec::new();
     for dir in inputs {
+        if !dir.is_dir() {
+            return Err(InputError::new(format!(
+                "{}: no such directory; merge takes the shard directories of one sweep",
+                dir.display()
+            ))
+            .into());
+        }
         let manifest = results::read_manifest(dir)?.ok_or_else(|| {
             InputError::new(format!(
                 "{}: no {} here; is it a sweep directory?",
@@ -392,14 +491,15 @@ fn merged_manifest(inputs: &[PathBuf], out: &Path) -> Result<(Manifest, Vec<Mani
     let Some(first) = manifests.first() else {
         return Err(InputError::new("merge needs at least one sweep directory").into());
     };
-    let mut merged = first.clone();
+    let mut merged = first.without_notes();
     merged.shard = Shard::ALL;
     for (dir, manifest) in inputs.iter().zip(&manifests) {
-        let mut comparable = manifest.clone();
+        let mut comparable = manifest.without_notes();
         comparable.shard = Shard::ALL;
         if comparable != merged {
             return Err(InputError::new(format!(
-                "{}: holds experiment `{}` (hash {}), not `{}` (hash {}) like {}",
+                "{}: holds experiment `{}` (hash {}), not `{}` (hash {}) like {}; merge only \
+                 the shard directories of one sweep",
                 dir.display(),
                 manifest.experiment,
                 manifest.experiment_hash,
@@ -413,27 +513,119 @@ fn merged_manifest(inputs: &[PathBuf], out: &Path) -> Result<(Manifest, Vec<Mani
     Ok((merged, manifests))
 }
 
+/// One input directory of a merge: its manifest and the points its journal holds.
+struct MergeInput<'a> {
+    dir: &'a Path,
+    manifest: &'a Manifest,
+    finished: Vec<usize>,
+}
+
+/// The missing points of a merge, grouped by the shard that holds them: an input directory of
+/// that shard if there is one (a partial merge is not one), else the shard of the first sharded
+/// input's numbering (or of the shards a partial merge names).
+fn missing_points(inputs: &[MergeInput<'_>], point_count: usize) -> Option<Missing> {
+    let present: BTreeSet<usize> = inputs
+        .iter()
+        .flat_map(|i| i.finished.iter().copied())
+        .collect();
+    if present.len() == point_count {
+        return None;
+    }
+    // A partial merge given as an input numbers its missing points by the shards it names.
+    let named_count = inputs
+        .iter()
+        .filter_map(|i| i.manifest.partial.as_ref())
+        .flat_map(|p| &p.missing_shards)
+        .find_map(|name| Shard::parse(name).ok())
+        .map(|shard| shard.count);
+    let count = inputs
+        .iter()
+        .map(|i| i.manifest.shard.count)
+        .find(|&count| count > 1)
+        .or(named_count)
+        .unwrap_or(1);
+    let mut groups: std::collections::BTreeMap<(u32, u32), MissingShard> =
+        std::collections::BTreeMap::new();
+    for point in (0..point_count).filter(|p| !present.contains(p)) {
+        let holder = inputs
+            .iter()
+            .find(|i| i.manifest.partial.is_none() && i.manifest.shard.contains(point));
+        let shard = match holder {
+            Some(input) => input.manifest.shard,
+            None => Shard {
+                index: (point % count as usize) as u32 + 1,
+                count,
+            },
+        };
+        let group = groups
+            .entry((shard.count, shard.index))
+            .or_insert_with(|| MissingShard {
+                shard,
+                input: holder.map(|input| {
+                    let of = input.manifest.shard_points().len();
+                    (input.dir.to_path_buf(), input.finished.len(), of)
+                }),
+                points: Vec::new(),
+            });
+        group.points.push(point);
+    }
+    Some(Missing {
+        point_count,
+        present: present.len(),
+        shards: groups.into_values().collect(),
+    })
+}
+
+/// Whether a merge may lack points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Completeness {
+    /// Every point of the sweep, or a refusal naming the missing ones (the default).
+    Whole,
+    /// What the inputs hold, marked partial in the manifest (`--partial`).
+    Partial,
+}
+
 /// Joins shard directories into the directory a single unsharded run would have produced.
-pub fn merge(inputs: &[PathBuf], out: &Path, overwrite: Overwrite) -> Result<MergeReport> {
-    let (merged, manifests) = merged_manifest(inputs, out)?;
+/// With [`Completeness::Partial`], a set of inputs that lacks points is merged too, and the manifest says what
+/// is missing; without it, such a set is refused, naming the missing points and their shards.
+pub fn merge(
+    inputs: &[PathBuf],
+    out: &Path,
+    overwrite: Overwrite,
+    completeness: Completeness,
+) -> Result<MergeReport> {
+    let (mut merged, manifests) = merged_manifest(inputs, out)?;
     let mut by_point = std::collections::BTreeMap::new();
+    let mut read = Vec::with_capacity(inputs.len());
     for (dir, manifest) in inputs.iter().zip(&manifests) {
         // Each shard's rows are checked against its own manifest (its points, seeds, shard).
+        let mut finished = Vec::new();
         for result in results::read_journal(&dir.join(results::JOURNAL_FILE), manifest)? {
+            finished.push(result.point);
             by_point.entry(result.point).or_insert(result);
         }
+        read.push(MergeInput {
+            dir,
+            manifest,
+            finished,
+        });
     }
-    let missing = merged.point_count.saturating_sub(by_point.len());
-    if missing > 0 {
-        let first_missing = (0..merged.point_count)
-            .find(|p| !by_point.contains_key(p))
-            .unwrap_or(0);
-        return Err(InputError::new(format!(
-            "the inputs hold {} of {} points ({missing} missing, the first is point {first_missing}); \
-             finish or add the missing shards",
-            by_point.len(), merged.point_count
-        ))
-        .into());
+    let missing = missing_points(&read, merged.point_count);
+    if let Some(missing) = &missing {
+        if completeness == Completeness::Whole {
+            return Err(InputError::new(format!(
+                "{}\nfinish an incomplete shard by running its sweep command again (it resumes), \
+                 add the directories of the missing shards, or pass --partial to merge what is \
+                 complete into a directory marked partial",
+                missing.describe()
+            ))
+            .into());
+        }
+        merged.partial = Some(results::Partial {
+            points_present: missing.present,
+            points_missing: missing.point_count - missing.present,
+            missing_shards: missing.shard_names(),
+        });
     }
     let _lock = DirLock::acquire(out)?;
     results::check_out_dir(out, &merged, overwrite)?;
@@ -446,7 +638,9 @@ pub fn merge(inputs: &[PathBuf], out: &Path, overwrite: Overwrite) -> Result<Mer
     results::write_results(out, &merged, &finished)?;
     Ok(MergeReport {
         point_count: merged.point_count,
+        merged_points: finished.len(),
         input_count: inputs.len(),
+        missing,
     })
 }
 
@@ -596,11 +790,49 @@ mod tests {
             );
         }
         let merged = temp_dir("merged");
-        merge(&shards, &merged, Overwrite::Refuse).expect("merges");
+        merge(&shards, &merged, Overwrite::Refuse, Completeness::Whole).expect("merges");
         assert_eq!(files(&one), files(&merged));
-        let error = merge(&shards[..2], &temp_dir("partial"), Overwrite::Refuse)
-            .expect_err("missing shard");
-        assert!(error.to_string().contains("missing"), "{error}");
+        let error = merge(
+            &shards[..2],
+            &temp_dir("partial"),
+            Overwrite::Refuse,
+            Completeness::Whole,
+        )
+        .expect_err("missing shard");
+        assert_eq!(error.exit_code(), 2);
+        let message = error.to_string();
+        assert!(
+            message.contains("shard 3/3 not among the inputs: points 2, 5, 8, 11"),
+            "{message}"
+        );
+        // A partial merge writes what is there and says what is not.
+        let partial_dir = temp_dir("partial");
+        let report = merge(
+            &shards[..2],
+            &partial_dir,
+            Overwrite::Refuse,
+            Completeness::Partial,
+        )
+        .expect("merges");
+        assert_eq!(report.merged_points, 14);
+        let manifest = results::read_manifest(&partial_dir)
+            .expect("reads")
+            .expect("a manifest");
+        let marker = manifest.partial.expect("marked partial");
+        assert_eq!((marker.points_present, marker.points_missing), (14, 6));
+        assert_eq!(marker.missing_shards, ["3/3"]);
+        // The partial directory and the missing shard merge into the whole.
+        let whole = temp_dir("whole");
+        merge(
+            &[partial_dir.clone(), shards[2].clone()],
+            &whole,
+            Overwrite::Refuse,
+            Completeness::Whole,
+        )
+        .expect("merges");
+        assert_eq!(files(&one), files(&whole));
+        std::fs::remove_dir_all(&partial_dir).expect("cleans up");
+        std::fs::remove_dir_all(&whole).expect("cleans up");
         for dir in [one, two, resumed, merged].iter().chain(&shards) {
             std::fs::remove_dir_all(dir).expect("cleans up");
         }

@@ -29,6 +29,9 @@
 //! when complete, so a failure leaves no partial file. Errors are [`ReportError`]s that name the
 //! file, line or column at fault.
 //!
+//! A partial merge (`partial` in `manifest.json`, from `linger merge --partial`) is marked in
+//! every output: a banner at the top of the report and a note in every plot's title.
+//!
 //! Column names given to [`plot`] match a results column exactly, by an alias
 //! ([`COLUMN_ALIASES`]: `throughput` = `throughput_records_per_s`, `p99` = `latency_p99_ms`, ...),
 //! or by a unique suffix at a `.`/`_`/`-` boundary, with `_`, `-` and `.` treated alike
@@ -83,8 +86,11 @@ pub fn plot(
         y: sweep.column(request.y)?,
         series: request.series.map(|s| sweep.column(s)).transpose()?,
     };
-    let chart = plots::line_chart(&sweep, &spec)?;
-    plots::write_charts(&[(Chart::Line(chart), out_stem.to_path_buf())])
+    let mut chart = Chart::Line(plots::line_chart(&sweep, &spec)?);
+    if let Some(note) = sweep.partial_note() {
+        chart.mark(&format!("partial: {note}"));
+    }
+    plots::write_charts(&[(chart, out_stem.to_path_buf())])
 }
 
 /// Draws the plots that suit the axes of the sweep in `dir` and writes them, as SVG and PNG, to

@@ -119,7 +119,23 @@ pub(crate) fn standard_charts(sweep: &Sweep) -> Result<Vec<NamedChart>, ReportEr
             }
         }
     }
+    if let Some(note) = sweep.partial_note() {
+        for named in &mut charts {
+            named.chart.mark(&format!("partial: {note}"));
+        }
+    }
     Ok(charts)
+}
+
+/// The warning at the top of a report of a partial merge.
+fn partial_banner(sweep: &Sweep) -> Option<String> {
+    sweep.partial_note().map(|note| {
+        format!(
+            "Partial results: {note}. This directory was merged with points missing: tables, rankings \
+             and plots cover only the points present; merge the missing shards for the whole \
+             sweep."
+        )
+    })
 }
 
 fn file_part(column: &str) -> String {
@@ -622,6 +638,12 @@ fn render_html(
         "<h1>linger sweep report: {}</h1>\n",
         escape_html(&title(sweep))
     ));
+    if let Some(banner) = partial_banner(sweep) {
+        h.push_str(&format!(
+            "<p class=\"partial\"><strong>{}</strong></p>\n",
+            escape_html(&banner)
+        ));
+    }
     h.push_str(&format!("<p>{}</p>\n", escape_html(&overview(summaries))));
     h.push_str("<h2>Best configurations under stated constraints</h2>\n<table>\n");
     h.push_str(&html_row(&labelled_headers(&BEST_HEADER), "th"));
@@ -655,11 +677,11 @@ fn render_html(
 }
 
 fn render_markdown(sweep: &Sweep, charts: &[NamedChart], summaries: &[PointSummary]) -> String {
-    let mut m = format!(
-        "# linger sweep report: {}\n\n{}\n\n",
-        title(sweep),
-        overview(summaries)
-    );
+    let mut m = format!("# linger sweep report: {}\n\n", title(sweep));
+    if let Some(banner) = partial_banner(sweep) {
+        m.push_str(&format!("**{banner}**\n\n"));
+    }
+    m.push_str(&format!("{}\n\n", overview(summaries)));
     m.push_str("## Best configurations under stated constraints\n\n");
     m.push_str(&md_table(&BEST_HEADER, &best_rows(summaries)));
     m.push_str("\nThroughput and latency are means over replicates with 95% confidence intervals.\n\n## Plots\n\n");

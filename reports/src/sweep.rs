@@ -167,6 +167,34 @@ impl Sweep {
         Ok(out)
     }
 
+    /// When the directory is a partial merge (`partial` in `manifest.json`, written by
+    /// `linger merge --partial`), how many points it holds and which shards it lacks.
+    pub(crate) fn partial_note(&self) -> Option<String> {
+        let partial = self.manifest.get("partial")?;
+        let number = |key: &str| partial.get(key).and_then(serde_json::Value::as_u64);
+        let shards: Vec<&str> = partial
+            .get("missing_shards")
+            .and_then(serde_json::Value::as_array)
+            .map(|list| list.iter().filter_map(serde_json::Value::as_str).collect())
+            .unwrap_or_default();
+        let counts = match (number("points_present"), number("points_missing")) {
+            (Some(present), Some(missing)) => {
+                format!("{present} of {} points", present + missing)
+            }
+            _ => "some of the points".to_owned(),
+        };
+        let from = if shards.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; missing shard{} {}",
+                if shards.len() == 1 { "" } else { "s" },
+                shards.join(", ")
+            )
+        };
+        Some(format!("{counts}{from}"))
+    }
+
     /// A short label of a point's configuration, such as `linger.ms=5 batch.size=16384`.
     pub(crate) fn point_label(&self, point: &Point) -> String {
         let parts: Vec<String> = self

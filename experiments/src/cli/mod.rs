@@ -4,6 +4,7 @@ pub mod bench;
 pub mod crosscheck;
 pub mod hunt;
 pub mod misc;
+pub mod pattern;
 pub mod render;
 pub mod run;
 pub mod sweep;

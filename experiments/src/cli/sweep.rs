@@ -7,13 +7,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Result;
 
 use experiments::catalog;
+use experiments::error::InputError;
 use experiments::results::{JournalDamage, Overwrite, Repair};
-use experiments::runner::{self, Progress, SweepOptions};
+use experiments::runner::{self, Completeness, Progress, SweepOptions};
+use experiments::scheduler;
 use experiments::spec::Experiment;
 use experiments::sweep::{POINTS_MAX_DEFAULT, Shard};
 use experiments::world::WorldRunner;
 
 use super::lib_error;
+use super::pattern;
 use super::run::overrides_of;
 
 /// Arguments of `linger sweep`.
@@ -28,8 +31,13 @@ pub struct SweepArgs {
     #[arg(long)]
     pub threads: Option<usize>,
     /// Run only shard K of N (a deterministic 1/N of the points); join with `linger merge`.
-    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
-    pub shard: Option<Shard>,
+    /// `auto` reads K and N from a Slurm job array, a Kubernetes Indexed Job or GNU parallel.
+    #[arg(long, value_name = "K/N|auto", value_parser = ShardArg::parse)]
+    pub shard: Option<ShardArg>,
+    /// With --shard auto: how many shards there are (else LINGER_SHARD_COUNT, else Slurm's
+    /// SLURM_ARRAY_TASK_COUNT); Kubernetes and GNU parallel do not tell.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub shard_count: Option<u32>,
     /// Refuse sweeps with more points than this.
     #[arg(long, default_value_t = POINTS_MAX_DEFAULT)]
     pub max_points: u64,
@@ -52,12 +60,35 @@ pub struct SweepArgs {
     pub bounds: super::run::BoundArgs,
 }
 
+/// `--shard`: a fixed `K/N`, or `auto` (from the scheduler's environment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShardArg {
+    /// `--shard K/N`.
+    Fixed(Shard),
+    /// `--shard auto`.
+    Auto,
+}
+
+impl ShardArg {
+    fn parse(text: &str) -> Result<ShardArg, String> {
+        if text.trim() == "auto" {
+            return Ok(ShardArg::Auto);
+        }
+        Shard::parse(text)
+            .map(ShardArg::Fixed)
+            .map_err(|error| format!("{error}, or `auto`"))
+    }
+}
+
 /// Arguments of `linger merge`.
 #[derive(Debug, clap::Args)]
 pub struct MergeArgs {
-    /// The shard directories.
+    /// The shard directories; a quoted pattern such as 'results/shard-*' is expanded too.
     #[arg(required = true)]
     pub dirs: Vec<PathBuf>,
+    /// Merge what is complete even when points are missing; the directory is marked partial.
+    #[arg(long)]
+    pub partial: bool,
     /// Where to write the merged results.
     #[arg(long)]
     pub out: PathBuf,
@@ -95,11 +126,34 @@ pub fn sweep(args: &SweepArgs) -> Result<ExitCode> {
     let mut overrides = overrides_of(&args.set, None, None).map_err(lib_error)?;
     overrides.extend(args.bounds.overrides().map_err(lib_error)?);
     let experiment = Experiment::parse(source, &overrides).map_err(lib_error)?;
+    let auto = match args.shard {
+        Some(ShardArg::Auto) => {
+            let env = |name: &str| std::env::var(name).ok();
+            let chosen = scheduler::auto_shard(&env, args.shard_count)
+                .map_err(|error| lib_error(error.into()))?;
+            eprintln!("{}", chosen.describe());
+            Some(chosen)
+        }
+        _ if args.shard_count.is_some() => {
+            return Err(lib_error(
+                InputError::new(
+                    "--shard-count goes with --shard auto; with --shard K/N the count is N",
+                )
+                .into(),
+            ));
+        }
+        _ => None,
+    };
+    let shard = match (args.shard, &auto) {
+        (_, Some(chosen)) => chosen.shard,
+        (Some(ShardArg::Fixed(shard)), None) => shard,
+        _ => Shard::ALL,
+    };
     install_ctrl_c();
     let options = SweepOptions {
         out_dir: args.out.clone(),
         threads: args.threads,
-        shard: args.shard.unwrap_or(Shard::ALL),
+        shard,
         points_max: args.max_points,
         max_points_this_run: args.max_points_this_run,
         overwrite: overwrite_of(args.force),
@@ -111,7 +165,9 @@ pub fn sweep(args: &SweepArgs) -> Result<ExitCode> {
         progress: Progress::Bar,
         stop: &STOP,
     };
-    let report = runner::run_sweep(&experiment, &WorldRunner, &options).map_err(lib_error)?;
+    let source = auto.as_ref().map(|chosen| &chosen.source);
+    let report =
+        runner::run_sweep_from(&experiment, &WorldRunner, &options, source).map_err(lib_error)?;
     if let Some(repair) = &report.repair {
         eprintln!("{}", repair_note(&args.out, repair));
     }
@@ -199,13 +255,54 @@ fn shard_note(shard: Shard, shard_points: usize) -> String {
 
 /// Runs `linger merge`.
 pub fn merge(args: &MergeArgs) -> Result<ExitCode> {
-    let report =
-        runner::merge(&args.dirs, &args.out, overwrite_of(args.force)).map_err(lib_error)?;
-    eprintln!(
-        "merged {} directories: {} points; results in {}",
-        report.input_count,
-        report.point_count,
-        args.out.join("results.csv").display()
-    );
+    let dirs = expand_patterns(&args.dirs).map_err(|error| lib_error(error.into()))?;
+    let completeness = if args.partial {
+        Completeness::Partial
+    } else {
+        Completeness::Whole
+    };
+    let report = runner::merge(&dirs, &args.out, overwrite_of(args.force), completeness)
+        .map_err(lib_error)?;
+    if let Some(missing) = &report.missing {
+        eprintln!("{}", missing.describe());
+        eprintln!(
+            "partial: merged {} directories: {} of {} points; results in {} (marked partial in \
+             its manifest.json and in every report)",
+            report.input_count,
+            report.merged_points,
+            report.point_count,
+            args.out.join("results.csv").display()
+        );
+    } else {
+        eprintln!(
+            "merged {} directories: {} points; results in {}",
+            report.input_count,
+            report.point_count,
+            args.out.join("results.csv").display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The directories named on the command line, with any argument that is not an existing path
+/// and holds `*`, `?` or `[` expanded as a pattern (for a quoted pattern the shell left alone);
+/// a pattern that matches nothing is refused. Matches are in name order.
+fn expand_patterns(args: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
+    let mut dirs = Vec::new();
+    for arg in args {
+        let text = arg.to_string_lossy();
+        if arg.exists() || !text.contains(['*', '?', '[']) {
+            dirs.push(arg.clone());
+            continue;
+        }
+        let matches = pattern::expand(arg);
+        if matches.is_empty() {
+            return Err(InputError::new(format!(
+                "`{text}` matches no directory; give the shard directories or a pattern such \
+                 as 'results/shard-*'"
+            )));
+        }
+        dirs.extend(matches);
+    }
+    Ok(dirs)
 }

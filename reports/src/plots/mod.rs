@@ -137,6 +137,16 @@ impl Chart {
         }
     }
 
+    /// Appends `[note]` to the chart's title (a partial merge's note).
+    pub(crate) fn mark(&mut self, note: &str) {
+        let title = match self {
+            Chart::Line(c) => &mut c.title,
+            Chart::TradeOff(c) => &mut c.title,
+            Chart::Heatmap(c) => &mut c.title,
+        };
+        title.push_str(&format!(" [{note}]"));
+    }
+
     fn title(&self) -> &str {
         match self {
             Chart::Line(c) => &c.title,
