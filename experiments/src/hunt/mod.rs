@@ -145,7 +145,7 @@ pub(crate) enum Eval {
     /// cluster no longer has).
     Invalid,
     /// It ran.
-    Ran(RunSummary),
+    Ran(Box<RunSummary>),
 }
 
 /// The part of a run the search keeps.
@@ -397,7 +397,7 @@ impl Hunter {
                 summary.known = known;
             }
         }
-        Eval::Ran(summary)
+        Eval::Ran(Box::new(summary))
     }
 
     fn summarize(&self, result: &RunResult) -> RunSummary {
@@ -485,7 +485,7 @@ impl Hunter {
                 if !summary.broken.is_empty() {
                     return SearchOutcome::Found {
                         candidate: c,
-                        summary,
+                        summary: *summary,
                         runs: report.runs,
                     };
                 }
