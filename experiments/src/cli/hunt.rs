@@ -56,6 +56,10 @@ pub struct HuntArgs {
     /// Write counterexample.toml, its trace (trace.jsonl) and its diagram (diagram.txt) here.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Go on searching past runs whose every broken class real Kafka shows too, by a public
+    /// bug report (KAFKA-14034, KAFKA-15591); they are counted in the summary.
+    #[arg(long)]
+    pub ignore_known_kafka: bool,
 }
 
 /// Runs `linger hunt`.
@@ -116,6 +120,17 @@ pub fn hunt(args: &HuntArgs) -> Result<ExitCode> {
                 report.distinct_states,
                 report.invalid
             ));
+            if !report.known_kafka.is_empty() {
+                out.push_str(&format!(
+                    "runs that broke the properties only as real Kafka does (skipped): {}\n",
+                    report
+                        .known_kafka
+                        .iter()
+                        .map(|(r, n)| format!("{r} in {n}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
             if let Some(promise) = documented_promise(&producer, &hunter.spec().properties) {
                 out.push_str(&promise);
                 out.push('\n');
@@ -175,6 +190,12 @@ fn report_found(
         c.reordered,
         c.failed_present
     ));
+    for (class, behaviour) in experiments::hunt::known_kafka(&summary.broken, &traced) {
+        out.push_str(&format!(
+            "real Kafka shows this too: {class} is {} ({})\n",
+            behaviour.report, behaviour.what
+        ));
+    }
     let mut lines = String::new();
     for event in traced.trace.events() {
         lines.push_str(&event.to_json_line());
@@ -255,6 +276,7 @@ fn summary_of(hunter: &Hunter, result: &models::world::RunResult) -> RunSummary 
         states: Default::default(),
         checker: result.checker.clone(),
         unjudged: false,
+        known: Vec::new(),
     }
 }
 
@@ -279,6 +301,7 @@ fn spec_of(args: &HuntArgs) -> Result<HuntSpec, InputError> {
         seed: args.seed,
         records: args.records,
         max_faults: args.max_faults,
+        ignore_known_kafka: args.ignore_known_kafka,
     })
 }
 
