@@ -146,3 +146,53 @@ fn a_run_too_big_to_draw_is_refused_with_a_window_that_fits() {
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
 }
+
+// A saved trace draws the very rows its run drew; the verdict says the final logs are not in it.
+#[test]
+fn a_saved_trace_draws_the_runs_rows_without_judging() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("teach-file");
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let trace = dir.join("retry-duplicate.jsonl");
+    let trace = trace.to_str().expect("utf-8");
+    let run = teach(&["retry-duplicate", "--trace", trace]);
+    assert!(run.status.success());
+    let drawn = teach(&["--trace", trace]);
+    let (a, b) = (
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&drawn.stdout),
+    );
+    assert!(
+        drawn.status.success(),
+        "{}",
+        String::from_utf8_lossy(&drawn.stderr)
+    );
+    assert_eq!(rows(&a), rows(&b));
+    assert!(b.contains("the final logs are not in a trace"), "{b}");
+    assert!(
+        !b.contains("duplicated 1"),
+        "no checker class is claimed: {b}"
+    );
+    let window = teach(&["--trace", trace, "--to-ms", "9"]);
+    let times = row_times(&String::from_utf8_lossy(&window.stdout));
+    assert!(
+        !times.is_empty() && times.iter().all(|t| *t <= 9.0),
+        "{times:?}"
+    );
+
+    let bad = dir.join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"t\":0,\"c\":\"app\",\"k\":\"send\",\"f\":{}}\nnot json\n",
+    )
+    .expect("scratch");
+    let output = teach(&["--trace", bad.to_str().expect("utf-8")]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("bad.jsonl:2: not a trace line"), "{stderr}");
+    let output = teach(&[
+        "--trace",
+        dir.join("missing.jsonl").to_str().expect("utf-8"),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read the trace"));
+}

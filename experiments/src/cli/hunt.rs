@@ -221,6 +221,7 @@ fn report_found(
         silent_absent: metric("silent_absent"),
         delivery: delivery_config(&producer),
         explanation: None,
+        from_trace_only: false,
     };
     let diagram = reports::render_terminal(&lines, &outcome)
         .map_err(|e| lib_error(Error::Run(format!("the diagram could not be drawn: {e}"))))?;

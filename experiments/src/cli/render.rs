@@ -66,7 +66,8 @@ pub struct TeachArgs {
     /// Also write a self-contained HTML page that steps through the events.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
-    /// Also write the raw trace as JSON lines.
+    /// With a scenario or an experiment file: also write the run's trace as JSON lines. Alone:
+    /// draw the saved trace FILE (as `linger run --trace` or `teach --trace` wrote it).
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
 }
@@ -141,6 +142,9 @@ pub fn standard_plots(dir: &Path) -> Result<()> {
 /// Runs `linger teach`: the scenario with a kept trace, rendered as a sequence diagram.
 pub fn teach(args: &TeachArgs) -> Result<ExitCode> {
     let Some(name) = args.scenario.as_deref() else {
+        if let Some(path) = &args.trace {
+            return teach_trace_file(args, path);
+        }
         emit(&teaching_listing());
         return Ok(ExitCode::SUCCESS);
     };
@@ -185,6 +189,7 @@ pub fn teach(args: &TeachArgs) -> Result<ExitCode> {
         silent_absent: metric("silent_absent"),
         delivery: delivery_config(&config.producer),
         explanation: None,
+        from_trace_only: false,
     };
     emit(&reports::render_terminal(&lines, &summary).map_err(report_error)?);
     if let Some(path) = &args.svg {
@@ -199,6 +204,98 @@ pub fn teach(args: &TeachArgs) -> Result<ExitCode> {
         write_atomically(path, lines.as_bytes()).map_err(lib_error)?;
     }
     eprintln!("replay: linger teach {name} --seed {master_seed}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `linger teach --trace FILE.jsonl` with no scenario or file: draws a saved trace (a window of
+/// it with `--from-ms`/`--to-ms`); the verdict says the final logs are not in a trace.
+fn teach_trace_file(args: &TeachArgs, path: &Path) -> Result<ExitCode> {
+    if args.records.is_some()
+        || args.svg.as_deref() == Some(path)
+        || args.html.as_deref() == Some(path)
+    {
+        return Err(lib_error(
+            InputError::new(
+                "--trace FILE alone draws a saved trace: use --from-ms/--to-ms for a window \
+                 (--records needs the run), and write --svg/--html to other files",
+            )
+            .into(),
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        lib_error(
+            InputError::new(format!(
+                "--trace {}: cannot read the trace: {error} (with a scenario or an experiment \
+                 file, --trace writes the run's trace instead)",
+                path.display()
+            ))
+            .into(),
+        )
+    })?;
+    let from_ns = args.from_ms.map_or(0.0, |ms| ms * 1e6);
+    let to_ns = args.to_ms.map_or(f64::INFINITY, |ms| ms * 1e6);
+    if from_ns > to_ns || from_ns < 0.0 {
+        return Err(lib_error(
+            InputError::new("--from-ms/--to-ms: allowed 0 <= from <= to").into(),
+        ));
+    }
+    let mut lines = String::new();
+    let (mut sent, mut acked, mut failed) = (0u64, 0u64, 0u64);
+    for (number, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let event: serde_json::Value = serde_json::from_str(line).map_err(|error| {
+            lib_error(
+                InputError::new(format!(
+                    "{}:{}: not a trace line (JSON with \"t\", \"c\", \"k\", \"f\"): {error}",
+                    path.display(),
+                    number + 1
+                ))
+                .into(),
+            )
+        })?;
+        let Some(t) = event.get("t").and_then(serde_json::Value::as_f64) else {
+            return Err(lib_error(
+                InputError::new(format!(
+                    "{}:{}: a trace line needs its time \"t\" in ns",
+                    path.display(),
+                    number + 1
+                ))
+                .into(),
+            ));
+        };
+        if event.get("c").and_then(serde_json::Value::as_str) == Some("app") {
+            match event.get("k").and_then(serde_json::Value::as_str) {
+                Some("send") => sent += 1,
+                Some("ack") => acked += 1,
+                Some("fail") => failed += 1,
+                _ => {}
+            }
+        }
+        if t >= from_ns && t <= to_ns {
+            lines.push_str(line);
+            lines.push('\n');
+        }
+    }
+    let summary = OutcomeSummary {
+        scenario: path.display().to_string(),
+        description: String::new(),
+        records_sent: sent,
+        records_acked: acked,
+        records_failed: failed,
+        from_trace_only: true,
+        ..OutcomeSummary::default()
+    };
+    emit(&reports::render_terminal(&lines, &summary).map_err(report_error)?);
+    if let Some(out) = &args.svg {
+        let svg = reports::render_svg(&lines, &summary).map_err(report_error)?;
+        write_atomically(out, svg.as_bytes()).map_err(lib_error)?;
+    }
+    if let Some(out) = &args.html {
+        let html = reports::render_html(&lines, &summary).map_err(report_error)?;
+        write_atomically(out, html.as_bytes()).map_err(lib_error)?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -425,6 +522,7 @@ fn teach_file(args: &TeachArgs, path: &Path) -> Result<ExitCode> {
         silent_absent: metric("silent_absent"),
         delivery: delivery_config(&config.producer),
         explanation: None,
+        from_trace_only: false,
     };
     let lines = &window.text;
     emit(&reports::render_terminal(lines, &summary).map_err(report_error)?);

@@ -60,6 +60,9 @@ pub struct OutcomeSummary {
     pub delivery: DeliveryConfig,
     /// The scenario's own explanation of the outcome, shown verbatim after the generated one.
     pub explanation: Option<String>,
+    /// Drawn from a saved trace alone: the counts of what the application was told come from
+    /// the trace, and the final logs (the checker's classes) are not known.
+    pub from_trace_only: bool,
 }
 
 /// The terminal diagram of `trace` (JSON lines) followed by the verdict; deterministic text.
@@ -124,6 +127,16 @@ impl Evidence {
 /// Two or three sentences: which guarantee held, and why, from the counts and the trace.
 fn verdict_sentences(events: &[trace::TraceLine], s: &OutcomeSummary) -> Vec<String> {
     let evidence = Evidence::of(events);
+    if s.from_trace_only {
+        let mut out = vec![
+            "Drawn from a saved trace: it holds what the producer, the network and the brokers \
+             did, not the brokers' final logs, so no guarantee is judged here; run the \
+             experiment (linger run or linger teach FILE.toml) for the checker's verdict."
+                .to_owned(),
+        ];
+        out.extend(why_sentence(&evidence, s));
+        return out;
+    }
     let mut out = vec![headline(s)];
     if s.reordered > 0 {
         out.push(format!(
@@ -250,6 +263,12 @@ fn why_sentence(ev: &Evidence, s: &OutcomeSummary) -> Option<String> {
 
 /// The one-line count summary shared by every view.
 fn counts_line(s: &OutcomeSummary) -> String {
+    if s.from_trace_only {
+        return format!(
+            "sent {}, acknowledged {}, failed {} (the application's events in the trace) | the final logs are not in a trace",
+            s.records_sent, s.records_acked, s.records_failed
+        );
+    }
     format!(
         "sent {}, acknowledged {}, failed {}, unfinished {} | in the final log: once {}, duplicated {}, acknowledged-but-lost {}, reordered {}, failed-but-present {}",
         s.records_sent,
