@@ -575,6 +575,18 @@ impl Hunter {
         for (key, value) in self.sections_for(c) {
             doc.insert(key, value);
         }
+        // A properties file named relative to the hunted file is named from where it is, so the
+        // counterexample replays wherever it is written.
+        if let Some(toml::Value::Table(producer)) = doc.get_mut("producer")
+            && let Some(toml::Value::String(path)) = producer.get_mut("properties")
+            && std::path::Path::new(path.as_str()).is_relative()
+        {
+            let joined = self.experiment.source.base_dir.join(path.as_str());
+            *path = std::path::absolute(&joined)
+                .unwrap_or(joined)
+                .display()
+                .to_string();
+        }
         if let Some(toml::Value::Table(run)) = doc.get_mut("run") {
             run.insert(
                 "seed".into(),
