@@ -694,8 +694,13 @@ fn prepare(config: &WorldConfig, engine: &mut Engine<Event>) -> Result<Prepared,
         Faults::new(&config.faults, &config.cluster, &streams).map_err(|e| e.to_string())?;
     let timer = engine.ctx().new_timer();
     let topology = (config.cluster.brokers, config.cluster.partitions);
+    let codec = crate::producer::compression::set_up(&config.producer, &config.workload)
+        .map_err(|e| e.to_string())?;
     let (mut producer, mut warnings) =
         Producer::new(&config.producer, plan, topology, &streams, timer);
+    if let Some(codec) = codec {
+        producer.set_codec(codec);
+    }
     if config.faults == FaultsConfig::default() {
         producer.app.set_run_ahead(RunAhead::WhenSafe);
     }

@@ -138,6 +138,10 @@ pub struct WorkloadConfig {
     pub flush_every_ms: f64,
     /// Stop after this many records (0: no limit; the run's duration still applies).
     pub records: u64,
+    /// What the values look like (`[workload.values]`): what a codec measures its ratio on.
+    pub values: super::compression::ValueContent,
+    /// Where the codec's ratio and speeds come from (`[workload.compression]`).
+    pub compression: super::compression::CompressionCosts,
 }
 
 impl Default for WorkloadConfig {
@@ -150,6 +154,8 @@ impl Default for WorkloadConfig {
             send_cpu_ms: 0.0,
             flush_every_ms: 0.0,
             records: 0,
+            values: super::compression::ValueContent::default(),
+            compression: super::compression::CompressionCosts::default(),
         }
     }
 }
@@ -326,6 +332,7 @@ impl WorkloadConfig {
                 ),
             ));
         }
+        super::compression::validate(&self.values, &self.compression)?;
         Ok(WorkloadPlan {
             mode: self.mode,
             arrivals,
