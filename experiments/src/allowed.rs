@@ -100,6 +100,10 @@ fn by_section(section: &str, parent: Option<&str>, last: &str) -> Option<&'stati
         ("cluster", None, "replication_factor") => "a whole number from 1 to brokers",
         ("cluster", None, "min.insync.replicas") => "a whole number from 1 to replication_factor",
         ("cluster", None, "max.message.bytes") => "a whole number of bytes from 1 to 2147483647",
+        ("cluster", None, "compression.type") => {
+            "the topic's codec: \"producer\" (the default), \"uncompressed\", \"gzip\", \"snappy\", \
+             \"lz4\" or \"zstd\""
+        }
         ("cluster", None, "append_cost_per_batch_ns") => {
             "a whole number of ns from 0 to 1000000000000"
         }

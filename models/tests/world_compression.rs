@@ -124,3 +124,29 @@ fn the_measured_ratio_and_the_run_are_the_same_on_every_run_and_thread() {
     assert_eq!(first.metrics, second.metrics);
     assert_eq!(first.trace_hash, second.trace_hash);
 }
+
+#[test]
+fn the_leader_decompresses_to_validate_and_recompresses_for_a_topic_codec_of_its_own() {
+    use models::cluster::config::TopicCompression;
+    let busy_ns = |codec, topic| {
+        let mut c = config(codec, json());
+        c.cluster.compression_type = topic;
+        let r = run(&c, 1, sim::Trace::off());
+        assert_eq!(r.checker.delivered_once, r.checker.sent);
+        r.broker_cpu.iter().map(|s| s.handler_busy_ns).sum::<u64>()
+    };
+    let plain = busy_ns(CompressionType::None, TopicCompression::Producer);
+    let lz4 = busy_ns(CompressionType::Lz4, TopicCompression::Producer);
+    let lz4_to_gzip = busy_ns(CompressionType::Lz4, TopicCompression::Gzip);
+    let none_to_gzip = busy_ns(CompressionType::None, TopicCompression::Gzip);
+    // Every lz4 batch is read back to validate it; a gzip topic also writes it again.
+    assert!(
+        lz4_to_gzip > lz4,
+        "recompression to gzip costs the leader more"
+    );
+    assert!(
+        none_to_gzip > 2 * plain,
+        "an uncompressed producer on a gzip topic"
+    );
+    assert!(lz4_to_gzip > plain);
+}

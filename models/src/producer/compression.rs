@@ -474,6 +474,41 @@ pub fn set_up(
     }))
 }
 
+/// The leader's codec work per uncompressed byte produced, picoseconds
+/// (`LogValidator.validateMessagesAndAssignOffsetsCompressed`): decompression of a compressed
+/// batch to validate its records, plus compression at the topic codec's default level when the
+/// topic's `compression.type` names another codec than the producer's. Uncompressed batches
+/// for an uncompressed topic cost nothing here (`assignOffsetsNonCompressed`). The broker's
+/// speeds are the same reference figures, scaled by the same `speed_factor`.
+pub fn broker_validation_ps_per_byte(
+    producer: &ProducerConfig,
+    topic: crate::cluster::config::TopicCompression,
+    costs: &CompressionCosts,
+) -> u64 {
+    let source = producer.compression_type;
+    let target = topic.target(source);
+    let scaled = |mb_per_sec: f64| CodecSpeed {
+        compress_mb_per_sec: mb_per_sec * costs.speed_factor,
+        decompress_mb_per_sec: mb_per_sec * costs.speed_factor,
+    };
+    let mut ps = 0;
+    if source != CompressionType::None {
+        let speed = reference_speed(source, codec_level(producer));
+        ps += scaled(speed.decompress_mb_per_sec).decompress_ps_per_byte();
+    }
+    if target != source && target != CompressionType::None {
+        let default_level = match target {
+            CompressionType::Gzip => -1,
+            CompressionType::Lz4 => 9,
+            CompressionType::Zstd => 3,
+            CompressionType::None | CompressionType::Snappy => 0,
+        };
+        let speed = reference_speed(target, default_level);
+        ps += scaled(speed.compress_mb_per_sec).compress_ps_per_byte();
+    }
+    ps
+}
+
 /// Encoded record-batch v2 records (no batch header) built from the workload's keys, value
 /// sizes and values, `bytes` long.
 pub fn sample_records(workload: &WorkloadConfig, bytes: usize) -> Result<Vec<u8>, WorkloadError> {
