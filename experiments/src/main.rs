@@ -33,6 +33,7 @@ fn main() -> ExitCode {
         Some(Command::Report(args)) => cli::render::report(&args),
         Some(Command::Teach(args)) => cli::render::teach(&args),
         Some(Command::Crosscheck(args)) => cli::crosscheck::crosscheck(&args),
+        Some(Command::Calibrate(args)) => cli::calibrate::calibrate(&args),
     };
     match outcome {
         Ok(code) => code,

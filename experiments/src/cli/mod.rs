@@ -1,6 +1,7 @@
 //! The command-line grammar of `linger` (clap) and one module per group of subcommands.
 
 pub mod bench;
+pub mod calibrate;
 pub mod crosscheck;
 pub mod misc;
 pub mod render;
@@ -43,6 +44,8 @@ pub enum Command {
     Teach(render::TeachArgs),
     /// Compare linger's batching core decision by decision with the real Kafka Java client.
     Crosscheck(crosscheck::CrosscheckArgs),
+    /// Measure this machine's codec speeds and write a file an experiment can name.
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 /// Teaching aliases, named after the guarantee a scenario shows: (alias, scenario). Accepted by

@@ -931,9 +931,75 @@ pub fn compress(codec: CompressionType, level: i32, data: &[u8]) -> Vec<u8> {
     }
 }
 
+/// Reads back what [`compress`] wrote (for calibrating decompression speeds); `None` when the
+/// bytes are not such a frame.
+pub fn decompress(codec: CompressionType, compressed: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Read;
+    match codec {
+        CompressionType::None => Some(compressed.to_vec()),
+        CompressionType::Gzip => {
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(compressed)
+                .read_to_end(&mut out)
+                .ok()?;
+            Some(out)
+        }
+        CompressionType::Snappy => {
+            let mut rest = compressed.get(16..)?;
+            let mut out = Vec::new();
+            let mut decoder = snap::raw::Decoder::new();
+            while !rest.is_empty() {
+                let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+                out.extend(decoder.decompress_vec(rest.get(4..4 + len)?).ok()?);
+                rest = &rest[4 + len..];
+            }
+            Some(out)
+        }
+        CompressionType::Lz4 => {
+            let mut rest = compressed.get(7..)?;
+            let mut out = Vec::new();
+            loop {
+                let word = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?);
+                if word == 0 {
+                    return Some(out);
+                }
+                let len = (word & 0x7fff_ffff) as usize;
+                let block = rest.get(4..4 + len)?;
+                if word & 0x8000_0000 != 0 {
+                    out.extend_from_slice(block);
+                } else {
+                    out.extend(lz4_flex::block::decompress(block, 64 * 1024).ok()?);
+                }
+                rest = &rest[4 + len..];
+            }
+        }
+        CompressionType::Zstd => zstd::stream::decode_all(compressed).ok(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_frame_reads_back_to_its_input() {
+        let sample =
+            sample_records(&workload(&ValueContent::Json { fields: 8 }), 100_000).expect("sample");
+        for codec in CompressionType::ALL {
+            let level = match codec {
+                CompressionType::Gzip => -1,
+                CompressionType::Lz4 => 9,
+                CompressionType::Zstd => 3,
+                _ => 0,
+            };
+            let frame = compress(codec, level, &sample);
+            assert_eq!(
+                decompress(codec, &frame).as_deref(),
+                Some(&sample[..]),
+                "{codec}"
+            );
+        }
+    }
 
     fn workload(values: &ValueContent) -> WorkloadConfig {
         WorkloadConfig {
