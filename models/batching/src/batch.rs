@@ -137,24 +137,27 @@ impl ProducerBatch {
         first_record_bytes: u32,
     ) -> Self {
         Self::with_compression(
-            id,
-            partition,
+            (id, partition),
             now_ns,
             buffer,
-            first_record_bytes,
-            BatchCompression::None,
+            BatchSizing {
+                first_record_bytes,
+                compression: BatchCompression::None,
+            },
         )
     }
 
     /// [`Self::new`] for a batch whose records go through a codec (or not).
     pub(crate) fn with_compression(
-        id: BatchId,
-        partition: PartitionId,
+        (id, partition): (BatchId, PartitionId),
         now_ns: u64,
         buffer: (u32, BufferOrigin),
-        first_record_bytes: u32,
-        compression: BatchCompression,
+        sizing: BatchSizing,
     ) -> Self {
+        let BatchSizing {
+            first_record_bytes,
+            compression,
+        } = sizing;
         ProducerBatch {
             id,
             partition,
@@ -527,6 +530,13 @@ pub(crate) struct Appended {
     pub(crate) full: bool,
     /// Uncompressed bytes the append pushed through the codec (a stream buffer filled).
     pub(crate) codec_fed_bytes: u32,
+}
+
+/// What sizes a new batch: the first record's exact size (for the record list) and the codec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct BatchSizing {
+    pub(crate) first_record_bytes: u32,
+    pub(crate) compression: BatchCompression,
 }
 
 /// Whether a batch's records go through a codec.

@@ -497,7 +497,8 @@ mod tests {
                 "latency_p50_ms",
                 "records_sent",
                 "delivered_once",
-                "record-send-rate"
+                "record-send-rate",
+                "compression-rate-avg"
             ]
         );
     }

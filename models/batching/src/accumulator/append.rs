@@ -21,7 +21,7 @@
 //! While any append waits, every partition counts as ready (memory exhausted).
 
 use super::{PendingAppend, RecordAccumulator};
-use crate::batch::{Appended, BufferOrigin, PendingRecord, ProducerBatch};
+use crate::batch::{Appended, BatchSizing, BufferOrigin, PendingRecord, ProducerBatch};
 use crate::buffer_pool::{Allocation, PoolError, WaitTicket, WaiterState};
 use crate::cluster::ClusterView;
 use crate::entropy::Entropy;
@@ -457,12 +457,13 @@ impl RecordAccumulator {
         }
         let id = self.next_batch_id();
         let mut batch = ProducerBatch::with_compression(
-            id,
-            partition,
+            (id, partition),
             job.now_ns,
             (buffer_bytes, BufferOrigin::Pool),
-            job.record.first_record_bytes(),
-            self.new_batch_compression(),
+            BatchSizing {
+                first_record_bytes: job.record.first_record_bytes(),
+                compression: self.new_batch_compression(),
+            },
         );
         let Appended {
             appended_bytes,

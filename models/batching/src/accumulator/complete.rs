@@ -323,12 +323,13 @@ impl RecordAccumulator {
             let buffer = self.config.batch_size_bytes.max(pending.upper_bound_bytes);
             let id = self.next_batch_id();
             let mut child = ProducerBatch::with_compression(
-                id,
-                parent.partition,
+                (id, parent.partition),
                 parent.created_at_ns,
                 (buffer, BufferOrigin::OffPool),
-                pending.first_record_bytes(),
-                self.new_batch_compression(),
+                crate::batch::BatchSizing {
+                    first_record_bytes: pending.first_record_bytes(),
+                    compression: self.new_batch_compression(),
+                },
             );
             let appended = child
                 .append_record(&pending, parent.created_at_ns)
