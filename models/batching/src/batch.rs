@@ -104,6 +104,9 @@ pub struct ProducerBatch {
     /// uncompressed), kept up to date so that the room and fullness checks of every append
     /// read it instead of adding the header each time.
     pub(crate) uncompressed_bytes: u32,
+    /// `estimatedBytesWritten`, kept up to date by every append: `uncompressed_bytes` when
+    /// uncompressed, the ratio estimate's figure when compressed.
+    pub(crate) estimated_bytes: u32,
     /// Whether the records go through a codec, with the ratio estimate read at creation.
     pub(crate) compression: BatchCompression,
     /// Uncompressed record bytes already handed to the codec (the stream's buffer flushed).
@@ -172,6 +175,7 @@ impl ProducerBatch {
             records: Vec::with_capacity(expected_record_count(buffer.0, first_record_bytes)),
             first_timestamp_ms: None,
             uncompressed_bytes: RECORD_BATCH_OVERHEAD_BYTES,
+            estimated_bytes: RECORD_BATCH_OVERHEAD_BYTES,
             compression,
             codec_fed_bytes: 0,
             built_bytes: None,
@@ -230,8 +234,7 @@ impl ProducerBatch {
     /// `estimatedSizeInBytes`: the size once closed (what goes on the wire), else the
     /// estimate (`61 + Σ record sizes` uncompressed; see [`crate::compression`]).
     pub fn size_bytes(&self) -> u32 {
-        self.built_bytes
-            .unwrap_or_else(|| self.estimated_bytes_written())
+        self.built_bytes.unwrap_or(self.estimated_bytes)
     }
     /// `uncompressedBytesWritten`: `61 + Σ record sizes`, before any codec.
     pub fn uncompressed_size_bytes(&self) -> u32 {
@@ -309,8 +312,7 @@ impl ProducerBatch {
     #[inline]
     pub fn is_full(&self) -> bool {
         self.appends == Appends::Closed
-            || (!self.records.is_empty()
-                && self.write_limit_bytes <= self.estimated_bytes_written())
+            || (!self.records.is_empty() && self.write_limit_bytes <= self.estimated_bytes)
     }
 
     /// The exact size `record` would take as the next record of this batch.
@@ -332,8 +334,8 @@ impl ProducerBatch {
             return None;
         }
         let size_bytes = self.next_record_size(record);
-        let fits = self.records.is_empty()
-            || self.write_limit_bytes >= self.estimated_bytes_written() + size_bytes;
+        let fits =
+            self.records.is_empty() || self.write_limit_bytes >= self.estimated_bytes + size_bytes;
         fits.then_some(size_bytes)
     }
 
@@ -377,6 +379,7 @@ impl ProducerBatch {
             return Some(self.append_compressed(size_bytes, was_empty));
         }
         self.uncompressed_bytes += size_bytes;
+        self.estimated_bytes = self.uncompressed_bytes;
         let appended_bytes = if was_empty {
             RECORD_BATCH_OVERHEAD_BYTES + size_bytes
         } else {
@@ -394,13 +397,10 @@ impl ProducerBatch {
     /// stream buffers that filled and went through the codec.
     #[inline(never)]
     fn append_compressed(&mut self, size_bytes: u32, was_empty: bool) -> Appended {
-        let before = if was_empty {
-            0
-        } else {
-            self.estimated_bytes_written()
-        };
+        let before = if was_empty { 0 } else { self.estimated_bytes };
         self.uncompressed_bytes += size_bytes;
         let after = self.estimated_bytes_written();
+        self.estimated_bytes = after;
         let BatchCompression::Codec { buffer_bytes, .. } = self.compression else {
             unreachable!("called for compressed batches only")
         };
