@@ -376,9 +376,6 @@ impl Producer {
         (id, now): (RecordId, u64),
         outcome: AppendOutcome,
     ) {
-        if self.codec.is_some() {
-            self.charge_app_codec(now);
-        }
         match outcome {
             AppendOutcome::Appended { .. } => unreachable!("handled by on_append_outcome"),
             AppendOutcome::MustWait {
@@ -448,7 +445,11 @@ impl Producer {
     /// from the append.
     #[inline(always)]
     fn send_free_at(&self) -> u64 {
-        (self.app.call_started_ns + self.app.send_cpu_ns).max(self.app.codec_free_at_ns)
+        let cpu_done = self.app.call_started_ns + self.app.send_cpu_ns;
+        if self.codec.is_none() {
+            return cpu_done;
+        }
+        cpu_done.max(self.app.codec_free_at_ns)
     }
 
     /// `send()` returned: the thread is busy until its CPU cost is paid, then takes the next
