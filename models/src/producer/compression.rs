@@ -202,6 +202,8 @@ pub fn codec_level(config: &ProducerConfig) -> i32 {
 const PROBE_BYTES: [u32; 5] = [1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10];
 /// At most this many windows of one size are compressed (bounds the set-up time).
 const WINDOWS_MAX: usize = 16;
+/// Bytes of the sample a slow codec level compresses per window size.
+const SLOW_BUDGET_BYTES: usize = 64 * 1024;
 /// The fixed seed of the sample: a workload's ratio must not depend on the run's seed.
 const SAMPLE_SEED: u64 = 0x6c69_6e67_6572_7a69;
 
@@ -853,12 +855,20 @@ fn write_json_object(out: &mut Vec<u8>, fields: u32, rng: &mut sim::Stream) {
 }
 
 /// Compresses windows of the sample at each probe size and keeps the average compressed size.
+///
+/// The slow levels (below 32 MB/s in the reference table: gzip 7 to 9, zstd 10 and up, LZ4 HC
+/// from 13) compress at most 64 KiB per window size, so set-up stays near 100 ms.
 pub fn measure(codec: CompressionType, level: i32, sample: &[u8]) -> MeasuredCodec {
+    let budget = if reference_speed(codec, level).compress_mb_per_sec < 32.0 {
+        SLOW_BUDGET_BYTES.min(sample.len())
+    } else {
+        sample.len()
+    };
     let mut points = Vec::new();
-    for &size in PROBE_BYTES.iter().filter(|&&s| s as usize <= sample.len()) {
+    for &size in PROBE_BYTES.iter().filter(|&&s| s as usize <= budget) {
         let windows: Vec<&[u8]> = sample
             .chunks_exact(size as usize)
-            .take(WINDOWS_MAX)
+            .take(WINDOWS_MAX.min(budget / size as usize).max(1))
             .collect();
         let total: u64 = windows
             .iter()
