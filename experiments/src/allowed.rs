@@ -77,11 +77,34 @@ fn by_section(section: &str, parent: Option<&str>, last: &str) -> Option<&'stati
         ("workload", Some("value_bytes"), _) => "a byte count from 0 to 2147483647",
         ("workload", None, "records") => "a whole number from 0 (no limit) to 10000000000",
         ("workload", None, "end") => "\"flush\", \"close\" or \"exit\"",
+        ("workload", None, "values") => {
+            "a table { kind = \"random\" }, { kind = \"text\" }, { kind = \"json\", fields = 1 to 64 } \
+             or { kind = \"file\", path = \"one value per line\" }"
+        }
+        ("workload", Some("values"), "fields") => "a whole number of JSON fields from 1 to 64",
+        ("workload", Some("values"), "path") => "a file name, relative to the experiment file",
+        ("workload", None, "compression") => {
+            "a table with speed_factor, ratio, compress_mb_per_sec, decompress_mb_per_sec, \
+             calibration and sample_kib"
+        }
+        ("workload", Some("compression"), "speed_factor") => "a number above 0, at most 1000000",
+        ("workload", Some("compression"), "ratio") => "a number above 0, at most 2",
+        ("workload", Some("compression"), "compress_mb_per_sec" | "decompress_mb_per_sec") => {
+            "a speed in MB/s above 0, at most 1000000"
+        }
+        ("workload", Some("compression"), "calibration") => {
+            "a file written by `linger calibrate compression`, relative to the experiment file"
+        }
+        ("workload", Some("compression"), "sample_kib") => "a whole number of KiB from 16 to 4096",
         ("cluster", None, "brokers") => "a whole number from 1 to 100",
         ("cluster", None, "partitions") => "a whole number from 1 to 100000",
         ("cluster", None, "replication_factor") => "a whole number from 1 to brokers",
         ("cluster", None, "min.insync.replicas") => "a whole number from 1 to replication_factor",
         ("cluster", None, "max.message.bytes") => "a whole number of bytes from 1 to 2147483647",
+        ("cluster", None, "compression.type") => {
+            "the topic's codec: \"producer\" (the default), \"uncompressed\", \"gzip\", \"snappy\", \
+             \"lz4\" or \"zstd\""
+        }
         ("cluster", None, "append_cost_per_batch_ns") => {
             "a whole number of ns from 0 to 1000000000000"
         }

@@ -34,6 +34,7 @@ fn main() -> ExitCode {
         Some(Command::Teach(args)) => cli::render::teach(&args),
         Some(Command::Crosscheck(args)) => cli::crosscheck::crosscheck(&args),
         Some(Command::Hunt(args)) => cli::hunt::hunt(&args),
+        Some(Command::Calibrate(args)) => cli::calibrate::calibrate(&args),
     };
     match outcome {
         Ok(code) => code,

@@ -30,10 +30,13 @@ pub fn world_config(source: &Source, sections: &toml::Table) -> Result<WorldConf
     };
     let resolved = producer_config_from_toml(producer_table, &origin, KafkaVersion::default())
         .map_err(|error| InputError::new(error.to_string()))?;
+    let mut workload: models::producer::workload::WorkloadConfig =
+        section(source, sections, "workload")?;
+    resolve_sample_paths(&mut workload, &source.base_dir);
     let config = WorldConfig {
         producer: resolved.config,
         producer_warnings: resolved.warnings.iter().map(ToString::to_string).collect(),
-        workload: section(source, sections, "workload")?,
+        workload,
         run: section(source, sections, "run")?,
         cluster: section(source, sections, "cluster")?,
         network: section(source, sections, "network")?,
@@ -45,6 +48,24 @@ pub fn world_config(source: &Source, sections: &toml::Table) -> Result<WorldConf
     })?;
     check_memory(source, &config)?;
     Ok(config)
+}
+
+/// The sample-value file and the calibration file are named relative to the experiment file.
+fn resolve_sample_paths(
+    workload: &mut models::producer::workload::WorkloadConfig,
+    base_dir: &std::path::Path,
+) {
+    use models::producer::compression::ValueContent;
+    let resolve = |path: &mut String| {
+        let joined = base_dir.join(&*path);
+        *path = joined.to_string_lossy().into_owned();
+    };
+    if let ValueContent::File { path } = &mut workload.values {
+        resolve(path);
+    }
+    if let Some(path) = &mut workload.compression.calibration {
+        resolve(path);
+    }
 }
 
 /// Refuses a run estimated to hold more memory than `[run] max_memory_mb` allows.

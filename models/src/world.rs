@@ -685,7 +685,7 @@ fn prepare(config: &WorldConfig, engine: &mut Engine<Event>) -> Result<Prepared,
     let duration_ns = ms_to_ns("duration_ms", config.run.duration_ms).map_err(|e| e.to_string())?;
     plan.duration_ns = (duration_ns > 0).then_some(duration_ns);
     let streams = engine.streams();
-    let cluster = Cluster::new(&config.cluster, config.producer.kafka_version, &streams)
+    let mut cluster = Cluster::new(&config.cluster, config.producer.kafka_version, &streams)
         .map_err(|e| e.to_string())?;
     let mut net = Network::new(&config.network, config.cluster.brokers, &streams)
         .map_err(|e| e.to_string())?;
@@ -696,8 +696,18 @@ fn prepare(config: &WorldConfig, engine: &mut Engine<Event>) -> Result<Prepared,
         Faults::new(&config.faults, &config.cluster, &streams).map_err(|e| e.to_string())?;
     let timer = engine.ctx().new_timer();
     let topology = (config.cluster.brokers, config.cluster.partitions);
+    let codec = crate::producer::compression::set_up(&config.producer, &config.workload)
+        .map_err(|e| e.to_string())?;
+    cluster.set_codec_validation_cost(crate::producer::compression::broker_validation_ps_per_byte(
+        &config.producer,
+        config.cluster.compression_type,
+        &config.workload.compression,
+    ));
     let (mut producer, mut warnings) =
         Producer::new(&config.producer, plan, topology, &streams, timer);
+    if let Some(codec) = codec {
+        producer.set_codec(codec);
+    }
     if config.faults == FaultsConfig::default() {
         producer.app.set_run_ahead(RunAhead::WhenSafe);
     }

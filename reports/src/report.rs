@@ -97,6 +97,46 @@ pub(crate) fn standard_charts(sweep: &Sweep) -> Result<Vec<NamedChart>, ReportEr
             });
         }
     }
+    // A compression.type axis: one line per codec, for what compression changes.
+    if let (Some(x), Some(codec)) = (x, pick("compression.type")) {
+        let x = if x == codec {
+            varying
+                .iter()
+                .map(|&a| sweep.axes[a])
+                .find(|&c| c != codec)
+                .unwrap_or(x)
+        } else {
+            x
+        };
+        for (metric, stem) in [
+            ("records_per_batch_avg", "records_per_batch"),
+            ("batch_bytes_per_s", "wire_bytes"),
+            ("throughput_records_per_s", "throughput_by_codec"),
+            ("latency_p99_ms", "latency_p99_by_codec"),
+            ("producer_codec_cpu_ratio", "producer_codec_cpu"),
+        ] {
+            let Some(y) = sweep.find_column(metric) else {
+                continue;
+            };
+            if x == codec {
+                break;
+            }
+            let chart = plots::line_chart(
+                sweep,
+                &LineSpec {
+                    x,
+                    y,
+                    series: Some(codec),
+                },
+            )?;
+            let caption = format!("{} by compression.type (mean and 95% CI).", chart.title);
+            charts.push(NamedChart {
+                stem: format!("{stem}_vs_{}", file_part(&sweep.columns[x])),
+                caption,
+                chart: Chart::Line(chart),
+            });
+        }
+    }
     if let Some(trade) = plots::trade_off(sweep)? {
         let caption = "Each dot is one configuration; red dots are Pareto-optimal: no other \
                        configuration has both lower p99 latency and higher throughput."

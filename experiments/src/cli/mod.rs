@@ -1,6 +1,7 @@
 //! The command-line grammar of `linger` (clap) and one module per group of subcommands.
 
 pub mod bench;
+pub mod calibrate;
 pub mod crosscheck;
 pub mod hunt;
 pub mod misc;
@@ -48,6 +49,8 @@ pub enum Command {
     /// Search the fault schedules that break a delivery property under a file's config, and
     /// shrink the first one found (exit code 1 when one is found, 0 when none is).
     Hunt(hunt::HuntArgs),
+    /// Measure this machine's codec speeds and write a file an experiment can name.
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 /// Teaching aliases, named after the guarantee a scenario shows: (alias, scenario). Accepted by

@@ -132,7 +132,7 @@ pub fn header(stream: &mut Stream, index: u64) -> ScriptHeader {
         leaders,
         // 63 bits: the driver reads integers as a Java long.
         random_seed: stream.next_u64() >> 1,
-        compression: "none".to_string(),
+        compression: if chance(stream, 30) { "lz4" } else { "none" }.to_string(),
     }
 }
 

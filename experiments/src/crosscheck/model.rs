@@ -15,6 +15,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use batching::compression::{CodecModel, CompressedSize, Compression};
+use batching::config::CompressionType;
 use batching::entropy::SplitMix64;
 use batching::sizes::header_size_in_bytes;
 use batching::{
@@ -60,6 +62,18 @@ pub struct LingerSide {
     producer_id_needed: bool,
 }
 
+/// Kafka's lz4 stream on bytes that do not compress: the 7-byte frame header, each 64 KiB
+/// block stored raw behind its 4-byte length, the 4-byte end mark (`Lz4BlockOutputStream`).
+#[derive(Debug)]
+struct IncompressibleLz4;
+
+impl CompressedSize for IncompressibleLz4 {
+    fn compressed_bytes(&self, uncompressed_bytes: u32, _record_count: u32) -> u32 {
+        let blocks = uncompressed_bytes.div_ceil(64 * 1024);
+        7 + 4 * blocks + uncompressed_bytes + 4
+    }
+}
+
 impl LingerSide {
     /// A fresh accumulator for the script's settings.
     pub fn new(header: &ScriptHeader) -> LingerSide {
@@ -91,9 +105,16 @@ impl LingerSide {
             .iter()
             .map(|&leader| u32::try_from(leader).ok().map(NodeId))
             .collect();
+        let mut accumulator = RecordAccumulator::new(config);
+        if header.compression == "lz4" {
+            accumulator.set_compression(Compression::Codec(CodecModel {
+                codec: CompressionType::Lz4,
+                size: std::sync::Arc::new(IncompressibleLz4),
+            }));
+        }
         LingerSide {
             header: header.clone(),
-            accumulator: RecordAccumulator::new(config),
+            accumulator,
             cluster: ClusterView::with_leaders(&leaders),
             draws: SplitMix64::new(header.random_seed),
             script_ids: BTreeMap::new(),

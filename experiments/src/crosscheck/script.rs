@@ -46,7 +46,8 @@ pub struct ScriptHeader {
     pub leaders: Vec<i64>,
     /// The seed of the sticky partitioner's random draws (SplitMix64 on both sides).
     pub random_seed: u64,
-    /// `compression.type`: always `none`.
+    /// `compression.type`: `none`, or `lz4` on values that do not compress (every block stored
+    /// raw, so both sides know each batch's bytes exactly).
     pub compression: String,
 }
 

@@ -1,7 +1,9 @@
 //! `ProducerBatch`: one batch of records for one partition, and its lifecycle.
 //!
-//! Fidelity: `ProducerBatch.java` with the `MemoryRecordsBuilder` room logic for uncompressed
-//! magic-v2 batches (`hasRoomFor`, `isFull`, `estimatedBytesWritten = 61 + records`), the retry
+//! Fidelity: `ProducerBatch.java` with the `MemoryRecordsBuilder` room logic for magic-v2
+//! batches (`hasRoomFor`, `isFull`, `estimatedBytesWritten`: `61 + records` uncompressed,
+//! `61 + records * estimated ratio * 1.05` compressed, see [`crate::compression`]), the size
+//! after `close()` (the codec's real output), the retry
 //! bookkeeping (`reenqueued`, `attempts`, `lastAttemptMs`), the KIP-951 leader-epoch tracking
 //! (`maybeUpdateLeaderEpoch`, `hasLeaderChangedForTheOngoingRetry`), the producer state set at
 //! drain time (`setProducerState`, `resetProducerState`) and the final state of `done()`.
@@ -21,6 +23,7 @@
 //! ```
 
 use crate::completion::ProduceError;
+use crate::compression::{CodecModel, actual_ratio, estimated_bytes_written};
 use crate::ids::{BatchId, PartitionId, ProducerIdAndEpoch, RecordId, increment_sequence};
 use crate::sizes::{
     RECORD_BATCH_OVERHEAD_BYTES, RecordShape, payload_size, record_size_from_payload,
@@ -97,9 +100,21 @@ pub struct ProducerBatch {
     pub(crate) retry_backoff_ns: u64,
     pub(crate) records: Vec<BatchRecord>,
     pub(crate) first_timestamp_ms: Option<i64>,
-    /// `61 + Σ record sizes` (`estimatedBytesWritten`), kept up to date so that the room and
-    /// fullness checks of every append read it instead of adding the header each time.
+    /// `61 + Σ record sizes` (`uncompressedBytesWritten`, and `estimatedBytesWritten` when
+    /// uncompressed), kept up to date so that the room and fullness checks of every append
+    /// read it instead of adding the header each time.
+    pub(crate) uncompressed_bytes: u32,
+    /// `estimatedBytesWritten`, kept up to date by every append: `uncompressed_bytes` when
+    /// uncompressed, the ratio estimate's figure when compressed.
     pub(crate) estimated_bytes: u32,
+    /// Whether the records go through a codec, with the ratio estimate read at creation.
+    pub(crate) compression: BatchCompression,
+    /// Uncompressed record bytes already handed to the codec (the stream's buffer flushed).
+    pub(crate) codec_fed_bytes: u32,
+    /// The size once closed (`builtRecords.sizeInBytes()`): header plus the codec's output.
+    pub(crate) built_bytes: Option<u32>,
+    /// `actualCompressionRatio` after the last close, as `f32` bits (1.0 before).
+    pub(crate) actual_ratio_bits: u32,
     pub(crate) write_limit_bytes: u32,
     pub(crate) buffer_bytes: u32,
     pub(crate) buffer_origin: BufferOrigin,
@@ -114,8 +129,9 @@ pub struct ProducerBatch {
 }
 
 impl ProducerBatch {
-    /// An empty batch; `first_record_bytes` (the exact size of the record about to open it)
-    /// only sizes the record list.
+    /// An empty uncompressed batch; `first_record_bytes` (the exact size of the record about
+    /// to open it) only sizes the record list.
+    #[cfg(test)]
     pub(crate) fn new(
         id: BatchId,
         partition: PartitionId,
@@ -123,6 +139,28 @@ impl ProducerBatch {
         buffer: (u32, BufferOrigin),
         first_record_bytes: u32,
     ) -> Self {
+        Self::with_compression(
+            (id, partition),
+            now_ns,
+            buffer,
+            BatchSizing {
+                first_record_bytes,
+                compression: BatchCompression::None,
+            },
+        )
+    }
+
+    /// [`Self::new`] for a batch whose records go through a codec (or not).
+    pub(crate) fn with_compression(
+        (id, partition): (BatchId, PartitionId),
+        now_ns: u64,
+        buffer: (u32, BufferOrigin),
+        sizing: BatchSizing,
+    ) -> Self {
+        let BatchSizing {
+            first_record_bytes,
+            compression,
+        } = sizing;
         ProducerBatch {
             id,
             partition,
@@ -136,7 +174,12 @@ impl ProducerBatch {
             retry_backoff_ns: 0,
             records: Vec::with_capacity(expected_record_count(buffer.0, first_record_bytes)),
             first_timestamp_ms: None,
+            uncompressed_bytes: RECORD_BATCH_OVERHEAD_BYTES,
             estimated_bytes: RECORD_BATCH_OVERHEAD_BYTES,
+            compression,
+            codec_fed_bytes: 0,
+            built_bytes: None,
+            actual_ratio_bits: 1.0f32.to_bits(),
             write_limit_bytes: buffer.0,
             buffer_bytes: buffer.0,
             buffer_origin: buffer.1,
@@ -188,9 +231,38 @@ impl ProducerBatch {
     pub fn record_count(&self) -> u32 {
         self.records.len() as u32
     }
-    /// Estimated (= actual, uncompressed) size: `61 + Σ record sizes`.
+    /// `estimatedSizeInBytes`: the size once closed (what goes on the wire), else the
+    /// estimate (`61 + Σ record sizes` uncompressed; see [`crate::compression`]).
     pub fn size_bytes(&self) -> u32 {
-        self.estimated_bytes
+        self.built_bytes.unwrap_or(self.estimated_bytes)
+    }
+    /// `uncompressedBytesWritten`: `61 + Σ record sizes`, before any codec.
+    pub fn uncompressed_size_bytes(&self) -> u32 {
+        self.uncompressed_bytes
+    }
+    /// `compressionRatio()`: compressed record bytes over uncompressed ones after the last
+    /// close (1.0 uncompressed, and before the first close).
+    pub fn compression_ratio(&self) -> f32 {
+        f32::from_bits(self.actual_ratio_bits)
+    }
+    /// The ratio estimate the batch was sized with (`None` when uncompressed).
+    pub fn estimated_compression_ratio(&self) -> Option<f32> {
+        match self.compression {
+            BatchCompression::None => None,
+            BatchCompression::Codec { ratio_bits, .. } => Some(f32::from_bits(ratio_bits)),
+        }
+    }
+
+    /// `MemoryRecordsBuilder.estimatedBytesWritten`.
+    #[inline(always)]
+    fn estimated_bytes_written(&self) -> u32 {
+        match self.compression {
+            BatchCompression::None => self.uncompressed_bytes,
+            BatchCompression::Codec { ratio_bits, .. } => estimated_bytes_written(
+                self.uncompressed_bytes - RECORD_BATCH_OVERHEAD_BYTES,
+                f32::from_bits(ratio_bits),
+            ),
+        }
     }
     /// Bytes of buffer memory the batch holds until it completes (`initialCapacity`).
     pub fn buffer_bytes(&self) -> u32 {
@@ -240,7 +312,7 @@ impl ProducerBatch {
     #[inline]
     pub fn is_full(&self) -> bool {
         self.appends == Appends::Closed
-            || (!self.records.is_empty() && self.write_limit_bytes <= self.size_bytes())
+            || (!self.records.is_empty() && self.write_limit_bytes <= self.estimated_bytes)
     }
 
     /// The exact size `record` would take as the next record of this batch.
@@ -263,7 +335,7 @@ impl ProducerBatch {
         }
         let size_bytes = self.next_record_size(record);
         let fits =
-            self.records.is_empty() || self.write_limit_bytes >= self.size_bytes() + size_bytes;
+            self.records.is_empty() || self.write_limit_bytes >= self.estimated_bytes + size_bytes;
         fits.then_some(size_bytes)
     }
 
@@ -273,6 +345,7 @@ impl ProducerBatch {
     /// The growth is `estimatedSizeInBytes` after minus before, as the sticky partitioner sees
     /// it: the 61-byte header counts from the first record on, so a new batch's first append
     /// reports header + record.
+    #[cfg(test)]
     pub(crate) fn try_append(&mut self, record: &PendingRecord, now_ns: u64) -> Option<u32> {
         self.append_record(record, now_ns)
             .map(|appended| appended.appended_bytes)
@@ -288,11 +361,7 @@ impl ProducerBatch {
         now_ns: u64,
     ) -> Option<Appended> {
         let size_bytes = self.room_for(record)?;
-        let appended_bytes = if self.records.is_empty() {
-            RECORD_BATCH_OVERHEAD_BYTES + size_bytes
-        } else {
-            size_bytes
-        };
+        let was_empty = self.records.is_empty();
         if self.first_timestamp_ms.is_none() {
             self.first_timestamp_ms = Some(record.timestamp_ms);
         }
@@ -302,20 +371,84 @@ impl ProducerBatch {
             shape: record.shape,
             size_bytes,
         });
-        self.estimated_bytes += size_bytes;
         self.max_record_upper_bound_bytes = self
             .max_record_upper_bound_bytes
             .max(record.upper_bound_bytes);
         self.last_append_at_ns = now_ns;
+        if let BatchCompression::Codec { .. } = self.compression {
+            return Some(self.append_compressed(size_bytes, was_empty));
+        }
+        self.uncompressed_bytes += size_bytes;
+        self.estimated_bytes = self.uncompressed_bytes;
+        let appended_bytes = if was_empty {
+            RECORD_BATCH_OVERHEAD_BYTES + size_bytes
+        } else {
+            size_bytes
+        };
         // `is_full` after an append: the batch was open (it had room) and is not empty.
         Some(Appended {
             appended_bytes,
-            full: self.write_limit_bytes <= self.estimated_bytes,
+            full: self.write_limit_bytes <= self.uncompressed_bytes,
+            codec_fed_bytes: 0,
         })
     }
 
-    pub(crate) fn close_for_record_appends(&mut self) {
+    /// The compressed half of [`Self::append_record`]: the estimate's growth, and the
+    /// stream buffers that filled and went through the codec.
+    #[inline(never)]
+    fn append_compressed(&mut self, size_bytes: u32, was_empty: bool) -> Appended {
+        let before = if was_empty { 0 } else { self.estimated_bytes };
+        self.uncompressed_bytes += size_bytes;
+        let after = self.estimated_bytes_written();
+        self.estimated_bytes = after;
+        let BatchCompression::Codec { buffer_bytes, .. } = self.compression else {
+            unreachable!("called for compressed batches only")
+        };
+        let records = self.uncompressed_bytes - RECORD_BATCH_OVERHEAD_BYTES;
+        let flushed = records / buffer_bytes * buffer_bytes;
+        let fed = flushed - self.codec_fed_bytes.min(flushed);
+        self.codec_fed_bytes = self.codec_fed_bytes.max(flushed);
+        Appended {
+            appended_bytes: after - before,
+            full: self.write_limit_bytes <= after,
+            codec_fed_bytes: fed,
+        }
+    }
+
+    /// `closeForRecordAppends`: no more records; the codec's stream is closed, which
+    /// compresses what its buffer still held. Returns those bytes (0 when uncompressed or
+    /// already closed).
+    pub(crate) fn close_for_record_appends(&mut self) -> u32 {
         self.appends = Appends::Closed;
+        match self.compression {
+            BatchCompression::None => 0,
+            BatchCompression::Codec { .. } => {
+                let records = self.uncompressed_bytes - RECORD_BATCH_OVERHEAD_BYTES;
+                let fed = records - self.codec_fed_bytes;
+                self.codec_fed_bytes = records;
+                fed
+            }
+        }
+    }
+
+    /// `ProducerBatch.close()` (at drain): the batch's real size and ratio. Returns the ratio
+    /// for `CompressionRatioEstimator.updateEstimation` when compressed, and the bytes the
+    /// closing fed to the codec.
+    pub(crate) fn close(&mut self, codec: Option<&CodecModel>) -> (Option<f32>, u32) {
+        let fed = self.close_for_record_appends();
+        let records = self.uncompressed_bytes - RECORD_BATCH_OVERHEAD_BYTES;
+        let Some(codec) = codec.filter(|_| self.compression != BatchCompression::None) else {
+            self.built_bytes = Some(self.uncompressed_bytes);
+            return (None, fed);
+        };
+        let compressed = self
+            .built_bytes
+            .map(|built| built - RECORD_BATCH_OVERHEAD_BYTES)
+            .unwrap_or_else(|| codec.size.compressed_bytes(records, self.record_count()));
+        self.built_bytes = Some(RECORD_BATCH_OVERHEAD_BYTES.saturating_add(compressed));
+        let ratio = actual_ratio(compressed, records);
+        self.actual_ratio_bits = ratio.to_bits();
+        (Some(ratio), fed)
     }
 
     /// `waitedTimeMs`: time since the last attempt (creation for a fresh batch), never negative.
@@ -395,6 +528,25 @@ pub(crate) struct Appended {
     pub(crate) appended_bytes: u32,
     /// `is_full()` after the append.
     pub(crate) full: bool,
+    /// Uncompressed bytes the append pushed through the codec (a stream buffer filled).
+    pub(crate) codec_fed_bytes: u32,
+}
+
+/// What sizes a new batch: the first record's exact size (for the record list) and the codec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct BatchSizing {
+    pub(crate) first_record_bytes: u32,
+    pub(crate) compression: BatchCompression,
+}
+
+/// Whether a batch's records go through a codec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BatchCompression {
+    /// `compression.type=none`.
+    None,
+    /// Compressed: the ratio estimate read when the batch was created (`f32` bits) and the
+    /// codec stream's buffer size.
+    Codec { ratio_bits: u32, buffer_bytes: u32 },
 }
 
 /// A guess at how many records a buffer will hold, to size the record list once: as many

@@ -45,7 +45,8 @@
 //! `BuiltInPartitioner`, `TransactionManager`, `TxnPartitionEntry`, `MemoryRecordsBuilder`,
 //! `DefaultRecord`, `Utils.murmur2`, `ExponentialBackoff`, the decision parts of `Sender`).
 //! Simplifications, each documented where it applies:
-//! - only `compression.type=none` is modelled: the world must reject other codecs;
+//! - compression is modelled by its sizes and the decisions made with them ([`compression`]):
+//!   the caller supplies the codec's measured output sizes, the core compresses no byte;
 //! - one topic; transactions are not modelled;
 //! - backoff jitter is drawn once per retry instead of on every check, in integer ns;
 //! - blocked appends are resumed by the caller instead of being woken threads.
@@ -67,6 +68,7 @@ pub mod bench_support;
 pub mod buffer_pool;
 pub mod cluster;
 pub mod completion;
+pub mod compression;
 pub mod config;
 pub mod entropy;
 pub mod idempotence;

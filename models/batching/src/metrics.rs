@@ -6,8 +6,11 @@
 
 /// Totals kept by the accumulator. Per-drain values count every drain, resends included, as
 /// `Sender.updateProduceRequestMetrics` does.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct AccumulatorMetrics {
+    /// `compression-rate-avg` numerator: each drained batch's `compressionRatio()` (1.0
+    /// uncompressed), summed as `f64`.
+    pub compression_ratio_sum: f64,
     /// Records accepted by `append`.
     pub records_appended_total: u64,
     /// Batches created by `append` (split children are counted in `batch_split_total`).

@@ -2,9 +2,9 @@
 //!
 //! Fidelity: follows `DefaultRecordBatch.RECORD_BATCH_OVERHEAD`, `DefaultRecord.sizeInBytes`,
 //! `DefaultRecord.recordSizeUpperBound` (through `AbstractRecords.estimateSizeInBytesUpperBound`)
-//! and `ByteUtils.sizeOfVarint/sizeOfVarlong`. All varints are zigzag-encoded. Only
-//! uncompressed batches are modelled (see the crate doc), so a batch's estimated size equals its
-//! written size: `61 + Σ record sizes`.
+//! and `ByteUtils.sizeOfVarint/sizeOfVarlong`. All varints are zigzag-encoded. These are the
+//! uncompressed sizes, `61 + Σ record sizes`; a compressed batch's estimate and real size are
+//! in `compression`.
 
 /// Bytes of the v2 record-batch header (`RECORD_BATCH_OVERHEAD`).
 pub const RECORD_BATCH_OVERHEAD_BYTES: u32 = 61;

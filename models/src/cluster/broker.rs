@@ -138,6 +138,31 @@ pub(crate) struct ProduceScratch {
     pub(crate) passed: Vec<Watcher>,
 }
 
+/// `LogValidator.validateMessagesAndAssignOffsetsCompressed`: a compressed batch is read back
+/// through its codec to validate every record, and written again when the topic's codec is not
+/// the producer's; the work is per uncompressed byte (`61 + Σ record sizes`).
+fn codec_validation_ns(
+    params: &super::config::ClusterParams,
+    request: &crate::protocol::ProduceRequest,
+) -> u64 {
+    let ps = params.codec_validation_ps_per_byte;
+    if ps == 0 {
+        return 0;
+    }
+    let uncompressed: u64 = request
+        .batches
+        .iter()
+        .map(|b| {
+            61 + b
+                .records
+                .iter()
+                .map(|r| u64::from(r.size_bytes))
+                .sum::<u64>()
+        })
+        .sum();
+    u64::try_from(u128::from(uncompressed) * u128::from(ps) / 1000).unwrap_or(u64::MAX)
+}
+
 impl Cluster {
     pub(crate) fn enqueue_request<E: From<ClusterEvent> + From<NetEvent>>(
         &mut self,
@@ -158,7 +183,9 @@ impl Cluster {
                 let bytes: u64 = r.batches.iter().map(|b| u64::from(b.size_bytes)).sum();
                 let per_batch =
                     self.params.append_cost_per_batch.as_nanos() * r.batches.len() as u64;
-                per_batch + bytes * self.params.append_cost_per_kib_ns / 1024
+                per_batch
+                    + bytes * self.params.append_cost_per_kib_ns / 1024
+                    + codec_validation_ns(&self.params, r)
             }
             Message::MetadataRequest { .. }
             | Message::InitProducerIdRequest { .. }

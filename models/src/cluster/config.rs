@@ -25,7 +25,7 @@
 use serde::Deserialize;
 use sim::{Dist, Duration};
 
-use crate::batching::config::KafkaVersion;
+use crate::batching::config::{CompressionType, KafkaVersion};
 use crate::protocol::{BrokerId, Node};
 
 /// The most brokers a cluster may have (the network keeps one link per ordered node pair).
@@ -332,6 +332,39 @@ fn default_heartbeat_interval_ms() -> f64 {
 fn default_metadata_delay_ms() -> f64 {
     50.0
 }
+/// A topic's `compression.type` (`BrokerCompressionType`: Kafka's topic-level names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TopicCompression {
+    /// Keep the producer's codec (the default).
+    #[default]
+    Producer,
+    /// Store uncompressed.
+    Uncompressed,
+    /// gzip.
+    Gzip,
+    /// snappy.
+    Snappy,
+    /// lz4.
+    Lz4,
+    /// zstd.
+    Zstd,
+}
+
+impl TopicCompression {
+    /// The codec batches are stored with, given the producer's.
+    pub fn target(self, producer: CompressionType) -> CompressionType {
+        match self {
+            TopicCompression::Producer => producer,
+            TopicCompression::Uncompressed => CompressionType::None,
+            TopicCompression::Gzip => CompressionType::Gzip,
+            TopicCompression::Snappy => CompressionType::Snappy,
+            TopicCompression::Lz4 => CompressionType::Lz4,
+            TopicCompression::Zstd => CompressionType::Zstd,
+        }
+    }
+}
+
 fn default_max_message_bytes() -> u32 {
     1_048_588
 }
@@ -384,6 +417,10 @@ pub struct ClusterConfig {
     /// `max.message.bytes` (default 1048588): larger batches get MESSAGE_TOO_LARGE.
     #[serde(rename = "max.message.bytes", default = "default_max_message_bytes")]
     pub max_message_bytes: u32,
+    /// The topic's `compression.type` (default `producer`): a codec other than the
+    /// producer's makes the leader recompress every batch (`LogValidator`).
+    #[serde(rename = "compression.type", default)]
+    pub compression_type: TopicCompression,
     /// Broker CPU per appended batch, ns.
     #[serde(default = "default_append_batch_ns")]
     pub append_cost_per_batch_ns: u64,
@@ -445,6 +482,7 @@ impl Default for ClusterConfig {
             replica_fetch_backoff_ms: default_fetch_backoff_ms(),
             replica_socket_timeout_ms: default_socket_timeout_ms(),
             max_message_bytes: default_max_message_bytes(),
+            compression_type: TopicCompression::Producer,
             append_cost_per_batch_ns: default_append_batch_ns(),
             append_cost_per_byte_ns: default_append_byte_ns(),
             num_io_threads: default_io_threads(),
@@ -494,6 +532,10 @@ pub struct ClusterParams {
     pub replica_socket_timeout: Duration,
     /// `max.message.bytes`.
     pub max_message_bytes: u32,
+    /// The leader's codec work per uncompressed byte of a produced batch, picoseconds
+    /// (`LogValidator`: decompression to validate, recompression when the topic's codec is not
+    /// the producer's); 0 when neither compresses. Set by the world from the codecs' speeds.
+    pub codec_validation_ps_per_byte: u64,
     /// Append cost per batch.
     pub append_cost_per_batch: Duration,
     /// Append cost per 1024 bytes, ns (kept as per-KiB to stay integer).
@@ -577,6 +619,7 @@ impl ClusterConfig {
             )?,
             replica_socket_timeout: socket_timeout,
             max_message_bytes: self.max_message_bytes,
+            codec_validation_ps_per_byte: 0,
             append_cost_per_batch: Duration::from_nanos(self.append_cost_per_batch_ns),
             append_cost_per_kib_ns: (byte_cost * 1024.0).round() as u64,
             num_io_threads: self.num_io_threads,

@@ -677,6 +677,11 @@ impl Cluster {
         &self.params
     }
 
+    /// Sets the leader's codec work per uncompressed byte produced (from the codecs' speeds).
+    pub(crate) fn set_codec_validation_cost(&mut self, ps_per_byte: u64) {
+        self.params.codec_validation_ps_per_byte = ps_per_byte;
+    }
+
     /// The controller's record of partition `p`.
     pub fn partition_state(&self, p: PartitionId) -> &PartitionState {
         &self.partitions[p.0 as usize]

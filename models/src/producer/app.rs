@@ -109,6 +109,9 @@ pub(crate) struct AppThread {
     next_arrival_ns: u64,
     /// When the current `send()` call started (its CPU cost runs from here).
     call_started_ns: u64,
+    /// When the codec work of the current `send()` ends (0: none): the records are written
+    /// into the compressing stream inside `RecordAccumulator.append`, on this thread.
+    codec_free_at_ns: u64,
     key_buf: Vec<u8>,
     run_ahead: RunAhead,
     /// When the application stops sending (the run's send phase), if it is known.
@@ -137,6 +140,7 @@ impl AppThread {
             record_limit: plan.record_limit,
             next_arrival_ns: 0,
             call_started_ns: 0,
+            codec_free_at_ns: 0,
             key_buf: Vec::with_capacity(24),
             run_ahead: RunAhead::Never,
             send_end_ns: plan.duration_ns,
@@ -325,6 +329,7 @@ impl Producer {
         }
         let new = self.workload.next_record();
         self.app.call_started_ns = now;
+        self.app.codec_free_at_ns = 0;
         let key_len = new.key.map_or(0, |k| self.fill_key(k).len() as u32);
         let id = self.records.push(AppRecord {
             sent_at_ns: now,
@@ -406,6 +411,9 @@ impl Producer {
         (id, now): (RecordId, u64),
         outcome: AppendOutcome,
     ) {
+        if self.codec.is_some() {
+            self.charge_app_codec(now);
+        }
         match outcome {
             AppendOutcome::Appended {
                 partition,
@@ -504,11 +512,35 @@ impl Producer {
         self.after_send(ctx, id);
     }
 
+    /// The codec work the append at `now` did on the application thread: `send()` returns
+    /// only once it is done.
+    #[inline(never)]
+    fn charge_app_codec(&mut self, now: u64) {
+        let work = self.acc.take_codec_work();
+        if work.is_empty() {
+            return;
+        }
+        let ns = self.codec_ns(work);
+        self.metrics.codec_app_ns += ns;
+        self.app.codec_free_at_ns = self.app.codec_free_at_ns.max(now) + ns;
+    }
+
+    /// When the current `send()` returns: its own CPU cost from its start, and the codec's
+    /// from the append.
+    #[inline(always)]
+    fn send_free_at(&self) -> u64 {
+        let cpu_done = self.app.call_started_ns + self.app.send_cpu_ns;
+        if self.codec.is_none() {
+            return cpu_done;
+        }
+        cpu_done.max(self.app.codec_free_at_ns)
+    }
+
     /// `send()` returned: the thread is busy until its CPU cost is paid, then takes the next
     /// record (async) or waits for this one's callback (sync).
     #[inline(always)]
     fn after_send(&mut self, ctx: &mut Ctx<'_, Event>, id: RecordId) {
-        let free_at = self.app.call_started_ns + self.app.send_cpu_ns;
+        let free_at = self.send_free_at();
         match self.app.mode {
             SendMode::Sync => {
                 if self.records.is_unfinished(id) {
@@ -628,7 +660,7 @@ impl Producer {
             // A sync send's record is unfinished while the thread waits for it (`after_send`),
             // so it is finished now exactly when these callbacks completed it.
             AppState::WaitingAck { record } if !self.records.is_unfinished(record) => {
-                let free_at = self.app.call_started_ns + self.app.send_cpu_ns;
+                let free_at = self.send_free_at();
                 self.schedule_app_step(ctx, free_at.max(now));
             }
             AppState::Flushing { end } if self.records.all_complete_below(end) => {

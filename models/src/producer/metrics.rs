@@ -12,7 +12,7 @@
 use hdrhistogram::Histogram;
 
 /// Every metric name, in the fixed order of [`ProducerMetrics::rows`].
-pub const METRIC_NAMES: [&str; 43] = [
+pub const METRIC_NAMES: [&str; 47] = [
     "throughput_records_per_s",
     "throughput_bytes_per_s",
     "latency_p50_ms",
@@ -56,11 +56,15 @@ pub const METRIC_NAMES: [&str; 43] = [
     "buffer-exhausted-total",
     "batch-split-total",
     "requests-in-flight-max",
+    "compression-rate-avg",
+    "records_per_batch_avg",
+    "batch_bytes_per_s",
+    "producer_codec_cpu_ratio",
 ];
 
 /// How the metrics read as groups, for summaries: each title with the number of consecutive
 /// names of [`METRIC_NAMES`] it covers, in order.
-pub const METRIC_GROUPS: [(&str, usize); 5] = [
+pub const METRIC_GROUPS: [(&str, usize); 6] = [
     ("throughput", 2),
     ("latency (send to ack, ms)", 6),
     ("records", 4),
@@ -69,6 +73,7 @@ pub const METRIC_GROUPS: [(&str, usize); 5] = [
         14,
     ),
     ("batching and Kafka producer metrics", 17),
+    ("compression and the bytes on the wire", 4),
 ];
 
 /// The checker's outcome classes as metric values, in the order of [`METRIC_NAMES`] (from
@@ -107,7 +112,7 @@ pub struct CheckerCounts {
 
 /// Counters the batching core keeps (drain, retry, error, split, buffer pool), copied out at
 /// the end of a run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub(crate) struct CoreCounters {
     pub(crate) records_drained: u64,
     pub(crate) batches_drained: u64,
@@ -120,6 +125,7 @@ pub(crate) struct CoreCounters {
     pub(crate) batch_splits: u64,
     pub(crate) buffer_exhausted: u64,
     pub(crate) buffer_wait_ns: u64,
+    pub(crate) compression_ratio_sum: f64,
 }
 
 /// The largest latency the histogram tracks exactly (one virtual hour); larger values clamp.
@@ -247,6 +253,10 @@ pub(crate) struct ProducerMetrics {
     pub(crate) requests_in_flight_max: u64,
     /// When the last callback ran.
     pub(crate) last_completion_ns: u64,
+    /// Codec time charged to `send()` on the application thread, ns.
+    pub(crate) codec_app_ns: u64,
+    /// Codec time spent by the sender (closing batches drained before full, splits), ns.
+    pub(crate) codec_sender_ns: u64,
 }
 
 impl ProducerMetrics {
@@ -266,6 +276,8 @@ impl ProducerMetrics {
             buffer_exhausted: 0,
             requests_in_flight_max: 0,
             last_completion_ns: 0,
+            codec_app_ns: 0,
+            codec_sender_ns: 0,
         }
     }
 
@@ -312,7 +324,7 @@ impl ProducerMetrics {
             }
         };
         let errors = core.records_errored + self.send_errors;
-        let values: [f64; 43] = [
+        let values: [f64; 47] = [
             self.records_acked as f64 / secs,
             self.bytes_acked as f64 / secs,
             pct(0.50),
@@ -359,6 +371,14 @@ impl ProducerMetrics {
             core.buffer_exhausted as f64,
             core.batch_splits as f64,
             self.requests_in_flight_max as f64,
+            if core.batches_drained == 0 {
+                0.0
+            } else {
+                core.compression_ratio_sum / core.batches_drained as f64
+            },
+            avg(u128::from(core.records_drained), core.batches_drained),
+            core.batch_bytes_sum as f64 / secs,
+            (self.codec_app_ns + self.codec_sender_ns) as f64 / elapsed_ns.max(1) as f64,
         ];
         METRIC_NAMES.iter().copied().zip(values).collect()
     }
@@ -477,7 +497,8 @@ mod tests {
                 "latency_p50_ms",
                 "records_sent",
                 "delivered_once",
-                "record-send-rate"
+                "record-send-rate",
+                "compression-rate-avg"
             ]
         );
     }

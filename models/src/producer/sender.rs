@@ -491,6 +491,7 @@ impl Producer {
             return (false, check.next_check_at_ns);
         }
         let requests = self.acc.drain(now, &self.metadata.view, &nodes);
+        self.charge_sender_codec();
         let drained = !requests.is_empty();
         for request in requests {
             self.send_produce_request(ctx, net, now, request);
@@ -627,7 +628,8 @@ impl Producer {
                         .with("backoff_ms", backoff_ns / 1_000_000)
                 });
             }
-            CompletionOutcome::Split(_) | CompletionOutcome::LateResponse => {}
+            CompletionOutcome::Split(_) => self.charge_sender_codec(),
+            CompletionOutcome::LateResponse => {}
         }
     }
 

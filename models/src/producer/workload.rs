@@ -167,6 +167,10 @@ pub struct WorkloadConfig {
     /// `close(Duration)`'s timeout in ms (only with `end = "close"`; absent: `close()`, which
     /// waits as long as it takes).
     pub close_timeout_ms: Option<f64>,
+    /// What the values look like (`[workload.values]`): what a codec measures its ratio on.
+    pub values: super::compression::ValueContent,
+    /// Where the codec's ratio and speeds come from (`[workload.compression]`).
+    pub compression: super::compression::CompressionCosts,
 }
 
 impl Default for WorkloadConfig {
@@ -181,6 +185,8 @@ impl Default for WorkloadConfig {
             records: 0,
             end: SendingEnd::Flush,
             close_timeout_ms: None,
+            values: super::compression::ValueContent::default(),
+            compression: super::compression::CompressionCosts::default(),
         }
     }
 }
@@ -380,6 +386,7 @@ impl WorkloadConfig {
                 ));
             }
         };
+        super::compression::validate(&self.values, &self.compression)?;
         Ok(WorkloadPlan {
             mode: self.mode,
             arrivals,

@@ -21,7 +21,7 @@
 //! While any append waits, every partition counts as ready (memory exhausted).
 
 use super::{PendingAppend, RecordAccumulator};
-use crate::batch::{Appended, BufferOrigin, PendingRecord, ProducerBatch};
+use crate::batch::{Appended, BatchSizing, BufferOrigin, PendingRecord, ProducerBatch};
 use crate::buffer_pool::{Allocation, PoolError, WaitTicket, WaiterState};
 use crate::cluster::ClusterView;
 use crate::entropy::Entropy;
@@ -379,9 +379,11 @@ impl RecordAccumulator {
         let Some(Appended {
             appended_bytes,
             full: last_full,
+            codec_fed_bytes,
         }) = last.append_record(&job.record, job.now_ns)
         else {
-            last.close_for_record_appends();
+            let fed = last.close_for_record_appends();
+            self.add_codec_input(fed);
             return None;
         };
         let outcome = AppendOutcome::Appended {
@@ -391,6 +393,9 @@ impl RecordAccumulator {
             new_batch: false,
         };
         self.metrics.records_appended_total += 1;
+        if codec_fed_bytes > 0 {
+            self.add_codec_input(codec_fed_bytes);
+        }
         self.after_append(target, appended_bytes, last_full, env);
         Some(outcome)
     }
@@ -451,16 +456,19 @@ impl RecordAccumulator {
             return outcome;
         }
         let id = self.next_batch_id();
-        let mut batch = ProducerBatch::new(
-            id,
-            partition,
+        let mut batch = ProducerBatch::with_compression(
+            (id, partition),
             job.now_ns,
             (buffer_bytes, BufferOrigin::Pool),
-            job.record.first_record_bytes(),
+            BatchSizing {
+                first_record_bytes: job.record.first_record_bytes(),
+                compression: self.new_batch_compression(),
+            },
         );
         let Appended {
             appended_bytes,
             full: last_full,
+            codec_fed_bytes,
         } = batch
             .append_record(&job.record, job.now_ns)
             .expect("the first record always fits a new batch");
@@ -468,6 +476,7 @@ impl RecordAccumulator {
         queues.queued.push_back(batch);
         let batch_is_full = queues.queued.len() > 1 || last_full;
         self.metrics.records_appended_total += 1;
+        self.add_codec_input(codec_fed_bytes);
         self.metrics.batches_created_total += 1;
         self.after_append(target, appended_bytes, last_full, env);
         AppendOutcome::Appended {

@@ -271,6 +271,15 @@ impl RecordAccumulator {
         if let Some(state) = &mut self.idempotence {
             state.remove_in_flight_batch(&Self::sequenced(&parent));
         }
+        // `splitAndReenqueue`: the estimate restarts from max(1.0, the big batch's ratio), and
+        // the split reads the big batch back through the codec.
+        if let crate::compression::Compression::Codec(_) = self.compression {
+            self.ratio_estimator
+                .reset_for_split(parent.compression_ratio());
+            self.codec_work.decompressed_output_bytes += u64::from(
+                parent.uncompressed_size_bytes() - crate::sizes::RECORD_BATCH_OVERHEAD_BYTES,
+            );
+        }
         let mut children = self.split_records(&parent);
         if let Some(mut sequence) = parent.base_sequence {
             for child in &mut children {
@@ -300,31 +309,37 @@ impl RecordAccumulator {
         let mut children: Vec<ProducerBatch> = Vec::new();
         for record in &parent.records {
             let pending = PendingRecord::new(record.id, record.timestamp_ms, record.shape);
-            let fits = children
+            let appended = children
                 .last_mut()
-                .is_some_and(|c| c.try_append(&pending, c.last_append_at_ns).is_some());
-            if fits {
+                .and_then(|c| c.append_record(&pending, c.last_append_at_ns));
+            if let Some(appended) = appended {
+                self.add_codec_input(appended.codec_fed_bytes);
                 continue;
             }
             if let Some(full) = children.last_mut() {
-                full.close_for_record_appends();
+                let fed = full.close_for_record_appends();
+                self.add_codec_input(fed);
             }
             let buffer = self.config.batch_size_bytes.max(pending.upper_bound_bytes);
             let id = self.next_batch_id();
-            let mut child = ProducerBatch::new(
-                id,
-                parent.partition,
+            let mut child = ProducerBatch::with_compression(
+                (id, parent.partition),
                 parent.created_at_ns,
                 (buffer, BufferOrigin::OffPool),
-                pending.first_record_bytes(),
+                crate::batch::BatchSizing {
+                    first_record_bytes: pending.first_record_bytes(),
+                    compression: self.new_batch_compression(),
+                },
             );
-            child
-                .try_append(&pending, parent.created_at_ns)
+            let appended = child
+                .append_record(&pending, parent.created_at_ns)
                 .expect("the first record always fits a new batch");
+            self.add_codec_input(appended.codec_fed_bytes);
             children.push(child);
         }
         if let Some(last) = children.last_mut() {
-            last.close_for_record_appends();
+            let fed = last.close_for_record_appends();
+            self.add_codec_input(fed);
         }
         children
     }

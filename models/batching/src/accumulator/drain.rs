@@ -174,8 +174,17 @@ impl RecordAccumulator {
             let (producer, base) = state.assign_sequence(partition, batch.id, batch.record_count());
             batch.set_producer_state(producer, base);
         }
-        batch.close_for_record_appends();
+        let codec = match &self.compression {
+            crate::compression::Compression::None => None,
+            crate::compression::Compression::Codec(codec) => Some(codec),
+        };
+        let (ratio, fed) = batch.close(codec);
+        if let Some(ratio) = ratio {
+            self.ratio_estimator.update(ratio);
+        }
+        self.add_codec_input(fed);
         batch.drained(now_ns);
+        self.metrics.compression_ratio_sum += f64::from(batch.compression_ratio());
         self.metrics.record_drain(
             batch.size_bytes(),
             batch.record_count(),

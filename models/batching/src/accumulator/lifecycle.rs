@@ -31,7 +31,8 @@ impl RecordAccumulator {
                 .is_some_and(|b| b.has_reached_delivery_timeout(timeout_ns, now_ns))
             {
                 let mut batch = queues.queued.pop_front().expect("front checked above");
-                batch.close_for_record_appends();
+                // `abortRecordAppends`: the stream is dropped, its bytes are never sent.
+                let _ = batch.close_for_record_appends();
                 expired.push(batch);
             }
         }
@@ -141,7 +142,7 @@ impl RecordAccumulator {
             aborted.extend(queues.queued.drain(..));
         }
         for batch in &mut aborted {
-            batch.close_for_record_appends();
+            let _ = batch.close_for_record_appends();
             batch.final_state = Some(FinalState::Aborted);
             self.metrics.record_error_total += u64::from(batch.record_count());
             self.deallocate(batch, now_ns);

@@ -21,8 +21,9 @@ mod tests;
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::backoff::ExponentialBackoff;
-use crate::batch::{PendingRecord, ProducerBatch};
+use crate::batch::{BatchCompression, PendingRecord, ProducerBatch};
 use crate::buffer_pool::{BufferPool, WaitTicket};
+use crate::compression::{CodecWork, Compression, RatioEstimator};
 use crate::idempotence::{IdempotenceState, SequencedBatch};
 use crate::ids::{BatchId, NodeId, PartitionId};
 use crate::metrics::AccumulatorMetrics;
@@ -160,6 +161,12 @@ pub struct RecordAccumulator {
     closed: bool,
     next_batch_id: u64,
     metrics: AccumulatorMetrics,
+    /// The codec, when batches are compressed.
+    compression: Compression,
+    /// `CompressionRatioEstimator` for the topic and codec.
+    ratio_estimator: RatioEstimator,
+    /// Bytes fed to the codec since the caller last took them.
+    codec_work: CodecWork,
 }
 
 impl RecordAccumulator {
@@ -193,8 +200,51 @@ impl RecordAccumulator {
             closed: false,
             next_batch_id: 0,
             metrics: AccumulatorMetrics::default(),
+            compression: Compression::None,
+            ratio_estimator: RatioEstimator::default(),
+            codec_work: CodecWork::default(),
             config,
         }
+    }
+
+    /// Sets how batches are compressed (`compression.type` with the caller's measured codec).
+    /// Call before the first append.
+    pub fn set_compression(&mut self, compression: Compression) {
+        self.compression = compression;
+    }
+
+    /// How batches are compressed.
+    pub fn compression(&self) -> &Compression {
+        &self.compression
+    }
+
+    /// The topic's `CompressionRatioEstimator` value for the codec.
+    pub fn ratio_estimator(&self) -> RatioEstimator {
+        self.ratio_estimator
+    }
+
+    /// The bytes fed to the codec since the last call, and resets them. Take them after each
+    /// call to charge the thread that made it: `append` and `resume_append` run on the
+    /// application thread; `drain` and `complete` (splits) on the sender.
+    pub fn take_codec_work(&mut self) -> CodecWork {
+        std::mem::take(&mut self.codec_work)
+    }
+
+    /// The compression mode of a batch created now: the estimate is read at creation.
+    fn new_batch_compression(&self) -> BatchCompression {
+        match &self.compression {
+            Compression::None => BatchCompression::None,
+            Compression::Codec(codec) => BatchCompression::Codec {
+                ratio_bits: self.ratio_estimator.estimate().to_bits(),
+                buffer_bytes: codec.stream_buffer_bytes(),
+            },
+        }
+    }
+
+    /// Adds bytes fed to the codec by the current call.
+    #[inline(always)]
+    fn add_codec_input(&mut self, bytes: u32) {
+        self.codec_work.compressed_input_bytes += u64::from(bytes);
     }
 
     /// The settings in force.

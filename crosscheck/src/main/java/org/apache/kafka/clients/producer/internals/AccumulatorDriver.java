@@ -287,6 +287,8 @@ public final class AccumulatorDriver {
         final List<Long> leaders;
         final long randomSeed;
         final boolean kafkaPartitionOrder;
+        /** "none", or "lz4": Kafka's lz4 stream on values that do not compress (see IncompressibleLz4). */
+        final String compression;
 
         ScriptHeader(Map<String, Object> object) {
             script = Fields.integer(object, "script");
@@ -320,9 +322,9 @@ public final class AccumulatorDriver {
                 throw new Fields.FieldException("expected \"partition_order\" to be \"partition\" or \"kafka\"");
             }
             kafkaPartitionOrder = "kafka".equals(order);
-            String compression = Fields.string(object, "compression");
-            if (!compression.equals("none")) {
-                throw new Fields.FieldException("expected \"compression\" to be \"none\"");
+            compression = Fields.string(object, "compression");
+            if (!compression.equals("none") && !compression.equals("lz4")) {
+                throw new Fields.FieldException("expected \"compression\" to be \"none\" or \"lz4\"");
             }
         }
     }
@@ -398,7 +400,11 @@ public final class AccumulatorDriver {
             RecordAccumulator.PartitionerConfig partitionerConfig =
                 new RecordAccumulator.PartitionerConfig(header.adaptive, header.availabilityTimeoutMs);
             SplitMix64 draws = random;
-            accumulator = new RecordAccumulator(logContext, header.batchSize, Compression.NONE, header.lingerMs,
+            // The ratio estimate is a static per topic and codec: every script starts from 1.0.
+            org.apache.kafka.common.record.CompressionRatioEstimator.resetEstimation(TOPIC);
+            Compression compression = header.compression.equals("lz4")
+                ? new IncompressibleLz4() : Compression.NONE;
+            accumulator = new RecordAccumulator(logContext, header.batchSize, compression, header.lingerMs,
                 header.retryBackoffMs, header.retryBackoffMaxMs, header.deliveryTimeoutMs, partitionerConfig,
                 metrics, "producer-metrics", time, new ApiVersions(), transactionManager, pool) {
                 @Override
@@ -919,6 +925,54 @@ public final class AccumulatorDriver {
     }
 
     /** Reflection on Kafka's private members, so that Kafka's own code makes each decision. */
+    /**
+     * Kafka's own lz4 stream ({@code Lz4BlockOutputStream}, frame header, 64 KiB blocks, end mark)
+     * whose block compressor never shrinks a block, so every block is stored raw, as Kafka
+     * stores the blocks of values that do not compress. The bytes a batch takes are then
+     * exactly known on both sides ({@code 7 + sum(4 + block) + 4}), where a real compressor's
+     * output differs between lz4-java and linger's codec by a few bytes, which would move the
+     * estimate and every later room test. The batch still reads back through Kafka's real lz4
+     * input stream, so a split works as it does on a real batch.
+     */
+    static final class IncompressibleLz4 implements Compression {
+        private final Compression lz4 = Compression.lz4().build();
+
+        @Override
+        public CompressionType type() {
+            return CompressionType.LZ4;
+        }
+
+        @Override
+        public java.io.OutputStream wrapForOutput(org.apache.kafka.common.utils.ByteBufferOutputStream buffer,
+                                                  byte messageVersion) {
+            java.io.OutputStream out = lz4.wrapForOutput(buffer, messageVersion);
+            Reflect.setField(out, "compressor", new net.jpountz.lz4.LZ4Compressor() {
+                @Override
+                public int compress(byte[] src, int srcOff, int srcLen, byte[] dest, int destOff, int maxDestLen) {
+                    return srcLen;
+                }
+
+                @Override
+                public int compress(java.nio.ByteBuffer src, int srcOff, int srcLen, java.nio.ByteBuffer dest,
+                                    int destOff, int maxDestLen) {
+                    return srcLen;
+                }
+            });
+            return out;
+        }
+
+        @Override
+        public java.io.InputStream wrapForInput(java.nio.ByteBuffer buffer, byte messageVersion,
+                                                org.apache.kafka.common.utils.BufferSupplier supplier) {
+            return lz4.wrapForInput(buffer, messageVersion, supplier);
+        }
+
+        @Override
+        public int decompressionOutputSize() {
+            return lz4.decompressionOutputSize();
+        }
+    }
+
     static final class Reflect {
         static void setField(Object target, String name, Object value) {
             try {
