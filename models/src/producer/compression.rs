@@ -32,11 +32,13 @@
 //! Speeds cannot be measured inside a run. [`reference_speed`] gives compression and
 //! decompression speeds per codec and level, in MB/s of uncompressed bytes on one core, from
 //! the benchmark table of the zstd project's README (zstd 1.5.1 at -1, lz4 1.9.3, snappy
-//! 1.1.9 and zlib 1.2.11 at -1 on a Core i7-9700K, Silesia corpus), with the slower levels
-//! scaled as lzbench's tables show them (zlib -6 about a third of -1, lz4hc -9 about 40 MB/s,
-//! zstd -3 about two thirds of -1 and falling with the level). They are reference figures for a
-//! fast desktop core; `speed_factor` scales them, and `linger calibrate compression` measures
-//! this machine's instead.
+//! 1.1.9 and zlib 1.2.11 at -1 on a Core i7-9700K, lzbench, Silesia corpus: 530/1700,
+//! 740/4500, 550/1750 and 95/400 MB/s). Only those four pairs come from that table; every
+//! other level's compression speed is this project's estimate, scaled down from them (zlib -6
+//! about a third of -1, LZ4 HC about 40 MB/s at 9, zstd -3 about two thirds of -1 and falling
+//! with the level), not a measurement: run `linger calibrate compression` for this machine's
+//! figures at the level an experiment uses. They are figures for a fast desktop core;
+//! `speed_factor` scales them.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -151,8 +153,8 @@ pub fn reference_speed(codec: CompressionType, level: i32) -> CodecSpeed {
             };
             (compress, 400.0)
         }
-        // snappy 1.1.9: 530 MB/s, 1660 MB/s.
-        CompressionType::Snappy => (530.0, 1660.0),
+        // snappy 1.1.9: 550 MB/s, 1750 MB/s.
+        CompressionType::Snappy => (550.0, 1750.0),
         // lz4 1.9.3 fast compressor (Kafka's default level 9): 740 MB/s, 4500 MB/s; any other
         // level is LZ4 HC: about 40 MB/s at 9, faster at the low levels.
         CompressionType::Lz4 => {
