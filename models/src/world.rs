@@ -35,7 +35,7 @@ use sim::{Ctx, Engine, Instant, Model, RunLimits};
 
 use crate::batching::config::ProducerConfig;
 pub use crate::checker::CheckerReport;
-use crate::checker::check;
+use crate::checker::{check, check_ranges};
 use crate::cluster::{Cluster, ClusterConfig, ClusterEvent};
 use crate::faults::{FaultEvent, Faults, FaultsConfig};
 use crate::network::{NetEvent, Network, NetworkConfig};
@@ -809,11 +809,34 @@ fn not_started(message: String, trace: sim::Trace) -> RunResult {
 /// Runs one world with `seed` and returns its metrics and verdict. A config that cannot run
 /// gives an empty result whose first warning says why ("the run did not start: ...").
 pub fn run(config: &WorldConfig, seed: u64, trace: sim::Trace) -> RunResult {
+    run_judged(config, seed, trace, false).0
+}
+
+/// Runs one world with `seed` untraced, judged both by the range checker (the result's
+/// verdict, as [`run`] gives it) and by the per-record checker on a per-record copy of what the
+/// application was told and of the final logs: the second verdict, for tests that compare the
+/// two. Costs memory per record; not for long runs.
+pub fn run_with_per_record_checker(config: &WorldConfig, seed: u64) -> (RunResult, CheckerReport) {
+    let (result, reference) = run_judged(config, seed, sim::Trace::off(), true);
+    let reference = reference.unwrap_or_else(|| result.checker.clone());
+    (result, reference)
+}
+
+/// [`run`], and with `per_record` also the per-record checker's verdict.
+fn run_judged(
+    config: &WorldConfig,
+    seed: u64,
+    trace: sim::Trace,
+    per_record: bool,
+) -> (RunResult, Option<CheckerReport>) {
     let mut engine: Engine<Event> = Engine::new(seed);
     let mut prepared = match prepare(config, &mut engine) {
         Ok(p) => p,
-        Err(message) => return not_started(message, trace),
+        Err(message) => return (not_started(message, trace), None),
     };
+    if per_record {
+        prepared.world.producer.records.keep_reference();
+    }
     engine.set_trace(trace);
     {
         let world = &mut prepared.world;
@@ -861,9 +884,8 @@ pub fn run(config: &WorldConfig, seed: u64, trace: sim::Trace) -> RunResult {
         }
     };
     let mut warnings = prepared.warnings;
-    finish(engine, prepared.world, (&mut warnings, &stop), seed)
-        .with_stop(stop)
-        .with_warnings(warnings)
+    let (result, reference) = finish(engine, prepared.world, (&mut warnings, &stop), seed);
+    (result.with_stop(stop).with_warnings(warnings), reference)
 }
 
 impl RunResult {
@@ -883,7 +905,7 @@ fn finish(
     world: World,
     (warnings, stop): (&mut Vec<String>, &RunStop),
     seed: u64,
-) -> RunResult {
+) -> (RunResult, Option<CheckerReport>) {
     let World {
         producer,
         cluster,
@@ -898,14 +920,21 @@ fn finish(
             "{unfinished} records had no outcome when the run ended"
         ));
     }
-    // The end of a run is where memory peaks: build the committed logs and drop the cluster,
-    // then move the application's records out (freed chunk by chunk) before checking.
-    let final_logs = cluster.final_logs();
+    // The committed logs as ranges, and the application's records as runs: the verdict costs
+    // memory per run, not per record.
+    let final_logs = cluster.range_logs();
+    let per_record_logs = producer
+        .records
+        .keeps_reference()
+        .then(|| cluster.final_logs());
     let broker_cpu = cluster.handler_stats();
     drop(cluster);
     let mut producer = producer;
-    let sent = producer.records.take_sent_records();
-    let report = check(&sent, &final_logs);
+    let (sent, per_record_sent) = producer.records.take_sent();
+    let report = check_ranges(&sent, &final_logs);
+    let reference = per_record_sent
+        .zip(per_record_logs)
+        .map(|(sent, logs)| check(&sent, &logs));
     match (stop, phase) {
         (RunStop::BoundReached(bound), _) => warnings.push(bound.to_string()),
         (_, Phase::Done { settled: true }) => {}
@@ -935,7 +964,7 @@ fn finish(
         .max(1);
     let metrics = producer.metric_rows(elapsed_ns, &counts);
     let trace = std::mem::take(engine.trace_mut());
-    RunResult {
+    let result = RunResult {
         metrics,
         checker: report,
         warnings: Vec::new(),
@@ -945,7 +974,8 @@ fn finish(
         stop: RunStop::Finished,
         trace,
         broker_cpu,
-    }
+    };
+    (result, reference)
 }
 
 fn checker_counts(report: &CheckerReport) -> CheckerCounts {
