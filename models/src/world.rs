@@ -273,11 +273,20 @@ impl BoundStop {
 /// The default memory budget of a run, in MiB ([`RunConfig::max_memory_mb`]).
 pub const MAX_MEMORY_MB_DEFAULT: u64 = 8192;
 
-/// Bytes a run is estimated to hold per record sent: the application's bookkeeping and the
-/// checker's copy, plus each replica's log entry. Measured on the default experiment (about
-/// 17 B per record at peak), rounded up generously so the estimate is an upper bound.
-const BYTES_PER_RECORD: u64 = 48;
-const BYTES_PER_RECORD_REPLICA: u64 = 8;
+/// What a run is estimated to hold, in bytes, rounded up from measurements of the default
+/// experiment (about 145 bytes per batch of about 30 records at the end of a run): each batch
+/// in the brokers' logs (shared by the replicas, a pointer on each) and the checker's runs of
+/// it (what the application was told, and the final log), ...
+const BYTES_PER_BATCH: u64 = 160;
+const BYTES_PER_BATCH_REPLICA: u64 = 16;
+/// ... a record whose outcome is open, and every record sent after it until it closes ...
+const BYTES_PER_OPEN_RECORD: u64 = 48;
+/// ... a keyed record (a run of its own in the checker's runs and the logs' batches) ...
+const BYTES_PER_KEYED_RECORD: u64 = 80;
+/// ... and each replica of each partition (logs, producer state, fetch state).
+const BYTES_PER_REPLICA: u64 = 4096;
+/// Bytes of a record's size in a batch beyond its value (record header and key, rounded up).
+const RECORD_OVERHEAD_BYTES: u64 = 24;
 
 /// What a run is expected to cost, before it starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -290,7 +299,8 @@ pub struct RunEstimate {
     pub settle_ns: u64,
     /// Records the application will send at most.
     pub records: u64,
-    /// Bytes those records are estimated to hold at the end of the run.
+    /// Bytes the run is estimated to hold at its peak (the end): the batches in the logs and
+    /// the checker's runs, the records open at once, the partitions' replicas.
     pub memory_bytes: u64,
 }
 
@@ -328,14 +338,48 @@ pub fn estimate(config: &WorldConfig) -> Result<RunEstimate, WorldConfigError> {
         0 => by_rate,
         n => n,
     };
-    let per_record =
-        BYTES_PER_RECORD + BYTES_PER_RECORD_REPLICA * u64::from(config.cluster.replication_factor);
+    let replicas = u64::from(config.cluster.replication_factor);
+    // Records per batch: a full batch at a high rate, what one linger (at least a millisecond
+    // of round trip) gathers at a low one.
+    let value_bytes = match plan.values {
+        crate::producer::workload::ValuePlan::Constant(v) => u64::from(v),
+        crate::producer::workload::ValuePlan::Uniform { min, max } => {
+            (u64::from(min) + u64::from(max)) / 2
+        }
+        crate::producer::workload::ValuePlan::Exponential { mean } => u64::from(mean),
+    };
+    let full = u64::from(config.producer.batch_size) / (value_bytes + RECORD_OVERHEAD_BYTES);
+    let gathered = per_sec.saturating_mul(config.producer.linger_ms.max(1)) / 1_000;
+    let per_batch = full.min(gathered).max(1);
+    let batches = records.div_ceil(per_batch);
+    let keyed = !matches!(plan.keys, crate::producer::workload::KeyPlan::None);
+    // A record stays open at most its delivery timeout after `send()` returned (or blocked).
+    let open_ns = (u64::from(config.producer.delivery_timeout_ms))
+        .saturating_add(config.producer.max_block_ms)
+        .saturating_mul(1_000_000)
+        .min(send_ns);
+    let open = u64::try_from(u128::from(per_sec) * u128::from(open_ns) / 1_000_000_000)
+        .unwrap_or(u64::MAX)
+        .min(records);
+    let memory_bytes = batches
+        .saturating_mul(BYTES_PER_BATCH + BYTES_PER_BATCH_REPLICA * replicas)
+        .saturating_add(open.saturating_mul(BYTES_PER_OPEN_RECORD))
+        .saturating_add(if keyed {
+            records.saturating_mul(BYTES_PER_KEYED_RECORD)
+        } else {
+            0
+        })
+        .saturating_add(
+            u64::from(config.cluster.partitions)
+                .saturating_mul(replicas)
+                .saturating_mul(BYTES_PER_REPLICA),
+        );
     Ok(RunEstimate {
         send_ns,
         drain_ns,
         settle_ns,
         records,
-        memory_bytes: records.saturating_mul(per_record),
+        memory_bytes,
     })
 }
 
@@ -1016,6 +1060,30 @@ mod tests {
         let sent = fast.metric("records_sent").unwrap_or(0.0);
         assert!(sent > 100.0, "the run sent only {sent} records");
         (fast.events, slow.events)
+    }
+
+    #[test]
+    fn the_memory_estimate_grows_with_batches_and_open_records_not_with_every_record() {
+        let mut config = default_config();
+        config.run.duration_ms = 3_600_000.0;
+        let hour = estimate(&config).expect("the default experiment is valid");
+        assert_eq!(hour.records, 360_000_000);
+        // About 30 records of 512 B per 16 KiB batch: a few bytes per record, so a virtual hour
+        // fits the default budget.
+        assert!(hour.memory_bytes < hour.records * 10, "{hour:?}");
+        assert!(hour.memory_bytes < MAX_MEMORY_MB_DEFAULT << 20, "{hour:?}");
+        // Keyed records are runs of their own: memory per record.
+        config.workload.keys = Keys::Uniform { count: 1_000 };
+        let keyed = estimate(&config).expect("valid");
+        assert!(keyed.memory_bytes > keyed.records * 80, "{keyed:?}");
+        // Ten times the partitions and replicas cost more, not less.
+        config.workload.keys = Keys::None;
+        config.cluster.partitions = 60;
+        assert!(estimate(&config).expect("valid").memory_bytes > hour.memory_bytes);
+        // A small batch holds fewer records: more batches for the same records.
+        config.cluster.partitions = 6;
+        config.producer.batch_size = 1_024;
+        assert!(estimate(&config).expect("valid").memory_bytes > hour.memory_bytes);
     }
 
     #[test]
