@@ -853,7 +853,16 @@ fn not_started(message: String, trace: sim::Trace) -> RunResult {
 /// Runs one world with `seed` and returns its metrics and verdict. A config that cannot run
 /// gives an empty result whose first warning says why ("the run did not start: ...").
 pub fn run(config: &WorldConfig, seed: u64, trace: sim::Trace) -> RunResult {
-    run_judged(config, seed, trace, false).0
+    run_judged(config, seed, trace, Judges::Ranges).0
+}
+
+/// Which checkers judge a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Judges {
+    /// The range checker only (every run).
+    Ranges,
+    /// The range checker and the per-record checker on a per-record copy.
+    AlsoPerRecord,
 }
 
 /// Runs one world with `seed` untraced, judged both by the range checker (the result's
@@ -861,24 +870,24 @@ pub fn run(config: &WorldConfig, seed: u64, trace: sim::Trace) -> RunResult {
 /// application was told and of the final logs: the second verdict, for tests that compare the
 /// two. Costs memory per record; not for long runs.
 pub fn run_with_per_record_checker(config: &WorldConfig, seed: u64) -> (RunResult, CheckerReport) {
-    let (result, reference) = run_judged(config, seed, sim::Trace::off(), true);
+    let (result, reference) = run_judged(config, seed, sim::Trace::off(), Judges::AlsoPerRecord);
     let reference = reference.unwrap_or_else(|| result.checker.clone());
     (result, reference)
 }
 
-/// [`run`], and with `per_record` also the per-record checker's verdict.
+/// [`run`], and with [`Judges::AlsoPerRecord`] also the per-record checker's verdict.
 fn run_judged(
     config: &WorldConfig,
     seed: u64,
     trace: sim::Trace,
-    per_record: bool,
+    judges: Judges,
 ) -> (RunResult, Option<CheckerReport>) {
     let mut engine: Engine<Event> = Engine::new(seed);
     let mut prepared = match prepare(config, &mut engine) {
         Ok(p) => p,
         Err(message) => return (not_started(message, trace), None),
     };
-    if per_record {
+    if judges == Judges::AlsoPerRecord {
         prepared.world.producer.records.keep_reference();
     }
     engine.set_trace(trace);

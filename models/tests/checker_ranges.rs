@@ -147,6 +147,16 @@ fn build(
             log.pending.push(RecordId(first + len));
         }
     }
+    // A batch that reached no committed log but lies above a high watermark: pending.
+    let mut first = 0u64;
+    for b in batches {
+        first += b.gap;
+        if b.pending && b.copies == 0 {
+            let log = &mut logs[b.partition as usize];
+            log.pending.extend((first..first + b.len).map(RecordId));
+        }
+        first += b.len;
+    }
     for (i, &f) in foreign.iter().enumerate() {
         let log = &mut logs[i % 3];
         let offset = log.records.len() as i64;
@@ -167,10 +177,6 @@ fn build(
             at += 1;
         }
         id += b.len;
-    }
-    // Absent records of pending batches: mark every unlogged id of the batch pending on its log.
-    for b in batches.iter().filter(|b| b.pending && b.copies == 0) {
-        let _ = b;
     }
     for log in &mut logs {
         log.pending.sort_unstable();

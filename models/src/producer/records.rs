@@ -255,8 +255,7 @@ impl AppRecords {
                 RecordId(self.completed_prefix),
                 PartitionId(e.partition),
                 e.key,
-                e.outcome,
-                e.offset,
+                (e.outcome, e.offset),
             );
             self.window.pop_front();
             self.completed_prefix += 1;
@@ -278,8 +277,7 @@ impl AppRecords {
                 RecordId(id),
                 PartitionId(e.partition),
                 e.key,
-                e.outcome,
-                e.offset,
+                (e.outcome, e.offset),
             );
             id += 1;
         }
@@ -374,9 +372,9 @@ mod tests {
             .map(|b| if b < 2 { 1 - b } else { b })
             .collect();
         for b in order {
-            let p = ((b % 3) as usize, ());
-            let base = next_offset[p.0];
-            next_offset[p.0] += 10;
+            let p = (b % 3) as usize;
+            let base = next_offset[p];
+            next_offset[p] += 10;
             let completed = r.complete_each(
                 (0..10).map(|k| {
                     (
