@@ -975,11 +975,12 @@ fn finish(
     }
     // The committed logs as ranges, and the application's records as runs: the verdict costs
     // memory per run, not per record.
-    let final_logs = cluster.range_logs();
+    let mut cluster = cluster;
     let per_record_logs = producer
         .records
         .keeps_reference()
         .then(|| cluster.final_logs());
+    let final_logs = cluster.take_range_logs();
     let broker_cpu = cluster.handler_stats();
     drop(cluster);
     let mut producer = producer;

@@ -789,32 +789,52 @@ impl Cluster {
     /// per partition, the runs of ids at consecutive offsets below the final log's high
     /// watermark, and the ranges of ids pending above it on any replica.
     pub fn range_logs(&self) -> RangeLogs {
-        use crate::checker::RangePartitionLog;
+        RangeLogs {
+            partitions: (0..self.partitions.len())
+                .map(|p| self.range_log(PartitionId(p as u32)))
+                .collect(),
+        }
+    }
+
+    /// [`Cluster::range_logs`] for the end of a run: each partition's replica logs are emptied
+    /// once its ranges are read, so the batches and their ranges are not held at once.
+    pub fn take_range_logs(&mut self) -> RangeLogs {
         let partitions = (0..self.partitions.len())
             .map(|p| {
                 let partition = PartitionId(p as u32);
-                let mut log = RangePartitionLog::new(partition);
-                let source = self.final_source(partition);
-                if let Some((replica, hw)) = source {
-                    for batch in replica
-                        .log
-                        .entries()
-                        .iter()
-                        .take_while(|e| e.base_offset < hw)
-                    {
-                        // Only the batch that straddles the high watermark is cut short.
-                        let below_hw = usize::try_from(hw - batch.base_offset).unwrap_or(0);
-                        for (at, run) in batch.records.runs_between(0, below_hw) {
-                            log.push_run(batch.base_offset + at as i64, run.first, run.len);
-                        }
+                let log = self.range_log(partition);
+                for b in self.partitions[p].replicas.clone() {
+                    if let Some(replica) = self.replica_mut(b, partition) {
+                        replica.log = log::PartitionLog::default();
                     }
                 }
-                let hw = source.map_or(0, |(_, hw)| hw);
-                log.set_pending(self.pending_above(partition, hw));
                 log
             })
             .collect();
         RangeLogs { partitions }
+    }
+
+    /// One partition's final committed log as ranges.
+    fn range_log(&self, partition: PartitionId) -> crate::checker::RangePartitionLog {
+        let mut log = crate::checker::RangePartitionLog::new(partition);
+        let source = self.final_source(partition);
+        if let Some((replica, hw)) = source {
+            for batch in replica
+                .log
+                .entries()
+                .iter()
+                .take_while(|e| e.base_offset < hw)
+            {
+                // Only the batch that straddles the high watermark is cut short.
+                let below_hw = usize::try_from(hw - batch.base_offset).unwrap_or(0);
+                for (at, run) in batch.records.runs_between(0, below_hw) {
+                    log.push_run(batch.base_offset + at as i64, run.first, run.len);
+                }
+            }
+        }
+        let hw = source.map_or(0, |(_, hw)| hw);
+        log.set_pending(self.pending_above(partition, hw));
+        log
     }
 
     /// The final committed logs: per partition, the leader's records below its high watermark
