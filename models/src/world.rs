@@ -274,7 +274,7 @@ impl BoundStop {
 pub const MAX_MEMORY_MB_DEFAULT: u64 = 8192;
 
 /// What a run is estimated to hold, in bytes, rounded up from measurements of the default
-/// experiment (about 145 bytes per batch of about 30 records at the end of a run): each batch
+/// experiment (about 120 bytes per batch of about 30 records at the end of a run): each batch
 /// in the brokers' logs (shared by the replicas, a pointer on each) and the checker's runs of
 /// it (what the application was told, and the final log), ...
 const BYTES_PER_BATCH: u64 = 160;
