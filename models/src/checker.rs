@@ -1136,6 +1136,54 @@ pub fn check_ranges(sent: &SentRuns, logs: &RangeLogs) -> CheckerReport {
     report
 }
 
+/// [`check_ranges`] for logs read one partition at a time: `log_of(p)` gives partition `p`'s
+/// final log, for each of the `partitions` in order, and is dropped once judged, so only one
+/// partition's ranges are held. The same report as [`check_ranges`] on those logs.
+pub fn check_range_partitions(
+    sent: &SentRuns,
+    partitions: usize,
+    mut log_of: impl FnMut(PartitionId) -> RangePartitionLog,
+) -> CheckerReport {
+    let mut tally = RangeTally {
+        counts: [0; CLASSES],
+        examples: Default::default(),
+        duplicate_copies: 0,
+        keys: KeyReorder::new(0),
+    };
+    let no_runs: Vec<SentRun> = Vec::new();
+    let mut foreign_examples: Vec<u64> = Vec::new();
+    for p in 0..partitions.max(sent.partitions.len()) {
+        let partition = PartitionId(p as u32);
+        let runs = sent.partitions.get(p).unwrap_or(&no_runs);
+        assert!(
+            runs.windows(2).all(|w| w[0].end() <= w[1].first.0),
+            "sent records must be in send order with distinct ids"
+        );
+        let log = if p < partitions {
+            log_of(partition)
+        } else {
+            RangePartitionLog::new(partition)
+        };
+        for r in &log.runs {
+            let want = EXAMPLES_PER_CLASS - foreign_examples.len();
+            let (inside, found) = outside(runs, r.first.0, r.first.0 + u64::from(r.len), want);
+            tally.counts[Class::ForeignInLog as usize] += u64::from(r.len) - inside;
+            foreign_examples.extend(found);
+        }
+        let (cover, pending) = partition_coverage(partition, &[&log]);
+        drop(log);
+        tally.judge_partition(runs, &cover, &pending);
+    }
+    tally.examples[Class::ForeignInLog as usize].ids = foreign_examples;
+    let report = tally.report(sent.sent);
+    assert_eq!(
+        report.class_total(),
+        report.sent,
+        "checker accounting: every sent record must fall in exactly one class"
+    );
+    report
+}
+
 /// The coverage of one partition by the logs naming it, and its pending ranges merged.
 fn partition_coverage(
     partition: PartitionId,

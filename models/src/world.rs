@@ -35,7 +35,7 @@ use sim::{Ctx, Engine, Instant, Model, RunLimits};
 
 use crate::batching::config::ProducerConfig;
 pub use crate::checker::CheckerReport;
-use crate::checker::{check, check_ranges};
+use crate::checker::{check, check_range_partitions};
 use crate::cluster::{Cluster, ClusterConfig, ClusterEvent};
 use crate::faults::{FaultEvent, Faults, FaultsConfig};
 use crate::network::{NetEvent, Network, NetworkConfig};
@@ -980,12 +980,14 @@ fn finish(
         .records
         .keeps_reference()
         .then(|| cluster.final_logs());
-    let final_logs = cluster.take_range_logs();
     let broker_cpu = cluster.handler_stats();
-    drop(cluster);
     let mut producer = producer;
     let (sent, per_record_sent) = producer.records.take_sent();
-    let report = check_ranges(&sent, &final_logs);
+    // One partition's ranges at a time, its replica logs freed as they are read.
+    let report = check_range_partitions(&sent, cluster.partition_count() as usize, |p| {
+        cluster.take_range_log(p)
+    });
+    drop(cluster);
     let reference = per_record_sent
         .zip(per_record_logs)
         .map(|(sent, logs)| check(&sent, &logs));
@@ -1003,7 +1005,7 @@ fn finish(
             engine.now()
         )),
     }
-    drop((sent, final_logs));
+    drop(sent);
     let m = &producer.metrics;
     assert_eq!(
         m.records_sent,

@@ -5,15 +5,32 @@
 
 use models::checker::{
     AppOutcome, FinalLogs, FinalPartitionLog, LoggedRecord, SentRecord, SentRuns, check,
-    check_ranges,
+    check_range_partitions, check_ranges,
 };
 use models::protocol::{PartitionId, RecordId};
 use proptest::prelude::*;
 
 fn both(sent: &[SentRecord], logs: &FinalLogs) {
     let expected = check(sent, logs);
-    let got = check_ranges(&SentRuns::of_records(sent), &logs.to_ranges());
+    let runs = SentRuns::of_records(sent);
+    let ranges = logs.to_ranges();
+    let got = check_ranges(&runs, &ranges);
     assert_eq!(got, expected);
+    // Logs of partitions 0, 1, ... once each can also be read one partition at a time.
+    let one_each = ranges
+        .partitions
+        .iter()
+        .enumerate()
+        .all(|(i, log)| log.partition.0 as usize == i);
+    if one_each {
+        let mut logs = ranges.partitions.clone().into_iter();
+        let got = check_range_partitions(&runs, ranges.partitions.len(), |p| {
+            let log = logs.next().expect("one log per partition");
+            assert_eq!(log.partition, p);
+            log
+        });
+        assert_eq!(got, expected);
+    }
 }
 
 /// A random outcome: kind 0 acked at `offset`, 1 acked with −1, 2 failed, 3 unfinished.

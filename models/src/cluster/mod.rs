@@ -796,22 +796,22 @@ impl Cluster {
         }
     }
 
-    /// [`Cluster::range_logs`] for the end of a run: each partition's replica logs are emptied
-    /// once its ranges are read, so the batches and their ranges are not held at once.
-    pub fn take_range_logs(&mut self) -> RangeLogs {
-        let partitions = (0..self.partitions.len())
-            .map(|p| {
-                let partition = PartitionId(p as u32);
-                let log = self.range_log(partition);
-                for b in self.partitions[p].replicas.clone() {
-                    if let Some(replica) = self.replica_mut(b, partition) {
-                        replica.log = log::PartitionLog::default();
-                    }
-                }
-                log
-            })
-            .collect();
-        RangeLogs { partitions }
+    /// One partition's final committed log as ranges ([`Cluster::range_logs`]), for the end of
+    /// a run: the partition's replica logs are emptied once its ranges are read, so the batches
+    /// and their ranges are not held at once.
+    pub fn take_range_log(&mut self, partition: PartitionId) -> crate::checker::RangePartitionLog {
+        let log = self.range_log(partition);
+        let replicas = self
+            .partitions
+            .get(partition.0 as usize)
+            .map(|p| p.replicas.clone())
+            .unwrap_or_default();
+        for b in replicas {
+            if let Some(replica) = self.replica_mut(b, partition) {
+                replica.log = log::PartitionLog::default();
+            }
+        }
+        log
     }
 
     /// One partition's final committed log as ranges.
