@@ -85,9 +85,9 @@ fn check_memory(source: &Source, config: &WorldConfig) -> Result<(), InputError>
             .or_else(|| source.location_of_key(&["run"])),
         format!(
             "[run] max_memory_mb: the run is estimated to hold {estimate_mb} MiB ({} records \
-             sent, replication factor {}), over the budget of {budget_mb} MiB; shorten the run \
-             or raise [run] max_memory_mb (or --max-memory-mb)",
-            estimate.records, config.cluster.replication_factor
+             sent, {} partitions, replication factor {}), over the budget of {budget_mb} MiB; \
+             shorten the run or raise [run] max_memory_mb (or --max-memory-mb)",
+            estimate.records, config.cluster.partitions, config.cluster.replication_factor
         ),
     ))
 }

@@ -309,11 +309,42 @@ fn a_giant_drain_is_warned_about_before_it_starts() {
 
 #[test]
 fn a_run_estimated_over_its_memory_budget_is_refused_before_it_starts() {
-    // The default world for a virtual hour: 360 million records.
-    let ran = linger_within(LIMIT, &["run", "--duration-ms", "3600000"]);
+    // The default world for a virtual hour: 360 million records, about 12 million batches,
+    // against a budget of 64 MiB (the default budget holds it).
+    let ran = linger_within(
+        LIMIT,
+        &["run", "--duration-ms", "3600000", "--max-memory-mb", "64"],
+    );
     assert_eq!(ran.code, 2, "{}", ran.stderr);
     assert!(ran.stderr.contains("[run] max_memory_mb"), "{}", ran.stderr);
-    assert!(ran.stderr.contains("MiB"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("over the budget of 64 MiB"),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr
+            .contains("360000000 records sent, 6 partitions, replication factor 3"),
+        "{}",
+        ran.stderr
+    );
+    // A keyed workload holds a run per record: a virtual day of it is over the default budget.
+    let ran = linger_within(
+        LIMIT,
+        &[
+            "run",
+            "--duration-ms",
+            "86400000",
+            "--set",
+            "workload.keys={ kind = \"uniform\", count = 100 }",
+        ],
+    );
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("over the budget of 8192 MiB"),
+        "{}",
+        ran.stderr
+    );
     assert!(ran.stdout.is_empty(), "nothing ran: {}", ran.stdout);
 }
 

@@ -2,10 +2,29 @@
 //! with the records the brokers finally committed, independently of the model's bookkeeping.
 //!
 //! ```text
-//!   SentRecord { id, partition, key, outcome }  ─┐
-//!                                                 ├─► check() ─► CheckerReport { counts, examples }
-//!   FinalLogs { per partition: (RecordId, offset) } ┘                 └─► guarantees()
+//!   runs: SentRuns { per partition: ids a..b, one outcome } ─┐
+//!                                                             ├─► check_ranges() ─► CheckerReport
+//!   runs: RangeLogs { per partition: offset o, ids a..b }  ───┘        (every run is judged so)
+//!
+//!   per record: SentRecord + FinalLogs { (RecordId, offset) } ──► check()  (the same verdict:
+//!                                      the real-cluster cross-check, and tests comparing both)
 //! ```
+//!
+//! **Memory.** A run is judged from ranges, not from a copy per record: the application's
+//! records become runs of consecutive ids with one outcome (acked ones at consecutive offsets)
+//! once they and every record sent before them are complete, and the final logs are runs of
+//! consecutive ids at consecutive offsets, read from the brokers' batches at the end. With the
+//! sticky partitioner a batch is one run on each side, so memory grows with the batches (about
+//! 30 records each in the default experiment), not with the records; a keyed record is a run of
+//! its own. The verdict is given once, at the end, from the final logs: a record committed at
+//! offset o can still be truncated by an unclean election or replaced after a failover, and a
+//! checker that finalised classes as the run goes would have to know that no copy of a record is
+//! still in flight (in a request on the network, a broker's queue or a replica's log above the
+//! committed prefix) and that the committed prefix can no longer change on any replica. Judging
+//! the final logs' ranges at the end keeps the rule that classes come from the brokers' final
+//! logs with no such bookkeeping, at the cost of keeping each batch's ranges to the end.
+//! [`check_ranges`] and [`check`] give the same report on the same records and logs (property
+//! tested, and compared on the catalog, the scenarios and fault campaigns).
 //!
 //! Every sent record falls in exactly one class (the accounting invariant, asserted):
 //!
@@ -356,8 +375,8 @@ const DENSE_SLACK: usize = 4096;
 struct KeyState {
     /// Which partition walk the rest belongs to (stale entries are reset on first use).
     walk: u32,
-    /// The largest index met so far in this key (0 also when none: nothing is below 0).
-    max_met: usize,
+    /// The largest index (or id) met so far in this key (0 also when none: nothing is below 0).
+    max_met: u64,
     /// Whether any record of the key is reordered in this partition.
     reordered: bool,
 }
@@ -400,7 +419,7 @@ impl KeyReorder {
     }
 
     /// Notes the first copy of record `i`, of `key`, in the current partition.
-    fn met(&mut self, i: usize, key: u32) {
+    fn met(&mut self, i: u64, key: u32) {
         let walk = self.walk;
         let state = if (key as usize) < self.dense_keys {
             if key as usize >= self.keys.len() {
@@ -588,7 +607,7 @@ fn reorder_keys_in_log_order(
                 && let Some(key) = s.key
                 && presence.first_offset[i] == rec.offset
             {
-                keys.met(i, key);
+                keys.met(i as u64, key);
             }
         }
     }
@@ -614,7 +633,7 @@ fn reorder_by_first_offset(sent: &[SentRecord], presence: &mut Presence, keys: &
             presence.reordered[i] = max_met > i;
             max_met = max_met.max(i);
             if let Some(key) = sent[i].key {
-                keys.met(i, key);
+                keys.met(i as u64, key);
             }
         }
     }
@@ -691,4 +710,662 @@ fn judge_one(
         tally.note_keeping_last(Class::Reordered, s.id);
     }
     s.key.is_some()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The range checker: the same verdict from run-length ranges, without a copy per record.
+// ---------------------------------------------------------------------------------------------
+
+/// What the application was told about a run of records, by kind (the checker needs no error
+/// name: a failure is a failure).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// Acked at consecutive offsets from [`SentRun::offset`].
+    Acked,
+    /// Acked with offset −1 (acks=0).
+    AckedNoOffset,
+    /// Reported failed.
+    Failed,
+    /// No callback had run when the run ended.
+    Unfinished,
+}
+
+impl RunOutcome {
+    /// The kind number [`CLASS_OF`] is indexed by.
+    fn kind(self) -> usize {
+        self as usize
+    }
+}
+
+/// Records sent to one partition with consecutive ids and one outcome (acked records at
+/// consecutive offsets). A keyed record is a run of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SentRun {
+    /// The first record's id.
+    pub first: RecordId,
+    /// The offset acknowledged for the first record ([`RunOutcome::Acked`]; 0 otherwise).
+    pub offset: i64,
+    /// How many records.
+    pub len: u32,
+    /// The key index, for a single keyed record.
+    pub key: Option<u32>,
+    /// What the application was told about every record of the run.
+    pub outcome: RunOutcome,
+}
+
+impl SentRun {
+    fn end(&self) -> u64 {
+        self.first.0 + u64::from(self.len)
+    }
+}
+
+/// What the application was told about every `send()`, as runs per partition: memory grows with
+/// the runs (about one per batch when records are not keyed), not with the records.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SentRuns {
+    /// Runs per partition, indexed by partition, in send order.
+    pub partitions: Vec<Vec<SentRun>>,
+    /// Records pushed.
+    pub sent: u64,
+}
+
+impl SentRuns {
+    /// Adds one record; within a partition, records must come in send order (ascending ids).
+    pub fn push(
+        &mut self,
+        id: RecordId,
+        partition: PartitionId,
+        key: Option<u32>,
+        outcome: &AppOutcome,
+    ) {
+        let (outcome, offset) = match *outcome {
+            AppOutcome::Acked { offset } if offset >= 0 => (RunOutcome::Acked, offset),
+            AppOutcome::Acked { .. } => (RunOutcome::AckedNoOffset, 0),
+            AppOutcome::Failed { .. } => (RunOutcome::Failed, 0),
+            AppOutcome::Unfinished => (RunOutcome::Unfinished, 0),
+        };
+        self.push_kind(id, partition, key, (outcome, offset));
+    }
+
+    /// [`SentRuns::push`] with the outcome as a kind and the acked offset.
+    #[inline]
+    pub fn push_kind(
+        &mut self,
+        id: RecordId,
+        partition: PartitionId,
+        key: Option<u32>,
+        (outcome, offset): (RunOutcome, i64),
+    ) {
+        self.sent += 1;
+        let p = partition.0 as usize;
+        if p >= self.partitions.len() {
+            self.partitions.resize_with(p + 1, Vec::new);
+        }
+        let runs = &mut self.partitions[p];
+        if let Some(last) = runs.last_mut()
+            && key.is_none()
+            && last.key.is_none()
+            && last.outcome == outcome
+            && last.end() == id.0
+            && last.len < u32::MAX
+            && (outcome != RunOutcome::Acked || last.offset + i64::from(last.len) == offset)
+        {
+            last.len += 1;
+            return;
+        }
+        runs.push(SentRun {
+            first: id,
+            offset,
+            len: 1,
+            key,
+            outcome,
+        });
+    }
+
+    /// The runs held (a measure of the memory used).
+    pub fn run_count(&self) -> usize {
+        self.partitions.iter().map(Vec::len).sum()
+    }
+}
+
+/// Records with consecutive ids at consecutive offsets of a log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogRun {
+    /// The offset of the first record.
+    pub offset: i64,
+    /// The first record's id.
+    pub first: RecordId,
+    /// How many records.
+    pub len: u32,
+}
+
+/// Consecutive record ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IdRange {
+    /// The first id.
+    pub first: RecordId,
+    /// How many.
+    pub len: u32,
+}
+
+/// [`FinalPartitionLog`] as ranges.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RangePartitionLog {
+    /// Which partition.
+    pub partition: PartitionId,
+    /// The committed records, in offset order, as runs.
+    pub runs: Vec<LogRun>,
+    /// The records at or above the high watermark on some replica, sorted and distinct, merged.
+    pub pending: Vec<IdRange>,
+}
+
+/// [`FinalLogs`] as ranges: memory grows with the batches, not the records.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RangeLogs {
+    /// One entry per partition, in partition order.
+    pub partitions: Vec<RangePartitionLog>,
+}
+
+impl RangePartitionLog {
+    /// An empty log of `partition`.
+    pub fn new(partition: PartitionId) -> Self {
+        RangePartitionLog {
+            partition,
+            runs: Vec::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Appends `len` records with ids from `first` at offsets from `offset`, merging with the
+    /// last run when both continue it.
+    pub fn push_run(&mut self, offset: i64, first: RecordId, len: u32) {
+        if len == 0 {
+            return;
+        }
+        if let Some(last) = self.runs.last_mut()
+            && last.offset + i64::from(last.len) == offset
+            && last.first.0 + u64::from(last.len) == first.0
+            && last.len.checked_add(len).is_some()
+        {
+            last.len += len;
+            return;
+        }
+        self.runs.push(LogRun { offset, first, len });
+    }
+
+    /// Sets the pending ids from ranges in any order, possibly overlapping.
+    pub fn set_pending(&mut self, mut ranges: Vec<IdRange>) {
+        ranges.sort_unstable_by_key(|r| r.first);
+        let mut merged: Vec<IdRange> = Vec::with_capacity(ranges.len());
+        for r in ranges.into_iter().filter(|r| r.len > 0) {
+            if let Some(last) = merged.last_mut() {
+                let last_end = last.first.0 + u64::from(last.len);
+                if r.first.0 <= last_end {
+                    let end = last_end.max(r.first.0 + u64::from(r.len));
+                    if let Ok(len) = u32::try_from(end - last.first.0) {
+                        last.len = len;
+                        continue;
+                    }
+                    // Too long for one range: start a new one where the last ends.
+                    let len = u32::try_from(end - last_end).unwrap_or(u32::MAX);
+                    merged.push(IdRange {
+                        first: RecordId(last_end),
+                        len,
+                    });
+                    continue;
+                }
+            }
+            merged.push(r);
+        }
+        self.pending = merged;
+    }
+}
+
+impl FinalLogs {
+    /// The same logs as ranges.
+    pub fn to_ranges(&self) -> RangeLogs {
+        RangeLogs {
+            partitions: self
+                .partitions
+                .iter()
+                .map(|log| {
+                    let mut out = RangePartitionLog::new(log.partition);
+                    for r in &log.records {
+                        out.push_run(r.offset, r.id, 1);
+                    }
+                    out.set_pending(
+                        log.pending
+                            .iter()
+                            .map(|&first| IdRange { first, len: 1 })
+                            .collect(),
+                    );
+                    out
+                })
+                .collect(),
+        }
+    }
+}
+
+impl SentRuns {
+    /// The same records as runs.
+    pub fn of_records(sent: &[SentRecord]) -> Self {
+        let mut runs = SentRuns::default();
+        for s in sent {
+            runs.push(s.id, s.partition, s.key, &s.outcome);
+        }
+        runs
+    }
+}
+
+/// The smallest (or largest) few ids of a class, kept sorted.
+#[derive(Clone, Debug, Default)]
+struct Few {
+    ids: Vec<u64>,
+}
+
+impl Few {
+    /// Offers the ids `first..first + len` (ascending); keeps the smallest.
+    fn offer_smallest(&mut self, first: u64, len: u64) {
+        if self.ids.len() == EXAMPLES_PER_CLASS && self.ids.last().is_some_and(|&l| l < first) {
+            return;
+        }
+        self.ids
+            .extend((first..first.saturating_add(len)).take(EXAMPLES_PER_CLASS));
+        self.ids.sort_unstable();
+        self.ids.dedup();
+        self.ids.truncate(EXAMPLES_PER_CLASS);
+    }
+
+    /// Offers the ids `first..first + len`; keeps the largest.
+    fn offer_largest(&mut self, first: u64, len: u64) {
+        let end = first.saturating_add(len);
+        let take = len.min(EXAMPLES_PER_CLASS as u64);
+        self.ids.extend((end - take)..end);
+        self.ids.sort_unstable_by(|a, b| b.cmp(a));
+        self.ids.dedup();
+        self.ids.truncate(EXAMPLES_PER_CLASS);
+    }
+}
+
+/// One piece of a partition's coverage by its logs: ids `start..end` each present `copies`
+/// times, the first copy at offset `id + delta`.
+#[derive(Clone, Copy, Debug)]
+struct Cover {
+    start: u64,
+    end: u64,
+    copies: u32,
+    delta: i128,
+}
+
+/// How the logs naming one partition cover the id space: sorted, disjoint pieces.
+fn coverage(runs: &[LogRun]) -> Vec<Cover> {
+    // (id, +1 start / −1 end, delta); ends sort before starts at the same id.
+    let mut bounds: Vec<(u64, i8, i128)> = Vec::with_capacity(runs.len() * 2);
+    for r in runs.iter().filter(|r| r.len > 0) {
+        let delta = i128::from(r.offset) - i128::from(r.first.0);
+        bounds.push((r.first.0, 1, delta));
+        bounds.push((r.first.0 + u64::from(r.len), -1, delta));
+    }
+    bounds.sort_unstable();
+    let mut active: BTreeMap<i128, u32> = BTreeMap::new();
+    let mut copies = 0u32;
+    let mut out = Vec::with_capacity(runs.len());
+    let mut i = 0;
+    while i < bounds.len() {
+        let at = bounds[i].0;
+        while i < bounds.len() && bounds[i].0 == at {
+            let (_, step, delta) = bounds[i];
+            if step > 0 {
+                *active.entry(delta).or_insert(0) += 1;
+                copies += 1;
+            } else {
+                if let Some(n) = active.get_mut(&delta) {
+                    *n -= 1;
+                    if *n == 0 {
+                        active.remove(&delta);
+                    }
+                }
+                copies -= 1;
+            }
+            i += 1;
+        }
+        if let (Some((&delta, _)), Some(&(next, _, _))) = (active.first_key_value(), bounds.get(i))
+        {
+            if let Some(last) = out
+                .last_mut()
+                .filter(|c: &&mut Cover| c.end == at && c.copies == copies && c.delta == delta)
+            {
+                last.end = next;
+            } else {
+                out.push(Cover {
+                    start: at,
+                    end: next,
+                    copies,
+                    delta,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The number of ids of `start..end` inside `runs` (sorted, disjoint), and the first few ids of
+/// `start..end` outside them (at most `want`), in id order.
+fn outside(runs: &[SentRun], start: u64, end: u64, want: usize) -> (u64, Vec<u64>) {
+    let mut inside = 0u64;
+    let mut found = Vec::new();
+    let mut at = start;
+    let mut k = runs.partition_point(|r| r.end() <= start);
+    while at < end {
+        let (next_in, next_out) = match runs.get(k) {
+            Some(r) if r.first.0 < end => (r.first.0.max(at), r.end().min(end)),
+            _ => (end, end),
+        };
+        while found.len() < want && at < next_in {
+            found.push(at);
+            at += 1;
+        }
+        at = next_in.max(at);
+        if at < next_out {
+            inside += next_out - at;
+            at = next_out;
+        }
+        k += 1;
+    }
+    (inside, found)
+}
+
+/// Classifies every sent record against the final logs, from ranges: the same verdict as
+/// [`check`] on the same records and logs, in time and memory that grow with the runs.
+///
+/// Per partition, the logs' runs are turned into a coverage of the id space (how many copies,
+/// and the first copy's offset, which within a piece is the id plus a constant); each sent run
+/// is cut at the pieces' and the pending ranges' bounds, and every cut piece is one class for all
+/// its records. Reordering is found walking the present pieces from the last sent: a record is
+/// reordered when some record sent later has a smaller first offset, and within one piece first
+/// offsets grow with the ids, so only later pieces can reorder it.
+pub fn check_ranges(sent: &SentRuns, logs: &RangeLogs) -> CheckerReport {
+    let mut tally = RangeTally {
+        counts: [0; CLASSES],
+        examples: Default::default(),
+        duplicate_copies: 0,
+        keys: KeyReorder::new(0),
+    };
+    let no_runs: Vec<SentRun> = Vec::new();
+    let sent_to = |p: PartitionId| sent.partitions.get(p.0 as usize).unwrap_or(&no_runs);
+    // Foreign records, counted and noted in log order.
+    let mut foreign_examples: Vec<u64> = Vec::new();
+    for log in &logs.partitions {
+        let runs = sent_to(log.partition);
+        for r in &log.runs {
+            let want = EXAMPLES_PER_CLASS - foreign_examples.len();
+            let (inside, found) = outside(runs, r.first.0, r.first.0 + u64::from(r.len), want);
+            tally.counts[Class::ForeignInLog as usize] += u64::from(r.len) - inside;
+            foreign_examples.extend(found);
+        }
+    }
+    // The logs naming each partition, in the order given.
+    let mut by_partition: BTreeMap<PartitionId, Vec<&RangePartitionLog>> = BTreeMap::new();
+    for log in &logs.partitions {
+        by_partition.entry(log.partition).or_default().push(log);
+    }
+    let partitions = sent.partitions.len().max(
+        by_partition
+            .keys()
+            .next_back()
+            .map_or(0, |p| p.0 as usize + 1),
+    );
+    for p in 0..partitions {
+        let partition = PartitionId(p as u32);
+        let runs = sent_to(partition);
+        assert!(
+            runs.windows(2).all(|w| w[0].end() <= w[1].first.0),
+            "sent records must be in send order with distinct ids"
+        );
+        let named = by_partition.get(&partition).map_or(&[][..], Vec::as_slice);
+        let (cover, pending) = partition_coverage(partition, named);
+        tally.judge_partition(runs, &cover, &pending);
+    }
+    tally.examples[Class::ForeignInLog as usize].ids = foreign_examples;
+    let report = tally.report(sent.sent);
+    assert_eq!(
+        report.class_total(),
+        report.sent,
+        "checker accounting: every sent record must fall in exactly one class"
+    );
+    report
+}
+
+/// [`check_ranges`] for logs read one partition at a time: `log_of(p)` gives partition `p`'s
+/// final log, for each of the `partitions` in order, and is dropped once judged, so only one
+/// partition's ranges are held. The same report as [`check_ranges`] on those logs.
+pub fn check_range_partitions(
+    sent: &SentRuns,
+    partitions: usize,
+    mut log_of: impl FnMut(PartitionId) -> RangePartitionLog,
+) -> CheckerReport {
+    let mut tally = RangeTally {
+        counts: [0; CLASSES],
+        examples: Default::default(),
+        duplicate_copies: 0,
+        keys: KeyReorder::new(0),
+    };
+    let no_runs: Vec<SentRun> = Vec::new();
+    let mut foreign_examples: Vec<u64> = Vec::new();
+    for p in 0..partitions.max(sent.partitions.len()) {
+        let partition = PartitionId(p as u32);
+        let runs = sent.partitions.get(p).unwrap_or(&no_runs);
+        assert!(
+            runs.windows(2).all(|w| w[0].end() <= w[1].first.0),
+            "sent records must be in send order with distinct ids"
+        );
+        let log = if p < partitions {
+            log_of(partition)
+        } else {
+            RangePartitionLog::new(partition)
+        };
+        for r in &log.runs {
+            let want = EXAMPLES_PER_CLASS - foreign_examples.len();
+            let (inside, found) = outside(runs, r.first.0, r.first.0 + u64::from(r.len), want);
+            tally.counts[Class::ForeignInLog as usize] += u64::from(r.len) - inside;
+            foreign_examples.extend(found);
+        }
+        let (cover, pending) = partition_coverage(partition, &[&log]);
+        drop(log);
+        tally.judge_partition(runs, &cover, &pending);
+    }
+    tally.examples[Class::ForeignInLog as usize].ids = foreign_examples;
+    let report = tally.report(sent.sent);
+    assert_eq!(
+        report.class_total(),
+        report.sent,
+        "checker accounting: every sent record must fall in exactly one class"
+    );
+    report
+}
+
+/// The coverage of one partition by the logs naming it, and its pending ranges merged.
+fn partition_coverage(
+    partition: PartitionId,
+    named: &[&RangePartitionLog],
+) -> (Vec<Cover>, Vec<IdRange>) {
+    let cover = match named {
+        [log] => coverage(&log.runs),
+        _ => coverage(
+            &named
+                .iter()
+                .flat_map(|log| log.runs.iter().copied())
+                .collect::<Vec<_>>(),
+        ),
+    };
+    let mut pending = RangePartitionLog::new(partition);
+    pending.set_pending(
+        named
+            .iter()
+            .flat_map(|log| log.pending.iter().copied())
+            .collect(),
+    );
+    (cover, pending.pending)
+}
+
+/// A piece of a sent run that is present in the log: ids `start..start + len`, first copies at
+/// `id + delta`.
+#[derive(Clone, Copy, Debug)]
+struct Present {
+    start: u64,
+    len: u64,
+    delta: i128,
+    key: Option<u32>,
+}
+
+/// What [`check_ranges`] has counted so far.
+struct RangeTally {
+    counts: [u64; CLASSES],
+    examples: [Few; CLASSES],
+    duplicate_copies: u64,
+    keys: KeyReorder,
+}
+
+impl RangeTally {
+    /// Judges the records sent to one partition (`runs`) against its coverage and pending
+    /// ranges: cuts every run at their bounds, each piece one class for all its records.
+    fn judge_partition(&mut self, runs: &[SentRun], cover: &[Cover], pending: &[IdRange]) {
+        let mut present: Vec<Present> = Vec::new();
+        let (mut c, mut q) = (0usize, 0usize);
+        for run in runs {
+            let (start, end) = (run.first.0, run.end());
+            let mut at = start;
+            while at < end {
+                while c < cover.len() && cover[c].end <= at {
+                    c += 1;
+                }
+                while q < pending.len() && pending[q].first.0 + u64::from(pending[q].len) <= at {
+                    q += 1;
+                }
+                // The piece from `at`: covered (copies, delta) or not, pending or not.
+                let (copies, delta, mut next) = match cover.get(c) {
+                    Some(cv) if cv.start <= at => (cv.copies, cv.delta, cv.end.min(end)),
+                    Some(cv) => (0, 0, cv.start.min(end)),
+                    None => (0, 0, end),
+                };
+                let mut is_pending = false;
+                if copies == 0 {
+                    match pending.get(q) {
+                        Some(pr) if pr.first.0 <= at => {
+                            is_pending = true;
+                            next = next.min(pr.first.0 + u64::from(pr.len));
+                        }
+                        Some(pr) => next = next.min(pr.first.0),
+                        None => {}
+                    }
+                }
+                let piece = Present {
+                    start: at,
+                    len: next - at,
+                    delta,
+                    key: run.key,
+                };
+                self.note_piece(run, piece, copies, is_pending);
+                if copies > 0 {
+                    present.push(piece);
+                }
+                at = next;
+            }
+        }
+        self.reorder(&present);
+    }
+
+    /// Counts one piece of `run` with `copies` copies in its class, and its offset mismatches
+    /// and extra copies.
+    fn note_piece(&mut self, run: &SentRun, piece: Present, copies: u32, is_pending: bool) {
+        let Present { start, len, .. } = piece;
+        let kind = run.outcome.kind();
+        let class =
+            CLASS_OF[(usize::from(is_pending) * 16 + kind * 4 + copies.min(2) as usize) & 31];
+        self.note(class, start, len);
+        if copies > 0 {
+            if run.outcome == RunOutcome::Acked
+                && piece.delta != i128::from(run.offset) - i128::from(run.first.0)
+            {
+                self.note(Class::AckedOffsetMismatch, start, len);
+            }
+            self.duplicate_copies += u64::from(copies - 1) * len;
+        }
+    }
+
+    fn note(&mut self, class: Class, start: u64, len: u64) {
+        self.counts[class as usize] += len;
+        self.examples[class as usize].offer_smallest(start, len);
+    }
+
+    /// Marks reordered records among one partition's present pieces (in id order), walking
+    /// them from the last sent: `min_later` is the smallest first offset of any record sent
+    /// later. Then keyed reordering: keyed records are runs of one, met in first-offset order.
+    fn reorder(&mut self, present: &[Present]) {
+        let mut min_later: Option<i128> = None;
+        for piece in present.iter().rev() {
+            let Present {
+                start, len, delta, ..
+            } = *piece;
+            if let Some(m) = min_later {
+                // Reordered: id + delta > m, i.e. id ≥ m − delta + 1.
+                let from = (m - delta + 1).max(i128::from(start));
+                let end = i128::from(start) + i128::from(len);
+                if from < end {
+                    let n = (end - from) as u64;
+                    self.counts[Class::Reordered as usize] += n;
+                    self.examples[Class::Reordered as usize].offer_largest(from as u64, n);
+                }
+            }
+            let first = i128::from(start) + delta;
+            min_later = Some(min_later.map_or(first, |m| m.min(first)));
+        }
+        let mut keyed: Vec<(i128, u64, u32)> = present
+            .iter()
+            .filter_map(|piece| {
+                debug_assert!(piece.key.is_none() || piece.len == 1);
+                piece
+                    .key
+                    .map(|k| (i128::from(piece.start) + piece.delta, piece.start, k))
+            })
+            .collect();
+        if !keyed.is_empty() {
+            keyed.sort_unstable();
+            self.keys.start_partition();
+            for (_, id, key) in keyed {
+                self.keys.met(id, key);
+            }
+        }
+    }
+
+    /// The report of `sent` records.
+    fn report(&self, sent: u64) -> CheckerReport {
+        let count = |class: Class| self.counts[class as usize];
+        let mut report = CheckerReport {
+            sent,
+            delivered_once: count(Class::DeliveredOnce),
+            duplicated: count(Class::Duplicated),
+            acked_lost: count(Class::AckedLost),
+            silent_lost: count(Class::SilentLost),
+            failed_absent: count(Class::FailedAbsent),
+            failed_present: count(Class::FailedPresent),
+            unfinished_absent: count(Class::UnfinishedAbsent),
+            unfinished_present: count(Class::UnfinishedPresent),
+            unsettled: count(Class::Unsettled),
+            duplicate_copies: self.duplicate_copies,
+            reordered: count(Class::Reordered),
+            key_reordered: self.keys.key_reordered,
+            keys_reordered: self.keys.keys_reordered,
+            acked_offset_mismatch: count(Class::AckedOffsetMismatch),
+            foreign_in_log: count(Class::ForeignInLog),
+            examples: BTreeMap::new(),
+        };
+        for class in Class::ALL.into_iter().filter(|&c| count(c) > 0) {
+            let ids = &self.examples[class as usize].ids;
+            report
+                .examples
+                .insert(class.name(), ids.iter().map(|&id| RecordId(id)).collect());
+        }
+        report
+    }
 }

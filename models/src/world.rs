@@ -36,7 +36,7 @@ use sim::{Ctx, Engine, Instant, Model, RunLimits};
 
 use crate::batching::config::ProducerConfig;
 pub use crate::checker::CheckerReport;
-use crate::checker::check;
+use crate::checker::{check, check_range_partitions};
 use crate::cluster::{Cluster, ClusterConfig, ClusterEvent};
 use crate::faults::{FaultEvent, Faults, FaultsConfig};
 use crate::network::{NetEvent, Network, NetworkConfig};
@@ -274,11 +274,20 @@ impl BoundStop {
 /// The default memory budget of a run, in MiB ([`RunConfig::max_memory_mb`]).
 pub const MAX_MEMORY_MB_DEFAULT: u64 = 8192;
 
-/// Bytes a run is estimated to hold per record sent: the application's bookkeeping and the
-/// checker's copy, plus each replica's log entry. Measured on the default experiment (about
-/// 17 B per record at peak), rounded up generously so the estimate is an upper bound.
-const BYTES_PER_RECORD: u64 = 48;
-const BYTES_PER_RECORD_REPLICA: u64 = 8;
+/// What a run is estimated to hold, in bytes, rounded up from measurements of the default
+/// experiment (about 120 bytes per batch of about 30 records at the end of a run): each batch
+/// in the brokers' logs (shared by the replicas, a pointer on each) and the checker's runs of
+/// it (what the application was told, and the final log), ...
+const BYTES_PER_BATCH: u64 = 160;
+const BYTES_PER_BATCH_REPLICA: u64 = 16;
+/// ... a record whose outcome is open, and every record sent after it until it closes ...
+const BYTES_PER_OPEN_RECORD: u64 = 48;
+/// ... a keyed record (a run of its own in the checker's runs and the logs' batches) ...
+const BYTES_PER_KEYED_RECORD: u64 = 80;
+/// ... and each replica of each partition (logs, producer state, fetch state).
+const BYTES_PER_REPLICA: u64 = 4096;
+/// Bytes of a record's size in a batch beyond its value (record header and key, rounded up).
+const RECORD_OVERHEAD_BYTES: u64 = 24;
 
 /// What a run is expected to cost, before it starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -291,7 +300,8 @@ pub struct RunEstimate {
     pub settle_ns: u64,
     /// Records the application will send at most.
     pub records: u64,
-    /// Bytes those records are estimated to hold at the end of the run.
+    /// Bytes the run is estimated to hold at its peak (the end): the batches in the logs and
+    /// the checker's runs, the records open at once, the partitions' replicas.
     pub memory_bytes: u64,
 }
 
@@ -329,14 +339,48 @@ pub fn estimate(config: &WorldConfig) -> Result<RunEstimate, WorldConfigError> {
         0 => by_rate,
         n => n,
     };
-    let per_record =
-        BYTES_PER_RECORD + BYTES_PER_RECORD_REPLICA * u64::from(config.cluster.replication_factor);
+    let replicas = u64::from(config.cluster.replication_factor);
+    // Records per batch: a full batch at a high rate, what one linger (at least a millisecond
+    // of round trip) gathers at a low one.
+    let value_bytes = match plan.values {
+        crate::producer::workload::ValuePlan::Constant(v) => u64::from(v),
+        crate::producer::workload::ValuePlan::Uniform { min, max } => {
+            (u64::from(min) + u64::from(max)) / 2
+        }
+        crate::producer::workload::ValuePlan::Exponential { mean } => u64::from(mean),
+    };
+    let full = u64::from(config.producer.batch_size) / (value_bytes + RECORD_OVERHEAD_BYTES);
+    let gathered = per_sec.saturating_mul(config.producer.linger_ms.max(1)) / 1_000;
+    let per_batch = full.min(gathered).max(1);
+    let batches = records.div_ceil(per_batch);
+    let keyed = !matches!(plan.keys, crate::producer::workload::KeyPlan::None);
+    // A record stays open at most its delivery timeout after `send()` returned (or blocked).
+    let open_ns = (u64::from(config.producer.delivery_timeout_ms))
+        .saturating_add(config.producer.max_block_ms)
+        .saturating_mul(1_000_000)
+        .min(send_ns);
+    let open = u64::try_from(u128::from(per_sec) * u128::from(open_ns) / 1_000_000_000)
+        .unwrap_or(u64::MAX)
+        .min(records);
+    let memory_bytes = batches
+        .saturating_mul(BYTES_PER_BATCH + BYTES_PER_BATCH_REPLICA * replicas)
+        .saturating_add(open.saturating_mul(BYTES_PER_OPEN_RECORD))
+        .saturating_add(if keyed {
+            records.saturating_mul(BYTES_PER_KEYED_RECORD)
+        } else {
+            0
+        })
+        .saturating_add(
+            u64::from(config.cluster.partitions)
+                .saturating_mul(replicas)
+                .saturating_mul(BYTES_PER_REPLICA),
+        );
     Ok(RunEstimate {
         send_ns,
         drain_ns,
         settle_ns,
         records,
-        memory_bytes: records.saturating_mul(per_record),
+        memory_bytes,
     })
 }
 
@@ -821,11 +865,43 @@ fn not_started(message: String, trace: sim::Trace) -> RunResult {
 /// Runs one world with `seed` and returns its metrics and verdict. A config that cannot run
 /// gives an empty result whose first warning says why ("the run did not start: ...").
 pub fn run(config: &WorldConfig, seed: u64, trace: sim::Trace) -> RunResult {
+    run_judged(config, seed, trace, Judges::Ranges).0
+}
+
+/// Which checkers judge a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Judges {
+    /// The range checker only (every run).
+    Ranges,
+    /// The range checker and the per-record checker on a per-record copy.
+    AlsoPerRecord,
+}
+
+/// Runs one world with `seed` untraced, judged both by the range checker (the result's
+/// verdict, as [`run`] gives it) and by the per-record checker on a per-record copy of what the
+/// application was told and of the final logs: the second verdict, for tests that compare the
+/// two. Costs memory per record; not for long runs.
+pub fn run_with_per_record_checker(config: &WorldConfig, seed: u64) -> (RunResult, CheckerReport) {
+    let (result, reference) = run_judged(config, seed, sim::Trace::off(), Judges::AlsoPerRecord);
+    let reference = reference.unwrap_or_else(|| result.checker.clone());
+    (result, reference)
+}
+
+/// [`run`], and with [`Judges::AlsoPerRecord`] also the per-record checker's verdict.
+fn run_judged(
+    config: &WorldConfig,
+    seed: u64,
+    trace: sim::Trace,
+    judges: Judges,
+) -> (RunResult, Option<CheckerReport>) {
     let mut engine: Engine<Event> = Engine::new(seed);
     let mut prepared = match prepare(config, &mut engine) {
         Ok(p) => p,
-        Err(message) => return not_started(message, trace),
+        Err(message) => return (not_started(message, trace), None),
     };
+    if judges == Judges::AlsoPerRecord {
+        prepared.world.producer.records.keep_reference();
+    }
     engine.set_trace(trace);
     {
         let world = &mut prepared.world;
@@ -873,9 +949,8 @@ pub fn run(config: &WorldConfig, seed: u64, trace: sim::Trace) -> RunResult {
         }
     };
     let mut warnings = prepared.warnings;
-    finish(engine, prepared.world, (&mut warnings, &stop), seed)
-        .with_stop(stop)
-        .with_warnings(warnings)
+    let (result, reference) = finish(engine, prepared.world, (&mut warnings, &stop), seed);
+    (result.with_stop(stop).with_warnings(warnings), reference)
 }
 
 impl RunResult {
@@ -895,7 +970,7 @@ fn finish(
     world: World,
     (warnings, stop): (&mut Vec<String>, &RunStop),
     seed: u64,
-) -> RunResult {
+) -> (RunResult, Option<CheckerReport>) {
     let World {
         producer,
         cluster,
@@ -910,14 +985,24 @@ fn finish(
             "{unfinished} records had no outcome when the run ended"
         ));
     }
-    // The end of a run is where memory peaks: build the committed logs and drop the cluster,
-    // then move the application's records out (freed chunk by chunk) before checking.
-    let final_logs = cluster.final_logs();
+    // The committed logs as ranges, and the application's records as runs: the verdict costs
+    // memory per run, not per record.
+    let mut cluster = cluster;
+    let per_record_logs = producer
+        .records
+        .keeps_reference()
+        .then(|| cluster.final_logs());
     let broker_cpu = cluster.handler_stats();
-    drop(cluster);
     let mut producer = producer;
-    let sent = producer.records.take_sent_records();
-    let report = check(&sent, &final_logs);
+    let (sent, per_record_sent) = producer.records.take_sent();
+    // One partition's ranges at a time, its replica logs freed as they are read.
+    let report = check_range_partitions(&sent, cluster.partition_count() as usize, |p| {
+        cluster.take_range_log(p)
+    });
+    drop(cluster);
+    let reference = per_record_sent
+        .zip(per_record_logs)
+        .map(|(sent, logs)| check(&sent, &logs));
     match (stop, phase) {
         (RunStop::BoundReached(bound), _) => warnings.push(bound.to_string()),
         (_, Phase::Done { settled: true }) => {}
@@ -932,7 +1017,7 @@ fn finish(
             engine.now()
         )),
     }
-    drop((sent, final_logs));
+    drop(sent);
     let m = &producer.metrics;
     assert_eq!(
         m.records_sent,
@@ -947,7 +1032,7 @@ fn finish(
         .max(1);
     let metrics = producer.metric_rows(elapsed_ns, &counts);
     let trace = std::mem::take(engine.trace_mut());
-    RunResult {
+    let result = RunResult {
         metrics,
         checker: report,
         warnings: Vec::new(),
@@ -957,7 +1042,8 @@ fn finish(
         stop: RunStop::Finished,
         trace,
         broker_cpu,
-    }
+    };
+    (result, reference)
 }
 
 fn checker_counts(report: &CheckerReport) -> CheckerCounts {
@@ -998,6 +1084,30 @@ mod tests {
         let sent = fast.metric("records_sent").unwrap_or(0.0);
         assert!(sent > 100.0, "the run sent only {sent} records");
         (fast.events, slow.events)
+    }
+
+    #[test]
+    fn the_memory_estimate_grows_with_batches_and_open_records_not_with_every_record() {
+        let mut config = default_config();
+        config.run.duration_ms = 3_600_000.0;
+        let hour = estimate(&config).expect("the default experiment is valid");
+        assert_eq!(hour.records, 360_000_000);
+        // About 30 records of 512 B per 16 KiB batch: a few bytes per record, so a virtual hour
+        // fits the default budget.
+        assert!(hour.memory_bytes < hour.records * 10, "{hour:?}");
+        assert!(hour.memory_bytes < MAX_MEMORY_MB_DEFAULT << 20, "{hour:?}");
+        // Keyed records are runs of their own: memory per record.
+        config.workload.keys = Keys::Uniform { count: 1_000 };
+        let keyed = estimate(&config).expect("valid");
+        assert!(keyed.memory_bytes > keyed.records * 80, "{keyed:?}");
+        // Ten times the partitions and replicas cost more, not less.
+        config.workload.keys = Keys::None;
+        config.cluster.partitions = 60;
+        assert!(estimate(&config).expect("valid").memory_bytes > hour.memory_bytes);
+        // A small batch holds fewer records: more batches for the same records.
+        config.cluster.partitions = 6;
+        config.producer.batch_size = 1_024;
+        assert!(estimate(&config).expect("valid").memory_bytes > hour.memory_bytes);
     }
 
     #[test]

@@ -45,7 +45,7 @@ use sim::{Ctx, Duration, Instant};
 
 use super::handlers::Work;
 use super::injected::{ErrorStage, InjectedError, PartitionError, error_for};
-use super::log::LogBatch;
+use super::log::{BatchRecords, LogBatch};
 use super::producer_state::SeqCheck;
 use super::{Broker, ClusterEvent, DelayedProduce, Role, Watcher, trace_broker};
 use crate::cluster::{Cluster, broker_list};
@@ -596,7 +596,7 @@ impl Cluster {
             base_sequence: batch.base_sequence,
             last_sequence: batch.last_sequence(),
             size_bytes: batch.size_bytes,
-            records: batch.records,
+            records: BatchRecords::of(&batch.records),
         });
         replica.producers.record(&entry);
         replica.log.append(Rc::clone(&entry));
@@ -609,7 +609,7 @@ impl Cluster {
                 .with("seq", entry.base_sequence)
                 .with(
                     "first_record",
-                    entry.records.first().map_or(-1, |r| r.id.0 as i64),
+                    entry.records.first().map_or(-1, |r| r.0 as i64),
                 )
         });
         entry.base_offset

@@ -7,10 +7,142 @@
 //! A follower copies the leader's batches by reference (`Rc`), so replication never clones a
 //! record vector; the batch's offsets are fixed at the leader's append and are the same on
 //! every replica. Truncation cuts at a batch boundary.
+//!
+//! A batch keeps its records' ids as runs of consecutive ids ([`BatchRecords`]), not one entry
+//! per record: with the sticky partitioner a batch's records are usually one run, so a log costs
+//! memory per batch. Nothing on the broker side reads a record's own size (the batch's size is
+//! what fetches and limits use).
 
 use std::rc::Rc;
 
-use crate::protocol::{LeaderEpoch, ProducerId, WireRecord};
+use crate::checker::IdRange;
+use crate::protocol::{LeaderEpoch, ProducerId, RecordId, WireRecord};
+
+/// The ids of a batch's records in order, as runs of consecutive ids (16 bytes when they are
+/// one run, the usual case).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchRecords {
+    runs: Runs,
+}
+
+/// One run inline, or several on the heap.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Runs {
+    One { first: RecordId, len: u32 },
+    Many(Box<ManyRuns>),
+}
+
+/// Several runs, with their total.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ManyRuns {
+    len: u32,
+    runs: Box<[IdRange]>,
+}
+
+impl BatchRecords {
+    /// The ids of `records`, in order.
+    pub fn of(records: &[WireRecord]) -> Self {
+        let len = u32::try_from(records.len()).expect("a batch holds fewer than 2^32 records");
+        let one_run = records.windows(2).all(|w| w[1].id.0 == w[0].id.0 + 1);
+        let runs = match records.first() {
+            Some(first) if one_run => Runs::One {
+                first: first.id,
+                len,
+            },
+            None => Runs::One {
+                first: RecordId(0),
+                len: 0,
+            },
+            Some(_) => {
+                let mut runs: Vec<IdRange> = Vec::new();
+                for r in records {
+                    match runs.last_mut() {
+                        Some(last) if last.first.0 + u64::from(last.len) == r.id.0 => {
+                            last.len += 1;
+                        }
+                        _ => runs.push(IdRange {
+                            first: r.id,
+                            len: 1,
+                        }),
+                    }
+                }
+                Runs::Many(Box::new(ManyRuns {
+                    len,
+                    runs: runs.into_boxed_slice(),
+                }))
+            }
+        };
+        BatchRecords { runs }
+    }
+
+    /// How many records.
+    pub fn len(&self) -> usize {
+        match &self.runs {
+            Runs::One { len, .. } => *len as usize,
+            Runs::Many(many) => many.len as usize,
+        }
+    }
+
+    /// Whether the batch holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The first record's id.
+    pub fn first(&self) -> Option<RecordId> {
+        match &self.runs {
+            Runs::One { len: 0, .. } => None,
+            Runs::One { first, .. } => Some(*first),
+            Runs::Many(many) => many.runs.first().map(|r| r.first),
+        }
+    }
+
+    /// The runs of ids, in record order.
+    pub fn runs(&self) -> impl Iterator<Item = IdRange> + '_ {
+        let (one, many) = match &self.runs {
+            Runs::One { len: 0, .. } => (None, &[][..]),
+            Runs::One { first, len } => (
+                Some(IdRange {
+                    first: *first,
+                    len: *len,
+                }),
+                &[][..],
+            ),
+            Runs::Many(many) => (None, &many.runs[..]),
+        };
+        one.into_iter().chain(many.iter().copied())
+    }
+
+    /// The runs of the records from position `skip` to `end` (exclusive), in record order,
+    /// each with the position of its first record.
+    pub fn runs_between(
+        &self,
+        skip: usize,
+        end: usize,
+    ) -> impl Iterator<Item = (usize, IdRange)> + '_ {
+        let mut at = 0usize;
+        self.runs().filter_map(move |r| {
+            let (start, stop) = (at, at + r.len as usize);
+            at = stop;
+            let (from, to) = (start.max(skip), stop.min(end));
+            (from < to).then(|| {
+                (
+                    from,
+                    IdRange {
+                        first: RecordId(r.first.0 + (from - start) as u64),
+                        len: (to - from) as u32,
+                    },
+                )
+            })
+        })
+    }
+
+    /// Every id, in record order.
+    pub fn ids(&self) -> impl Iterator<Item = RecordId> + '_ {
+        self.runs()
+            .flat_map(|r| (r.first.0..r.first.0 + u64::from(r.len)).map(RecordId))
+    }
+}
 
 /// One batch in a log.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,8 +159,8 @@ pub struct LogBatch {
     pub base_sequence: i32,
     /// Last sequence (−1 when not idempotent).
     pub last_sequence: i32,
-    /// The records.
-    pub records: Vec<WireRecord>,
+    /// The records' ids.
+    pub records: BatchRecords,
     /// Batch size in bytes.
     pub size_bytes: u32,
 }
@@ -126,7 +258,6 @@ impl PartitionLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::RecordId;
 
     fn batch(base: i64, epoch: u32, n: u64) -> Rc<LogBatch> {
         Rc::new(LogBatch {
@@ -136,12 +267,14 @@ mod tests {
             producer_epoch: -1,
             base_sequence: -1,
             last_sequence: -1,
-            records: (0..n)
-                .map(|i| WireRecord {
-                    id: RecordId(base as u64 + i),
-                    size_bytes: 10,
-                })
-                .collect(),
+            records: BatchRecords::of(
+                &(0..n)
+                    .map(|i| WireRecord {
+                        id: RecordId(base as u64 + i),
+                        size_bytes: 10,
+                    })
+                    .collect::<Vec<_>>(),
+            ),
             size_bytes: 100,
         })
     }
@@ -160,6 +293,41 @@ mod tests {
                 .unwrap_or(log.entries().len());
             assert_eq!(log.index_from(offset), expected, "offset {offset}");
         }
+    }
+
+    #[test]
+    fn batch_records_keep_every_id_in_order_as_runs() {
+        let wire = |ids: &[u64]| -> Vec<WireRecord> {
+            ids.iter()
+                .map(|&id| WireRecord {
+                    id: RecordId(id),
+                    size_bytes: 1,
+                })
+                .collect()
+        };
+        for ids in [&[][..], &[4], &[4, 5, 6], &[4, 5, 9, 10, 2, 3, 3]] {
+            let records = BatchRecords::of(&wire(ids));
+            assert_eq!(records.len(), ids.len());
+            assert_eq!(records.first().map(|r| r.0), ids.first().copied());
+            let back: Vec<u64> = records.ids().map(|r| r.0).collect();
+            assert_eq!(back, ids);
+            for skip in 0..=ids.len() {
+                for end in skip..=ids.len() {
+                    let mut between = Vec::new();
+                    for (at, r) in records.runs_between(skip, end) {
+                        assert_eq!(at, skip + between.len());
+                        between
+                            .extend((r.first.0..r.first.0 + u64::from(r.len)).collect::<Vec<_>>());
+                    }
+                    assert_eq!(between, &ids[skip..end]);
+                }
+            }
+        }
+        assert!(matches!(
+            BatchRecords::of(&wire(&[4, 5, 6])).runs,
+            Runs::One { len: 3, .. }
+        ));
+        assert_eq!(std::mem::size_of::<BatchRecords>(), 16);
     }
 
     #[test]

@@ -102,7 +102,7 @@ use self::log::PartitionLog;
 use self::producer_state::ProducerStates;
 pub use self::replica::{FetchRequest, FetchResponse};
 use crate::batching::config::KafkaVersion;
-use crate::checker::FinalLogs;
+use crate::checker::{FinalLogs, IdRange, RangeLogs};
 use crate::network::{NetEvent, Network};
 use crate::protocol::{
     BrokerId, ErrorCode, LeaderEpoch, Message, MetadataResponse, Node, PartitionId,
@@ -774,60 +774,109 @@ impl Cluster {
         self.brokers.iter().map(|b| b.handlers.stats).collect()
     }
 
+    /// The replica whose log is `partition`'s final log: the leader, or for an offline partition
+    /// the replica with the highest high watermark; with its high watermark.
+    fn final_source(&self, partition: PartitionId) -> Option<(&Replica, i64)> {
+        let p = partition.0 as usize;
+        let source = self.leader_of(partition).or_else(|| {
+            self.partitions[p]
+                .replicas
+                .iter()
+                .copied()
+                .max_by_key(|&b| (self.high_watermark_on(b, partition), std::cmp::Reverse(b)))
+        });
+        source
+            .and_then(|b| self.replica(b, partition))
+            .map(|r| (r, r.hw))
+    }
+
+    /// The final committed logs as ranges ([`Cluster::final_logs`] without a copy per record):
+    /// per partition, the runs of ids at consecutive offsets below the final log's high
+    /// watermark, and the ranges of ids pending above it on any replica.
+    pub fn range_logs(&self) -> RangeLogs {
+        RangeLogs {
+            partitions: (0..self.partitions.len())
+                .map(|p| self.range_log(PartitionId(p as u32)))
+                .collect(),
+        }
+    }
+
+    /// One partition's final committed log as ranges ([`Cluster::range_logs`]), for the end of
+    /// a run: the partition's replica logs are emptied once its ranges are read, so the batches
+    /// and their ranges are not held at once.
+    pub fn take_range_log(&mut self, partition: PartitionId) -> crate::checker::RangePartitionLog {
+        let log = self.range_log(partition);
+        let replicas = self
+            .partitions
+            .get(partition.0 as usize)
+            .map(|p| p.replicas.clone())
+            .unwrap_or_default();
+        for b in replicas {
+            if let Some(replica) = self.replica_mut(b, partition) {
+                replica.log = log::PartitionLog::default();
+            }
+        }
+        log
+    }
+
+    /// One partition's final committed log as ranges.
+    fn range_log(&self, partition: PartitionId) -> crate::checker::RangePartitionLog {
+        let mut log = crate::checker::RangePartitionLog::new(partition);
+        let source = self.final_source(partition);
+        if let Some((replica, hw)) = source {
+            for batch in replica
+                .log
+                .entries()
+                .iter()
+                .take_while(|e| e.base_offset < hw)
+            {
+                // Only the batch that straddles the high watermark is cut short.
+                let below_hw = usize::try_from(hw - batch.base_offset).unwrap_or(0);
+                for (at, run) in batch.records.runs_between(0, below_hw) {
+                    log.push_run(batch.base_offset + at as i64, run.first, run.len);
+                }
+            }
+        }
+        let hw = source.map_or(0, |(_, hw)| hw);
+        log.set_pending(self.pending_above(partition, hw));
+        log
+    }
+
     /// The final committed logs: per partition, the leader's records below its high watermark
-    /// (an offline partition uses the replica with the highest high watermark).
+    /// (an offline partition uses the replica with the highest high watermark), a copy per
+    /// record (for tests and the comparison with the per-record checker).
     pub fn final_logs(&self) -> FinalLogs {
         use crate::checker::{FinalPartitionLog, LoggedRecord};
-        let partitions = (0..self.partitions.len())
-            .map(|p| {
-                let partition = PartitionId(p as u32);
-                let source = self.leader_of(partition).or_else(|| {
-                    self.partitions[p]
-                        .replicas
-                        .iter()
-                        .copied()
-                        .max_by_key(|&b| {
-                            (self.high_watermark_on(b, partition), std::cmp::Reverse(b))
+        use crate::protocol::RecordId;
+        let partitions = self
+            .range_logs()
+            .partitions
+            .into_iter()
+            .map(|log| FinalPartitionLog {
+                partition: log.partition,
+                records: log
+                    .runs
+                    .iter()
+                    .flat_map(|r| {
+                        (0..u64::from(r.len)).map(move |k| LoggedRecord {
+                            id: RecordId(r.first.0 + k),
+                            offset: r.offset + k as i64,
                         })
-                });
-                let replica = source.and_then(|b| self.replica(b, partition));
-                let committed = replica.map_or(0, |r| usize::try_from(r.hw).unwrap_or(0));
-                let mut records = Vec::with_capacity(committed);
-                if let Some(replica) = replica {
-                    for batch in replica
-                        .log
-                        .entries()
-                        .iter()
-                        .take_while(|e| e.base_offset < replica.hw)
-                    {
-                        // Only the batch that straddles the high watermark is cut short.
-                        let below_hw = usize::try_from(replica.hw - batch.base_offset)
-                            .map_or(0, |n| n.min(batch.records.len()));
-                        // Enumerating (not zipping with a range) lets `extend` write without
-                        // a capacity check per record.
-                        records.extend(batch.records[..below_hw].iter().enumerate().map(
-                            |(k, r)| LoggedRecord {
-                                id: r.id,
-                                offset: batch.base_offset + k as i64,
-                            },
-                        ));
-                    }
-                }
-                let hw = replica.map_or(0, |r| r.hw);
-                let pending = self.pending_above(partition, hw);
-                FinalPartitionLog {
-                    partition,
-                    records,
-                    pending,
-                }
+                    })
+                    .collect(),
+                pending: log
+                    .pending
+                    .iter()
+                    .flat_map(|r| (r.first.0..r.first.0 + u64::from(r.len)).map(RecordId))
+                    .collect(),
             })
             .collect();
         FinalLogs { partitions }
     }
 
-    /// Ids of the records at or above `hw` on any replica of `partition`, sorted and distinct:
-    /// what the committed log does not hold yet but a later election or fetch still could.
-    fn pending_above(&self, partition: PartitionId, hw: i64) -> Vec<crate::protocol::RecordId> {
+    /// The ids of the records at or above `hw` on any replica of `partition`, as ranges: what
+    /// the committed log does not hold yet but a later election or fetch still could.
+    fn pending_above(&self, partition: PartitionId, hw: i64) -> Vec<IdRange> {
         let mut pending = Vec::new();
         for &broker in &self.partitions[partition.0 as usize].replicas {
             let Some(replica) = self.replica(broker, partition) else {
@@ -839,11 +888,14 @@ impl Cluster {
             let entries = replica.log.entries();
             for batch in &entries[replica.log.index_from(hw)..] {
                 let skip = usize::try_from(hw - batch.base_offset).unwrap_or(0);
-                pending.extend(batch.records.iter().skip(skip).map(|r| r.id));
+                pending.extend(
+                    batch
+                        .records
+                        .runs_between(skip, batch.records.len())
+                        .map(|(_, run)| run),
+                );
             }
         }
-        pending.sort_unstable();
-        pending.dedup();
         pending
     }
 

@@ -178,12 +178,14 @@ mod tests {
             producer_epoch: epoch,
             base_sequence: first,
             last_sequence: first + n - 1,
-            records: (0..n)
-                .map(|i| WireRecord {
-                    id: RecordId(i as u64),
-                    size_bytes: 1,
-                })
-                .collect(),
+            records: crate::cluster::log::BatchRecords::of(
+                &(0..n)
+                    .map(|i| WireRecord {
+                        id: RecordId(i as u64),
+                        size_bytes: 1,
+                    })
+                    .collect::<Vec<_>>(),
+            ),
             size_bytes: 61,
         }
     }

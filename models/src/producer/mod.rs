@@ -200,7 +200,6 @@ impl Producer {
         streams: &sim::RngStreams,
         sender_timer: TimerId,
     ) -> (Producer, Vec<String>) {
-        let expected_records = plan.expected_records();
         let (broker_count, partition_count) = topology;
         let (settings, acc_config, warnings) = Settings::from_config(config);
         let reconnect = ExponentialBackoff::new(
@@ -212,7 +211,7 @@ impl Producer {
             acc: RecordAccumulator::new(acc_config),
             app: AppThread::new(&plan),
             workload: Workload::new(plan, streams),
-            records: AppRecords::with_capacity(expected_records),
+            records: AppRecords::new(),
             metadata: ClientMetadata::new(
                 partition_count,
                 ExponentialBackoff::new(

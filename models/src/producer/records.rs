@@ -1,15 +1,21 @@
-//! What the application was told about every `send()`: one compact entry per record, in send
-//! order, for the callbacks, `flush()`, sync sends, latency, and finally the checker.
+//! What the application was told about every `send()`: one compact entry per record while its
+//! outcome is open, for the callbacks, `flush()`, sync sends and latency; then, in send order,
+//! runs of records for the checker.
 //!
 //! ```text
-//!   send() ──► push(Unfinished) ──► ack(offset) | fail(error) ──► checker's SentRecord list
+//!   send() ──► window: [completed prefix | oldest open record ... newest]   (per record)
+//!                 ack(offset) | fail(error) ─┘  prefix advances ──► SentRuns (per run)
 //! ```
 //!
-//! Units: ns. Each record costs the checker's 48-byte entry plus 16 bytes of send time and size,
-//! and nothing is converted or copied at the end of a run.
+//! Units: ns. A record costs a 40-byte entry from its `send()` until it and every record sent
+//! before it are complete; then it joins its partition's runs of consecutive ids with one
+//! outcome (about one run per batch when records are not keyed; a keyed record is a run of its
+//! own). So memory grows with what is unresolved and with the runs, not with the records.
+
+use std::collections::VecDeque;
 
 use crate::batching::completion::ProduceError;
-use crate::checker::{AppOutcome, SentRecord};
+use crate::checker::{AppOutcome, RunOutcome, SentRecord, SentRuns};
 use crate::protocol::{PartitionId, RecordId};
 
 /// A record's outcome as the producer reports it (the error is a small enum; the checker gets
@@ -21,7 +27,7 @@ pub(crate) enum Outcome {
 }
 
 impl Outcome {
-    /// The checker's form.
+    /// The checker's per-record form.
     #[inline]
     fn app_outcome(self) -> AppOutcome {
         match self {
@@ -29,6 +35,16 @@ impl Outcome {
             Outcome::Failed { error } => AppOutcome::Failed {
                 error: error.name(),
             },
+        }
+    }
+
+    /// The checker's run form: the kind and the offset.
+    #[inline]
+    fn run_outcome(self) -> (RunOutcome, i64) {
+        match self {
+            Outcome::Acked { offset } if offset >= 0 => (RunOutcome::Acked, offset),
+            Outcome::Acked { .. } => (RunOutcome::AckedNoOffset, 0),
+            Outcome::Failed { .. } => (RunOutcome::Failed, 0),
         }
     }
 }
@@ -42,31 +58,31 @@ pub(crate) struct AppRecord {
     pub(crate) bytes: u32,
 }
 
-/// What only the producer needs about a record (the rest is in its [`SentRecord`]).
+/// A record whose outcome is open, or that follows one.
 #[derive(Clone, Copy, Debug)]
-struct SendInfo {
+struct Entry {
     sent_at_ns: u64,
+    /// The acked offset ([`RunOutcome::Acked`]).
+    offset: i64,
+    key: Option<u32>,
+    partition: u32,
     bytes: u32,
+    outcome: RunOutcome,
 }
-
-/// Records per chunk of [`SendInfo`] (a power of two, so an id splits by shifts).
-const CHUNK_BITS: u32 = 16;
-const CHUNK_LEN: usize = 1 << CHUNK_BITS;
-const SLOT_MASK: u64 = (CHUNK_LEN as u64) - 1;
 
 /// Every record the application sent, indexed by [`RecordId`].
 ///
-/// The checker's view of each record ([`SentRecord`]) is kept from the start and updated in
-/// place, so the end of a run hands it over without converting (or holding twice) millions of
-/// entries. The producer's own per-record data sits beside it in fixed-size chunks, which grow
-/// without copying, and a chunk is freed once every record in it is complete (the memory is
-/// reused by the next chunks instead of growing the process).
+/// The window holds the records from the oldest one without an outcome to the newest; once the
+/// records before it are complete they leave the window, in send order, for the checker's runs.
 pub(crate) struct AppRecords {
-    sent: Vec<SentRecord>,
-    info: Vec<Vec<SendInfo>>,
-    /// Every record below this index is complete (acked or failed).
-    completed_prefix: usize,
+    window: VecDeque<Entry>,
+    /// Every record below this id is complete (acked or failed) and has left the window.
+    completed_prefix: u64,
+    len: u64,
     unfinished: u64,
+    runs: SentRuns,
+    /// The per-record view as well, for the comparison with the per-record checker.
+    reference: Option<Vec<SentRecord>>,
 }
 
 /// How a completion changed the record.
@@ -79,77 +95,96 @@ pub(crate) enum Completion {
 }
 
 impl AppRecords {
-    /// Bookkeeping with room for `expected` records (a hint; it grows past it as needed).
-    pub(crate) fn with_capacity(expected: usize) -> Self {
+    pub(crate) fn new() -> Self {
         AppRecords {
-            sent: Vec::with_capacity(expected),
-            info: Vec::with_capacity(expected.div_ceil(CHUNK_LEN)),
-            ..AppRecords::new()
+            window: VecDeque::new(),
+            completed_prefix: 0,
+            len: 0,
+            unfinished: 0,
+            runs: SentRuns::default(),
+            reference: None,
         }
     }
 
-    pub(crate) fn new() -> Self {
-        AppRecords {
-            sent: Vec::new(),
-            info: Vec::new(),
-            completed_prefix: 0,
-            unfinished: 0,
-        }
+    /// Also keeps a per-record copy of what the application was told (costly: for the
+    /// comparison with the per-record checker only).
+    pub(crate) fn keep_reference(&mut self) {
+        self.reference = Some(Vec::new());
+    }
+
+    /// Whether the per-record copy is kept.
+    pub(crate) fn keeps_reference(&self) -> bool {
+        self.reference.is_some()
     }
 
     /// Records a new `send()` (not yet complete) and returns its id.
     pub(crate) fn push(&mut self, record: AppRecord) -> RecordId {
-        let id = RecordId(self.sent.len() as u64);
-        self.sent.push(SentRecord {
-            id,
-            partition: PartitionId(record.partition),
+        let id = RecordId(self.len);
+        self.window.push_back(Entry {
+            sent_at_ns: record.sent_at_ns,
+            offset: 0,
             key: record.key,
-            outcome: AppOutcome::Unfinished,
+            partition: record.partition,
+            bytes: record.bytes,
+            outcome: RunOutcome::Unfinished,
         });
-        if id.0 & SLOT_MASK == 0 {
-            self.info.push(Vec::with_capacity(CHUNK_LEN));
-        }
-        self.info
-            .last_mut()
-            .expect("a chunk was opened for this record")
-            .push(SendInfo {
-                sent_at_ns: record.sent_at_ns,
-                bytes: record.bytes,
+        if let Some(reference) = &mut self.reference {
+            reference.push(SentRecord {
+                id,
+                partition: PartitionId(record.partition),
+                key: record.key,
+                outcome: AppOutcome::Unfinished,
             });
+        }
+        self.len += 1;
         self.unfinished += 1;
         id
     }
 
     pub(crate) fn len(&self) -> u64 {
-        self.sent.len() as u64
+        self.len
     }
 
-    /// The application's view of record `id`, which must not be complete (its send data may
-    /// be freed once it is).
-    pub(crate) fn get(&self, id: RecordId) -> AppRecord {
-        let sent = &self.sent[id.0 as usize];
-        let info = self.info(id);
-        AppRecord {
-            sent_at_ns: info.sent_at_ns,
-            key: sent.key,
-            partition: sent.partition.0,
-            bytes: info.bytes,
-        }
-    }
-
-    /// The send data of record `id` (present until its chunk is freed).
+    /// The window entry of record `id`, if it has not left the window.
     #[inline]
-    fn info(&self, id: RecordId) -> SendInfo {
-        self.info[(id.0 >> CHUNK_BITS) as usize][(id.0 & SLOT_MASK) as usize]
+    fn entry(&self, id: RecordId) -> Option<&Entry> {
+        let at = id.0.checked_sub(self.completed_prefix)?;
+        self.window.get(usize::try_from(at).ok()?)
+    }
+
+    #[inline]
+    fn entry_mut(&mut self, id: RecordId) -> Option<&mut Entry> {
+        let at = id.0.checked_sub(self.completed_prefix)?;
+        self.window.get_mut(usize::try_from(at).ok()?)
+    }
+
+    /// The application's view of record `id`, which must not be complete.
+    pub(crate) fn get(&self, id: RecordId) -> AppRecord {
+        let e = self
+            .entry(id)
+            .expect("a record without an outcome is in the window");
+        AppRecord {
+            sent_at_ns: e.sent_at_ns,
+            key: e.key,
+            partition: e.partition,
+            bytes: e.bytes,
+        }
     }
 
     /// Whether record `id` has no outcome yet.
     pub(crate) fn is_unfinished(&self, id: RecordId) -> bool {
-        matches!(self.sent[id.0 as usize].outcome, AppOutcome::Unfinished)
+        self.entry(id)
+            .is_some_and(|e| e.outcome == RunOutcome::Unfinished)
     }
 
+    /// Sets the partition of record `id`, which must not be complete.
     pub(crate) fn set_partition(&mut self, id: RecordId, partition: u32) {
-        self.sent[id.0 as usize].partition = PartitionId(partition);
+        if let Some(e) = self.entry_mut(id) {
+            e.partition = partition;
+        }
+        if let Some(reference) = &mut self.reference {
+            reference[id.0 as usize].partition = PartitionId(partition);
+        }
     }
 
     pub(crate) fn unfinished(&self) -> u64 {
@@ -159,9 +194,8 @@ impl AppRecords {
     /// Completes record `id` with `outcome` (an ack or a failure): [`AppRecords::complete_each`]
     /// for one record, returning the record as it was sent.
     pub(crate) fn complete(&mut self, id: RecordId, outcome: Outcome) -> Completion {
-        let (key, partition) = {
-            let record = &self.sent[id.0 as usize];
-            (record.key, record.partition.0)
+        let Some(&Entry { key, partition, .. }) = self.entry(id) else {
+            return Completion::Ignored;
         };
         let mut first = None;
         self.complete_each([(id, outcome)], |_, sent_at_ns, bytes| {
@@ -190,14 +224,19 @@ impl AppRecords {
     ) -> u64 {
         let mut count = 0;
         for (id, outcome) in completions {
-            let record = &mut self.sent[id.0 as usize];
-            if !matches!(record.outcome, AppOutcome::Unfinished) {
+            let Some(e) = self.entry_mut(id) else {
+                continue;
+            };
+            if e.outcome != RunOutcome::Unfinished {
                 continue;
             }
-            record.outcome = outcome.app_outcome();
-            let info = self.info(id);
+            (e.outcome, e.offset) = outcome.run_outcome();
+            let (sent_at_ns, bytes) = (e.sent_at_ns, e.bytes);
+            if let Some(reference) = &mut self.reference {
+                reference[id.0 as usize].outcome = outcome.app_outcome();
+            }
             count += 1;
-            on_first(outcome, info.sent_at_ns, info.bytes);
+            on_first(outcome, sent_at_ns, bytes);
         }
         if count > 0 {
             self.unfinished -= count;
@@ -206,42 +245,50 @@ impl AppRecords {
         count
     }
 
-    /// Moves the completed prefix past every complete record and frees the send data of the
-    /// chunks now wholly below it (they are never read again).
+    /// Moves every complete record at the front of the window into the checker's runs.
     fn advance_completed_prefix(&mut self) {
-        let before = self.completed_prefix;
-        let rest = &self.sent[before..];
-        let done = rest
-            .iter()
-            .position(|r| matches!(r.outcome, AppOutcome::Unfinished))
-            .unwrap_or(rest.len());
-        if done == 0 {
-            return;
-        }
-        let after = before + done;
-        self.completed_prefix = after;
-        for chunk in &mut self.info[before / CHUNK_LEN..after / CHUNK_LEN] {
-            *chunk = Vec::new();
+        while let Some(e) = self.window.front() {
+            if e.outcome == RunOutcome::Unfinished {
+                break;
+            }
+            self.runs.push_kind(
+                RecordId(self.completed_prefix),
+                PartitionId(e.partition),
+                e.key,
+                (e.outcome, e.offset),
+            );
+            self.window.pop_front();
+            self.completed_prefix += 1;
         }
     }
 
     /// Whether every record with an id below `end` is complete (`flush()`'s condition).
     pub(crate) fn all_complete_below(&self, end: u64) -> bool {
-        self.completed_prefix as u64 >= end
+        self.completed_prefix >= end
     }
 
-    /// The application's view of every record, for the checker (copying; tests only).
+    /// The records sent so far, as the checker's runs, and the per-record view if it was kept
+    /// (the end of a run: the window is emptied into the runs, records without an outcome as
+    /// unfinished); afterwards only the counts remain.
+    pub(crate) fn take_sent(&mut self) -> (SentRuns, Option<Vec<SentRecord>>) {
+        let mut id = self.completed_prefix;
+        for e in std::mem::take(&mut self.window) {
+            self.runs.push_kind(
+                RecordId(id),
+                PartitionId(e.partition),
+                e.key,
+                (e.outcome, e.offset),
+            );
+            id += 1;
+        }
+        self.completed_prefix = id;
+        (std::mem::take(&mut self.runs), self.reference.take())
+    }
+
+    /// The records held one by one (the window), a measure of the memory used.
     #[cfg(test)]
-    pub(crate) fn sent_records(&self) -> Vec<SentRecord> {
-        self.sent.clone()
-    }
-
-    /// Moves the application's view of every record out for the checker (the end of a run,
-    /// where memory peaks) and frees the producer's per-record data; afterwards the records
-    /// are gone and only the counts remain.
-    pub(crate) fn take_sent_records(&mut self) -> Vec<SentRecord> {
-        self.info = Vec::new();
-        std::mem::take(&mut self.sent)
+    fn window_len(&self) -> usize {
+        self.window.len()
     }
 }
 
@@ -258,15 +305,10 @@ mod tests {
         }
     }
 
-    #[cfg(target_pointer_width = "64")]
-    #[test]
-    fn the_checker_entry_is_48_bytes_as_the_module_docs_say() {
-        assert_eq!(std::mem::size_of::<SentRecord>(), 48);
-    }
-
     #[test]
     fn the_completed_prefix_tracks_out_of_order_completions() {
         let mut r = AppRecords::new();
+        r.keep_reference();
         let a = r.push(record());
         let b = r.push(record());
         assert!(matches!(
@@ -292,74 +334,84 @@ mod tests {
             "a late ack is ignored"
         );
         assert_eq!(r.unfinished(), 0);
-        let sent = r.sent_records();
+        assert_eq!(r.window_len(), 0, "complete records leave the window");
+        let (runs, reference) = r.take_sent();
+        let sent = reference.expect("the reference was kept");
         assert_eq!(
             sent[0].outcome,
             AppOutcome::Failed {
                 error: "TimeoutException"
             }
         );
+        assert_eq!(runs, SentRuns::of_records(&sent));
     }
 
     #[test]
-    fn records_across_chunk_boundaries_keep_their_ids_and_outcomes() {
-        let mut r = AppRecords::with_capacity(10);
-        let count = CHUNK_LEN as u64 * 2 + 3;
+    fn records_leave_the_window_in_send_order_as_runs_per_partition() {
+        let mut r = AppRecords::new();
+        r.keep_reference();
+        let count = 1_000u64;
+        // Ten records at a time to one partition, as the sticky partitioner sends them.
         for i in 0..count {
             let id = r.push(AppRecord {
                 sent_at_ns: i * 10,
-                partition: (i % 7) as u32,
+                partition: ((i / 10) % 3) as u32,
                 bytes: i as u32,
                 ..record()
             });
             assert_eq!(id, RecordId(i));
         }
         let last = RecordId(count - 1);
-        let boundary = RecordId(CHUNK_LEN as u64);
-        assert_eq!(r.get(boundary).sent_at_ns, CHUNK_LEN as u64 * 10);
-        let Completion::First(sent) = r.complete(boundary, Outcome::Acked { offset: 9 }) else {
-            panic!("the first completion of {boundary:?} counts")
-        };
-        assert_eq!(
-            (sent.sent_at_ns, sent.bytes),
-            (CHUNK_LEN as u64 * 10, CHUNK_LEN as u32)
-        );
-        r.set_partition(last, 5);
-        assert!(!r.is_unfinished(boundary));
-        assert!(r.is_unfinished(last));
-        assert_eq!(r.get(last).partition, 5);
+        r.set_partition(last, 2);
+        assert_eq!(r.get(last).partition, 2);
         assert_eq!(r.get(last).bytes, (count - 1) as u32);
-        // Completing the whole first chunk frees its send data; the rest stays readable.
-        for i in 0..CHUNK_LEN as u64 {
-            r.complete(RecordId(i), Outcome::Acked { offset: i as i64 });
+        // Complete all but the last batch of ten, each batch at consecutive offsets of its
+        // partition, the second batch before the first.
+        let mut next_offset = [0i64; 3];
+        let order: Vec<u64> = (0..count / 10 - 1)
+            .map(|b| if b < 2 { 1 - b } else { b })
+            .collect();
+        for b in order {
+            let p = (b % 3) as usize;
+            let base = next_offset[p];
+            next_offset[p] += 10;
+            let completed = r.complete_each(
+                (0..10).map(|k| {
+                    (
+                        RecordId(b * 10 + k),
+                        Outcome::Acked {
+                            offset: base + k as i64,
+                        },
+                    )
+                }),
+                |_, _, _| {},
+            );
+            assert_eq!(completed, 10);
+            if b == 1 {
+                assert_eq!(r.window_len(), count as usize, "record 0 is still open");
+            }
         }
-        assert!(r.all_complete_below(CHUNK_LEN as u64 + 1));
-        assert!(r.info[0].capacity() == 0 && r.info[1].len() == CHUNK_LEN);
         assert_eq!(
-            r.get(RecordId(CHUNK_LEN as u64 + 1)).sent_at_ns,
-            (CHUNK_LEN as u64 + 1) * 10
+            r.window_len(),
+            10,
+            "only the open batch stays in the window"
         );
-        assert_eq!(r.unfinished(), count - 1 - CHUNK_LEN as u64);
-        let copied = r.sent_records();
-        let taken = r.take_sent_records();
-        assert_eq!(copied, taken);
-        assert_eq!(taken.len() as u64, count);
-        assert!(
-            taken
-                .iter()
-                .enumerate()
-                .all(|(i, s)| s.id == RecordId(i as u64))
-        );
-        assert_eq!(taken[CHUNK_LEN].outcome, AppOutcome::Acked { offset: 9 });
-        assert_eq!(taken[1].outcome, AppOutcome::Acked { offset: 1 });
+        assert!(r.is_unfinished(last));
+        assert!(!r.is_unfinished(RecordId(0)));
+        assert_eq!(r.unfinished(), 10);
+        let (runs, reference) = r.take_sent();
+        let sent = reference.expect("the reference was kept");
+        assert_eq!(runs, SentRuns::of_records(&sent));
+        assert_eq!(runs.sent, count);
+        assert_eq!(sent[990].outcome, AppOutcome::Unfinished);
+        assert_eq!(sent[999].partition, PartitionId(2));
+        // Batches 0 and 1 landed in different partitions, so no run spans two batches here;
+        // each batch is one run.
         assert_eq!(
-            taken[CHUNK_LEN + 1].partition,
-            PartitionId(((CHUNK_LEN + 1) % 7) as u32)
+            runs.run_count(),
+            (count / 10) as usize + 1,
+            "and the moved record"
         );
-        assert_eq!(
-            r.unfinished(),
-            count - 1 - CHUNK_LEN as u64,
-            "the counts survive taking the records"
-        );
+        assert_eq!(r.unfinished(), 10, "the counts survive taking the records");
     }
 }

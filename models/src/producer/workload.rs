@@ -466,28 +466,6 @@ fn value_bytes_in_range(key: &'static str, bytes: u32) -> Result<u32, WorkloadEr
     Ok(bytes)
 }
 
-/// Largest number of records whose bookkeeping is reserved up front.
-const RESERVE_RECORDS_MAX: u64 = 20_000_000;
-
-impl WorkloadPlan {
-    /// About how many records the run will send, to size the bookkeeping once (0: unknown).
-    pub(crate) fn expected_records(&self) -> usize {
-        let by_rate = match (self.arrivals, self.duration_ns) {
-            (ArrivalPlan::Constant { gap_ns }, Some(d)) => d / gap_ns + 1,
-            (ArrivalPlan::Poisson { mean_gap_ns }, Some(d)) => {
-                d / mean_gap_ns + d / mean_gap_ns / 16 + 16
-            }
-            _ => 0,
-        };
-        let expected = match self.record_limit {
-            Some(limit) if by_rate == 0 => limit,
-            Some(limit) => limit.min(by_rate),
-            None => by_rate,
-        };
-        expected.min(RESERVE_RECORDS_MAX) as usize
-    }
-}
-
 /// Integer cumulative weights of Zipf(s) over `count` keys, scaled so the total is about 2^62.
 /// Floats are used once here; every draw afterwards is an integer comparison.
 fn zipf_table(count: u64, s: f64) -> Vec<u64> {
