@@ -409,6 +409,27 @@ const RESERVE_RECORDS_MAX: u64 = 20_000_000;
 
 impl WorkloadPlan {
     /// About how many records the run will send, to size the bookkeeping once (0: unknown).
+    /// The load the application offers, in records per virtual second: the arrival process's
+    /// mean rate (an on/off process averages over its periods). `None` for a closed loop (sync
+    /// sends, or saturating arrivals), whose rate is whatever the producer allows.
+    pub(crate) fn offered_per_sec(&self) -> Option<f64> {
+        if self.mode == SendMode::Sync {
+            return None;
+        }
+        match self.arrivals {
+            ArrivalPlan::Constant { gap_ns }
+            | ArrivalPlan::Poisson {
+                mean_gap_ns: gap_ns,
+            } => Some(1e9 / gap_ns as f64),
+            ArrivalPlan::OnOff {
+                gap_ns,
+                on_ns,
+                off_ns,
+            } => Some(1e9 / gap_ns as f64 * on_ns as f64 / (on_ns + off_ns) as f64),
+            ArrivalPlan::Saturate => None,
+        }
+    }
+
     pub(crate) fn expected_records(&self) -> usize {
         let by_rate = match (self.arrivals, self.duration_ns) {
             (ArrivalPlan::Constant { gap_ns }, Some(d)) => d / gap_ns + 1,
