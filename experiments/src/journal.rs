@@ -462,6 +462,7 @@ mod tests {
                 values: vec![0.into(), 5.into(), "x".into()],
             }],
             shard: Shard::ALL,
+            partial: false,
         }
     }
 

@@ -110,6 +110,15 @@ pub struct Manifest {
     pub axes: Vec<ManifestAxis>,
     /// Which slice of the points this directory holds.
     pub shard: Shard,
+    /// The directory holds only some of the sweep's points on purpose (a merge of some shards
+    /// only); reports and rankings then say "partial". Absent (false) in a whole sweep's
+    /// manifest, so older directories read the same.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub partial: bool,
+}
+
+fn is_false(flag: &bool) -> bool {
+    !*flag
 }
 
 impl Manifest {
@@ -613,6 +622,7 @@ mod tests {
                 values: vec![0.into(), 5.into()],
             }],
             shard: Shard::ALL,
+            partial: false,
         }
     }
 

@@ -131,6 +131,7 @@ pub fn manifest_of(experiment: &Experiment, point_count: usize, shard: Shard) ->
         point_count,
         axes,
         shard,
+        partial: false,
     }
 }
 
