@@ -134,6 +134,13 @@ pub fn resolve(argument: Option<&Path>) -> Result<(Source, String)> {
             entry.name.to_string(),
         ));
     }
+    if find(&name, EntryKind::Scenario).is_some() {
+        return Err(InputError::new(format!(
+            "{name} is a teaching scenario, not an experiment file: run it with \
+             `linger run --scenario {name}`, or draw it with `linger teach {name}`"
+        ))
+        .into());
+    }
     let names = CATALOG
         .iter()
         .filter(|e| e.kind == EntryKind::Experiment)

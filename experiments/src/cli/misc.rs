@@ -32,14 +32,8 @@ pub struct CheckConfigArgs {
 pub fn check_config(args: &CheckConfigArgs) -> Result<ExitCode> {
     let version = match &args.kafka_version {
         None => KafkaVersion::default(),
-        Some(text) => KafkaVersion::parse(text).ok_or_else(|| {
-            lib_error(
-                InputError::new(format!(
-                    "--kafka-version {text}: expected MAJOR.MINOR, e.g. 3.9, or 3.0.0 or 3.1.0 for those releases"
-                ))
-                .into(),
-            )
-        })?,
+        Some(text) => KafkaVersion::parse(text)
+            .ok_or_else(|| lib_error(InputError::new(kafka_version_error(text)).into()))?,
     };
     let bytes = std::fs::read(&args.file).map_err(|error| {
         lib_error(InputError::new(format!("cannot read {}: {error}", args.file.display())).into())
@@ -65,6 +59,25 @@ pub fn check_config(args: &CheckConfigArgs) -> Result<ExitCode> {
             eprintln!("{name}: {}", refusal_summary(&errors.errors));
             Ok(ExitCode::from(2))
         }
+    }
+}
+
+/// Why `--kafka-version TEXT` is refused: a release linger has no profile for (such as 2.8),
+/// or text that is not a version at all.
+fn kafka_version_error(text: &str) -> String {
+    let numbers: Vec<Option<u32>> = text.trim().split('.').map(|p| p.parse().ok()).collect();
+    let is_version = (2..=3).contains(&numbers.len()) && numbers.iter().all(Option::is_some);
+    if is_version {
+        format!(
+            "--kafka-version {text}: linger has no profile for Kafka {text}; it models the \
+             producer defaults and rules of Kafka {}",
+            KafkaVersion::SUPPORTED
+        )
+    } else {
+        format!(
+            "--kafka-version {text}: not a Kafka release; write MAJOR.MINOR, {}",
+            KafkaVersion::SUPPORTED
+        )
     }
 }
 
@@ -108,8 +121,14 @@ pub fn refusal_summary(errors: &[ConfigError]) -> String {
 pub fn list() -> Result<ExitCode> {
     let mut out = String::new();
     for (kind, title) in [
-        (EntryKind::Experiment, "experiments"),
-        (EntryKind::Scenario, "teaching scenarios"),
+        (
+            EntryKind::Experiment,
+            "experiments (linger run NAME; a sweep: linger sweep NAME --out DIR)",
+        ),
+        (
+            EntryKind::Scenario,
+            "teaching scenarios (linger teach NAME draws one; linger run --scenario NAME runs it)",
+        ),
     ] {
         out.push_str(&format!("{title}:\n"));
         for entry in CATALOG.iter().filter(|e| e.kind == kind) {
@@ -133,7 +152,8 @@ pub fn list() -> Result<ExitCode> {
     }
     out.push_str(&super::alias_lines());
     out.push_str(
-        "\nrun one: linger run NAME (or --scenario NAME); sweep: linger sweep NAME --out DIR\n",
+        "\nan experiment: linger run NAME, or linger sweep NAME --out DIR for its sweep; a \
+         teaching scenario or alias: linger teach NAME, or linger run --scenario NAME\n",
     );
     emit(&out);
     Ok(ExitCode::SUCCESS)

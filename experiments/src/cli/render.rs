@@ -130,6 +130,22 @@ pub fn standard_plots(dir: &Path) -> Result<()> {
 /// Runs `linger teach`: the scenario with a kept trace, rendered as a sequence diagram.
 pub fn teach(args: &TeachArgs) -> Result<ExitCode> {
     let Some(name) = args.scenario.as_deref() else {
+        let outputs = [
+            ("--svg", &args.svg),
+            ("--html", &args.html),
+            ("--trace", &args.trace),
+        ];
+        if let Some((flag, Some(path))) = outputs.iter().find(|(_, path)| path.is_some()) {
+            return Err(lib_error(
+                InputError::new(format!(
+                    "{flag} {} needs a teaching scenario to draw: linger teach NAME {flag} {} \
+                     (`linger teach` with no arguments lists them)",
+                    path.display(),
+                    path.display()
+                ))
+                .into(),
+            ));
+        }
         emit(&teaching_listing());
         return Ok(ExitCode::SUCCESS);
     };
