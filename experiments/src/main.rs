@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         Some(Command::Merge(args)) => cli::sweep::merge(&args),
         Some(Command::CheckConfig(args)) => cli::misc::check_config(&args),
         Some(Command::List) => cli::misc::list(),
+        Some(Command::Keys(args)) => cli::misc::keys(&args),
         Some(Command::Bench(args)) => cli::bench::bench(&args),
         Some(Command::Plot(args)) => cli::render::plot(&args),
         Some(Command::Report(args)) => cli::render::report(&args),

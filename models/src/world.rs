@@ -1099,7 +1099,7 @@ mod tests {
     fn running_sends_ahead_is_exact_when_saturating_a_small_buffer() {
         let mut config = default_config();
         config.run.duration_ms = 100.0;
-        config.workload.arrivals = Arrivals::Saturate;
+        config.workload.arrivals = Arrivals::Saturate {};
         config.workload.send_cpu_ms = 0.002;
         config.producer.buffer_memory = 128 * 1024;
         assert_run_ahead_is_exact(&config, 11);

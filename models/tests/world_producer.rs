@@ -164,7 +164,7 @@ fn acks0_completes_on_send_with_offset_minus_one() {
 #[test]
 fn send_cpu_cost_bounds_the_send_rate() {
     let mut config = default_config();
-    config.workload.arrivals = Arrivals::Saturate;
+    config.workload.arrivals = Arrivals::Saturate {};
     config.workload.send_cpu_ms = 0.1;
     config.run.duration_ms = 100.0;
     let r = run(&config, 1, sim::Trace::off());

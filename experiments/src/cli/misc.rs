@@ -1,4 +1,4 @@
-//! `linger check-config` and `linger list`.
+//! `linger check-config`, `linger list` and `linger keys`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +39,7 @@ pub fn check_config(args: &CheckConfigArgs) -> Result<ExitCode> {
         lib_error(InputError::new(format!("cannot read {}: {error}", args.file.display())).into())
     })?;
     let name = args.file.display().to_string();
+    let mut client_warnings = Vec::new();
     let result = if args.file.extension().is_some_and(|ext| ext == "toml") {
         let text = String::from_utf8_lossy(&bytes);
         match producer_config_from_toml_str(&text, &args.file, version) {
@@ -49,9 +50,13 @@ pub fn check_config(args: &CheckConfigArgs) -> Result<ExitCode> {
     } else {
         let entries = parse_properties(&bytes, Some(&name))
             .map_err(|error| lib_error(InputError::new(error.to_string()).into()))?;
+        let keys: Vec<&str> = entries.iter().map(|entry| entry.key.as_str()).collect();
+        client_warnings = missing_client_keys(&keys);
         ProducerConfig::from_entries(version, entries)
     };
-    let lines = check_config_lines(&result);
+    let mut lines = check_config_lines(&result);
+    lines.extend(client_warnings);
+    lines.push(NOT_SIMULATED_NOTE.to_owned());
     emit(&(lines.join("\n") + "\n"));
     match result {
         Ok(_) => Ok(ExitCode::SUCCESS),
@@ -60,6 +65,41 @@ pub fn check_config(args: &CheckConfigArgs) -> Result<ExitCode> {
             Ok(ExitCode::from(2))
         }
     }
+}
+
+/// What `check-config` says about every file: the parts of a producer the simulation leaves
+/// out, whatever the keys.
+const NOT_SIMULATED_NOTE: &str = "note: linger simulates batching, the buffer pool, \
+    partitioning, retries, idempotence and delivery against a simulated cluster; it does not \
+    simulate serialisation (value sizes come from [workload]), interceptors, TLS and SASL, \
+    Schema Registry, transactions or metrics reporters (`linger keys \"not simulated\"` lists \
+    the keys)";
+
+/// Warnings for the keys a real `KafkaProducer` cannot start without, which a simulation does
+/// not need: `bootstrap.servers` (an empty list by default: `ClientUtils.parseAndValidateAddresses`
+/// throws "No resolvable bootstrap urls") and the serializers (`ConfigDef` has no default for
+/// them: "Missing required configuration ... which has no default value", unless they are
+/// passed to the constructor).
+fn missing_client_keys(keys: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    if !keys.contains(&"bootstrap.servers") {
+        out.push(
+            "warning: bootstrap.servers is not set: the real KafkaProducer would fail \
+             (ConfigException: No resolvable bootstrap urls given in bootstrap.servers); the \
+             simulation does not need it"
+                .to_owned(),
+        );
+    }
+    for key in ["key.serializer", "value.serializer"] {
+        if !keys.contains(&key) {
+            out.push(format!(
+                "warning: {key} is not set: the real KafkaProducer would fail (ConfigException: \
+                 Missing required configuration \"{key}\" which has no default value) unless the \
+                 application passes a serializer to its constructor; the simulation does not need it"
+            ));
+        }
+    }
+    out
 }
 
 /// Why `--kafka-version TEXT` is refused: a release linger has no profile for (such as 2.8),
@@ -106,15 +146,50 @@ pub fn refusal_summary(errors: &[ConfigError]) -> String {
         "all of them Kafka would also refuse: ConfigException".to_owned()
     } else if by_kafka == 0 {
         let them = if total == 1 { "it" } else { "them" };
-        format!("Kafka would not refuse {them}: it only warns about unknown keys")
+        format!(
+            "Kafka would not refuse {them}: it only logs unknown keys and would silently run \
+             with the default of the key meant"
+        )
     } else {
         format!(
-            "{by_kafka} of them Kafka would also refuse: ConfigException; it only warns about \
+            "{by_kafka} of them Kafka would also refuse: ConfigException; it only logs \
              unknown keys"
         )
     };
     let noun = if total == 1 { "error" } else { "errors" };
     format!("linger refuses this configuration: {total} {noun} ({which})")
+}
+
+/// Arguments of `linger keys`.
+#[derive(Debug, clap::Args)]
+pub struct KeysArgs {
+    /// One section (workload, producer, cluster, network, faults, run, sweep, experiment,
+    /// distribution, or "not simulated"); default: all of them.
+    pub section: Option<String>,
+    /// Print the reference as Markdown (the text of docs/keys.md) instead.
+    #[arg(long)]
+    pub markdown: bool,
+}
+
+/// Runs `linger keys`: the key reference, generated from the tables the parser checks against.
+pub fn keys(args: &KeysArgs) -> Result<ExitCode> {
+    if args.markdown {
+        if args.section.is_some() {
+            return Err(lib_error(
+                InputError::new(
+                    "--markdown prints the whole reference; leave out the section, or drop \
+                     --markdown to print one section",
+                )
+                .into(),
+            ));
+        }
+        emit(&experiments::reference::markdown());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let text = experiments::reference::text(args.section.as_deref())
+        .map_err(|message| lib_error(InputError::new(message).into()))?;
+    emit(&text);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs `linger list`.

@@ -33,6 +33,8 @@ pub enum Command {
     CheckConfig(misc::CheckConfigArgs),
     /// List the shipped experiments and teaching scenarios.
     List,
+    /// Print the reference of every experiment file key (type, unit, default, allowed, example).
+    Keys(misc::KeysArgs),
     /// Time a hot loop: the engine, the accumulator, or the default world.
     Bench(bench::BenchArgs),
     /// Plot a metric against an axis from a sweep's results (SVG and PNG).

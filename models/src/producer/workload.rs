@@ -53,7 +53,9 @@ pub enum Arrivals {
         off_ms: f64,
     },
     /// As fast as the thread can go: the next send starts when the previous `send()` returns.
-    Saturate,
+    /// (A struct variant with no fields, so that `deny_unknown_fields` refuses a stray key
+    /// beside `kind`, which serde ignores for a unit variant of an internally tagged enum.)
+    Saturate {},
 }
 
 impl Default for Arrivals {
@@ -63,12 +65,12 @@ impl Default for Arrivals {
 }
 
 /// Which keys the records carry.
-#[derive(Clone, Copy, Debug, PartialEq, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Keys {
-    /// No key: the built-in sticky partitioner chooses.
-    #[default]
-    None,
+    /// No key: the built-in sticky partitioner chooses (no fields, refusing stray keys as
+    /// [`Arrivals::Saturate`] does).
+    None {},
     /// Key `key-<k>` with `k` uniform over `0..count`.
     Uniform {
         /// Number of distinct keys.
@@ -91,6 +93,12 @@ pub enum ValueBytes {
     Constant(u32),
     /// A distribution.
     Dist(ValueDist),
+}
+
+impl Default for Keys {
+    fn default() -> Self {
+        Keys::None {}
+    }
 }
 
 impl Default for ValueBytes {
@@ -145,7 +153,7 @@ impl Default for WorkloadConfig {
         WorkloadConfig {
             mode: SendMode::Async,
             arrivals: Arrivals::default(),
-            keys: Keys::None,
+            keys: Keys::None {},
             value_bytes: ValueBytes::default(),
             send_cpu_ms: 0.0,
             flush_every_ms: 0.0,
@@ -301,7 +309,7 @@ impl WorkloadConfig {
                     off_ns: ms_to_ns("arrivals.off_ms", off_ms)?,
                 }
             }
-            Arrivals::Saturate => ArrivalPlan::Saturate,
+            Arrivals::Saturate {} => ArrivalPlan::Saturate,
         };
         let send_cpu_ns = ms_to_ns("send_cpu_ms", self.send_cpu_ms)?;
         if arrivals == ArrivalPlan::Saturate && self.mode == SendMode::Async && send_cpu_ns == 0 {
@@ -340,7 +348,7 @@ impl WorkloadConfig {
 
     fn key_plan(&self) -> Result<KeyPlan, WorkloadError> {
         Ok(match self.keys {
-            Keys::None => KeyPlan::None,
+            Keys::None {} => KeyPlan::None,
             Keys::Uniform { count } => {
                 if count == 0 || count > u64::from(u32::MAX) + 1 {
                     return Err(bad(
@@ -635,7 +643,7 @@ mod tests {
         .expect_err("zero keys");
         assert_eq!(err.key, "keys.count");
         let err = WorkloadConfig {
-            arrivals: Arrivals::Saturate,
+            arrivals: Arrivals::Saturate {},
             ..WorkloadConfig::default()
         }
         .plan()
