@@ -56,6 +56,7 @@ pub const CATALOG: &[Entry] = &[
     entry!(Experiment, "anomalies-sweep", "anomalies-sweep.toml"),
     entry!(Experiment, "durability-sweep", "durability-sweep.toml"),
     entry!(Experiment, "sync-vs-async", "sync-vs-async.toml"),
+    entry!(Experiment, "tuning-rtt30", "tuning-rtt30.toml"),
     entry!(Scenario, "acks0-lost", "scenarios/acks0-lost.toml"),
     entry!(Scenario, "sync-vs-async", "scenarios/sync-vs-async.toml"),
     entry!(Scenario, "async-batching", "scenarios/async-batching.toml"),

@@ -16,4 +16,5 @@ pub mod spec;
 pub mod stats;
 pub mod summary;
 pub mod sweep;
+pub mod tune;
 pub mod world;

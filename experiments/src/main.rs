@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         Some(Command::Run(args)) => cli::run::run(&args),
         Some(Command::Sweep(args)) => cli::sweep::sweep(&args),
         Some(Command::Merge(args)) => cli::sweep::merge(&args),
+        Some(Command::Tune(args)) => cli::tune::tune(&args),
         Some(Command::CheckConfig(args)) => cli::misc::check_config(&args),
         Some(Command::List) => cli::misc::list(),
         Some(Command::Keys(args)) => cli::misc::keys(&args),

@@ -6,6 +6,7 @@ pub mod misc;
 pub mod render;
 pub mod run;
 pub mod sweep;
+pub mod tune;
 
 use clap::{Parser, Subcommand};
 
@@ -27,6 +28,9 @@ pub enum Command {
     Run(run::RunArgs),
     /// Run every point of a sweep in parallel into a results directory (resumable).
     Sweep(sweep::SweepArgs),
+    /// Find the best configuration of a file's sweep grid under constraints, with fewer runs
+    /// than the grid (successive halving); writes DIR/tune.json.
+    Tune(tune::TuneArgs),
     /// Join shard directories into the directory a single sweep would have produced.
     Merge(sweep::MergeArgs),
     /// Validate a producer.properties file and print the effective values.
