@@ -299,3 +299,100 @@ fn bad_tune_input_exits_2_with_what_is_allowed_and_writes_nothing() {
     );
     assert!(!out.exists());
 }
+
+/// The README's tuning command, as written there, on a shortened send phase (the test runs
+/// unoptimised): it runs, and says feasible or infeasible.
+#[test]
+fn the_readmes_tuning_example_runs() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("the README");
+    let line = readme
+        .lines()
+        .map(str::trim)
+        .find(|line| line.starts_with("linger tune tuning-rtt30 --out out/tune"))
+        .expect("the README's tuning example");
+    let dir = support::scratch("tune", "readme");
+    let out = dir.join("tune").to_string_lossy().into_owned();
+    let mut args: Vec<String> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|word| word.trim_matches('\'').to_owned())
+        .map(|word| {
+            if word == "out/tune" {
+                out.clone()
+            } else {
+                word
+            }
+        })
+        .collect();
+    args.extend(["--set".to_owned(), "run.duration_ms=300".to_owned()]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = linger(&refs);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json = tune_json(Path::new(&out));
+    let status = json["answer"]["status"].as_str().expect("a status");
+    assert!(["feasible", "infeasible"].contains(&status), "{json}");
+    assert_eq!(json["cost"]["grid_points"], 42);
+}
+
+/// The shipped tuning file: tune's winner lies within the 95% interval of the whole grid's
+/// best at no more than 30% of the grid's cost. Slow (the grid is 126 runs of 3 virtual s at
+/// 50k records/s): run with RUN_SLOW_TESTS=1, best in release.
+#[test]
+fn on_the_shipped_tuning_file_tune_matches_the_grids_best_for_under_30_percent_of_its_cost() {
+    if std::env::var_os("RUN_SLOW_TESTS").is_none() {
+        eprintln!("skipped: set RUN_SLOW_TESTS=1 to run the whole tuning grid");
+        return;
+    }
+    let dir = support::scratch("tune", "shipped");
+    let grid = dir.join("grid").to_string_lossy().into_owned();
+    let sweep = linger(&["sweep", "tuning-rtt30", "--out", &grid]);
+    assert!(sweep.status.success(), "{}", stderr(&sweep));
+    let out = dir.join("tuned").to_string_lossy().into_owned();
+    let constraint = "latency_p99_ms<=120";
+    let tuned = linger(&[
+        "tune",
+        "tuning-rtt30",
+        "--out",
+        &out,
+        "--maximize",
+        "throughput_records_per_s",
+        "--constraint",
+        constraint,
+    ]);
+    assert!(tuned.status.success(), "{}", stderr(&tuned));
+    let json = tune_json(Path::new(&out));
+    let winner = &json["answer"]["winner"]["objective"];
+    let mean = winner["mean"].as_f64().expect("a winner");
+    // The grid's best feasible mean, and its interval, from the grid's own summary.
+    let summary = std::fs::read_to_string(Path::new(&grid).join("summary.csv")).expect("summary");
+    let mut p99 = std::collections::BTreeMap::new();
+    let mut throughput = std::collections::BTreeMap::new();
+    for line in summary.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let (point, metric) = (cells[0].to_owned(), cells[3]);
+        let mean: f64 = cells[5].parse().expect("mean");
+        let half: f64 = cells[7].parse().unwrap_or(0.0);
+        match metric {
+            "latency_p99_ms" => {
+                p99.insert(point, mean);
+            }
+            "throughput_records_per_s" => {
+                throughput.insert(point, (mean, half));
+            }
+            _ => {}
+        }
+    }
+    let (best, half) = throughput
+        .iter()
+        .filter(|(point, _)| p99[*point] <= 120.0)
+        .map(|(_, value)| *value)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .expect("a feasible grid point");
+    assert!(
+        (mean - best).abs() <= half.max(1e-9),
+        "tune's {mean} vs the grid's best {best} ± {half}"
+    );
+    let share = json["cost"]["share_of_grid"].as_f64().expect("a share");
+    assert!(share <= 0.3, "{share}");
+}
