@@ -64,7 +64,7 @@ pub struct TeachArgs {
 fn report_error(error: ReportError) -> anyhow::Error {
     let message = error.to_string();
     match error {
-        ReportError::Io { .. } | ReportError::Plot { .. } => lib_error(Error::Run(message)),
+        ReportError::Io { .. } | ReportError::Plot { .. } => lib_error(Error::Output(message)),
         _ => lib_error(InputError::new(message).into()),
     }
 }
