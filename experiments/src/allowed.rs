@@ -40,10 +40,16 @@ pub fn allowed(section: &str, path: &[PathPart]) -> Option<&'static str> {
         parent,
         Some("latency" | "restart_delay" | "link_flap_duration")
     ) {
-        return Some(if last == "sigma" {
-            "a number from 0 to 5"
-        } else {
-            DURATION
+        return Some(match last {
+            "sigma" => "a number from 0 to 5",
+            "dist" => {
+                "one of \"constant\", \"uniform\", \"normal\", \"lognormal\" or \
+                 \"exponential\", with its keys: a table { dist = \"constant\", ms = ... }, \
+                 { dist = \"uniform\", lo_ms = ..., hi_ms = ... }, { dist = \"normal\", \
+                 mean_ms = ..., std_dev_ms = ... }, { dist = \"lognormal\", median_ms = ..., \
+                 sigma = 0 to 5 } or { dist = \"exponential\", mean_ms = ... }"
+            }
+            _ => DURATION,
         });
     }
     // A count per millisecond is not a duration.
@@ -73,6 +79,9 @@ fn by_section(section: &str, parent: Option<&str>, last: &str) -> Option<&'stati
         ("workload", None, "value_bytes") => {
             "a byte count from 0 to 2147483647, or a table \
              { dist = \"uniform\", min = ..., max = ... } or { dist = \"exponential\", mean = ... }"
+        }
+        ("workload", Some("value_bytes"), "dist") => {
+            "\"uniform\" (with min and max) or \"exponential\" (with mean)"
         }
         ("workload", Some("value_bytes"), _) => "a byte count from 0 to 2147483647",
         ("workload", None, "records") => "a whole number from 0 (no limit) to 10000000000",
@@ -232,6 +241,11 @@ mod tests {
         assert_eq!(
             allowed("faults", &path("random.link_flap_duration.sigma")),
             Some("a number from 0 to 5")
+        );
+        assert!(
+            allowed("network", &path("latency.dist"))
+                .is_some_and(|text| text.starts_with("one of \"constant\", \"uniform\"")),
+            "a distribution's kind is not a duration"
         );
         assert_eq!(
             allowed("faults", &path("schedule[2].broker")),

@@ -57,6 +57,7 @@ pub const CATALOG: &[Entry] = &[
     entry!(Experiment, "durability-sweep", "durability-sweep.toml"),
     entry!(Experiment, "sync-vs-async", "sync-vs-async.toml"),
     entry!(Experiment, "compression-sweep", "compression-sweep.toml"),
+    entry!(Experiment, "tuning-rtt30", "tuning-rtt30.toml"),
     entry!(Scenario, "acks0-lost", "scenarios/acks0-lost.toml"),
     entry!(Scenario, "sync-vs-async", "scenarios/sync-vs-async.toml"),
     entry!(Scenario, "async-batching", "scenarios/async-batching.toml"),
@@ -160,6 +161,13 @@ pub fn resolve(argument: Option<&Path>) -> Result<(Source, String)> {
             Source::built_in(entry.name, entry.text),
             entry.name.to_string(),
         ));
+    }
+    if find(&name, EntryKind::Scenario).is_some() {
+        return Err(InputError::new(format!(
+            "{name} is a teaching scenario, not an experiment file: run it with \
+             `linger run --scenario {name}`, or draw it with `linger teach {name}`"
+        ))
+        .into());
     }
     let names = CATALOG
         .iter()

@@ -89,6 +89,10 @@ pub enum Error {
     /// A simulation run failed (exit code 1).
     #[error("run failed: {0}")]
     Run(String),
+    /// Writing an output failed in another library (a plot, a report), its message as it is
+    /// (exit code 1, as every unwritable output).
+    #[error("{0}")]
+    Output(String),
 }
 
 impl Error {
@@ -96,7 +100,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Input(_) => 2,
-            Error::Io { .. } | Error::Corrupt { .. } | Error::Run(_) => 1,
+            Error::Io { .. } | Error::Corrupt { .. } | Error::Run(_) | Error::Output(_) => 1,
         }
     }
 

@@ -68,7 +68,11 @@ pub struct Summary {
 
 impl Summary {
     /// Summarises `values` in the order given (the order fixes the floating-point sums).
+    /// Empty values (NaN: a replicate that had nothing to measure, such as a latency when
+    /// nothing was acknowledged) are left out, and `count` says how many values remained.
     pub fn of(values: &[f64]) -> Summary {
+        let present: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+        let values = present.as_slice();
         let count = values.len();
         if count == 0 {
             return Summary {
@@ -128,5 +132,15 @@ mod tests {
         assert_eq!(summary.mean, 3.5);
         assert!(summary.ci95_half_width.is_nan());
         assert!(Summary::of(&[]).mean.is_nan());
+    }
+
+    #[test]
+    fn empty_values_are_left_out_not_counted_as_zero() {
+        let summary = Summary::of(&[f64::NAN, 2.0, 4.0]);
+        assert_eq!(summary.count, 2);
+        assert_eq!(summary.mean, 3.0);
+        let none = Summary::of(&[f64::NAN, f64::NAN]);
+        assert_eq!(none.count, 0);
+        assert!(none.mean.is_nan());
     }
 }

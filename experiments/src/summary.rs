@@ -20,8 +20,13 @@ fn groups() -> Vec<(&'static str, &'static [&'static str])> {
         .collect()
 }
 
-/// Formats a metric value for people: integers plainly, others with a few decimals.
+/// Formats a metric value for people: integers plainly, others with a few decimals, and an
+/// empty value (NaN: nothing to measure, such as a latency when nothing was acknowledged) as
+/// "n/a", never as 0.
 pub fn human(value: f64) -> String {
+    if value.is_nan() {
+        return "n/a".to_string();
+    }
     if !value.is_finite() {
         return "-".to_string();
     }
@@ -94,6 +99,9 @@ fn cell(values: &[f64]) -> String {
         return human(values[0]);
     }
     let summary = Summary::of(values);
+    if summary.count == 0 {
+        return format!("n/a (no replicate had a value, n={})", values.len());
+    }
     format!(
         "{} ± {} (95% CI, n={})",
         human(summary.mean),
@@ -123,7 +131,7 @@ mod tests {
         assert_eq!(human(-1234.5), "-1,234.5");
         assert_eq!(human(2.5), "2.500");
         assert_eq!(human(0.01234), "0.0123");
-        assert_eq!(human(f64::NAN), "-");
+        assert_eq!(human(f64::NAN), "n/a");
     }
 
     #[test]

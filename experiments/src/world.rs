@@ -183,7 +183,9 @@ fn serde_error(
         let suggestion = did_you_mean(unknown, expected.iter().copied())
             .map(|candidate| format!(" (did you mean `{candidate}`?)"))
             .unwrap_or_default();
-        let allowed = if expected.is_empty() {
+        let allowed = if message.contains("there are no fields") {
+            "; this kind takes no key besides the one that names it".to_owned()
+        } else if expected.is_empty() {
             String::new()
         } else {
             format!("; allowed keys: {}", expected.join(", "))

@@ -420,8 +420,8 @@ fn sync_async_world(scenario: &'static str, mode: SendMode) -> Result<WorldConfi
     let mut config = small_world(scenario, Shape::OneBroker, &[])?;
     config.workload = WorkloadConfig {
         mode,
-        arrivals: Arrivals::Saturate,
-        keys: Keys::None,
+        arrivals: Arrivals::Saturate {},
+        keys: Keys::None {},
         value_bytes: ValueBytes::Constant(512),
         send_cpu_ms: 0.005,
         records: SYNC_ASYNC_RECORDS,

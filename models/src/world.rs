@@ -411,6 +411,15 @@ impl RunResult {
             .find(|(n, _)| *n == name)
             .map(|(_, v)| *v)
     }
+
+    /// The metrics with each value as its bit pattern, so that two runs compare equal when
+    /// every value is the same, empty ones (NaN) included.
+    pub fn metric_bits(&self) -> Vec<(&'static str, u64)> {
+        self.metrics
+            .iter()
+            .map(|(name, value)| (*name, value.to_bits()))
+            .collect()
+    }
 }
 
 /// The default experiment: 3 brokers, RF 3, 6 partitions, async 100k records/s of 512 B,
@@ -850,7 +859,7 @@ fn not_started(message: String, trace: sim::Trace) -> RunResult {
         },
     );
     RunResult {
-        metrics: METRIC_NAMES.iter().map(|n| (*n, 0.0)).collect(),
+        metrics: METRIC_NAMES.iter().map(|n| (*n, f64::NAN)).collect(),
         checker,
         warnings: vec![format!("the run did not start: {message}")],
         trace_hash: trace.hash(),
@@ -1030,7 +1039,12 @@ fn finish(
     let elapsed_ns = sending_done_ns
         .max(producer.metrics.last_completion_ns)
         .max(1);
-    let metrics = producer.metric_rows(elapsed_ns, &counts);
+    let send_phase_ns = match sending_done_ns {
+        0 => elapsed_ns,
+        done => done,
+    };
+    let metrics = producer.metric_rows((elapsed_ns, send_phase_ns), &counts);
+    warnings.extend(load_warnings(&metrics, send_phase_ns));
     let trace = std::mem::take(engine.trace_mut());
     let result = RunResult {
         metrics,
@@ -1044,6 +1058,62 @@ fn finish(
         broker_cpu,
     };
     (result, reference)
+}
+
+/// The share of the send phase that `send()` may spend waiting for buffer memory before the
+/// run says so.
+const BLOCKED_SHARE_WARN: f64 = 0.01;
+
+/// Warnings a reader of the metrics needs: nothing acknowledged (the latency figures are empty),
+/// an offered load the application could not send, and `send()` blocking for memory.
+fn load_warnings(metrics: &[(&'static str, f64)], send_phase_ns: u64) -> Vec<String> {
+    let get = |name: &str| {
+        metrics
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(f64::NAN, |(_, v)| *v)
+    };
+    let mut out = Vec::new();
+    let (sent, acked) = (get("records_sent"), get("records_acked"));
+    if sent > 0.0 && acked == 0.0 {
+        out.push(format!(
+            "no record was acknowledged ({sent} sent, {} failed, {} without an outcome): the \
+             latency percentiles and averages are empty, not 0",
+            get("records_failed"),
+            get("records_unfinished")
+        ));
+    }
+    let send_secs = send_phase_ns as f64 / 1e9;
+    let wait_ns = get("bufferpool-wait-time-ns-total");
+    let blocked = format!(
+        "send() waited {:.1} ms for buffer memory in all (bufferpool-wait-time-ns-total), its \
+         p99 call took {:.3} ms",
+        wait_ns / 1e6,
+        get("send_latency_p99_ms")
+    );
+    let offered = get("offered_records_per_s");
+    let expected = offered * send_secs;
+    // Room for a Poisson process's spread (3 standard deviations) and rounding at the ends.
+    let slack = 0.02 * expected + 3.0 * expected.sqrt() + 1.0;
+    if offered.is_finite() && send_phase_ns >= 1_000_000 && sent < expected - slack {
+        out.push(format!(
+            "the offered load was not met: the workload offers {offered:.0} records/s but the \
+             application called send() only {:.0} times a second ({sent} of about {expected:.0} \
+             records in the {send_secs:.3} s send phase); the records it could not send waited \
+             before send(), a delay no latency figure includes; {blocked}",
+            sent / send_secs
+        ));
+    } else if wait_ns > BLOCKED_SHARE_WARN * send_phase_ns as f64 {
+        out.push(format!(
+            "send() blocked waiting for buffer memory for {:.1}% of the send phase \
+             (bufferpool-wait-ratio {:.3}): the producer drains more slowly than the application \
+             appends (see buffer.memory, batch.size, linger.ms, \
+             max.in.flight.requests.per.connection and the network); {blocked}",
+            100.0 * wait_ns / send_phase_ns.max(1) as f64,
+            get("bufferpool-wait-ratio")
+        ));
+    }
+    out
 }
 
 fn checker_counts(report: &CheckerReport) -> CheckerCounts {
@@ -1077,7 +1147,11 @@ mod tests {
     fn assert_run_ahead_is_exact(config: &WorldConfig, seed: u64) -> (u64, u64) {
         let fast = run(config, seed, sim::Trace::off());
         let slow = run(config, seed, sim::Trace::hashing());
-        assert_eq!(fast.metrics, slow.metrics, "metrics differ (seed {seed})");
+        assert_eq!(
+            fast.metric_bits(),
+            slow.metric_bits(),
+            "metrics differ (seed {seed})"
+        );
         assert_eq!(fast.checker, slow.checker, "checker differs (seed {seed})");
         assert_eq!(fast.warnings, slow.warnings);
         assert_eq!(fast.virtual_time_ns, slow.virtual_time_ns);
@@ -1101,7 +1175,7 @@ mod tests {
         let keyed = estimate(&config).expect("valid");
         assert!(keyed.memory_bytes > keyed.records * 80, "{keyed:?}");
         // Ten times the partitions and replicas cost more, not less.
-        config.workload.keys = Keys::None;
+        config.workload.keys = Keys::None {};
         config.cluster.partitions = 60;
         assert!(estimate(&config).expect("valid").memory_bytes > hour.memory_bytes);
         // A small batch holds fewer records: more batches for the same records.
@@ -1147,7 +1221,7 @@ mod tests {
     fn running_sends_ahead_is_exact_when_saturating_a_small_buffer() {
         let mut config = default_config();
         config.run.duration_ms = 100.0;
-        config.workload.arrivals = Arrivals::Saturate;
+        config.workload.arrivals = Arrivals::Saturate {};
         config.workload.send_cpu_ms = 0.002;
         config.producer.buffer_memory = 128 * 1024;
         assert_run_ahead_is_exact(&config, 11);

@@ -70,7 +70,7 @@ fn lz4_and_zstd_batches_hold_more_json_records_and_about_as_many_random_ones() {
 fn a_cpu_bound_producer_reaches_a_lower_ceiling_with_gzip_than_with_lz4() {
     let saturated = |codec| {
         let mut c = config(codec, json());
-        c.workload.arrivals = Arrivals::Saturate;
+        c.workload.arrivals = Arrivals::Saturate {};
         c.workload.send_cpu_ms = 0.002;
         c.run.duration_ms = 300.0;
         run(&c, 1, sim::Trace::off())

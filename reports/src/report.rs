@@ -167,17 +167,6 @@ pub(crate) fn standard_charts(sweep: &Sweep) -> Result<Vec<NamedChart>, ReportEr
     Ok(charts)
 }
 
-/// The warning at the top of a report of a partial merge.
-fn partial_banner(sweep: &Sweep) -> Option<String> {
-    sweep.partial_note().map(|note| {
-        format!(
-            "Partial results: {note}. This directory was merged with points missing: tables, rankings \
-             and plots cover only the points present; merge the missing shards for the whole \
-             sweep."
-        )
-    })
-}
-
 fn file_part(column: &str) -> String {
     crate::sweep::short_name(column)
         .chars()
@@ -195,6 +184,13 @@ pub(crate) struct PointSummary {
     pub config: DeliveryConfig,
     /// Sums over replicates; `None` when no replicate has a value (or the column is absent).
     pub sent: Option<f64>,
+    /// Records acknowledged, summed over replicates.
+    pub acked: Option<f64>,
+    /// The workload's offered rate and the rate of `send()` calls made (records/s).
+    pub offered: Option<Estimate>,
+    pub send_rate: Option<Estimate>,
+    /// The p99 of the `send()` call's own latency (time blocked in `send()`), ms.
+    pub send_p99: Option<Estimate>,
     pub lost_acked: Option<f64>,
     pub duplicated: Option<f64>,
     pub reordered: Option<f64>,
@@ -217,6 +213,19 @@ impl PointSummary {
     fn ran(&self) -> bool {
         n(self.sent) > 0.0
     }
+    /// Whether any record was acknowledged. A configuration in which every send failed has
+    /// no latency and keeps no promise, so it never wins a ranking. Results written before the
+    /// `records_acked` column existed count by their throughput.
+    fn acknowledged(&self) -> bool {
+        match self.acked {
+            Some(acked) => acked > 0.0,
+            None => self.throughput.is_some_and(|t| t.mean > 0.0),
+        }
+    }
+    /// Whether it ran and something was acknowledged: the configurations a ranking may pick.
+    fn rankable(&self) -> bool {
+        self.ran() && self.acknowledged()
+    }
     /// No anomaly of any kind was observed.
     fn clean(&self) -> bool {
         n(self.lost_acked) == 0.0
@@ -227,7 +236,7 @@ impl PointSummary {
     /// At-least-once was promised (writes are confirmed and a failed send is retried, or
     /// idempotence is on) and held.
     fn at_least_once_held(&self) -> bool {
-        self.ran()
+        self.rankable()
             && n(self.unsettled) == 0.0
             && matches!(
                 self.config.promise(),
@@ -237,7 +246,7 @@ impl PointSummary {
     }
     /// Exactly once, in order, per partition was promised (idempotence on, acks=all) and held.
     fn exactly_once_held(&self) -> bool {
-        self.ran()
+        self.rankable()
             && n(self.unsettled) == 0.0
             && self.config.promise() == Promise::ExactlyOnceInOrder
             && self.clean()
@@ -270,6 +279,10 @@ fn summarise(sweep: &Sweep) -> Result<Vec<PointSummary>, ReportError> {
             p99: column_estimate(point, "latency_p99_ms")?,
             config: guarantee::point_config(sweep, point, &producer, &warnings),
             sent: column_sum(point, "records_sent")?,
+            acked: column_sum(point, "records_acked")?,
+            offered: column_estimate(point, "offered_records_per_s")?,
+            send_rate: column_estimate(point, "send_rate_records_per_s")?,
+            send_p99: column_estimate(point, "send_latency_p99_ms")?,
             lost_acked: column_sum(point, "lost_acked")?,
             duplicated: column_sum(point, "duplicated")?,
             reordered: column_sum(point, "reordered")?,
@@ -338,6 +351,14 @@ pub(crate) fn verdict(p: &PointSummary) -> String {
         return "n/a: no records were sent (see the run warnings; Kafka may reject this \
                 configuration)."
             .to_owned();
+    }
+    if !p.acknowledged() {
+        return format!(
+            "n/a: no record was acknowledged ({} sent, {} failed), so there is no latency and \
+             no guarantee to judge (see the run warnings for the error).",
+            n(p.sent),
+            n(p.failed)
+        );
     }
     let mut text = match p.config.promise() {
         Promise::Unconfirmed => unconfirmed_verdict(p),
@@ -450,7 +471,7 @@ fn constraints(summaries: &[PointSummary]) -> Vec<Constraint> {
     vec![
         Constraint {
             text: "highest throughput, no constraint".to_owned(),
-            admits: Box::new(PointSummary::ran),
+            admits: Box::new(PointSummary::rankable),
             goal: Goal::MaxThroughput,
         },
         Constraint {
@@ -533,11 +554,15 @@ fn best_rows(summaries: &[PointSummary]) -> Vec<Vec<String>> {
                 s.label.clone(),
                 show(s.throughput, 0),
                 show(s.p99, 3),
+                load_cell(s),
+                show(s.send_p99, 3),
                 verdict(s),
             ],
             None => vec![
                 c.text.clone(),
                 "no configuration meets this".to_owned(),
+                String::new(),
+                String::new(),
                 String::new(),
                 String::new(),
                 String::new(),
@@ -549,17 +574,37 @@ fn best_rows(summaries: &[PointSummary]) -> Vec<Vec<String>> {
 /// Where the verdicts take the producer settings from, and the limit of that.
 const SOURCES_NOTE: &str = "Guarantees are judged from each configuration's acks, \
     enable.idempotence, retries and max.in.flight.requests.per.connection: the sweep axes, else \
-    the experiment copy in this directory (experiment.toml), else Kafka's defaults. Command-line \
-    --set overrides are not in that copy; where a value cannot be known, only what the runs \
-    observed is reported.";
+    the experiment copy in this directory (experiment.toml, which holds the sections as swept, \
+    command-line --set overrides included), else Kafka's defaults; where a value cannot be \
+    known, only what the runs observed is reported.";
 
-const BEST_HEADER: [&str; 5] = [
+const BEST_HEADER: [&str; 7] = [
     "constraint",
     "configuration",
     "throughput (records/s)",
     "p99 latency (ms)",
+    "offered / sent (records/s)",
+    "p99 send() call (ms)",
     "guarantees",
 ];
+
+/// The offered rate against the rate of `send()` calls made, marked when the offered load was
+/// not met (the application fell behind: its records waited before `send()`, a delay no
+/// latency column includes).
+fn load_cell(s: &PointSummary) -> String {
+    let (Some(offered), Some(sent)) = (s.offered, s.send_rate) else {
+        return match s.send_rate {
+            Some(sent) => format!("closed loop / {:.0}", sent.mean),
+            None => "n/a".to_owned(),
+        };
+    };
+    let mark = if sent.mean < 0.95 * offered.mean {
+        " (offered load not met)"
+    } else {
+        ""
+    };
+    format!("{:.0} / {:.0}{mark}", offered.mean, sent.mean)
+}
 const GUARANTEE_HEADER: [&str; 9] = [
     "configuration",
     "records sent",
@@ -598,7 +643,7 @@ fn guarantee_rows(summaries: &[PointSummary]) -> Vec<Vec<String>> {
 
 /// Two or three sentences over the whole sweep, one class of configuration each.
 fn overview(summaries: &[PointSummary]) -> String {
-    let ran: Vec<&PointSummary> = summaries.iter().filter(|s| s.ran()).collect();
+    let ran: Vec<&PointSummary> = summaries.iter().filter(|s| s.rankable()).collect();
     let count = |f: &dyn Fn(&PointSummary) -> bool| ran.iter().filter(|s| f(s)).count();
     let exactly = count(&PointSummary::exactly_once_held);
     let at_least =
@@ -610,7 +655,7 @@ fn overview(summaries: &[PointSummary]) -> String {
     let no_resend = count(&|s| s.config.promise() == Promise::NoResend && n(s.lost_acked) == 0.0);
     let unknown = count(&|s| s.config.promise() == Promise::Unknown && n(s.lost_acked) == 0.0);
     let mut text = format!(
-        "Of {} configurations that ran, {exactly} kept exactly once, in order (idempotence on, \
+        "Of {} configurations that ran and had records acknowledged, {exactly} kept exactly once, in order (idempotence on, \
          acks=all); {at_least} kept at-least-once (idempotence off, retries > 0, no \
          acknowledged record lost; duplicates and reordering are counted per configuration \
          below); {broke} lost acknowledged records (at-least-once broken).",
@@ -637,7 +682,8 @@ fn overview(summaries: &[PointSummary]) -> String {
     match summaries.len() - ran.len() {
         0 => {}
         skipped => text.push_str(&format!(
-            " {skipped} more configurations sent no records and are not judged."
+            " {skipped} more configurations sent no records or had none acknowledged, and are \
+             neither judged nor ranked."
         )),
     }
     text
@@ -678,14 +724,17 @@ fn render_html(
         "<h1>linger sweep report: {}</h1>\n",
         escape_html(&title(sweep))
     ));
-    if let Some(banner) = partial_banner(sweep) {
+    if let Some(partial) = sweep.completeness() {
         h.push_str(&format!(
-            "<p class=\"partial\"><strong>{}</strong></p>\n",
-            escape_html(&banner)
+            "<p><strong>{}</strong></p>\n",
+            escape_html(&capitalised(&partial))
         ));
     }
     h.push_str(&format!("<p>{}</p>\n", escape_html(&overview(summaries))));
-    h.push_str("<h2>Best configurations under stated constraints</h2>\n<table>\n");
+    h.push_str(&format!(
+        "<h2>{}</h2>\n<table>\n",
+        escape_html(&best_heading(sweep))
+    ));
     h.push_str(&html_row(&labelled_headers(&BEST_HEADER), "th"));
     for row in best_rows(summaries) {
         h.push_str(&html_row(&row, "td"));
@@ -718,11 +767,11 @@ fn render_html(
 
 fn render_markdown(sweep: &Sweep, charts: &[NamedChart], summaries: &[PointSummary]) -> String {
     let mut m = format!("# linger sweep report: {}\n\n", title(sweep));
-    if let Some(banner) = partial_banner(sweep) {
-        m.push_str(&format!("**{banner}**\n\n"));
+    if let Some(partial) = sweep.completeness() {
+        m.push_str(&format!("**{}**\n\n", capitalised(&partial)));
     }
     m.push_str(&format!("{}\n\n", overview(summaries)));
-    m.push_str("## Best configurations under stated constraints\n\n");
+    m.push_str(&format!("## {}\n\n", best_heading(sweep)));
     m.push_str(&md_table(&BEST_HEADER, &best_rows(summaries)));
     m.push_str("\nThroughput and latency are means over replicates with 95% confidence intervals.\n\n## Plots\n\n");
     for named in charts {
@@ -751,6 +800,29 @@ fn render_markdown(sweep: &Sweep, charts: &[NamedChart], summaries: &[PointSumma
         ));
     }
     m
+}
+
+/// The ranking's heading, naming a partial directory.
+fn best_heading(sweep: &Sweep) -> String {
+    match sweep.completeness() {
+        Some(_) => format!(
+            "Best configurations under stated constraints (partial: over {} of {} points)",
+            sweep.points.len(),
+            sweep
+                .manifest
+                .get("point_count")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0)
+        ),
+        None => "Best configurations under stated constraints".to_owned(),
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }
 
 fn md_table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -795,6 +867,10 @@ mod tests {
             p99: estimate(10.0),
             config,
             sent: Some(100.0),
+            acked: Some(100.0),
+            offered: estimate(1000.0),
+            send_rate: estimate(1000.0),
+            send_p99: estimate(0.0),
             lost_acked: Some(0.0),
             duplicated: Some(0.0),
             reordered: Some(0.0),
@@ -904,5 +980,30 @@ mod tests {
         for row in &rows[1..] {
             assert_ne!(row[1], "t=300", "{row:?}");
         }
+    }
+
+    #[test]
+    fn a_configuration_where_every_send_failed_never_wins_a_ranking() {
+        // The fastest-looking point acknowledged nothing (every send was RecordTooLarge): it
+        // has no p99 and claims no guarantee, so no constraint picks it.
+        let mut failed = summary(config(Acks::All, true), 0.0);
+        failed.label = "value_bytes=2000000".to_owned();
+        failed.acked = Some(0.0);
+        failed.failed = Some(100.0);
+        failed.p99 = None;
+        let ok = summary(config(Acks::All, true), 50.0);
+        let rows = best_rows(&[failed, ok]);
+        for row in &rows {
+            assert_ne!(row[1], "value_bytes=2000000", "{row:?}");
+        }
+        let mut failed = summary(config(Acks::All, true), 0.0);
+        failed.acked = Some(0.0);
+        assert!(verdict(&failed).starts_with("n/a: no record was acknowledged"));
+        assert!(!failed.exactly_once_held());
+        let rows = best_rows(&[failed]);
+        assert!(
+            rows.iter()
+                .all(|row| row[1] == "no configuration meets this")
+        );
     }
 }

@@ -195,6 +195,58 @@ impl Sweep {
         Some(format!("{counts}{from}"))
     }
 
+    /// What part of the sweep this directory holds, when it is not the whole: a shard of a
+    /// sharded sweep, a directory the manifest marks `partial` (merged from some shards only),
+    /// or fewer points in `results.csv` than the sweep has (a sweep stopped or still running).
+    /// Every report and ranking names it, since a best configuration over some points is not
+    /// the best of the sweep.
+    pub(crate) fn completeness(&self) -> Option<String> {
+        let total = manifest_count(&self.manifest, "point_count")?;
+        let shard = self.manifest.get("shard");
+        let shard_of = |key: &str| {
+            shard
+                .and_then(|s| s.get(key))
+                .and_then(serde_json::Value::as_u64)
+        };
+        let (index, count) = (
+            shard_of("index").unwrap_or(1),
+            shard_of("count").unwrap_or(1),
+        );
+        // `linger merge --partial` writes an object with the counts and the missing shards.
+        let merged_note = self.partial_note().filter(|_| {
+            self.manifest
+                .get("partial")
+                .is_some_and(serde_json::Value::is_object)
+        });
+        if let Some(note) = merged_note {
+            return Some(format!(
+                "partial results: {note}. This directory was merged with points missing: tables, \
+                 rankings and plots cover only the points present; merge the missing shards for \
+                 the whole sweep"
+            ));
+        }
+        let marked = self
+            .manifest
+            .get("partial")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false);
+        let present = self.points.len() as u64;
+        if count <= 1 && !marked && present >= total {
+            return None;
+        }
+        let mut text = format!("partial results: {present} of the sweep's {total} points");
+        if count > 1 {
+            text.push_str(&format!(" (this directory is shard {index}/{count})"));
+        } else if marked {
+            text.push_str(" (merged from some of its shards only)");
+        }
+        text.push_str(
+            "; every ranking here is over these points only, and the sweep's best may be among \
+             the points not run",
+        );
+        Some(text)
+    }
+
     /// A short label of a point's configuration, such as `linger.ms=5 batch.size=16384`.
     pub(crate) fn point_label(&self, point: &Point) -> String {
         let parts: Vec<String> = self

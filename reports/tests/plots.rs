@@ -161,7 +161,11 @@ fn rejected_configurations_are_not_judged_and_get_no_panel() {
     let out = reports::report(&dir).expect("report");
     let html = std::fs::read_to_string(&out.html).expect("html");
     assert!(html.contains("n/a: no records were sent"));
-    assert!(html.contains("sent no records and are not judged"));
+    assert!(
+        html.contains(
+            "sent no records or had none acknowledged, and are neither judged nor ranked"
+        )
+    );
     let svg = std::fs::read_to_string(dir.join("plots/heatmap_duplicates.svg")).expect("svg");
     assert!(
         !svg.contains("acks=1,"),
@@ -379,4 +383,50 @@ fn verdicts_use_the_experiment_copy_for_values_not_swept() {
         .find(|l| l.starts_with("| highest throughput with exactly once, in order"))
         .expect("constraint row");
     assert!(exactly.contains("no configuration meets this"), "{exactly}");
+}
+
+/// A directory that holds only some of the sweep's points (a stopped sweep, one shard, or a
+/// merge of some shards) is named as partial in the report and in the ranking's heading.
+#[test]
+fn a_partial_directory_is_named_as_such_in_the_report_and_its_ranking() {
+    let whole = scratch_copy("sweep_tuning", "whole");
+    let md = std::fs::read_to_string(reports::report(&whole).expect("report").markdown)
+        .expect("markdown written");
+    assert!(!md.contains("artial"), "a whole sweep is not partial");
+    let dir = scratch_copy("sweep_tuning", "partial");
+    let csv = std::fs::read_to_string(dir.join("results.csv")).expect("fixture");
+    let kept: Vec<&str> = csv
+        .lines()
+        .filter(|line| {
+            let point = line.split(',').next().unwrap_or("");
+            point == "point" || point.parse::<u32>().is_ok_and(|p| p < 3)
+        })
+        .collect();
+    std::fs::write(dir.join("results.csv"), kept.join("\n") + "\n").expect("writes");
+    let out = reports::report(&dir).expect("report succeeds");
+    let md = std::fs::read_to_string(&out.markdown).expect("markdown written");
+    assert!(
+        md.contains("**Partial results: 3 of the sweep's 8 points;"),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "## Best configurations under stated constraints (partial: over 3 of 8 points)"
+        ),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(&out.html).expect("html written");
+    assert!(html.contains("Partial results: 3 of the sweep"), "{html}");
+    // A merge of some shards only, marked in the manifest, is named so even when complete.
+    let marked = scratch_copy("sweep_tuning", "marked");
+    let manifest = std::fs::read_to_string(marked.join("manifest.json")).expect("fixture");
+    let manifest = manifest.replacen(
+        "\"point_count\"",
+        "\"partial\": true,\n  \"point_count\"",
+        1,
+    );
+    std::fs::write(marked.join("manifest.json"), manifest).expect("writes");
+    let md = std::fs::read_to_string(reports::report(&marked).expect("report").markdown)
+        .expect("markdown written");
+    assert!(md.contains("merged from some of its shards only"), "{md}");
 }

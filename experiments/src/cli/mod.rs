@@ -9,6 +9,7 @@ pub mod pattern;
 pub mod render;
 pub mod run;
 pub mod sweep;
+pub mod tune;
 
 use clap::{Parser, Subcommand};
 
@@ -30,12 +31,17 @@ pub enum Command {
     Run(run::RunArgs),
     /// Run every point of a sweep in parallel into a results directory (resumable).
     Sweep(sweep::SweepArgs),
+    /// Find the best configuration of a file's sweep grid under constraints, with fewer runs
+    /// than the grid (successive halving); writes DIR/tune.json.
+    Tune(tune::TuneArgs),
     /// Join shard directories into the directory a single sweep would have produced.
     Merge(sweep::MergeArgs),
     /// Validate a producer.properties file and print the effective values.
     CheckConfig(misc::CheckConfigArgs),
     /// List the shipped experiments and teaching scenarios.
     List,
+    /// Print the reference of every experiment file key (type, unit, default, allowed, example).
+    Keys(misc::KeysArgs),
     /// Time a hot loop: the engine, the accumulator, or the default world.
     Bench(bench::BenchArgs),
     /// Plot a metric against an axis from a sweep's results (SVG and PNG).

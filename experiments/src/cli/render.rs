@@ -76,7 +76,7 @@ pub struct TeachArgs {
 fn report_error(error: ReportError) -> anyhow::Error {
     let message = error.to_string();
     match error {
-        ReportError::Io { .. } | ReportError::Plot { .. } => lib_error(Error::Run(message)),
+        ReportError::Io { .. } | ReportError::Plot { .. } => lib_error(Error::Output(message)),
         _ => lib_error(InputError::new(message).into()),
     }
 }
@@ -144,6 +144,18 @@ pub fn teach(args: &TeachArgs) -> Result<ExitCode> {
     let Some(name) = args.scenario.as_deref() else {
         if let Some(path) = &args.trace {
             return teach_trace_file(args, path);
+        }
+        let outputs = [("--svg", &args.svg), ("--html", &args.html)];
+        if let Some((flag, Some(path))) = outputs.iter().find(|(_, path)| path.is_some()) {
+            return Err(lib_error(
+                InputError::new(format!(
+                    "{flag} {} needs something to draw: linger teach NAME|FILE.toml {flag} {}, or --trace FILE \
+                     (`linger teach` with no arguments lists them)",
+                    path.display(),
+                    path.display()
+                ))
+                .into(),
+            ));
         }
         emit(&teaching_listing());
         return Ok(ExitCode::SUCCESS);

@@ -263,12 +263,8 @@ fn open_trace(path: Option<&PathBuf>) -> Result<Option<sim::Trace>, Error> {
     let Some(path) = path else {
         return Ok(None);
     };
-    let file = File::create(path).map_err(|error| {
-        InputError::new(format!(
-            "--trace {}: cannot write the trace file: {error}",
-            path.display()
-        ))
-    })?;
+    // An unwritable output is an operational failure (exit code 1), as for every command.
+    let file = File::create(path).map_err(|error| Error::io(path, error))?;
     let sink = sim::trace::JsonLinesSink::new(BufWriter::new(file));
     Ok(Some(sim::Trace::with_sink(Box::new(sink))))
 }

@@ -322,7 +322,7 @@ impl Hunter {
                 | models::producer::workload::Arrivals::OnOff { per_sec, .. } => {
                     Some(1000.0 / per_sec)
                 }
-                models::producer::workload::Arrivals::Saturate => None,
+                models::producer::workload::Arrivals::Saturate { .. } => None,
             },
             horizon_ms: 0.0,
             replaced_file_faults,

@@ -540,6 +540,12 @@ impl Producer {
     /// record (async) or waits for this one's callback (sync).
     #[inline(always)]
     fn after_send(&mut self, ctx: &mut Ctx<'_, Event>, id: RecordId) {
+        // A send run ahead returns at its own instant, after the event's time: it did not block.
+        let blocked_ns = ctx
+            .now()
+            .as_nanos()
+            .saturating_sub(self.app.call_started_ns);
+        self.metrics.on_send_returned(blocked_ns);
         let free_at = self.send_free_at();
         match self.app.mode {
             SendMode::Sync => {

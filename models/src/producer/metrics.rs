@@ -7,12 +7,25 @@
 //!
 //! Units: latencies are recorded in ns and reported in ms; rates are per virtual second over the
 //! whole run (Kafka uses a 2 × 30 s sampling window; one window over the run is the honest
-//! equivalent for a finished simulation); `*-total` are counts.
+//! equivalent for a finished simulation); `*-total` are counts (`bufferpool-wait-time-ns-total`
+//! is ns, as in Kafka).
+//!
+//! Empty is not zero: a statistic over no samples (latency percentiles when nothing was
+//! acknowledged, an average over no batches or responses, a maximum of nothing) is NaN, written
+//! empty in the result files, as Kafka's `Avg` and `Max` stats read NaN with no samples.
+//! Counts and rates stay numbers: 0 records per second is a measurement.
+//!
+//! Send-to-ack latency runs from the `send()` call to the callback. The time the application
+//! waited inside `send()` (for metadata or buffer memory) is measured on its own, as the
+//! send-call latency (`send_latency_*_ms`, every returned call, most of them 0) and Kafka's
+//! `bufferpool-wait-time-ns-total`; and `offered_records_per_s` (the workload's mean arrival
+//! rate) beside `send_rate_records_per_s` (the calls actually made) shows a producer that
+//! cannot keep up, whose records wait before `send()` is even called.
 
 use hdrhistogram::Histogram;
 
 /// Every metric name, in the fixed order of [`ProducerMetrics::rows`].
-pub const METRIC_NAMES: [&str; 47] = [
+pub const METRIC_NAMES: [&str; 53] = [
     "throughput_records_per_s",
     "throughput_bytes_per_s",
     "latency_p50_ms",
@@ -60,11 +73,17 @@ pub const METRIC_NAMES: [&str; 47] = [
     "records_per_batch_avg",
     "batch_bytes_per_s",
     "producer_codec_cpu_ratio",
+    "offered_records_per_s",
+    "send_rate_records_per_s",
+    "send_latency_p50_ms",
+    "send_latency_p99_ms",
+    "send_latency_max_ms",
+    "bufferpool-wait-time-ns-total",
 ];
 
 /// How the metrics read as groups, for summaries: each title with the number of consecutive
 /// names of [`METRIC_NAMES`] it covers, in order.
-pub const METRIC_GROUPS: [(&str, usize); 6] = [
+pub const METRIC_GROUPS: [(&str, usize); 7] = [
     ("throughput", 2),
     ("latency (send to ack, ms)", 6),
     ("records", 4),
@@ -74,6 +93,7 @@ pub const METRIC_GROUPS: [(&str, usize); 6] = [
     ),
     ("batching and Kafka producer metrics", 17),
     ("compression and the bytes on the wire", 4),
+    ("offered load and time blocked in send()", 6),
 ];
 
 /// The checker's outcome classes as metric values, in the order of [`METRIC_NAMES`] (from
@@ -257,6 +277,22 @@ pub(crate) struct ProducerMetrics {
     pub(crate) codec_app_ns: u64,
     /// Codec time spent by the sender (closing batches drained before full, splits), ns.
     pub(crate) codec_sender_ns: u64,
+    /// How long each `send()` call that blocked (for metadata or memory) took, ns; calls that
+    /// returned at once are counted in `send_calls_returned` only.
+    pub(crate) send_blocked_ns: LatencyCounts,
+    /// `send()` calls that returned (appended or failed).
+    pub(crate) send_calls_returned: u64,
+}
+
+/// The time span and offered load the rates and warnings are computed over.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct RunSpan {
+    /// The rate denominator: the active part of the run, ns.
+    pub(crate) elapsed_ns: u64,
+    /// How long the application was sending, ns.
+    pub(crate) send_phase_ns: u64,
+    /// The workload's mean arrival rate (records per s); `None` for a closed loop.
+    pub(crate) offered_per_sec: Option<f64>,
 }
 
 impl ProducerMetrics {
@@ -278,7 +314,36 @@ impl ProducerMetrics {
             last_completion_ns: 0,
             codec_app_ns: 0,
             codec_sender_ns: 0,
+            send_blocked_ns: LatencyCounts::new(),
+            send_calls_returned: 0,
         }
+    }
+
+    /// Records one `send()` call that returned after `blocked_ns` inside the call.
+    #[inline]
+    pub(crate) fn on_send_returned(&mut self, blocked_ns: u64) {
+        self.send_calls_returned += 1;
+        if blocked_ns > 0 {
+            self.send_blocked_ns.record(blocked_ns);
+        }
+    }
+
+    /// The send-call latency at quantile `q`, in ms, over every returned call (those that did
+    /// not block count as 0); NaN when no call returned.
+    fn send_latency_ms(&self, blocked: &Histogram<u64>, q: f64) -> f64 {
+        let total = self.send_calls_returned;
+        if total == 0 {
+            return f64::NAN;
+        }
+        let blocked_count = blocked.len().min(total);
+        let immediate = total - blocked_count;
+        // The rank of the quantile among all calls, as hdrhistogram counts it (at least 1).
+        let rank = ((q * total as f64).ceil() as u64).clamp(1, total);
+        if rank <= immediate {
+            return 0.0;
+        }
+        let within = (rank - immediate) as f64 / blocked_count as f64;
+        blocked.value_at_quantile(within.min(1.0)) as f64 / 1e6
     }
 
     /// Records one acknowledged record.
@@ -303,36 +368,56 @@ impl ProducerMetrics {
         self.request_latency_ns_max = self.request_latency_ns_max.max(latency_ns);
     }
 
-    /// The metric rows in [`METRIC_NAMES`] order; `elapsed_ns` is the rate denominator.
+    /// The metric rows in [`METRIC_NAMES`] order over `span`.
     pub(crate) fn rows(
         &self,
-        elapsed_ns: u64,
+        span: RunSpan,
         unfinished: u64,
         checker: &CheckerCounts,
         core: &CoreCounters,
     ) -> Vec<(&'static str, f64)> {
+        let elapsed_ns = span.elapsed_ns;
         let secs = (elapsed_ns.max(1)) as f64 / 1e9;
         let ms = |ns: u64| ns as f64 / 1e6;
-        // A u128 sum converts to the same f64 as a u64 one wherever a u64 could hold it.
-        let avg = |sum: u128, n: u64| if n == 0 { 0.0 } else { sum as f64 / n as f64 };
+        // A u128 sum converts to the same f64 as a u64 one wherever a u64 could hold it; an
+        // average or maximum over no samples is empty (NaN), not 0.
+        let avg = |sum: u128, n: u64| {
+            if n == 0 {
+                f64::NAN
+            } else {
+                sum as f64 / n as f64
+            }
+        };
+        let max_of = |max: f64, n: u64| if n == 0 { f64::NAN } else { max };
         let h = &self.ack_latency_ns.histogram();
         let pct = |q: f64| {
             if h.is_empty() {
-                0.0
+                f64::NAN
             } else {
                 ms(h.value_at_quantile(q))
             }
         };
+        let blocked = &self.send_blocked_ns.histogram();
+        let send_max = if blocked.is_empty() {
+            max_of(0.0, self.send_calls_returned)
+        } else {
+            ms(blocked.max())
+        };
         let errors = core.records_errored + self.send_errors;
-        let values: [f64; 47] = [
+        let send_secs = span.send_phase_ns.max(1) as f64 / 1e9;
+        let values: [f64; 53] = [
             self.records_acked as f64 / secs,
             self.bytes_acked as f64 / secs,
             pct(0.50),
             pct(0.90),
             pct(0.99),
             pct(0.999),
-            if h.is_empty() { 0.0 } else { ms(h.max()) },
-            if h.is_empty() { 0.0 } else { h.mean() / 1e6 },
+            if h.is_empty() { f64::NAN } else { ms(h.max()) },
+            if h.is_empty() {
+                f64::NAN
+            } else {
+                h.mean() / 1e6
+            },
             self.records_sent as f64,
             self.records_acked as f64,
             self.records_failed as f64,
@@ -354,15 +439,15 @@ impl ProducerMetrics {
             core.records_drained as f64 / secs,
             core.records_drained as f64,
             avg(u128::from(core.batch_bytes_sum), core.batches_drained),
-            core.batch_bytes_max as f64,
+            max_of(core.batch_bytes_max as f64, core.batches_drained),
             avg(
                 u128::from(self.produce_request_records),
                 self.produce_requests,
             ),
             avg(self.request_latency_ns_sum, self.responses) / 1e6,
-            ms(self.request_latency_ns_max),
+            max_of(ms(self.request_latency_ns_max), self.responses),
             avg(core.queue_time_ns_sum, core.batches_drained) / 1e6,
-            ms(core.queue_time_ns_max),
+            max_of(ms(core.queue_time_ns_max), core.batches_drained),
             core.records_retried as f64 / secs,
             core.records_retried as f64,
             errors as f64 / secs,
@@ -372,13 +457,19 @@ impl ProducerMetrics {
             core.batch_splits as f64,
             self.requests_in_flight_max as f64,
             if core.batches_drained == 0 {
-                0.0
+                f64::NAN
             } else {
                 core.compression_ratio_sum / core.batches_drained as f64
             },
             avg(u128::from(core.records_drained), core.batches_drained),
             core.batch_bytes_sum as f64 / secs,
             (self.codec_app_ns + self.codec_sender_ns) as f64 / elapsed_ns.max(1) as f64,
+            span.offered_per_sec.unwrap_or(f64::NAN),
+            self.records_sent as f64 / send_secs,
+            self.send_latency_ms(blocked, 0.50),
+            self.send_latency_ms(blocked, 0.99),
+            send_max,
+            core.buffer_wait_ns as f64,
         ];
         METRIC_NAMES.iter().copied().zip(values).collect()
     }
@@ -456,8 +547,13 @@ mod tests {
             queue_time_ns_sum: 2_000_000,
             ..CoreCounters::default()
         };
+        let span = RunSpan {
+            elapsed_ns: 2_000_000_000,
+            send_phase_ns: 2_000_000_000,
+            offered_per_sec: Some(2.0),
+        };
         let rows = m.rows(
-            2_000_000_000,
+            span,
             0,
             &CheckerCounts {
                 delivered_once: 4,
@@ -498,8 +594,73 @@ mod tests {
                 "records_sent",
                 "delivered_once",
                 "record-send-rate",
-                "compression-rate-avg"
+                "compression-rate-avg",
+                "offered_records_per_s"
             ]
         );
+    }
+
+    fn rows_of(m: &ProducerMetrics, core: &CoreCounters) -> Vec<(&'static str, f64)> {
+        let span = RunSpan {
+            elapsed_ns: 1_000_000_000,
+            send_phase_ns: 1_000_000_000,
+            offered_per_sec: Some(1000.0),
+        };
+        m.rows(span, 0, &CheckerCounts::default(), core)
+    }
+
+    fn value(rows: &[(&'static str, f64)], name: &str) -> f64 {
+        rows.iter().find(|(n, _)| *n == name).expect("present").1
+    }
+
+    #[test]
+    fn statistics_over_no_samples_are_empty_not_zero() {
+        let mut m = ProducerMetrics::new();
+        m.records_sent = 3;
+        m.records_failed = 3;
+        let rows = rows_of(&m, &CoreCounters::default());
+        for name in [
+            "latency_p50_ms",
+            "latency_p99_ms",
+            "latency_max_ms",
+            "latency_mean_ms",
+            "batch-size-avg",
+            "batch-size-max",
+            "records-per-request-avg",
+            "request-latency-avg",
+            "request-latency-max",
+            "record-queue-time-avg",
+            "record-queue-time-max",
+            "send_latency_p99_ms",
+        ] {
+            assert!(value(&rows, name).is_nan(), "{name} must be empty");
+        }
+        // Counts and rates are measurements: none acknowledged is 0 records per second.
+        assert_eq!(value(&rows, "throughput_records_per_s"), 0.0);
+        assert_eq!(value(&rows, "records_acked"), 0.0);
+        assert_eq!(value(&rows, "records_sent"), 3.0);
+    }
+
+    #[test]
+    fn send_call_latency_counts_calls_that_did_not_block_as_zero() {
+        let mut m = ProducerMetrics::new();
+        // 98 calls return at once, 2 block for 5 ms and 40 ms.
+        for _ in 0..98 {
+            m.on_send_returned(0);
+        }
+        m.on_send_returned(5_000_000);
+        m.on_send_returned(40_000_000);
+        m.records_sent = 100;
+        let core = CoreCounters {
+            buffer_wait_ns: 45_000_000,
+            ..CoreCounters::default()
+        };
+        let rows = rows_of(&m, &core);
+        assert_eq!(value(&rows, "send_latency_p50_ms"), 0.0);
+        assert!((value(&rows, "send_latency_p99_ms") - 5.0).abs() < 0.01);
+        assert!((value(&rows, "send_latency_max_ms") - 40.0).abs() < 0.05);
+        assert_eq!(value(&rows, "bufferpool-wait-time-ns-total"), 45_000_000.0);
+        assert_eq!(value(&rows, "offered_records_per_s"), 1000.0);
+        assert_eq!(value(&rows, "send_rate_records_per_s"), 100.0);
     }
 }

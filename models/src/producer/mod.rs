@@ -363,10 +363,11 @@ impl Producer {
         self.app.gone || (!self.acc.has_incomplete() && self.app.is_idle())
     }
 
-    /// The metric rows over `elapsed_ns` of virtual time.
+    /// The metric rows over `elapsed_ns` of virtual time, with the application sending for
+    /// `send_phase_ns` of it.
     pub(crate) fn metric_rows(
         &self,
-        elapsed_ns: u64,
+        (elapsed_ns, send_phase_ns): (u64, u64),
         checker: &metrics::CheckerCounts,
     ) -> Vec<(&'static str, f64)> {
         let core = self.acc.metrics();
@@ -385,8 +386,13 @@ impl Producer {
             buffer_wait_ns: pool.wait_time_ns_total,
             compression_ratio_sum: core.compression_ratio_sum,
         };
+        let span = metrics::RunSpan {
+            elapsed_ns,
+            send_phase_ns,
+            offered_per_sec: self.workload.plan.offered_per_sec(),
+        };
         self.metrics
-            .rows(elapsed_ns, self.records.unfinished(), checker, &counters)
+            .rows(span, self.records.unfinished(), checker, &counters)
     }
 
     /// Records with no outcome yet.

@@ -53,7 +53,9 @@ pub enum Arrivals {
         off_ms: f64,
     },
     /// As fast as the thread can go: the next send starts when the previous `send()` returns.
-    Saturate,
+    /// (A struct variant with no fields, so that `deny_unknown_fields` refuses a stray key
+    /// beside `kind`, which serde ignores for a unit variant of an internally tagged enum.)
+    Saturate {},
 }
 
 impl Default for Arrivals {
@@ -63,12 +65,12 @@ impl Default for Arrivals {
 }
 
 /// Which keys the records carry.
-#[derive(Clone, Copy, Debug, PartialEq, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Keys {
-    /// No key: the built-in sticky partitioner chooses.
-    #[default]
-    None,
+    /// No key: the built-in sticky partitioner chooses (no fields, refusing stray keys as
+    /// [`Arrivals::Saturate`] does).
+    None {},
     /// Key `key-<k>` with `k` uniform over `0..count`.
     Uniform {
         /// Number of distinct keys.
@@ -91,6 +93,12 @@ pub enum ValueBytes {
     Constant(u32),
     /// A distribution.
     Dist(ValueDist),
+}
+
+impl Default for Keys {
+    fn default() -> Self {
+        Keys::None {}
+    }
 }
 
 impl Default for ValueBytes {
@@ -178,7 +186,7 @@ impl Default for WorkloadConfig {
         WorkloadConfig {
             mode: SendMode::Async,
             arrivals: Arrivals::default(),
-            keys: Keys::None,
+            keys: Keys::None {},
             value_bytes: ValueBytes::default(),
             send_cpu_ms: 0.0,
             flush_every_ms: 0.0,
@@ -339,7 +347,7 @@ impl WorkloadConfig {
                     off_ns: ms_to_ns("arrivals.off_ms", off_ms)?,
                 }
             }
-            Arrivals::Saturate => ArrivalPlan::Saturate,
+            Arrivals::Saturate {} => ArrivalPlan::Saturate,
         };
         let send_cpu_ns = ms_to_ns("send_cpu_ms", self.send_cpu_ms)?;
         if arrivals == ArrivalPlan::Saturate && self.mode == SendMode::Async && send_cpu_ns == 0 {
@@ -402,7 +410,7 @@ impl WorkloadConfig {
 
     fn key_plan(&self) -> Result<KeyPlan, WorkloadError> {
         Ok(match self.keys {
-            Keys::None => KeyPlan::None,
+            Keys::None {} => KeyPlan::None,
             Keys::Uniform { count } => {
                 if count == 0 || count > u64::from(u32::MAX) + 1 {
                     return Err(bad(
@@ -464,6 +472,29 @@ fn value_bytes_in_range(key: &'static str, bytes: u32) -> Result<u32, WorkloadEr
         ));
     }
     Ok(bytes)
+}
+
+impl WorkloadPlan {
+    /// The load the application offers, in records per virtual second: the arrival process's
+    /// mean rate (an on/off process averages over its periods). `None` for a closed loop (sync
+    /// sends, or saturating arrivals), whose rate is whatever the producer allows.
+    pub(crate) fn offered_per_sec(&self) -> Option<f64> {
+        if self.mode == SendMode::Sync {
+            return None;
+        }
+        match self.arrivals {
+            ArrivalPlan::Constant { gap_ns }
+            | ArrivalPlan::Poisson {
+                mean_gap_ns: gap_ns,
+            } => Some(1e9 / gap_ns as f64),
+            ArrivalPlan::OnOff {
+                gap_ns,
+                on_ns,
+                off_ns,
+            } => Some(1e9 / gap_ns as f64 * on_ns as f64 / (on_ns + off_ns) as f64),
+            ArrivalPlan::Saturate => None,
+        }
+    }
 }
 
 /// Integer cumulative weights of Zipf(s) over `count` keys, scaled so the total is about 2^62.
@@ -654,7 +685,7 @@ mod tests {
         .expect_err("zero keys");
         assert_eq!(err.key, "keys.count");
         let err = WorkloadConfig {
-            arrivals: Arrivals::Saturate,
+            arrivals: Arrivals::Saturate {},
             ..WorkloadConfig::default()
         }
         .plan()

@@ -165,7 +165,11 @@ pub enum ConfigWarningKind {
     /// `reconnect.backoff.ms` set without `reconnect.backoff.max.ms`: exponential reconnect
     /// backoff is disabled.
     ReconnectBackoffFlat,
-    /// Keys Kafka's producer knows but linger does not model; they are accepted and ignored.
+    /// A key that is neither Kafka's nor close to one: Kafka logs it as unused
+    /// (`AbstractConfig.logUnused`) and runs without it, and so does linger.
+    Unused,
+    /// Keys Kafka's producer knows but linger does not model, and keys of the ecosystem around
+    /// it (Schema Registry serializers, TLS, SASL); they are accepted and not simulated.
     NotModelled {
         /// The keys, in input order.
         keys: Vec<String>,
@@ -246,8 +250,14 @@ impl fmt::Display for ConfigWarning {
             ),
             ConfigWarningKind::NotModelled { keys } => write!(
                 f,
-                "accepted but not modelled by linger (ignored): {}",
+                "accepted, not simulated (linger runs without them): {}",
                 keys.join(", ")
+            ),
+            ConfigWarningKind::Unused => write!(
+                f,
+                "The configuration '{key}' was supplied but isn't a known config; ignored, as \
+                 Kafka only logs it (`These configurations ... were supplied but are not used \
+                 yet`)"
             ),
             ConfigWarningKind::NotInVersion { since, version } => write!(
                 f,

@@ -474,6 +474,119 @@ pub(crate) static NOT_MODELLED: &[&str] = &[
     "sasl.oauthbearer.header.urlencode",
 ];
 
+/// Keys of the ecosystem around the producer that are no Kafka producer key, but that real
+/// producer configurations carry: Confluent's Schema Registry serializers and their settings.
+/// Kafka hands them to the serializers and logs the rest as unused; linger accepts them and
+/// lists them as not simulated.
+pub(crate) static ECOSYSTEM: &[&str] = &[
+    "auto.register.schemas",
+    "use.latest.version",
+    "use.schema.id",
+    "latest.compatibility.strict",
+    "normalize.schemas",
+    "key.subject.name.strategy",
+    "value.subject.name.strategy",
+    "avro.use.logical.type.converters",
+    "avro.remove.java.properties",
+    "json.fail.invalid.schema",
+    "json.oneof.for.nullables",
+    "json.write.dates.iso8601",
+    "reference.subject.name.strategy",
+    "skip.known.types",
+    "max.schemas.per.subject",
+    "context.name.strategy",
+    "proxy.host",
+    "proxy.port",
+];
+
+/// Prefixes of ecosystem keys: every key that starts with one is accepted as not simulated.
+pub(crate) static ECOSYSTEM_PREFIXES: &[&str] = &[
+    "schema.registry.",
+    "basic.auth.",
+    "bearer.auth.",
+    "key.serializer.",
+    "value.serializer.",
+    "confluent.",
+];
+
+/// Why a key linger accepts is not simulated, by the family it belongs to; `None` for a key
+/// linger does not know.
+pub(crate) fn not_simulated_reason(key: &str) -> Option<&'static str> {
+    let known = NOT_MODELLED.contains(&key)
+        || ECOSYSTEM.contains(&key)
+        || ECOSYSTEM_PREFIXES
+            .iter()
+            .any(|prefix| key.starts_with(prefix));
+    if !known {
+        return None;
+    }
+    Some(match key {
+        "bootstrap.servers" | "client.dns.lookup" => {
+            "the simulated cluster is [cluster]; the client knows every broker from the start"
+        }
+        "client.id" | "metric.reporters" | "metrics.recording.level" => {
+            "names and metrics reporting change nothing the simulation measures"
+        }
+        "key.serializer" | "value.serializer" => {
+            "serialisation is not simulated: [workload] value_bytes sets the serialised size"
+        }
+        "interceptor.classes" => "no producer interceptor runs in the simulation",
+        "metadata.recovery.strategy" | "metadata.recovery.rebootstrap.trigger.ms" => {
+            "rebootstrapping is not simulated"
+        }
+        "config.providers" => "values are taken as written",
+        "transaction.two.phase.commit.enable" => "transactions are not simulated",
+        _ if key.starts_with("ssl.")
+            || key.starts_with("sasl.")
+            || key.starts_with("security.") =>
+        {
+            "connections are plaintext and unauthenticated in the simulation: TLS and SASL \
+             handshakes and their CPU cost are not simulated"
+        }
+        _ if key.starts_with("schema.registry.")
+            || key.starts_with("basic.auth.")
+            || key.starts_with("bearer.auth.") =>
+        {
+            "Schema Registry is not simulated: the serializers never contact it"
+        }
+        _ => {
+            "a serializer setting: serialisation is not simulated, [workload] value_bytes sets \
+             the serialised size"
+        }
+    })
+}
+
+/// Every key linger accepts but does not simulate, with the reason: Kafka's own producer keys
+/// linger does not model, then the ecosystem's (a prefix is written `prefix*`).
+pub fn not_simulated_keys() -> impl Iterator<Item = (&'static str, &'static str)> {
+    let reason = |key: &'static str| {
+        let probe = key.trim_end_matches('*');
+        let probe = if key.ends_with('*') {
+            format!("{probe}x")
+        } else {
+            probe.to_owned()
+        };
+        (
+            key,
+            not_simulated_reason(&probe).expect("every listed key has a reason"),
+        )
+    };
+    const PREFIX_NAMES: [&str; 6] = [
+        "schema.registry.*",
+        "basic.auth.*",
+        "bearer.auth.*",
+        "key.serializer.*",
+        "value.serializer.*",
+        "confluent.*",
+    ];
+    NOT_MODELLED
+        .iter()
+        .chain(ECOSYSTEM.iter())
+        .chain(PREFIX_NAMES.iter())
+        .copied()
+        .map(reason)
+}
+
 /// Every key linger accepts: the modelled ones, the unmodelled ones and its own.
 pub(crate) fn all_known() -> impl Iterator<Item = &'static str> {
     KEYS.iter()

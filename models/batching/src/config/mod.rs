@@ -39,9 +39,12 @@
 //! `postProcessAndValidateIdempotenceConfigs`), `CommonClientConfigs.java` (backoff
 //! post-processing) and `KafkaProducer.configureDeliveryTimeout`, for Kafka 3.0 to 4.2
 //! ([`KafkaVersion`]). Simplified: Kafka throws at the first bad key, linger reports them all;
-//! keys Kafka knows but linger does not model are accepted without type checks; unknown keys
-//! are errors here (Kafka only logs them), because in a simulator a typo silently changes an
-//! experiment.
+//! keys Kafka knows but linger does not model, and the keys of the ecosystem around the
+//! producer (Schema Registry serializers, TLS, SASL), are accepted without type checks and listed
+//! as not simulated; an unknown key close to a known one is an error with the suggestion (Kafka
+//! only logs it, `AbstractConfig.logUnused`, and the run would silently use the default, so a
+//! typo would silently change an experiment), and any other unknown key is a warning, as Kafka
+//! logs it.
 //!
 //! ```
 //! use batching::config::{KafkaVersion, ProducerConfig, parse_properties};
@@ -67,7 +70,7 @@ mod resolve;
 mod suggest;
 
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, ConfigWarning, ConfigWarningKind};
-pub use keys::KAFKA_VERSION_KEY;
+pub use keys::{KAFKA_VERSION_KEY, not_simulated_keys};
 pub use listing::{EffectiveEntry, Origin, check_config_lines};
 pub use producer::{
     Acks, CompressionType, KafkaVersion, MODELLED_DURATION_MS_MAX, PartitionerClass,

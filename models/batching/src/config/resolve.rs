@@ -193,12 +193,23 @@ impl Resolver {
             }
             if let Some(def) = keys::find(&entry.key) {
                 self.parse_modelled(def, entry);
-            } else if keys::NOT_MODELLED.contains(&entry.key.as_str()) {
+            } else if keys::not_simulated_reason(&entry.key).is_some() {
                 not_modelled.push((entry.key.clone(), entry.location.clone()));
             } else {
-                let suggestion = suggest::suggest(&entry.key, keys::all_known()).map(str::to_owned);
-                let kind = ConfigErrorKind::UnknownKey { suggestion };
-                self.error(&entry.key, entry.location.clone(), kind);
+                // A near miss of a known key is a typo that would silently run with the
+                // default: an error. Anything else Kafka only logs as unused, and so does linger.
+                match suggest::suggest(&entry.key, keys::all_known()) {
+                    Some(known) => {
+                        let suggestion = Some(known.to_owned());
+                        let kind = ConfigErrorKind::UnknownKey { suggestion };
+                        self.error(&entry.key, entry.location.clone(), kind);
+                    }
+                    None => self.warnings.push(ConfigWarning {
+                        key: entry.key.clone(),
+                        location: entry.location.clone(),
+                        kind: ConfigWarningKind::Unused,
+                    }),
+                }
             }
         }
         if let Some((first_key, first_location)) = not_modelled.first().cloned() {

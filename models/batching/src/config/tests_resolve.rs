@@ -649,7 +649,6 @@ fn unknown_keys_fail_with_suggestions() {
             Some("max.in.flight.requests.per.connection"),
         ),
         ("linger.kafka.verison", Some("linger.kafka.version")),
-        ("zookeeper.connect", None),
     ];
     for (key, expected) in cases {
         let error = only_error(V4, &[(key, "1")]);
@@ -688,7 +687,67 @@ fn unmodelled_kafka_keys_are_accepted_with_one_warning() {
     assert!(
         resolved.warnings[0]
             .to_string()
-            .contains("accepted but not modelled")
+            .contains("accepted, not simulated")
+    );
+}
+
+// A Confluent producer file: the Schema Registry, its credentials and the serializers' own
+// settings are accepted and listed as not simulated, as Kafka hands them to the serializers.
+#[test]
+fn ecosystem_keys_of_a_confluent_file_are_accepted_as_not_simulated() {
+    let pairs = [
+        ("bootstrap.servers", "pkc-1.confluent.cloud:9092"),
+        ("security.protocol", "SASL_SSL"),
+        ("sasl.mechanism", "PLAIN"),
+        (
+            "sasl.jaas.config",
+            "org.apache.kafka.common.security.plain.PlainLoginModule required;",
+        ),
+        ("client.id", "orders"),
+        ("schema.registry.url", "https://psrc-1.confluent.cloud"),
+        ("basic.auth.credentials.source", "USER_INFO"),
+        ("basic.auth.user.info", "key:secret"),
+        (
+            "value.subject.name.strategy",
+            "io.confluent.kafka.serializers.subject.TopicNameStrategy",
+        ),
+        ("auto.register.schemas", "false"),
+        (
+            "interceptor.classes",
+            "io.confluent.monitoring.clients.interceptor.MonitoringProducerInterceptor",
+        ),
+        (
+            "metric.reporters",
+            "io.confluent.metrics.reporter.ConfluentMetricsReporter",
+        ),
+        ("acks", "all"),
+    ];
+    let resolved = ok(V4, &pairs);
+    let ConfigWarningKind::NotModelled { keys } = &resolved.warnings[0].kind else {
+        panic!("expected a not-simulated warning: {:?}", resolved.warnings);
+    };
+    assert_eq!(keys.len(), pairs.len() - 1, "{keys:?}");
+    assert!(!keys.iter().any(|key| key == "acks"));
+}
+
+// An unknown key close to a known one is a typo that would silently run with the default: an
+// error with the suggestion. Any other unknown key Kafka only logs, and linger warns.
+#[test]
+fn unknown_keys_far_from_every_known_key_are_a_warning_as_kafka_logs_them() {
+    let resolved = ok(V4, &[("zookeeper.connect", "localhost:2181")]);
+    assert_eq!(resolved.warnings.len(), 1, "{:?}", resolved.warnings);
+    assert_eq!(resolved.warnings[0].kind, ConfigWarningKind::Unused);
+    let text = resolved.warnings[0].to_string();
+    assert!(
+        text.contains("'zookeeper.connect' was supplied but isn't a known config"),
+        "{text}"
+    );
+    let error = only_error(V4, &[("linger.mss", "5")]);
+    assert_eq!(
+        error.kind,
+        ConfigErrorKind::UnknownKey {
+            suggestion: Some("linger.ms".to_owned())
+        }
     );
 }
 
