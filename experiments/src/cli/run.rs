@@ -50,9 +50,13 @@ pub struct RunArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
-    /// Write the trace of replicate 0 as JSON lines to FILE.
+    /// Write the trace of replicate 0 as JSON lines to FILE (its hash is printed too).
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
+    /// Build and hash every run's trace without writing it, and print the hash: a fingerprint of
+    /// every event for determinism checks. Costs time: without it (or --trace) no trace is built.
+    #[arg(long)]
+    pub trace_hash: bool,
     #[command(flatten)]
     pub bounds: BoundArgs,
 }
@@ -134,7 +138,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         let seed = args
             .run_seed
             .unwrap_or_else(|| run_seed(experiment.master_seed, &canonical, replicate));
-        let trace_now = trace.take().unwrap_or_else(sim::Trace::hashing);
+        let trace_now = trace.take().unwrap_or_else(|| trace_for(args));
         let attempt = catch_unwind(AssertUnwindSafe(|| run_world(&config, seed, trace_now)));
         let Ok(mut result) = attempt else {
             let replay = replay_line(&shown_as, ReplaySeed::Run(seed), args);
@@ -158,7 +162,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
             outcome: outcome_of(&result),
             events: result.events,
             virtual_time_ns: result.virtual_time_ns,
-            trace_hash: result.trace_hash,
+            trace_hash: result.trace.is_on().then_some(result.trace_hash),
         });
     }
     let replay_seed = args
@@ -217,7 +221,19 @@ pub struct RunReport {
     outcome: RunOutcome,
     events: u64,
     virtual_time_ns: u64,
-    trace_hash: u64,
+    /// The trace's hash, when the trace was built (`--trace` or `--trace-hash`).
+    trace_hash: Option<u64>,
+}
+
+/// The trace of a run without a trace file: hashed only when `--trace-hash` asks for it, since
+/// building every event costs most of a run's time (and keeps the application from sending
+/// ahead).
+fn trace_for(args: &RunArgs) -> sim::Trace {
+    if args.trace_hash {
+        sim::Trace::hashing()
+    } else {
+        sim::Trace::off()
+    }
 }
 
 /// The world to run. A scenario comes from `models::scenarios` unless the command line changes
@@ -328,12 +344,15 @@ fn text_report(
     out.push('\n');
     out.push_str(&format!("replay      {replay}\n"));
     for run in runs {
+        let hash = run.trace_hash.map_or_else(
+            || "no trace hash (--trace-hash)".to_string(),
+            |hash| format!("trace hash {hash:016x}"),
+        );
         out.push_str(&format!(
-            "run         replicate {}: {} events, {:.3} virtual s, trace hash {:016x}\n",
+            "run         replicate {}: {} events, {:.3} virtual s, {hash}\n",
             run.replicate,
             run.events,
             run.virtual_time_ns as f64 / 1e9,
-            run.trace_hash
         ));
     }
     out.push('\n');
@@ -411,7 +430,7 @@ fn json_report(
                 "seed": run.seed,
                 "events": run.events,
                 "virtual_time_ns": run.virtual_time_ns,
-                "trace_hash": format!("{:016x}", run.trace_hash),
+                "trace_hash": run.trace_hash.map(|hash| format!("{hash:016x}")),
                 "metrics": metrics,
                 "examples": run
                     .examples
