@@ -467,6 +467,7 @@ impl RecordAccumulator {
         let queues = self.queues_mut(partition);
         queues.queued.push_back(batch);
         let batch_is_full = queues.queued.len() > 1 || last_full;
+        self.enqueued(partition);
         self.metrics.records_appended_total += 1;
         self.metrics.batches_created_total += 1;
         self.after_append(target, appended_bytes, last_full, env);
