@@ -187,6 +187,9 @@ pub(crate) struct Producer {
     pub(crate) reconnect_rng: Stream,
     pub(crate) sender_timer: TimerId,
     pub(crate) next_correlation_id: u64,
+    /// Whether a sender pass now would change nothing (see `Producer::sender_pass_is_settled`):
+    /// set by the last pass, cleared by anything that may change what a pass decides.
+    pub(crate) sender_settled: bool,
 }
 
 impl Producer {
@@ -241,6 +244,7 @@ impl Producer {
             reconnect_rng: streams.stream("producer/reconnect"),
             sender_timer,
             next_correlation_id: 0,
+            sender_settled: false,
         };
         (producer, warnings)
     }
@@ -258,6 +262,9 @@ impl Producer {
         net: &mut Network,
         ev: ProducerEvent,
     ) {
+        if !matches!(ev, ProducerEvent::AppStep | ProducerEvent::SenderWake) {
+            self.sender_settled = false;
+        }
         match ev {
             ProducerEvent::AppStep => self.on_app_step(ctx, net),
             ProducerEvent::SenderWake => self.run_once(ctx, net),
