@@ -9,6 +9,7 @@ pub mod guarantee;
 pub mod journal;
 pub mod lock;
 pub mod producer_toml;
+pub mod progress_line;
 pub mod results;
 pub mod runner;
 pub mod spec;

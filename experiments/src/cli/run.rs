@@ -2,7 +2,7 @@
 //! and the seed with a one-line replay command.
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, IsTerminal};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,6 +11,7 @@ use anyhow::Result;
 
 use experiments::catalog;
 use experiments::error::{Error, InputError};
+use experiments::progress_line::ProgressLine;
 use experiments::runner::RunOutcome;
 use experiments::spec::{Experiment, Override};
 use experiments::summary::{distinct_warnings, metrics_table};
@@ -139,7 +140,9 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
             .run_seed
             .unwrap_or_else(|| run_seed(experiment.master_seed, &canonical, replicate));
         let trace_now = trace.take().unwrap_or_else(|| trace_for(args));
-        let attempt = catch_unwind(AssertUnwindSafe(|| run_world(&config, seed, trace_now)));
+        let attempt = catch_unwind(AssertUnwindSafe(|| {
+            run_showing_progress(&config, seed, trace_now)
+        }));
         let Ok(mut result) = attempt else {
             let replay = replay_line(&shown_as, ReplaySeed::Run(seed), args);
             return Err(lib_error(Error::Run(format!(
@@ -185,6 +188,26 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     }
     eprintln!("replay: {replay}");
     Ok(ExitCode::from(super::EXIT_BOUND_REACHED))
+}
+
+/// Runs the world; on a terminal, a run that takes more than a second shows a progress line on
+/// stderr (virtual time, records, rate), erased when it ends. The line only reads the run's
+/// progress, so the result is the same either way.
+fn run_showing_progress(
+    config: &models::world::WorldConfig,
+    seed: u64,
+    trace: sim::Trace,
+) -> models::world::RunResult {
+    let mut line = ProgressLine::new(true);
+    if !std::io::stderr().is_terminal() {
+        return run_world(config, seed, trace);
+    }
+    let send_ns = (config.run.duration_ms * 1e6) as u64;
+    let result = models::world::run_with_progress(config, seed, trace, &mut |progress| {
+        line.show_run(progress, send_ns)
+    });
+    line.clear();
+    result
 }
 
 /// Warns on stderr, before the run, when its phases may last more than a virtual day.

@@ -190,6 +190,22 @@ pub(crate) struct Producer {
     /// Whether a sender pass now would change nothing (see `Producer::sender_pass_is_settled`):
     /// set by the last pass, cleared by anything that may change what a pass decides.
     pub(crate) sender_settled: bool,
+    /// Whether appends to a backlog may skip waking a settled sender.
+    pub(crate) wake_skips: WakeSkips,
+}
+
+/// Whether the sender skips the wake-ups that would find nothing to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WakeSkips {
+    /// Appends to a backlog behind a sender that found no node able to take a request do not
+    /// wake it (see `Producer::sender_pass_is_settled`).
+    WhenSettled,
+    /// Every new or full batch wakes the sender (tests compare this with `WhenSettled`).
+    #[cfg_attr(
+        not(test),
+        allow(dead_code, reason = "compared against by the world's tests")
+    )]
+    Never,
 }
 
 impl Producer {
@@ -245,6 +261,7 @@ impl Producer {
             sender_timer,
             next_correlation_id: 0,
             sender_settled: false,
+            wake_skips: WakeSkips::WhenSettled,
         };
         (producer, warnings)
     }

@@ -162,7 +162,9 @@ impl Producer {
     /// ready nodes' latency stats, so the sender is always woken then; and while a metadata or
     /// InitProducerId request waits to be sent, every pass tries it again.
     pub(super) fn sender_pass_is_settled(&self, partition: crate::batching::PartitionId) -> bool {
-        self.sender_settled && self.acc.queued_batches(partition).nth(1).is_some()
+        self.sender_settled
+            && self.wake_skips == super::WakeSkips::WhenSettled
+            && self.acc.queued_batches(partition).nth(1).is_some()
     }
 
     fn rearm_sender(&mut self, ctx: &mut Ctx<'_, Event>, now: u64, next_check: Option<u64>) {
