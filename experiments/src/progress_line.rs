@@ -26,7 +26,11 @@ pub struct ProgressLine {
 impl ProgressLine {
     /// A line that starts counting now; `enabled` false (or stderr not a terminal) draws
     /// nothing ever.
-    #[allow(clippy::disallowed_methods, reason = "wall time for the display only")]
+    #[allow(
+        clippy::disallowed_methods,
+        clippy::disallowed_types,
+        reason = "wall time for the display only"
+    )]
     pub fn new(enabled: bool) -> Self {
         ProgressLine {
             on_terminal: enabled && std::io::stderr().is_terminal(),
