@@ -10,6 +10,7 @@ pub mod hunt;
 pub mod journal;
 pub mod lock;
 pub mod producer_toml;
+pub mod progress_line;
 pub mod reference;
 pub mod results;
 pub mod runner;

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, InputError, Result};
 use crate::lock::DirLock;
+use crate::progress_line::ProgressLine;
 use crate::results::{
     self, FORMAT_VERSION, Journal, JournalDamage, Manifest, ManifestAxis, Overwrite, PointResult,
     Repair, RunRow,
@@ -276,20 +277,28 @@ pub fn run_sweep_from<R: PointRunner>(
     options: &SweepOptions<'_>,
     shard_source: Option<&ShardSource>,
 ) -> Result<SweepReport> {
+    // A preparation that takes more than a second says which step it is at (on a terminal).
+    let mut preparing = ProgressLine::new(options.progress == Progress::Bar);
+    let mut step = |what: &str| preparing.show(|_| format!("preparing the sweep: {what}"));
+    step("counting points");
     let points = Points::new(&experiment.axes, options.points_max)?;
     let mut manifest = manifest_of(experiment, points.count(), options.shard);
     manifest.shard_source = shard_source.cloned();
     let slice = manifest.shard_points();
+    step("checking the settings of every axis value");
     validate_points(experiment, runner, &points, &slice)?;
     let pool = thread_pool(options.threads)?;
     // Held until this function returns: no other process writes the directory meanwhile.
     let _lock = DirLock::acquire(&options.out_dir)?;
+    step("checking the results directory");
     results::check_out_dir(&options.out_dir, &manifest, options.overwrite)?;
     results::remove_stale_partials(&options.out_dir)?;
     let copy = results::experiment_copy_text(&manifest, experiment);
     results::init_out_dir(&options.out_dir, &manifest, &copy)?;
+    step("reading the journal of finished points");
     let (journal, mut finished, repair) =
         Journal::open(&options.out_dir, &manifest, options.damage)?;
+    drop(preparing);
     let done: BTreeSet<usize> = finished.iter().map(|p| p.point).collect();
     let mut todo: Vec<usize> = slice
         .iter()

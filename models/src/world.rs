@@ -42,7 +42,7 @@ use crate::faults::{FaultEvent, Faults, FaultsConfig};
 use crate::network::{NetEvent, Network, NetworkConfig};
 use crate::producer::metrics::{CheckerCounts, METRIC_NAMES};
 use crate::producer::workload::{WorkloadConfig, WorkloadError, ms_to_ns};
-use crate::producer::{Producer, ProducerEvent, RunAhead};
+use crate::producer::{Producer, ProducerEvent, RunAhead, WakeSkips};
 use crate::protocol::{Message, Node};
 
 /// The `[run]` section: how long the world runs.
@@ -871,10 +871,58 @@ fn not_started(message: String, trace: sim::Trace) -> RunResult {
     }
 }
 
+/// What a run has done so far, for a progress display.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunProgress {
+    /// Virtual time reached, in ns.
+    pub virtual_ns: u64,
+    /// Records the application has sent so far.
+    pub records_sent: u64,
+}
+
+/// Events between two calls of a run's progress observer.
+const PROGRESS_EVERY_EVENTS: u32 = 1 << 16;
+
+/// The world as the engine runs it when someone watches: every [`PROGRESS_EVERY_EVENTS`] events
+/// the observer gets a copy of the progress. It sees values only, so it cannot change the run.
+struct Observed<'a> {
+    world: &'a mut World,
+    observer: &'a mut dyn FnMut(RunProgress),
+    countdown: u32,
+}
+
+impl Model for Observed<'_> {
+    type Event = Event;
+
+    #[inline]
+    fn on_event(&mut self, ctx: &mut Ctx<'_, Event>, event: Event) {
+        self.world.on_event(ctx, event);
+        self.countdown -= 1;
+        if self.countdown == 0 {
+            self.countdown = PROGRESS_EVERY_EVENTS;
+            (self.observer)(RunProgress {
+                virtual_ns: ctx.now().as_nanos(),
+                records_sent: self.world.producer.metrics.records_sent,
+            });
+        }
+    }
+
+    fn event_kind(&self, event: &Event) -> String {
+        self.world.event_kind(event)
+    }
+}
+
 /// Runs one world with `seed` and returns its metrics and verdict. A config that cannot run
 /// gives an empty result whose first warning says why ("the run did not start: ...").
 pub fn run(config: &WorldConfig, seed: u64, trace: sim::Trace) -> RunResult {
-    run_judged(config, seed, trace, Judges::Ranges).0
+    run_inner(
+        config,
+        (seed, trace),
+        None,
+        WakeSkips::WhenSettled,
+        Judges::Ranges,
+    )
+    .0
 }
 
 /// Which checkers judge a run.
@@ -891,16 +939,42 @@ enum Judges {
 /// application was told and of the final logs: the second verdict, for tests that compare the
 /// two. Costs memory per record; not for long runs.
 pub fn run_with_per_record_checker(config: &WorldConfig, seed: u64) -> (RunResult, CheckerReport) {
-    let (result, reference) = run_judged(config, seed, sim::Trace::off(), Judges::AlsoPerRecord);
+    let (result, reference) = run_inner(
+        config,
+        (seed, sim::Trace::off()),
+        None,
+        WakeSkips::WhenSettled,
+        Judges::AlsoPerRecord,
+    );
     let reference = reference.unwrap_or_else(|| result.checker.clone());
     (result, reference)
 }
 
-/// [`run`], and with [`Judges::AlsoPerRecord`] also the per-record checker's verdict.
-fn run_judged(
+/// [`run`], calling `observer` with the run's progress every so many events (for a progress
+/// line); the result is the same as without it.
+pub fn run_with_progress(
     config: &WorldConfig,
     seed: u64,
     trace: sim::Trace,
+    observer: &mut dyn FnMut(RunProgress),
+) -> RunResult {
+    run_inner(
+        config,
+        (seed, trace),
+        Some(observer),
+        WakeSkips::WhenSettled,
+        Judges::Ranges,
+    )
+    .0
+}
+
+/// [`run`] with the sender's wake-up policy chosen (tests compare the two) and, with
+/// [`Judges::AlsoPerRecord`], the per-record checker's verdict too.
+fn run_inner(
+    config: &WorldConfig,
+    (seed, trace): (u64, sim::Trace),
+    observer: Option<&mut dyn FnMut(RunProgress)>,
+    wake_skips: WakeSkips,
     judges: Judges,
 ) -> (RunResult, Option<CheckerReport>) {
     let mut engine: Engine<Event> = Engine::new(seed);
@@ -911,6 +985,7 @@ fn run_judged(
     if judges == Judges::AlsoPerRecord {
         prepared.world.producer.records.keep_reference();
     }
+    prepared.world.producer.wake_skips = wake_skips;
     engine.set_trace(trace);
     {
         let world = &mut prepared.world;
@@ -927,8 +1002,17 @@ fn run_judged(
     }
     let limits = prepared.limits;
     let world = &mut prepared.world;
-    let outcome =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.run(world, limits)));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match observer {
+        None => engine.run(world, limits),
+        Some(observer) => engine.run(
+            &mut Observed {
+                world,
+                observer,
+                countdown: PROGRESS_EVERY_EVENTS,
+            },
+            limits,
+        ),
+    }));
     let stop = match outcome {
         Ok(Ok(_)) => match prepared.virtual_time_bound {
             Some(bound)
@@ -1158,6 +1242,70 @@ mod tests {
         let sent = fast.metric("records_sent").unwrap_or(0.0);
         assert!(sent > 100.0, "the run sent only {sent} records");
         (fast.events, slow.events)
+    }
+
+    /// A run watched by a progress observer tells the same story, event for event, and the
+    /// observer sees virtual time and records advance.
+    #[test]
+    fn a_watched_run_gives_the_same_result_and_sees_time_advance() {
+        let mut config = default_config();
+        // Long enough for a few calls of the observer (one per 65,536 events).
+        config.run.duration_ms = 1_000.0;
+        let plain = run(&config, 3, sim::Trace::hashing());
+        let mut seen: Vec<RunProgress> = Vec::new();
+        let watched = run_with_progress(&config, 3, sim::Trace::hashing(), &mut |progress| {
+            seen.push(progress)
+        });
+        assert_eq!(plain.metrics, watched.metrics);
+        assert_eq!(plain.checker, watched.checker);
+        assert_eq!(plain.events, watched.events);
+        assert_eq!(plain.trace_hash, watched.trace_hash);
+        assert!(!seen.is_empty(), "{} events, no progress", watched.events);
+        assert!(
+            seen.windows(2)
+                .all(|w| w[0].virtual_ns <= w[1].virtual_ns
+                    && w[0].records_sent <= w[1].records_sent)
+        );
+        assert!(seen.last().is_some_and(|p| p.records_sent > 0));
+    }
+
+    /// A sender held back by `max.in.flight.requests.per.connection` (1 M records/s on 60
+    /// partitions) skips the wake-ups of appends to a backlog, and every decision stays the
+    /// same as when it is woken at each of them: the same trace, event for event in time, with
+    /// far fewer events.
+    #[test]
+    fn skipping_the_sender_wake_ups_of_a_backlog_changes_no_decision() {
+        let mut config = default_config();
+        config.run.duration_ms = 50.0;
+        config.cluster.partitions = 60;
+        config.workload.arrivals = Arrivals::Constant {
+            per_sec: 1_000_000.0,
+        };
+        for (seed, in_flight) in [(1, 5), (2, 1)] {
+            config.producer.max_in_flight_requests_per_connection = in_flight;
+            let every = run_inner(
+                &config,
+                (seed, sim::Trace::hashing()),
+                None,
+                WakeSkips::Never,
+                Judges::Ranges,
+            )
+            .0;
+            let skipping = run(&config, seed, sim::Trace::hashing());
+            assert_eq!(
+                every.trace_hash, skipping.trace_hash,
+                "in flight {in_flight}"
+            );
+            assert_eq!(every.metrics, skipping.metrics);
+            assert_eq!(every.checker, skipping.checker);
+            let sent = skipping.metric("records_sent").unwrap_or(0.0);
+            assert!(
+                skipping.events < every.events,
+                "{sent} records: {} events skipping, {} waking at every append",
+                skipping.events,
+                every.events
+            );
+        }
     }
 
     #[test]

@@ -29,6 +29,10 @@ pub enum Target {
     /// The sweep benchmark: a sweep of `--points` points (1000 by default), each 10
     /// virtual seconds at 50k records/s with no faults, on the normal parallel runner.
     Sweep,
+    /// How the default world's cost per record scales: wall time per record at 6, 60, 600
+    /// and 3,000 partitions (2 virtual s each), then at 6 partitions over 1, 4 and 16 virtual
+    /// s, each with the peak resident memory of its run.
+    Scale,
 }
 
 /// Arguments of `linger bench`.
@@ -77,6 +81,7 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
         Target::Accumulator => bench_accumulator(args.repeat),
         Target::World => bench_world(args),
         Target::Sweep => bench_sweep(args)?,
+        Target::Scale => bench_scale(args.repeat),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -166,6 +171,100 @@ fn bench_world(args: &BenchArgs) {
         result.events as f64 / seconds / 1e6,
         records / seconds
     );
+}
+
+/// Partition counts of the scale benchmark, at [`SCALE_PARTITIONS_MS`] virtual ms each.
+const SCALE_PARTITIONS: [u32; 4] = [6, 60, 600, 3_000];
+const SCALE_PARTITIONS_MS: f64 = 2_000.0;
+/// Virtual durations of the scale benchmark, at 6 partitions.
+const SCALE_DURATIONS_MS: [f64; 3] = [1_000.0, 4_000.0, 16_000.0];
+
+/// One case of the scale benchmark: the default world with `partitions` for `duration_ms`.
+#[derive(Clone)]
+struct ScaleCase {
+    nanos_per_record: f64,
+    records_per_sec: f64,
+    events_per_record: f64,
+    /// The process's peak RSS during the case, and how far above the RSS before it.
+    peak_rss_bytes: Option<(u64, u64)>,
+}
+
+fn scale_case(repeat: u32, partitions: u32, duration_ms: f64) -> ScaleCase {
+    let mut config = models::world::default_config();
+    config.cluster.partitions = partitions;
+    config.run.duration_ms = duration_ms;
+    reset_peak_rss();
+    let before = status_kib("VmRSS:");
+    let (seconds, result) = best_of(repeat, || models::world::run(&config, 1, sim::Trace::off()));
+    let records = result.metric("records_sent").unwrap_or(0.0).max(1.0);
+    ScaleCase {
+        nanos_per_record: seconds * 1e9 / records,
+        records_per_sec: records / seconds,
+        events_per_record: result.events as f64 / records,
+        peak_rss_bytes: status_kib("VmHWM:")
+            .zip(before)
+            .map(|(peak, before)| (peak * 1024, peak.saturating_sub(before) * 1024)),
+    }
+}
+
+fn scale_line(label: &str, case: &ScaleCase, base: &ScaleCase) -> String {
+    let mib = |bytes: u64| bytes as f64 / 1_048_576.0;
+    let rss = case.peak_rss_bytes.map_or_else(
+        || "n/a".to_string(),
+        |(peak, growth)| format!("{:.1} MiB (+{:.1} MiB)", mib(peak), mib(growth)),
+    );
+    format!(
+        "  {label:<22} {:>8.1} ns/record ({:>5.2}x)  {:>6.2} M records/s  {:>5.2} events/record  \
+         peak RSS {rss}",
+        case.nanos_per_record,
+        case.nanos_per_record / base.nanos_per_record,
+        case.records_per_sec / 1e6,
+        case.events_per_record,
+    )
+}
+
+/// `linger bench scale`: cost per record against partitions and against duration, so that a
+/// cost growing with the topic's size or the run's length shows at once.
+fn bench_scale(repeat: u32) {
+    println!(
+        "default world (100k records/s, 3 brokers, no faults, no trace), wall time per record, \
+         best of {repeat}; peak RSS per case (the process's high-water mark, reset before each \
+         case where Linux allows it) and in brackets its growth over the RSS before the case"
+    );
+    println!("against partitions, {SCALE_PARTITIONS_MS} virtual ms each:");
+    let mut first: Option<ScaleCase> = None;
+    for partitions in SCALE_PARTITIONS {
+        let case = scale_case(repeat, partitions, SCALE_PARTITIONS_MS);
+        let base = first.get_or_insert(case.clone());
+        println!(
+            "{}",
+            scale_line(&format!("{partitions} partitions"), &case, base)
+        );
+    }
+    println!("against duration, 6 partitions:");
+    let mut first: Option<ScaleCase> = None;
+    for duration_ms in SCALE_DURATIONS_MS {
+        let case = scale_case(repeat, 6, duration_ms);
+        let base = first.get_or_insert(case.clone());
+        println!(
+            "{}",
+            scale_line(&format!("{duration_ms} virtual ms"), &case, base)
+        );
+    }
+}
+
+/// A `KEY: N kB` line of `/proc/self/status` (`VmRSS:` now, `VmHWM:` the peak), in KiB, where
+/// the system has that file.
+fn status_kib(key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with(key))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Resets the peak RSS to the current RSS (`/proc/self/clear_refs`, value 5), so that each
+/// case reports its own peak; where that is not allowed the peak is the process's so far.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 /// The sweep benchmark's experiment: the baseline at 50k records/s, one replicate per point,

@@ -2,7 +2,7 @@
 //! and the seed with a one-line replay command.
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, IsTerminal};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,6 +11,7 @@ use anyhow::Result;
 
 use experiments::catalog;
 use experiments::error::{Error, InputError};
+use experiments::progress_line::ProgressLine;
 use experiments::runner::RunOutcome;
 use experiments::spec::{Experiment, Override};
 use experiments::summary::{distinct_warnings, metrics_table};
@@ -50,9 +51,13 @@ pub struct RunArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
-    /// Write the trace of replicate 0 as JSON lines to FILE.
+    /// Write the trace of replicate 0 as JSON lines to FILE (its hash is printed too).
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
+    /// Build and hash every run's trace without writing it, and print the hash: a fingerprint of
+    /// every event for determinism checks. Costs time: without it (or --trace) no trace is built.
+    #[arg(long)]
+    pub trace_hash: bool,
     #[command(flatten)]
     pub bounds: BoundArgs,
 }
@@ -134,8 +139,10 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         let seed = args
             .run_seed
             .unwrap_or_else(|| run_seed(experiment.master_seed, &canonical, replicate));
-        let trace_now = trace.take().unwrap_or_else(sim::Trace::hashing);
-        let attempt = catch_unwind(AssertUnwindSafe(|| run_world(&config, seed, trace_now)));
+        let trace_now = trace.take().unwrap_or_else(|| trace_for(args));
+        let attempt = catch_unwind(AssertUnwindSafe(|| {
+            run_showing_progress(&config, seed, trace_now)
+        }));
         let Ok(mut result) = attempt else {
             let replay = replay_line(&shown_as, ReplaySeed::Run(seed), args);
             return Err(lib_error(Error::Run(format!(
@@ -158,7 +165,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
             outcome: outcome_of(&result),
             events: result.events,
             virtual_time_ns: result.virtual_time_ns,
-            trace_hash: result.trace_hash,
+            trace_hash: result.trace.is_on().then_some(result.trace_hash),
         });
     }
     let replay_seed = args
@@ -181,6 +188,26 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     }
     eprintln!("replay: {replay}");
     Ok(ExitCode::from(super::EXIT_BOUND_REACHED))
+}
+
+/// Runs the world; on a terminal, a run that takes more than a second shows a progress line on
+/// stderr (virtual time, records, rate), erased when it ends. The line only reads the run's
+/// progress, so the result is the same either way.
+fn run_showing_progress(
+    config: &models::world::WorldConfig,
+    seed: u64,
+    trace: sim::Trace,
+) -> models::world::RunResult {
+    let mut line = ProgressLine::new(true);
+    if !std::io::stderr().is_terminal() {
+        return run_world(config, seed, trace);
+    }
+    let send_ns = (config.run.duration_ms * 1e6) as u64;
+    let result = models::world::run_with_progress(config, seed, trace, &mut |progress| {
+        line.show_run(progress, send_ns)
+    });
+    line.clear();
+    result
 }
 
 /// Warns on stderr, before the run, when its phases may last more than a virtual day.
@@ -217,7 +244,19 @@ pub struct RunReport {
     outcome: RunOutcome,
     events: u64,
     virtual_time_ns: u64,
-    trace_hash: u64,
+    /// The trace's hash, when the trace was built (`--trace` or `--trace-hash`).
+    trace_hash: Option<u64>,
+}
+
+/// The trace of a run without a trace file: hashed only when `--trace-hash` asks for it, since
+/// building every event costs most of a run's time (and keeps the application from sending
+/// ahead).
+fn trace_for(args: &RunArgs) -> sim::Trace {
+    if args.trace_hash {
+        sim::Trace::hashing()
+    } else {
+        sim::Trace::off()
+    }
 }
 
 /// The world to run. A scenario comes from `models::scenarios` unless the command line changes
@@ -324,12 +363,15 @@ fn text_report(
     out.push('\n');
     out.push_str(&format!("replay      {replay}\n"));
     for run in runs {
+        let hash = run.trace_hash.map_or_else(
+            || "no trace hash (--trace-hash)".to_string(),
+            |hash| format!("trace hash {hash:016x}"),
+        );
         out.push_str(&format!(
-            "run         replicate {}: {} events, {:.3} virtual s, trace hash {:016x}\n",
+            "run         replicate {}: {} events, {:.3} virtual s, {hash}\n",
             run.replicate,
             run.events,
             run.virtual_time_ns as f64 / 1e9,
-            run.trace_hash
         ));
     }
     out.push('\n');
@@ -407,7 +449,7 @@ fn json_report(
                 "seed": run.seed,
                 "events": run.events,
                 "virtual_time_ns": run.virtual_time_ns,
-                "trace_hash": format!("{:016x}", run.trace_hash),
+                "trace_hash": run.trace_hash.map(|hash| format!("{hash:016x}")),
                 "metrics": metrics,
                 "examples": run
                     .examples

@@ -64,8 +64,38 @@ impl ClusterView {
             };
             self.partitions.resize(index + 1, unknown);
         }
-        self.partitions[index] = metadata;
-        self.reindex();
+        let old = std::mem::replace(&mut self.partitions[index], metadata).leader;
+        // Only this partition's entries move, so a metadata response costs the partitions it
+        // changes, not the topic's size for each of them.
+        if old == metadata.leader {
+            return;
+        }
+        if let Some(node) = old {
+            let list = &mut self.partitions_by_node[node.0 as usize];
+            if let Ok(at) = list.binary_search(&partition) {
+                list.remove(at);
+            }
+        }
+        match metadata.leader {
+            Some(node) => {
+                let slot = node.0 as usize;
+                if self.partitions_by_node.len() <= slot {
+                    self.partitions_by_node.resize(slot + 1, Vec::new());
+                }
+                let list = &mut self.partitions_by_node[slot];
+                if let Err(at) = list.binary_search(&partition) {
+                    list.insert(at, partition);
+                }
+                if let Err(at) = self.available.binary_search(&partition) {
+                    self.available.insert(at, partition);
+                }
+            }
+            None => {
+                if let Ok(at) = self.available.binary_search(&partition) {
+                    self.available.remove(at);
+                }
+            }
+        }
     }
 
     fn reindex(&mut self) {

@@ -6,7 +6,11 @@
 //! partitions with a known leader (all partitions when none has one), or, with adaptive
 //! partitioning and usable load stats, weighted by `max + 1 - queueSize` through a cumulative
 //! frequency table. The random draw is `toPositive(nextInt())` from the caller's [`Entropy`].
-//! Load stats are rebuilt by `ready()` (see the accumulator).
+//! Load stats are rebuilt by `ready()` (see the accumulator). When every partition has a deque
+//! and no node can be unavailable, `ready()` passes only the non-empty queues (the rest are 0)
+//! and the table is kept in that sparse form: the weighted draw walks the non-empty queues and
+//! finds the same partition the full table's binary search finds, at a cost that follows the
+//! partitions with data rather than the topic's size.
 
 use crate::cluster::ClusterView;
 use crate::entropy::Entropy;
@@ -47,8 +51,28 @@ pub(crate) enum SwitchPolicy {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct LoadStats {
     in_use: bool,
+    /// Which form the table is in.
+    form: TableForm,
+    /// Dense form: the running sum of `max + 1 - queueSize` per included partition.
     cumulative_frequency: Vec<u32>,
+    /// Sparse form: the non-empty queues as (position among the included partitions, size),
+    /// by position; every other included partition's queue is empty.
+    non_empty: Vec<(u32, u32)>,
+    /// Sparse form: `max + 1`, and the table's total (its last cumulative frequency).
+    weight_max: u64,
+    total: u64,
+    /// The included partitions, by position.
     partition_ids: Vec<PartitionId>,
+}
+
+/// The form of the load stats table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum TableForm {
+    /// One cumulative frequency per included partition.
+    #[default]
+    Dense,
+    /// The non-empty queues only.
+    Sparse,
 }
 
 /// The sticky partition state of the topic.
@@ -91,14 +115,19 @@ impl BuiltInPartitioner {
         let random = entropy.next_u32() & 0x7fff_ffff;
         let stats = &self.load_stats;
         if stats.in_use {
-            let total = *stats
-                .cumulative_frequency
-                .last()
-                .expect("load stats have at least one partition");
-            let weighted = random % total;
-            let index = stats
-                .cumulative_frequency
-                .partition_point(|&bound| bound <= weighted);
+            let index = match stats.form {
+                TableForm::Dense => {
+                    let total = *stats
+                        .cumulative_frequency
+                        .last()
+                        .expect("load stats have at least one partition");
+                    let weighted = random % total;
+                    stats
+                        .cumulative_frequency
+                        .partition_point(|&bound| bound <= weighted)
+                }
+                TableForm::Sparse => stats.sparse_index(u64::from(random) % stats.total),
+            };
             return stats.partition_ids[index];
         }
         let available = cluster.available_partitions();
@@ -174,16 +203,80 @@ impl BuiltInPartitioner {
         table
             .partition_ids
             .extend_from_slice(&partition_ids[..length]);
+        table.form = TableForm::Dense;
+        table.in_use = true;
+    }
+
+    /// `updatePartitionLoadStats` for the common case, in sparse form: the included partitions
+    /// are `partition_ids` (those with a known leader), `considered` partitions were looked at,
+    /// and `non_empty` lists (position in `partition_ids`, queue size) for the non-empty queues
+    /// by position; every other queue is empty. Decides exactly as
+    /// [`BuiltInPartitioner::update_load_stats`] does with the same queue sizes written out.
+    pub(crate) fn update_load_stats_sparse(
+        &mut self,
+        partition_ids: &[PartitionId],
+        considered: usize,
+        non_empty: &[(u32, u32)],
+    ) {
+        self.load_stats.in_use = false;
+        let length = partition_ids.len();
+        if length < 1 || considered < 2 {
+            return;
+        }
+        let max = non_empty.iter().map(|&(_, size)| size).max().unwrap_or(0);
+        let all_equal = non_empty.is_empty()
+            || (non_empty.len() == length && non_empty.iter().all(|&(_, size)| size == max));
+        if all_equal && length == considered {
+            return;
+        }
+        let table = &mut self.load_stats;
+        table.weight_max = u64::from(max) + 1;
+        let queued: u64 = non_empty.iter().map(|&(_, size)| u64::from(size)).sum();
+        table.total = length as u64 * table.weight_max - queued;
+        table.non_empty.clear();
+        table.non_empty.extend_from_slice(non_empty);
+        // The included partitions change only with the metadata: copy them only then.
+        if table.partition_ids.as_slice() != partition_ids {
+            table.partition_ids.clear();
+            table.partition_ids.extend_from_slice(partition_ids);
+        }
+        table.form = TableForm::Sparse;
         table.in_use = true;
     }
 
     #[cfg(test)]
     pub(crate) fn load_stats_range_end(&self) -> Option<u32> {
         let stats = &self.load_stats;
-        stats
-            .in_use
-            .then(|| stats.cumulative_frequency.last().copied())
-            .flatten()
+        if !stats.in_use {
+            return None;
+        }
+        match stats.form {
+            TableForm::Dense => stats.cumulative_frequency.last().copied(),
+            TableForm::Sparse => u32::try_from(stats.total).ok(),
+        }
+    }
+}
+
+impl LoadStats {
+    /// The position the dense table's `partition_point(|bound| bound <= weighted)` finds: the
+    /// first position whose cumulative frequency exceeds `weighted`. Position `p`'s cumulative
+    /// frequency is `(p + 1) * weight_max - (sizes up to p)`; between non-empty queues it grows
+    /// by `weight_max` per position, so the first position past `weighted` in such a run is
+    /// `(weighted + sizes before it) / weight_max`.
+    fn sparse_index(&self, weighted: u64) -> usize {
+        let mut sizes_before = 0u64;
+        for &(position, size) in &self.non_empty {
+            let candidate = (weighted + sizes_before) / self.weight_max;
+            if candidate < u64::from(position) {
+                return candidate as usize;
+            }
+            sizes_before += u64::from(size);
+            let bound = (u64::from(position) + 1) * self.weight_max - sizes_before;
+            if bound > weighted {
+                return position as usize;
+            }
+        }
+        ((weighted + sizes_before) / self.weight_max) as usize
     }
 }
 
@@ -260,5 +353,55 @@ mod tests {
         );
         p.update_load_stats(Some((&[2], &ids[..1], 1)));
         assert_eq!(p.load_stats_range_end(), None);
+    }
+
+    /// The sparse table picks the same partition as the dense one for every draw, over queue
+    /// sizes with empty runs at the start, between and at the end, single partitions and
+    /// tables that are not used (all queues equal).
+    #[test]
+    fn sparse_load_stats_pick_what_the_dense_table_picks() {
+        let cluster = ClusterView::with_leaders(&[Some(NodeId(0)); 9]);
+        let cases: [&[u32]; 8] = [
+            &[0, 3, 1],
+            &[0, 0, 0, 5, 0, 0, 2, 0, 0],
+            &[4, 0, 0, 0, 0, 0, 0, 0, 1],
+            &[2, 2, 2],
+            &[0, 0],
+            &[7],
+            &[1, 2, 3, 4, 5, 6, 7, 8, 9],
+            &[0, 1, 0, 1, 0, 1, 0, 1, 0],
+        ];
+        for sizes in cases {
+            let ids: Vec<PartitionId> = (0..sizes.len() as u32).map(PartitionId).collect();
+            let non_empty: Vec<(u32, u32)> = sizes
+                .iter()
+                .enumerate()
+                .filter(|&(_, &size)| size > 0)
+                .map(|(position, &size)| (position as u32, size))
+                .collect();
+            for considered in [sizes.len(), sizes.len() + 1] {
+                let mut queue_sizes = sizes.to_vec();
+                queue_sizes.resize(considered, 0);
+                let mut dense = BuiltInPartitioner::new(100);
+                dense.update_load_stats(Some((&queue_sizes, &ids, sizes.len())));
+                let mut sparse = BuiltInPartitioner::new(100);
+                sparse.update_load_stats_sparse(&ids, considered, &non_empty);
+                assert_eq!(
+                    dense.load_stats_range_end(),
+                    sparse.load_stats_range_end(),
+                    "{sizes:?} of {considered}"
+                );
+                let end = dense.load_stats_range_end().unwrap_or(sizes.len() as u32);
+                for draw in 0..end * 2 + 3 {
+                    let mut one = Scripted::new(vec![draw]);
+                    let mut two = Scripted::new(vec![draw]);
+                    assert_eq!(
+                        dense.next_partition(&cluster, &mut one),
+                        sparse.next_partition(&cluster, &mut two),
+                        "{sizes:?} of {considered}, draw {draw}"
+                    );
+                }
+            }
+        }
     }
 }

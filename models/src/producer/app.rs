@@ -436,7 +436,7 @@ impl Producer {
                         });
                     }
                 }
-                if batch_is_full || new_batch {
+                if new_batch || (batch_is_full && !self.sender_pass_is_settled(partition)) {
                     self.wake_sender_at(ctx, now);
                 }
                 self.after_send(ctx, id);

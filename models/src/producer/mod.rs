@@ -190,6 +190,25 @@ pub(crate) struct Producer {
     /// The codec's speeds, picoseconds per uncompressed byte (compress, decompress), when
     /// batches are compressed.
     pub(crate) codec: Option<(u64, u64)>,
+    /// Whether a sender pass now would change nothing (see `Producer::sender_pass_is_settled`):
+    /// set by the last pass, cleared by anything that may change what a pass decides.
+    pub(crate) sender_settled: bool,
+    /// Whether appends to a backlog may skip waking a settled sender.
+    pub(crate) wake_skips: WakeSkips,
+}
+
+/// Whether the sender skips the wake-ups that would find nothing to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WakeSkips {
+    /// Appends to a backlog behind a sender that found no node able to take a request do not
+    /// wake it (see `Producer::sender_pass_is_settled`).
+    WhenSettled,
+    /// Every new or full batch wakes the sender (tests compare this with `WhenSettled`).
+    #[cfg_attr(
+        not(test),
+        allow(dead_code, reason = "compared against by the world's tests")
+    )]
+    Never,
 }
 
 impl Producer {
@@ -244,6 +263,8 @@ impl Producer {
             sender_timer,
             next_correlation_id: 0,
             codec: None,
+            sender_settled: false,
+            wake_skips: WakeSkips::WhenSettled,
         };
         (producer, warnings)
     }
@@ -288,6 +309,9 @@ impl Producer {
     ) {
         if self.app.gone {
             return;
+        }
+        if !matches!(ev, ProducerEvent::AppStep | ProducerEvent::SenderWake) {
+            self.sender_settled = false;
         }
         match ev {
             ProducerEvent::AppStep => self.on_app_step(ctx, net),

@@ -48,6 +48,17 @@ use crate::world::Event;
 /// Drain rounds per wake-up: each round drains at most one batch per partition per node.
 const DRAIN_ROUNDS_MAX: usize = 64;
 
+/// How one round of `sendProducerData` ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Round {
+    /// Some batch was drained: another round may drain more.
+    Drained,
+    /// No ready node could take a request (or nothing could be sent at all yet).
+    NothingDrainable,
+    /// Some ready node could take a request but the drain gave it nothing.
+    NothingDrained,
+}
+
 /// The core's name for a wire error code (`None` for success).
 pub(crate) fn produce_error(code: ErrorCode) -> Option<ProduceError> {
     Some(match code {
@@ -86,6 +97,7 @@ impl Producer {
     /// Wakes the sender at `at_ns`, the instant of the `send()` that opened or filled a batch
     /// (now, or later when the application thread runs ahead).
     pub(super) fn wake_sender_at(&mut self, ctx: &mut Ctx<'_, Event>, at_ns: u64) {
+        self.sender_settled = false;
         let at = Instant::from_nanos(at_ns);
         if ctx.deadline(self.sender_timer) != Some(at) {
             ctx.arm(
@@ -110,16 +122,49 @@ impl Producer {
         self.maybe_send_init_producer_id(ctx, net, now);
         self.maybe_send_metadata_request(ctx, net, now);
         let mut next_check = None;
+        let mut round = Round::Drained;
         for _ in 0..DRAIN_ROUNDS_MAX {
-            let (drained, check) = self.send_producer_data(ctx, net, now);
+            let check;
+            (round, check) = self.send_producer_data(ctx, net, now);
             next_check = check;
-            if !drained {
+            if round != Round::Drained {
                 break;
             }
         }
-        self.expire_batches(ctx, now);
+        let expired = self.expire_batches(ctx, now);
+        let blocked_before = self.app.state;
         self.wake_blocked_app(ctx);
+        // A metadata or InitProducerId request still wanted is tried again at every pass (each
+        // try moves the least-loaded node's rotation), so no pass is skipped until it has left.
+        let control_wanted = (self.metadata.update_requested && !self.metadata.request_in_flight)
+            || self.pid_request == ProducerIdRequest::Needed;
+        self.sender_settled = round == Round::NothingDrainable
+            && !control_wanted
+            && !expired
+            && self.app.state == blocked_before
+            && self.acc.config().partitioner.availability_timeout_ns == 0;
         self.rearm_sender(ctx, now, next_check);
+    }
+
+    /// Whether the append of a record to `partition`'s last batch, which did not open a batch,
+    /// needs no sender pass although its batch counts as full (`batchIsFull` is also true
+    /// whenever the deque holds more than one batch, so a backlog behind the in-flight limit
+    /// would otherwise wake the sender at every append).
+    ///
+    /// Exact: such a pass would decide nothing new. The last pass ended with no ready node
+    /// able to take a request (each was at its in-flight limit, connecting or backing off), and
+    /// since then only appends to the last batch of a deque that already held another have
+    /// happened (anything else clears `sender_settled` or wakes the sender itself). Those
+    /// leave every deque's length and first batch as the last pass saw them, which is all that
+    /// `ready` and `drain` read (and the adaptive partitioner's queue sizes with them); what
+    /// time alone changes (linger, backoffs, timeouts, reconnects, metadata age) is on the
+    /// sender's timer. With `partitioner.availability.timeout.ms` every pass also moves the
+    /// ready nodes' latency stats, so the sender is always woken then; and while a metadata or
+    /// InitProducerId request waits to be sent, every pass tries it again.
+    pub(super) fn sender_pass_is_settled(&self, partition: crate::batching::PartitionId) -> bool {
+        self.sender_settled
+            && self.wake_skips == super::WakeSkips::WhenSettled
+            && self.acc.queued_batches(partition).nth(1).is_some()
     }
 
     fn rearm_sender(&mut self, ctx: &mut Ctx<'_, Event>, now: u64, next_check: Option<u64>) {
@@ -454,16 +499,16 @@ impl Producer {
         self.metadata.on_request_sent();
     }
 
-    /// `sendProducerData` from `ready` to the requests. Returns whether anything was drained and
-    /// the next ready check.
+    /// `sendProducerData` from `ready` to the requests. Returns how the round ended and the
+    /// next ready check.
     fn send_producer_data(
         &mut self,
         ctx: &mut Ctx<'_, Event>,
         net: &mut Network,
         now: u64,
-    ) -> (bool, Option<u64>) {
+    ) -> (Round, Option<u64>) {
         if !self.metadata.known {
-            return (false, None);
+            return (Round::NothingDrainable, None);
         }
         if self.settings.idempotence == Idempotence::Enabled
             && !self
@@ -471,7 +516,7 @@ impl Producer {
                 .idempotence()
                 .is_some_and(|s| s.producer_id_and_epoch().is_valid())
         {
-            return (false, None);
+            return (Round::NothingDrainable, None);
         }
         let check = self.acc.ready(now, &self.metadata.view);
         if !check.unknown_leader_partitions.is_empty() {
@@ -488,15 +533,19 @@ impl Producer {
             self.acc.update_node_latency_stats(node, now, readiness);
         }
         if nodes.is_empty() {
-            return (false, check.next_check_at_ns);
+            return (Round::NothingDrainable, check.next_check_at_ns);
         }
         let requests = self.acc.drain(now, &self.metadata.view, &nodes);
         self.charge_sender_codec();
-        let drained = !requests.is_empty();
+        let round = if requests.is_empty() {
+            Round::NothingDrained
+        } else {
+            Round::Drained
+        };
         for request in requests {
             self.send_produce_request(ctx, net, now, request);
         }
-        (drained, check.next_check_at_ns)
+        (round, check.next_check_at_ns)
     }
 
     fn wire_batch(&self, batch: &ProducerBatch) -> WireBatch {
@@ -663,13 +712,17 @@ impl Producer {
         self.complete_records(ctx, batch.records(), |_| Outcome::Failed { error });
     }
 
-    fn expire_batches(&mut self, ctx: &mut Ctx<'_, Event>, now: u64) {
+    /// Expires what is due; returns whether any batch expired.
+    fn expire_batches(&mut self, ctx: &mut Ctx<'_, Event>, now: u64) -> bool {
         if self.acc.next_expiry_at_ns().is_none_or(|t| t > now) {
-            return;
+            return false;
         }
-        for batch in self.acc.expire(now) {
+        let expired = self.acc.expire(now);
+        let any = !expired.is_empty();
+        for batch in expired {
             self.finish_batch(ctx, &batch);
         }
+        any
     }
 
     pub(super) fn on_produce_response(

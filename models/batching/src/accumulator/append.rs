@@ -475,6 +475,7 @@ impl RecordAccumulator {
         let queues = self.queues_mut(partition);
         queues.queued.push_back(batch);
         let batch_is_full = queues.queued.len() > 1 || last_full;
+        self.enqueued(partition);
         self.metrics.records_appended_total += 1;
         self.add_codec_input(codec_fed_bytes);
         self.metrics.batches_created_total += 1;

@@ -248,6 +248,7 @@ impl RecordAccumulator {
 
     fn enqueue_front(&mut self, batch: ProducerBatch) {
         let idempotent = self.idempotence.is_some();
+        self.enqueued(batch.partition);
         let queues = self.queues_mut(batch.partition);
         if !idempotent {
             queues.queued.push_front(batch);

@@ -15,7 +15,9 @@
 //! while i ≠ start
 //! ```
 //! The stored index is the last partition examined, so a node that stopped on a partition
-//! starts there next time.
+//! starts there next time. The loop visits only the node's partitions with queued batches, in
+//! the same rotation order; an empty partition would be skipped and only move the stored index,
+//! which is set to where the full rotation leaves it.
 
 use super::RecordAccumulator;
 use crate::cluster::ClusterView;
@@ -83,7 +85,9 @@ impl RecordAccumulator {
         requests
     }
 
-    /// `drainBatchesForOneNode`.
+    /// `drainBatchesForOneNode`. Only the node's partitions with queued batches are visited,
+    /// in the rotation's order; the empty ones the full rotation would pass over change
+    /// nothing but the stored index, which is set as the full rotation leaves it.
     fn drain_node(
         &mut self,
         now_ns: u64,
@@ -100,18 +104,39 @@ impl RecordAccumulator {
             self.drain_index.resize(slot + 1, 0);
         }
         let start = self.drain_index[slot] % parts.len();
-        let mut index = start;
+        // The positions in `parts` of the node's partitions with queued batches, ascending
+        // (`active` and `parts` are both in partition order).
+        let mut positions = std::mem::take(&mut self.drain_scratch);
+        positions.clear();
+        positions.extend(
+            self.active
+                .iter()
+                .filter(|&&index| {
+                    !self.partitions[index as usize].queued.is_empty()
+                        && cluster.leader_for(PartitionId(index)) == Some(node)
+                })
+                .map(|&index| {
+                    parts
+                        .binary_search(&PartitionId(index))
+                        .expect("a partition led by the node is in its list")
+                }),
+        );
+        let split = positions.partition_point(|&position| position < start);
+        // Where the full rotation leaves the index when no partition stops it: the last one
+        // examined, just before `start`.
+        self.drain_index[slot] = (start + parts.len() - 1) % parts.len();
         let mut progress = Progress {
             size_bytes: 0,
             taken_count: 0,
         };
-        loop {
-            let partition = parts[index];
-            self.drain_index[slot] = index;
-            index = (index + 1) % parts.len();
+        for &position in positions[split..].iter().chain(&positions[..split]) {
+            let partition = parts[position];
             match self.drain_step(now_ns, cluster, partition, progress) {
                 Step::Skip => {}
-                Step::StopNode => break,
+                Step::StopNode => {
+                    self.drain_index[slot] = position;
+                    break;
+                }
                 Step::Take => {
                     let drained = self.take_first(now_ns, partition);
                     progress.size_bytes += u64::from(drained.size_bytes);
@@ -119,10 +144,8 @@ impl RecordAccumulator {
                     out.push(drained);
                 }
             }
-            if index == start {
-                break;
-            }
         }
+        self.drain_scratch = positions;
         out
     }
 

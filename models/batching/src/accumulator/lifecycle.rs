@@ -24,7 +24,8 @@ impl RecordAccumulator {
     pub fn expire(&mut self, now_ns: u64) -> Vec<ProducerBatch> {
         let timeout_ns = self.config.delivery_timeout_ns;
         let mut expired = Vec::new();
-        for queues in &mut self.partitions {
+        for &index in &self.active {
+            let queues = &mut self.partitions[index as usize];
             while queues
                 .queued
                 .front()
@@ -37,7 +38,8 @@ impl RecordAccumulator {
             }
         }
         let queued_count = expired.len();
-        for queues in &mut self.partitions {
+        for &index in &self.active {
+            let queues = &mut self.partitions[index as usize];
             while queues
                 .in_flight
                 .first()
@@ -84,7 +86,7 @@ impl RecordAccumulator {
         // Heads only, as documented above. The earliest creation gives the earliest expiry
         // (saturating_add is monotonic), so the timeout is added once.
         let mut earliest_created_ns: Option<u64> = None;
-        for queues in &self.partitions {
+        for queues in self.active_queues() {
             let heads = [queues.queued.front(), queues.in_flight.first()];
             for batch in heads.into_iter().flatten() {
                 let created_ns = batch.created_at_ns;

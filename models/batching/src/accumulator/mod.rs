@@ -18,7 +18,7 @@ mod ready;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::backoff::ExponentialBackoff;
 use crate::batch::{BatchCompression, PendingRecord, ProducerBatch};
@@ -141,12 +141,19 @@ pub struct RecordAccumulator {
     config: AccumulatorConfig,
     backoff: ExponentialBackoff,
     partitions: Vec<PartitionQueues>,
+    /// Partitions that may have queued or in-flight batches: every partition that has some is
+    /// here (a batch enters a deque only through `enqueued`), and `ready` drops those that have
+    /// none. The passes that only look at such partitions (`ready`, expiry) walk this set instead
+    /// of every partition, so their cost follows the partitions with data, not the topic's size.
+    active: BTreeSet<u32>,
     created_deque_count: u32,
     partitioner: BuiltInPartitioner,
     pool: BufferPool,
     pending_appends: BTreeMap<WaitTicket, PendingAppend>,
     /// `nodesDrainIndex`, indexed by node id.
     drain_index: Vec<usize>,
+    /// Reused buffer of `drain`: one node's partitions to visit.
+    drain_scratch: Vec<usize>,
     /// Reused buffers of the adaptive-partitioning pass in `ready`.
     ready_scratch: ready::LoadStatsScratch,
     node_stats: BTreeMap<NodeId, NodeLatencyStats>,
@@ -183,6 +190,7 @@ impl RecordAccumulator {
         RecordAccumulator {
             backoff: ExponentialBackoff::new(config.retry_backoff_ns, config.retry_backoff_max_ns),
             partitions: Vec::new(),
+            active: BTreeSet::new(),
             created_deque_count: 0,
             partitioner: BuiltInPartitioner::new(config.batch_size_bytes),
             pool: BufferPool::new(
@@ -191,6 +199,7 @@ impl RecordAccumulator {
             ),
             pending_appends: BTreeMap::new(),
             drain_index: Vec::new(),
+            drain_scratch: Vec::new(),
             ready_scratch: ready::LoadStatsScratch::default(),
             node_stats: BTreeMap::new(),
             idempotence,
@@ -302,6 +311,11 @@ impl RecordAccumulator {
         }
     }
 
+    /// Notes that `partition`'s deque just received a batch (see `active`).
+    fn enqueued(&mut self, partition: PartitionId) {
+        self.active.insert(partition.0);
+    }
+
     fn queues(&self, partition: PartitionId) -> Option<&PartitionQueues> {
         self.partitions.get(partition.0 as usize)
     }
@@ -338,14 +352,21 @@ impl RecordAccumulator {
 
     /// Whether any batch is queued and not yet drained (`hasUndrained`).
     pub fn has_undrained(&self) -> bool {
-        self.partitions.iter().any(|q| !q.queued.is_empty())
+        self.active_queues().any(|q| !q.queued.is_empty())
     }
 
     /// Whether any batch is incomplete, queued or in flight (`hasIncomplete`).
     pub fn has_incomplete(&self) -> bool {
-        self.partitions
-            .iter()
+        self.active_queues()
             .any(|q| !q.queued.is_empty() || !q.in_flight.is_empty())
+    }
+
+    /// The queues of the partitions in `active`, in partition order (a superset of those with
+    /// queued or in-flight batches).
+    fn active_queues(&self) -> impl Iterator<Item = &PartitionQueues> {
+        self.active
+            .iter()
+            .map(|&index| &self.partitions[index as usize])
     }
 
     /// Ids of every incomplete batch (queued or in flight), partition by partition.
