@@ -286,9 +286,13 @@ fn bad_command_lines_exit_2() {
     let out = dir.join("out");
     let out_text = out.to_string_lossy().into_owned();
     expect_bad_input(&["run", "--seed", "abc"], &["--seed"]);
-    expect_bad_input(
-        &["run", "--trace", "/nonexistent-dir/t.jsonl"],
-        &["--trace", "/nonexistent-dir/t.jsonl"],
+    // A trace file that cannot be created is an operational failure (exit 1), not bad input.
+    let output = linger(&["run", "--trace", "/nonexistent-dir/t.jsonl"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("/nonexistent-dir/t.jsonl"),
+        "{}",
+        stderr(&output)
     );
     expect_bad_input(&["run", "no-such-experiment"], &["no-such-experiment"]);
     expect_bad_input(

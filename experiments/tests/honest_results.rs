@@ -135,7 +135,7 @@ fn teach_with_an_output_file_but_no_scenario_is_bad_input_and_writes_nothing() {
     let output = linger(&["teach", "--html", &html_arg]);
     assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
     assert!(
-        stderr(&output).contains("needs a teaching scenario to draw: linger teach NAME --html"),
+        stderr(&output).contains("needs something to draw: linger teach NAME|FILE.toml --html"),
         "{}",
         stderr(&output)
     );

@@ -9,12 +9,14 @@ use experiments::reference::{KeyDoc, entries, markdown, producer_doc_keys};
 use experiments::spec::{Experiment, Source};
 use experiments::world::world_config;
 
-/// Parses `text` as an experiment file in a directory that also holds a `producer.properties`
-/// (for the `properties` key's example) and builds its world; the error message on failure.
+/// Parses `text` as an experiment file in a directory that also holds a `producer.properties`,
+/// a `values.txt` and a `speeds.txt` (for the examples of the keys that name files) and builds its world; the error message on failure.
 fn configure(text: &str) -> Result<models::world::WorldConfig, String> {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("key-reference");
     std::fs::create_dir_all(&dir).expect("scratch dir");
     std::fs::write(dir.join("producer.properties"), "acks=all\n").expect("writes");
+    std::fs::write(dir.join("values.txt"), "{\"id\": 1}\n{\"id\": 2}\n").expect("writes");
+    std::fs::write(dir.join("speeds.txt"), "lz4 9 700 4000\n").expect("writes");
     let source = Source {
         display_name: "k.toml".to_owned(),
         text: text.to_owned(),
@@ -92,6 +94,11 @@ fn every_section_table_has_exactly_the_documented_keys() {
         ("faults", "random.", "[faults.random]\nzz_probe = 1\n"),
         ("network", "links[].", "[[network.links]]\nzz_probe = 1\n"),
         (
+            "workload",
+            "compression.",
+            "[workload.compression]\nzz_probe = 1\n",
+        ),
+        (
             "faults",
             "schedule[].",
             "[[faults.schedule]]\nat_ms = 1\naction = \"crash\"\nzz_probe = 1\n",
@@ -117,6 +124,7 @@ fn every_kind_of_every_tagged_table_has_exactly_the_documented_keys() {
             "[workload]\nsend_cpu_ms = 0.01\n",
         ),
         ("workload", "keys", "kind", "[workload]\n"),
+        ("workload", "values", "kind", "[workload]\n"),
     ];
     for (section, table, tag, prelude) in tagged {
         let kinds = variants(&format!("{prelude}{table} = {{ {tag} = \"zz\" }}\n"));

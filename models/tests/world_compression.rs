@@ -30,7 +30,7 @@ fn json() -> ValueContent {
 fn lz4_and_zstd_batches_hold_more_json_records_and_about_as_many_random_ones() {
     let none_json = run(&config(CompressionType::None, json()), 1, sim::Trace::off());
     let none_random = run(
-        &config(CompressionType::None, ValueContent::Random),
+        &config(CompressionType::None, ValueContent::Random {}),
         1,
         sim::Trace::off(),
     );
@@ -41,7 +41,11 @@ fn lz4_and_zstd_batches_hold_more_json_records_and_about_as_many_random_ones() {
     );
     for codec in [CompressionType::Lz4, CompressionType::Zstd] {
         let on_json = run(&config(codec, json()), 1, sim::Trace::off());
-        let on_random = run(&config(codec, ValueContent::Random), 1, sim::Trace::off());
+        let on_random = run(
+            &config(codec, ValueContent::Random {}),
+            1,
+            sim::Trace::off(),
+        );
         // JSON compresses: the estimate falls and batches hold more records, and fewer bytes
         // leave the client per record.
         assert!(

@@ -67,8 +67,8 @@ fn best_of_three(mut work: impl FnMut()) -> f64 {
 
 fn values(arg: &str) -> ValueContent {
     match arg {
-        "random" => ValueContent::Random,
-        "text" => ValueContent::Text,
+        "random" => ValueContent::Random {},
+        "text" => ValueContent::Text {},
         "json" => ValueContent::Json { fields: 8 },
         path => ValueContent::File {
             path: path.to_owned(),

@@ -51,14 +51,13 @@ use crate::batching::sizes::{RecordShape, record_size_in_bytes, varint_size};
 use crate::producer::workload::{Workload, WorkloadConfig, WorkloadError, WorkloadPlan};
 
 /// What the record values look like, for measuring the codec (`[workload.values]`).
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ValueContent {
     /// Uniformly random bytes: incompressible.
-    #[default]
-    Random,
+    Random {},
     /// English-like text: words from a vocabulary of 256, separated by spaces.
-    Text,
+    Text {},
     /// JSON objects with `fields` fields of mixed kinds (ids, timestamps, short enumerations,
     /// names, amounts, flags), cut or extended to the value size.
     Json {
@@ -72,6 +71,13 @@ pub enum ValueContent {
         /// The file, relative to the experiment file.
         path: String,
     },
+}
+
+impl Default for ValueContent {
+    /// Random bytes: nothing for a codec to gain.
+    fn default() -> Self {
+        ValueContent::Random {}
+    }
 }
 
 fn default_json_fields() -> u32 {
@@ -775,8 +781,8 @@ const CATEGORIES: &[&str] = &["books", "music", "garden", "toys", "sports", "foo
 impl ValueWriter {
     fn new(values: &ValueContent, rng: sim::Stream) -> Result<Self, WorkloadError> {
         let kind = match values {
-            ValueContent::Random => ValueKind::Random,
-            ValueContent::Text => ValueKind::Text,
+            ValueContent::Random {} => ValueKind::Random,
+            ValueContent::Text {} => ValueKind::Text,
             ValueContent::Json { fields } => ValueKind::Json { fields: *fields },
             ValueContent::File { path } => ValueKind::Lines {
                 lines: sample_lines(path)?,
@@ -1041,8 +1047,8 @@ mod tests {
                 _ => 0,
             };
             let on_json = ratio(codec, level, &json);
-            let on_text = ratio(codec, level, &ValueContent::Text);
-            let on_random = ratio(codec, level, &ValueContent::Random);
+            let on_text = ratio(codec, level, &ValueContent::Text {});
+            let on_random = ratio(codec, level, &ValueContent::Random {});
             assert!(on_json < 0.6, "{codec} on JSON: {on_json}");
             assert!(on_text < 0.7, "{codec} on text: {on_text}");
             assert!(on_random > 0.97, "{codec} on random bytes: {on_random}");
