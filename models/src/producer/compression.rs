@@ -30,15 +30,19 @@
 //! ratio on every run, seed and thread count; the codecs are deterministic for one input.
 //!
 //! Speeds cannot be measured inside a run. [`reference_speed`] gives compression and
-//! decompression speeds per codec and level, in MB/s of uncompressed bytes on one core, from
-//! the benchmark table of the zstd project's README (zstd 1.5.1 at -1, lz4 1.9.3, snappy
-//! 1.1.9 and zlib 1.2.11 at -1 on a Core i7-9700K, lzbench, Silesia corpus: 530/1700,
-//! 740/4500, 550/1750 and 95/400 MB/s). Only those four pairs come from that table; every
-//! other level's compression speed is this project's estimate, scaled down from them (zlib -6
-//! about a third of -1, LZ4 HC about 40 MB/s at 9, zstd -3 about two thirds of -1 and falling
-//! with the level), not a measurement: run `linger calibrate compression` for this machine's
-//! figures at the level an experiment uses. They are figures for a fast desktop core;
-//! `speed_factor` scales them.
+//! decompression speeds per codec and level, in MB/s of uncompressed bytes on one core. The
+//! anchors are the benchmark table of the zstd project's README (zstd 1.5.1 at -1, lz4 1.9.3,
+//! snappy 1.1.9 and zlib 1.2.11 at -1 on a Core i7-9700K, lzbench, Silesia corpus: 530/1700,
+//! 740/4500, 550/1750 and 95/400 MB/s compress/decompress). A codec at another level compresses
+//! at its anchor times the ratio of that level's speed to the anchor level's in lzbench 1.7's
+//! results table (its README, Silesia corpus): zlib 1.2.11 at 1/6/9 (66/20/8.3 MB/s), lz4hc
+//! 1.7.5 at 1/4/9/12 against lz4 1.7.5 (100/56/23/3.52 against 452), zstd 1.1.4 at
+//! 1/2/5/8/11/15/18/22 (242/185/88/30/15/4.78/2.75/1.39). A level that table skips is placed
+//! geometrically between its neighbours; that interpolation is this project's, not a
+//! measurement. So gzip at the default 6 is 28.8 MB/s, zstd at the default 3 is 316 MB/s, LZ4
+//! HC at 4 is 92 MB/s. Decompression speed is taken as independent of the level (lzbench's rows
+//! differ little). `linger calibrate compression` measures this machine's figures at the level
+//! an experiment uses; they are figures for a fast desktop core, and `speed_factor` scales them.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -143,56 +147,77 @@ impl CodecSpeed {
 pub fn reference_speed(codec: CompressionType, level: i32) -> CodecSpeed {
     let (compress, decompress) = match codec {
         CompressionType::None => (f64::INFINITY, f64::INFINITY),
-        // zlib 1.2.11: -1 95 MB/s, about 35 at the default 6, about 14 at 9; inflate ~400.
+        // zlib: -1 is the default 6 (`GzipCompression`); levels 1 ..= 9.
         CompressionType::Gzip => {
-            let level = if level == -1 { 6 } else { level };
-            let compress = match level {
-                ..=1 => 95.0,
-                2 => 85.0,
-                3 => 70.0,
-                4 => 55.0,
-                5 => 45.0,
-                6 => 35.0,
-                7 => 25.0,
-                8 => 18.0,
-                _ => 14.0,
-            };
-            (compress, 400.0)
+            let level = if level == -1 { 6 } else { level.clamp(1, 9) };
+            (95.0 * level_factor(ZLIB_LEVELS, level), 400.0)
         }
-        // snappy 1.1.9: 550 MB/s, 1750 MB/s.
         CompressionType::Snappy => (550.0, 1750.0),
-        // lz4 1.9.3 fast compressor (Kafka's default level 9): 740 MB/s, 4500 MB/s; any other
-        // level is LZ4 HC: about 40 MB/s at 9, faster at the low levels.
-        CompressionType::Lz4 => {
-            let compress = match level {
-                9 => 740.0,
-                ..=3 => 130.0,
-                4..=6 => 70.0,
-                7..=12 => 40.0,
-                _ => 12.0,
-            };
-            (compress, 4500.0)
-        }
-        // zstd 1.5.1: -1 530 MB/s; the default 3 about 350; slower with each level; 1700 MB/s
-        // to decompress at every level.
-        CompressionType::Zstd => {
-            let compress = match level {
-                ..=1 => 530.0,
-                2 => 420.0,
-                3 => 350.0,
-                4 => 300.0,
-                5 => 170.0,
-                6..=9 => 90.0,
-                10..=15 => 30.0,
-                16..=19 => 6.0,
-                _ => 2.0,
-            };
-            (compress, 1700.0)
-        }
+        // Kafka's default level 9 is lz4-java's fast compressor; every other level is LZ4 HC,
+        // whose levels stop at 12 (higher ones compress as 12).
+        CompressionType::Lz4 if level == 9 => (740.0, 4500.0),
+        CompressionType::Lz4 => (
+            740.0 * level_factor(LZ4HC_LEVELS, level.clamp(1, 12)),
+            4500.0,
+        ),
+        // Negative (fast) levels get level 1's figure: they are faster still.
+        CompressionType::Zstd => (
+            530.0 * level_factor(ZSTD_LEVELS, level.clamp(1, 22)),
+            1700.0,
+        ),
     };
     CodecSpeed {
         compress_mb_per_sec: compress,
         decompress_mb_per_sec: decompress,
+    }
+}
+
+/// lzbench 1.7's compression speeds (MB/s, Silesia corpus) of zlib 1.2.11 at the levels it
+/// lists; the reference is its level 1.
+const ZLIB_LEVELS: &[(i32, f64)] = &[(1, 66.0), (6, 20.0), (9, 8.3)];
+
+/// lzbench 1.7's compression speeds of lz4hc 1.7.5 at the levels it lists, with lz4 1.7.5's
+/// fast compressor (452 MB/s) as the reference, which [`level_factor`] reads at level 0.
+const LZ4HC_LEVELS: &[(i32, f64)] = &[(0, 452.0), (1, 100.0), (4, 56.0), (9, 23.0), (12, 3.52)];
+
+/// lzbench 1.7's compression speeds of zstd 1.1.4 at the levels it lists; the reference is
+/// its level 1.
+const ZSTD_LEVELS: &[(i32, f64)] = &[
+    (1, 242.0),
+    (2, 185.0),
+    (5, 88.0),
+    (8, 30.0),
+    (11, 15.0),
+    (15, 4.78),
+    (18, 2.75),
+    (22, 1.39),
+];
+
+/// How much slower `level` compresses than the table's first row: the ratio of the two rows'
+/// speeds, with a level the table skips placed geometrically between its neighbours (each level
+/// slower than the last by the same factor).
+fn level_factor(table: &[(i32, f64)], level: i32) -> f64 {
+    let reference = table[0].1;
+    let speed = match table.iter().position(|&(l, _)| l >= level) {
+        Some(0) => table[0].1,
+        Some(i) => {
+            let ((low, low_speed), (high, high_speed)) = (table[i - 1], table[i]);
+            let step = f64::from(level - low) / f64::from(high - low);
+            low_speed * (high_speed / low_speed).powf(step)
+        }
+        None => table[table.len() - 1].1,
+    };
+    speed / reference
+}
+
+/// Whether a codec level is slow enough that set-up measures it on a smaller sample: gzip 7
+/// to 9, zstd 10 and up, and LZ4 HC above 12.
+fn slow_level(codec: CompressionType, level: i32) -> bool {
+    match codec {
+        CompressionType::Gzip => level >= 7,
+        CompressionType::Zstd => level >= 10,
+        CompressionType::Lz4 => level >= 13,
+        CompressionType::None | CompressionType::Snappy => false,
     }
 }
 
@@ -864,10 +889,10 @@ fn write_json_object(out: &mut Vec<u8>, fields: u32, rng: &mut sim::Stream) {
 
 /// Compresses windows of the sample at each probe size and keeps the average compressed size.
 ///
-/// The slow levels (below 32 MB/s in the reference table: gzip 7 to 9, zstd 10 and up, LZ4 HC
-/// from 13) compress at most 64 KiB per window size, so set-up stays near 100 ms.
+/// The slow levels (gzip 7 to 9, zstd 10 and up, LZ4 HC above 12) compress at most 64 KiB per
+/// window size, so set-up stays near 100 ms.
 pub fn measure(codec: CompressionType, level: i32, sample: &[u8]) -> MeasuredCodec {
-    let budget = if reference_speed(codec, level).compress_mb_per_sec < 32.0 {
+    let budget = if slow_level(codec, level) {
         SLOW_BUDGET_BYTES.min(sample.len())
     } else {
         sample.len()
@@ -998,6 +1023,52 @@ pub fn decompress(codec: CompressionType, compressed: &[u8]) -> Option<Vec<u8>> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reference_speeds_follow_the_published_rows_and_fall_with_the_level() {
+        let speed = |codec, level| reference_speed(codec, level).compress_mb_per_sec;
+        let close = |got: f64, want: f64| (got - want).abs() < 0.05;
+        // The anchors themselves.
+        assert!(close(speed(CompressionType::Gzip, 1), 95.0));
+        assert!(close(speed(CompressionType::Lz4, 9), 740.0));
+        assert!(close(speed(CompressionType::Zstd, 1), 530.0));
+        assert!(close(speed(CompressionType::Snappy, 0), 550.0));
+        // Rows of the level table: anchor x (row / first row).
+        assert!(close(speed(CompressionType::Gzip, 6), 95.0 * 20.0 / 66.0));
+        assert!(close(speed(CompressionType::Gzip, -1), 95.0 * 20.0 / 66.0));
+        assert!(close(speed(CompressionType::Zstd, 5), 530.0 * 88.0 / 242.0));
+        assert!(close(speed(CompressionType::Lz4, 4), 740.0 * 56.0 / 452.0));
+        // A skipped level lies geometrically between its neighbours: zstd 3 and 4 split the
+        // factor from 2 to 5 in three equal steps.
+        let (two, three, four, five) = (
+            speed(CompressionType::Zstd, 2),
+            speed(CompressionType::Zstd, 3),
+            speed(CompressionType::Zstd, 4),
+            speed(CompressionType::Zstd, 5),
+        );
+        assert!(close(three / two, four / three) && close(four / three, five / four));
+        // Slower at every higher level, for every codec with levels.
+        for (codec, levels) in [
+            (CompressionType::Gzip, 1..=9),
+            (CompressionType::Zstd, 1..=22),
+            (CompressionType::Lz4, 1..=8),
+        ] {
+            let speeds: Vec<f64> = levels.map(|l| speed(codec, l)).collect();
+            assert!(
+                speeds.windows(2).all(|w| w[1] < w[0]),
+                "{codec:?}: {speeds:?}"
+            );
+        }
+        // LZ4 HC stops at 12; zstd's fast levels get level 1's figure.
+        assert_eq!(
+            speed(CompressionType::Lz4, 17),
+            speed(CompressionType::Lz4, 12)
+        );
+        assert_eq!(
+            speed(CompressionType::Zstd, -5),
+            speed(CompressionType::Zstd, 1)
+        );
+    }
 
     #[test]
     fn every_frame_reads_back_to_its_input() {
