@@ -222,6 +222,8 @@ fn report_found(
         delivery: delivery_config(&producer),
         explanation: None,
         from_trace_only: false,
+        duplicated_records: super::render::checked_examples(&traced.checker, "duplicated"),
+        lost_records: super::render::checked_examples(&traced.checker, "acked_lost"),
     };
     let diagram = reports::render_terminal(&lines, &outcome)
         .map_err(|e| lib_error(Error::Run(format!("the diagram could not be drawn: {e}"))))?;

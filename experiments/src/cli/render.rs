@@ -202,6 +202,8 @@ pub fn teach(args: &TeachArgs) -> Result<ExitCode> {
         delivery: delivery_config(&config.producer),
         explanation: None,
         from_trace_only: false,
+        duplicated_records: checked_examples(&result.checker, "duplicated"),
+        lost_records: checked_examples(&result.checker, "acked_lost"),
     };
     emit(&reports::render_terminal(&lines, &summary).map_err(report_error)?);
     if let Some(path) = &args.svg {
@@ -535,6 +537,8 @@ fn teach_file(args: &TeachArgs, path: &Path) -> Result<ExitCode> {
         delivery: delivery_config(&config.producer),
         explanation: None,
         from_trace_only: false,
+        duplicated_records: checked_examples(&result.checker, "duplicated"),
+        lost_records: checked_examples(&result.checker, "acked_lost"),
     };
     let lines = &window.text;
     emit(&reports::render_terminal(lines, &summary).map_err(report_error)?);
@@ -581,4 +585,13 @@ fn teaching_listing() -> String {
     out.push_str(&super::alias_lines());
     out.push_str("\ndraw one: linger teach NAME [--svg FILE] [--html FILE] [--trace FILE]\n");
     out
+}
+
+/// The checker's example record ids of one class (from the final logs), for the diagram.
+pub(crate) fn checked_examples(report: &models::checker::CheckerReport, class: &str) -> Vec<u64> {
+    report
+        .examples
+        .get(class)
+        .map(|ids| ids.iter().map(|id| id.0).collect())
+        .unwrap_or_default()
 }

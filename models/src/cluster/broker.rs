@@ -557,6 +557,7 @@ impl Cluster {
                         .with("pid", pid.0)
                         .with("epoch", i64::from(epoch))
                         .with("seq", first_seq)
+                        .with("stored", replica.producers.describe(pid))
                 });
                 let required_offset = base_offset + batch.records.len() as i64;
                 Some(AppendOutcome::Duplicate {
@@ -611,6 +612,8 @@ impl Cluster {
                     "first_record",
                     entry.records.first().map_or(-1, |r| r.0 as i64),
                 )
+                .with("record_ids", entry.records.describe())
+                .with("stored", replica.producers.describe(entry.producer_id))
         });
         entry.base_offset
     }

@@ -137,6 +137,18 @@ impl BatchRecords {
         })
     }
 
+    /// The ids as runs, for the trace: `4`, `4..6` (inclusive), comma-separated.
+    pub fn describe(&self) -> String {
+        let runs: Vec<String> = self
+            .runs()
+            .map(|r| match r.len {
+                1 => r.first.0.to_string(),
+                len => format!("{}..{}", r.first.0, r.first.0 + u64::from(len) - 1),
+            })
+            .collect();
+        runs.join(",")
+    }
+
     /// Every id, in record order.
     pub fn ids(&self) -> impl Iterator<Item = RecordId> + '_ {
         self.runs()

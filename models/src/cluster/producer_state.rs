@@ -72,6 +72,20 @@ impl ProducerStates {
         self.entries.iter().find(|e| e.producer_id == pid)
     }
 
+    /// What this replica remembers of producer `pid`, for the trace: its last batches as
+    /// `first-last@base_offset`, oldest first, comma-separated (empty when it has no state).
+    pub fn describe(&self, pid: ProducerId) -> String {
+        let Some(entry) = self.find(pid) else {
+            return String::new();
+        };
+        let batches: Vec<String> = entry
+            .batches
+            .iter()
+            .map(|b| format!("{}-{}@{}", b.first_seq, b.last_seq, b.base_offset))
+            .collect();
+        batches.join(",")
+    }
+
     /// Whether this replica has state for producer `pid`.
     pub fn knows(&self, pid: ProducerId) -> bool {
         self.find(pid).is_some()

@@ -11,8 +11,14 @@
 //! | net drop                                      | from -> to, lost half way (x)     |
 //! | controller elect                              | controller -> new leader          |
 //! | anything else                                 | a mark on its component's lane    |
+//!
+//! A leader's append and duplicate answer carry the producer state it keeps for that producer
+//! id afterwards (`stored SEQ 0@0 1@1`: the last five batches' sequences and base offsets, as
+//! `ProducerStateEntry`). The checker's findings from the final logs mark two rows: the append
+//! that wrote a record a second time (`DUPLICATE WRITE`) and the acknowledgement of a record
+//! the final logs do not hold (`LOST`); a diagram drawn from a saved trace alone has neither.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::trace::TraceLine;
 
@@ -70,8 +76,61 @@ pub(crate) struct Diagram {
 const APP: usize = 0;
 const PRODUCER: usize = 1;
 
-/// Builds the diagram of `events`.
-pub(crate) fn build(events: &[TraceLine]) -> Diagram {
+/// Records the checker found duplicated or lost in the final logs, so that the write that made
+/// a duplicate and the acknowledgement of a lost record stand out.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Findings {
+    pub duplicated: BTreeSet<u64>,
+    pub lost: BTreeSet<u64>,
+    /// Where each duplicated record was first written: (partition, record) -> offset.
+    written: BTreeMap<(String, u64), i64>,
+}
+
+impl Findings {
+    pub(crate) fn new(duplicated: &[u64], lost: &[u64]) -> Findings {
+        Findings {
+            duplicated: duplicated.iter().copied().collect(),
+            lost: lost.iter().copied().collect(),
+            written: BTreeMap::new(),
+        }
+    }
+
+    /// The records of an append (its `record_ids` runs) written before at an offset, as
+    /// `(record, first offset)`; remembers the first writes of duplicated records.
+    fn rewritten(&mut self, e: &TraceLine) -> Vec<(u64, i64)> {
+        let partition = e.text("partition");
+        let Some(base) = e.int("base_offset") else {
+            return Vec::new();
+        };
+        let mut again = Vec::new();
+        let mut offset = base;
+        for run in e.text("record_ids").split(',') {
+            let (first, last) = match run.split_once("..") {
+                Some((a, b)) => (a.parse::<u64>(), b.parse::<u64>()),
+                None => (run.parse::<u64>(), run.parse::<u64>()),
+            };
+            let (Ok(first), Ok(last)) = (first, last) else {
+                return again;
+            };
+            for record in first..=last {
+                if self.duplicated.contains(&record) {
+                    match self.written.get(&(partition.clone(), record)) {
+                        Some(&at) => again.push((record, at)),
+                        None => {
+                            self.written.insert((partition.clone(), record), offset);
+                        }
+                    }
+                }
+                offset += 1;
+            }
+        }
+        again
+    }
+}
+
+/// Builds the diagram of `events`, with the checker's `findings` marked.
+pub(crate) fn build(events: &[TraceLine], findings: &Findings) -> Diagram {
+    let mut findings = findings.clone();
     let brokers = broker_ids(events);
     let has_controller = events.iter().any(|e| e.component == "controller");
     let mut lanes = vec![
@@ -104,7 +163,7 @@ pub(crate) fn build(events: &[TraceLine]) -> Diagram {
     let mut steps: Vec<Step> = events
         .iter()
         .take(MAX_STEPS)
-        .map(|e| step_of(e, &lookup, &mut producer))
+        .map(|e| step_of(e, &lookup, &mut producer, &mut findings))
         .collect();
     if let Some(first_hidden) = events.get(MAX_STEPS) {
         steps.push(Step {
@@ -263,8 +322,13 @@ fn records_named(event: &TraceLine, key: &str) -> String {
     }
 }
 
-fn step_of(event: &TraceLine, lanes: &LaneLookup, producer: &mut ProducerState) -> Step {
-    let (shape, tone, text) = match event.component.as_str() {
+fn step_of(
+    event: &TraceLine,
+    lanes: &LaneLookup,
+    producer: &mut ProducerState,
+    findings: &mut Findings,
+) -> Step {
+    let (shape, tone, mut text) = match event.component.as_str() {
         "app" => app_step(event),
         "producer" => producer_step(event, lanes, producer),
         "net" => net_step(event, lanes),
@@ -273,6 +337,24 @@ fn step_of(event: &TraceLine, lanes: &LaneLookup, producer: &mut ProducerState) 
         c if c.starts_with("broker/") => broker_step(event, lanes),
         _ => (None, Tone::Normal, generic_text(event)),
     };
+    let mut tone = tone;
+    if event.component.starts_with("broker/") && event.kind == "append" {
+        for (record, at) in findings.rewritten(event) {
+            tone = Tone::Fault;
+            text.push_str(&format!(
+                " -- DUPLICATE WRITE: record {record} is already at offset {at}"
+            ));
+        }
+    }
+    if event.component == "app"
+        && event.kind == "ack"
+        && event
+            .int("record")
+            .is_some_and(|r| r >= 0 && findings.lost.contains(&(r as u64)))
+    {
+        tone = Tone::Fault;
+        text.push_str(" -- LOST: acknowledged, but not in the final log");
+    }
     let fallback = lanes
         .named(&event.component)
         .map_or(Shape::Note, |lane| Shape::Mark { lane });
@@ -658,6 +740,28 @@ fn broker_step(e: &TraceLine, lanes: &LaneLookup) -> Parts {
     (None, tone, text)
 }
 
+/// The partition's remembered batches of the producer after this event, as Kafka's
+/// `ProducerStateEntry` keeps them (the last five): `; stored SEQ 0@0 1..2@1`, each batch's
+/// sequences and base offset. Empty for a producer without an id, or a trace without the field.
+fn stored_state(e: &TraceLine) -> String {
+    let stored = e.text("stored");
+    if e.int("pid") == Some(-1) || stored.is_empty() || stored == "?" {
+        return String::new();
+    }
+    let batches: Vec<String> = stored
+        .split(',')
+        .map(|b| match b.split_once('@') {
+            Some((seqs, offset)) => match seqs.split_once('-') {
+                Some((first, last)) if first == last => format!("{first}@{offset}"),
+                Some((first, last)) => format!("{first}..{last}@{offset}"),
+                None => b.to_owned(),
+            },
+            None => b.to_owned(),
+        })
+        .collect();
+    format!("; stored SEQ {}", batches.join(" "))
+}
+
 /// What the leader's log did with a produced batch: appended it, recognised it as a duplicate,
 /// or refused it for a sequence gap.
 fn broker_log_mark(e: &TraceLine) -> (Tone, String) {
@@ -669,20 +773,22 @@ fn broker_log_mark(e: &TraceLine) -> (Tone, String) {
                 _ => String::new(),
             };
             let text = format!(
-                "append p{p} at offset {}{last}: {}",
+                "append p{p} at offset {}{last}: {}{}",
                 e.text("base_offset"),
-                identity(e)
+                identity(e),
+                stored_state(e)
             );
             (Tone::Normal, text)
         }
         "duplicate" => (
             Tone::Guard,
             format!(
-                "DUPLICATE PID {} epoch {} SEQ {}: already at offset {}, not written again",
+                "DUPLICATE PID {} epoch {} SEQ {}: already at offset {}, not written again{}",
                 e.text("pid"),
                 e.text("epoch"),
                 e.text("seq"),
-                e.text("offset")
+                e.text("offset"),
+                stored_state(e)
             ),
         ),
         _ => (

@@ -63,12 +63,24 @@ pub struct OutcomeSummary {
     /// Drawn from a saved trace alone: the counts of what the application was told come from
     /// the trace, and the final logs (the checker's classes) are not known.
     pub from_trace_only: bool,
+    /// Records the checker found more than once in the final logs (its examples): the diagram
+    /// marks the write that made each duplicate.
+    pub duplicated_records: Vec<u64>,
+    /// Acknowledged records the checker found missing from the final logs (its examples): the
+    /// diagram marks their acknowledgement.
+    pub lost_records: Vec<u64>,
+}
+
+impl OutcomeSummary {
+    fn findings(&self) -> diagram::Findings {
+        diagram::Findings::new(&self.duplicated_records, &self.lost_records)
+    }
 }
 
 /// The terminal diagram of `trace` (JSON lines) followed by the verdict; deterministic text.
 pub fn render_terminal(trace: &str, summary: &OutcomeSummary) -> Result<String, ReportError> {
     let events = trace::parse(trace)?;
-    let diagram = diagram::build(&events);
+    let diagram = diagram::build(&events, &summary.findings());
     let verdict = verdict_sentences(&events, summary);
     Ok(terminal::render(&diagram, summary, &verdict))
 }
@@ -76,7 +88,7 @@ pub fn render_terminal(trace: &str, summary: &OutcomeSummary) -> Result<String, 
 /// The same diagram as a standalone SVG picture.
 pub fn render_svg(trace: &str, summary: &OutcomeSummary) -> Result<String, ReportError> {
     let events = trace::parse(trace)?;
-    let diagram = diagram::build(&events);
+    let diagram = diagram::build(&events, &summary.findings());
     let verdict = verdict_sentences(&events, summary);
     Ok(svg::render(&diagram, summary, &verdict))
 }
@@ -85,7 +97,7 @@ pub fn render_svg(trace: &str, summary: &OutcomeSummary) -> Result<String, Repor
 /// and the arrow keys highlight one event at a time); no network fetches.
 pub fn render_html(trace: &str, summary: &OutcomeSummary) -> Result<String, ReportError> {
     let events = trace::parse(trace)?;
-    let diagram = diagram::build(&events);
+    let diagram = diagram::build(&events, &summary.findings());
     let verdict = verdict_sentences(&events, summary);
     let picture = svg::render(&diagram, summary, &verdict);
     Ok(html::render(&diagram, summary, &verdict, &picture))

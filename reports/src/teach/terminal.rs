@@ -59,7 +59,18 @@ pub(crate) fn render(diagram: &Diagram, summary: &OutcomeSummary, verdict: &[Str
         out.push('\n');
     }
     out.push_str("\nLegend: o---> message, o---x message lost on the network, o event on that lane, * notable event\n");
-    out.push_str("(fault, retry, timeout, duplicate answer, truncation, election). Times are virtual ms.\n\n");
+    out.push_str(
+        "(fault, retry, timeout, duplicate answer, truncation, election). Times are virtual ms.\n",
+    );
+    if diagram
+        .steps
+        .iter()
+        .any(|s| s.text.contains("; stored SEQ "))
+    {
+        out.push_str("\"stored SEQ 0@0 1..2@1\": the batches the leader remembers for that producer id after the\n");
+        out.push_str("append (sequences @ base offset; Kafka keeps the last five), which is how it recognises a retry.\n");
+    }
+    out.push('\n');
     out.push_str(&format!("Outcome: {}\n", super::counts_line(summary)));
     for sentence in verdict {
         out.push_str(&wrap(sentence, 100));
