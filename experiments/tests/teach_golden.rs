@@ -219,3 +219,81 @@ fn diagram_rows_counts_only_timed_lines() {
     let text = " time (ms) | lanes | event\n-----------+\n     6.000 |  o-> | Produce #1\n  1015.000 |  *   | TIMEOUT\nOutcome: sent 1\n";
     assert_eq!(diagram_rows(text), 2);
 }
+
+/// Every text of an SVG diagram with its anchor, its x and its content (the `<tspan>`s of a
+/// wrapped label are separate lines).
+fn svg_texts(svg: &str) -> Vec<(String, f64, String)> {
+    let attribute = |tag: &str, name: &str| -> Option<String> {
+        let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+        let len = tag[start..].find('"')?;
+        Some(tag[start..start + len].to_owned())
+    };
+    let unescape = |t: &str| {
+        t.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&")
+    };
+    let mut out = Vec::new();
+    for piece in svg.split("<text").skip(1) {
+        let Some((tag, rest)) = piece.split_once('>') else {
+            continue;
+        };
+        let body = rest.split("</text>").next().unwrap_or("");
+        let anchor = attribute(tag, "text-anchor").unwrap_or_else(|| "start".to_owned());
+        let x: f64 = attribute(tag, "x")
+            .and_then(|x| x.parse().ok())
+            .unwrap_or(0.0);
+        if body.contains("<tspan") {
+            for span in body.split("<tspan").skip(1) {
+                if let Some((_, text)) = span.split_once('>') {
+                    let text = text.split("</tspan>").next().unwrap_or("");
+                    out.push((anchor.clone(), x, unescape(text)));
+                }
+            }
+        } else {
+            out.push((anchor, x, unescape(body)));
+        }
+    }
+    out
+}
+
+/// Readable at 1024 px: every scenario's SVG is at most 1024 px wide and no text runs past its
+/// edge, measuring each character at a generous 7.4 px (12 px DejaVu Sans averages about 7).
+#[test]
+fn every_svg_diagram_fits_1024_pixels_without_cutting_text() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("teach-svg");
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    for name in GOLDEN
+        .iter()
+        .filter(|n| **n != "idempotence-acks0-conflict")
+    {
+        let path = dir.join(format!("{name}.svg"));
+        let output = Command::new(env!("CARGO_BIN_EXE_linger"))
+            .args(["teach", name, "--svg", path.to_str().expect("utf-8")])
+            .output()
+            .expect("the linger binary runs");
+        assert!(output.status.success(), "{name}");
+        let svg = std::fs::read_to_string(&path).expect("the SVG is written");
+        let width: f64 = svg
+            .split_once("width=\"")
+            .and_then(|(_, rest)| rest.split('"').next()?.parse().ok())
+            .expect("the SVG has a width");
+        assert!(width <= 1024.0, "{name}: {width} px wide");
+        let texts = svg_texts(&svg);
+        assert!(texts.len() > 20, "{name}: the texts are found");
+        for (anchor, x, text) in texts {
+            let length = text.chars().count() as f64 * 7.4;
+            let (left, right) = match anchor.as_str() {
+                "end" => (x - length, x),
+                "middle" => (x - length / 2.0, x + length / 2.0),
+                _ => (x, x + length),
+            };
+            assert!(
+                left >= 0.0 && right <= width,
+                "{name}: `{text}` spans {left:.0}..{right:.0} px of {width}"
+            );
+        }
+    }
+}

@@ -11,18 +11,110 @@ use super::trace::ms_text;
 use crate::markup::escape_html;
 
 const TIME_WIDTH: usize = 80;
-const LANE_WIDTH: usize = 120;
-const TEXT_WIDTH: usize = 780;
+/// The picture's width when the lanes leave room: readable on a 1024 px screen or page.
+pub(crate) const TARGET_WIDTH: usize = 1024;
+const LANE_WIDTH_MAX: usize = 110;
+const LANE_WIDTH_MIN: usize = 78;
+/// The narrowest event column: with more lanes than fit beside it, the picture grows instead.
+const TEXT_WIDTH_MIN: usize = 360;
 const HEADER_HEIGHT: usize = 56;
 const ROW_HEIGHT: usize = 24;
 const LINE_HEIGHT: usize = 18;
+/// The extra height of each wrapped line of an event's text.
+const WRAP_HEIGHT: usize = 15;
+/// A generous width of one character of 12 px DejaVu Sans (bold), for wrapping: the real
+/// average is about 7 px, so a wrapped line never runs past the picture's edge.
+pub(crate) const CHAR_WIDTH: f64 = 7.4;
 
-fn lane_x(lane: usize) -> usize {
-    TIME_WIDTH + lane * LANE_WIDTH + LANE_WIDTH / 2
+/// Where everything goes: lane width, the event column and each row's top and height.
+struct Layout {
+    lane_width: usize,
+    width: usize,
+    text_x: usize,
+    /// The event text of each step, wrapped to the event column.
+    lines: Vec<Vec<String>>,
+    /// Top of each row, and the bottom of the last.
+    tops: Vec<usize>,
 }
 
-fn row_y(index: usize) -> usize {
-    HEADER_HEIGHT + index * ROW_HEIGHT + ROW_HEIGHT / 2
+impl Layout {
+    fn of(diagram: &Diagram) -> Layout {
+        let lanes = diagram.lanes.len().max(1);
+        let room = TARGET_WIDTH - TIME_WIDTH - TEXT_WIDTH_MIN;
+        let lane_width = (room / lanes).clamp(LANE_WIDTH_MIN, LANE_WIDTH_MAX);
+        let lanes_right = TIME_WIDTH + lanes * lane_width;
+        let width = TARGET_WIDTH.max(lanes_right + TEXT_WIDTH_MIN);
+        let text_x = lanes_right + 8;
+        let chars = chars_in(width - text_x - 8);
+        let lines: Vec<Vec<String>> = diagram
+            .steps
+            .iter()
+            .map(|step| wrapped(&step.text, chars))
+            .collect();
+        let mut tops = Vec::with_capacity(lines.len() + 1);
+        let mut top = HEADER_HEIGHT;
+        for step_lines in &lines {
+            tops.push(top);
+            top += ROW_HEIGHT + (step_lines.len().max(1) - 1) * WRAP_HEIGHT;
+        }
+        tops.push(top);
+        Layout {
+            lane_width,
+            width,
+            text_x,
+            lines,
+            tops,
+        }
+    }
+
+    fn lane_x(&self, lane: usize) -> usize {
+        TIME_WIDTH + lane * self.lane_width + self.lane_width / 2
+    }
+
+    /// The y of a row's arrow and first text line.
+    fn row_y(&self, index: usize) -> usize {
+        self.tops[index] + ROW_HEIGHT / 2
+    }
+
+    fn rows_bottom(&self) -> usize {
+        self.tops[self.tops.len() - 1]
+    }
+}
+
+/// How many characters fit in `pixels`.
+fn chars_in(pixels: usize) -> usize {
+    ((pixels as f64 / CHAR_WIDTH) as usize).max(8)
+}
+
+/// `text` in lines of at most `chars` characters, split at spaces (a word longer than a line
+/// is cut).
+fn wrapped(text: &str, chars: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    for line in super::terminal::wrap(text, chars).lines() {
+        let mut rest: &str = line;
+        while rest.chars().count() > chars {
+            let cut = rest
+                .char_indices()
+                .nth(chars)
+                .map_or(rest.len(), |(i, _)| i);
+            lines.push(rest[..cut].to_owned());
+            rest = &rest[cut..];
+        }
+        lines.push(rest.to_owned());
+    }
+    if lines.is_empty() {
+        lines.push(String::new());
+    }
+    lines
+}
+
+/// `text` cut to `chars` characters, with an ellipsis when cut.
+fn clipped(text: &str, chars: usize) -> String {
+    if text.chars().count() <= chars {
+        return text.to_owned();
+    }
+    let kept: String = text.chars().take(chars.saturating_sub(1)).collect();
+    format!("{kept}\u{2026}")
 }
 
 fn tone_color(tone: Tone) -> &'static str {
@@ -36,10 +128,10 @@ fn tone_color(tone: Tone) -> &'static str {
 
 /// Renders the picture, with the verdict as text below the rows.
 pub(crate) fn render(diagram: &Diagram, summary: &OutcomeSummary, verdict: &[String]) -> String {
-    let lanes_width = diagram.lanes.len() * LANE_WIDTH;
-    let width = TIME_WIDTH + lanes_width + TEXT_WIDTH;
-    let rows_bottom = HEADER_HEIGHT + diagram.steps.len() * ROW_HEIGHT;
-    let verdict_lines = verdict_text_lines(summary, verdict);
+    let layout = Layout::of(diagram);
+    let width = layout.width;
+    let rows_bottom = layout.rows_bottom();
+    let verdict_lines = verdict_text_lines(summary, verdict, chars_in(width - 20));
     let height = rows_bottom + 20 + verdict_lines.len() * LINE_HEIGHT + 10;
     let mut s = String::new();
     let _ = writeln!(
@@ -56,17 +148,18 @@ pub(crate) fn render(diagram: &Diagram, summary: &OutcomeSummary, verdict: &[Str
         "<text x=\"{}\" y=\"20\" text-anchor=\"end\" font-weight=\"bold\">time (ms)</text>",
         TIME_WIDTH - 8
     );
+    let lane_chars = chars_in(layout.lane_width - 6);
     for (i, lane) in diagram.lanes.iter().enumerate() {
-        let x = lane_x(i);
+        let x = layout.lane_x(i);
         let _ = writeln!(
             s,
             "<text x=\"{x}\" y=\"20\" text-anchor=\"middle\" font-weight=\"bold\">{}</text>",
-            escape_html(&lane.name)
+            escape_html(&clipped(&lane.name, lane_chars))
         );
         let _ = writeln!(
             s,
             "<text x=\"{x}\" y=\"36\" text-anchor=\"middle\" fill=\"#666\" font-size=\"11\">{}</text>",
-            escape_html(&lane.role)
+            escape_html(&clipped(&lane.role, lane_chars))
         );
         let _ = writeln!(
             s,
@@ -77,10 +170,10 @@ pub(crate) fn render(diagram: &Diagram, summary: &OutcomeSummary, verdict: &[Str
     let _ = writeln!(
         s,
         "<text x=\"{}\" y=\"20\" font-weight=\"bold\">event</text>",
-        TIME_WIDTH + lanes_width + 8
+        layout.text_x
     );
     for (index, step) in diagram.steps.iter().enumerate() {
-        step_svg(&mut s, index, step, width);
+        step_svg(&mut s, &layout, index, step);
     }
     for (i, line) in verdict_lines.iter().enumerate() {
         let y = rows_bottom + 24 + i * LINE_HEIGHT;
@@ -95,21 +188,19 @@ pub(crate) fn render(diagram: &Diagram, summary: &OutcomeSummary, verdict: &[Str
     s
 }
 
-fn verdict_text_lines(summary: &OutcomeSummary, verdict: &[String]) -> Vec<String> {
-    let mut lines = vec![format!("Outcome: {}", super::counts_line(summary))];
+fn verdict_text_lines(summary: &OutcomeSummary, verdict: &[String], chars: usize) -> Vec<String> {
+    let mut lines = wrapped(&format!("Outcome: {}", super::counts_line(summary)), chars);
     for sentence in verdict {
-        lines.extend(
-            super::terminal::wrap(sentence, 150)
-                .lines()
-                .map(str::to_owned),
-        );
+        lines.extend(wrapped(sentence, chars));
     }
     lines
 }
 
-fn step_svg(s: &mut String, index: usize, step: &Step, width: usize) {
-    let y = row_y(index);
-    let top = y - ROW_HEIGHT / 2;
+fn step_svg(s: &mut String, layout: &Layout, index: usize, step: &Step) {
+    let y = layout.row_y(index);
+    let top = layout.tops[index];
+    let (width, row_height) = (layout.width, layout.tops[index + 1] - top);
+    let lane_x = |lane| layout.lane_x(lane);
     let color = tone_color(step.tone);
     let _ = writeln!(
         s,
@@ -117,7 +208,7 @@ fn step_svg(s: &mut String, index: usize, step: &Step, width: usize) {
     );
     let _ = writeln!(
         s,
-        "<rect class=\"highlight\" x=\"0\" y=\"{top}\" width=\"{width}\" height=\"{ROW_HEIGHT}\" fill=\"transparent\"/>"
+        "<rect class=\"highlight\" x=\"0\" y=\"{top}\" width=\"{width}\" height=\"{row_height}\" fill=\"transparent\"/>"
     );
     let _ = writeln!(
         s,
@@ -167,12 +258,20 @@ fn step_svg(s: &mut String, index: usize, step: &Step, width: usize) {
     } else {
         " font-weight=\"bold\""
     };
-    let text_x = TIME_WIDTH + (width - TIME_WIDTH - TEXT_WIDTH) + 8;
-    let _ = writeln!(
+    let text_x = layout.text_x;
+    let _ = write!(
         s,
-        "<text class=\"label\" x=\"{text_x}\" y=\"{}\" fill=\"{color}\"{weight}>{}</text>",
-        y + 4,
-        escape_html(&step.text)
+        "<text class=\"label\" x=\"{text_x}\" y=\"{}\" fill=\"{color}\"{weight}>",
+        y + 4
     );
+    for (i, line) in layout.lines[index].iter().enumerate() {
+        let dy = if i == 0 { 0 } else { WRAP_HEIGHT };
+        let _ = write!(
+            s,
+            "<tspan x=\"{text_x}\" dy=\"{dy}\">{}</tspan>",
+            escape_html(line)
+        );
+    }
+    s.push_str("</text>\n");
     s.push_str("</g>\n");
 }
