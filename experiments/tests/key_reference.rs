@@ -10,13 +10,18 @@ use experiments::spec::{Experiment, Source};
 use experiments::world::world_config;
 
 /// Parses `text` as an experiment file in a directory that also holds a `producer.properties`,
-/// a `values.txt` and a `speeds.txt` (for the examples of the keys that name files) and builds its world; the error message on failure.
+/// a `values.txt` and a `speeds.txt` (for the examples of the keys that name files) and builds
+/// its world; the error message on failure.
 fn configure(text: &str) -> Result<models::world::WorldConfig, String> {
+    static FILES: std::sync::Once = std::sync::Once::new();
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("key-reference");
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    std::fs::write(dir.join("producer.properties"), "acks=all\n").expect("writes");
-    std::fs::write(dir.join("values.txt"), "{\"id\": 1}\n{\"id\": 2}\n").expect("writes");
-    std::fs::write(dir.join("speeds.txt"), "lz4 9 700 4000\n").expect("writes");
+    // Written once per test process: the tests run in parallel and read these files.
+    FILES.call_once(|| {
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        std::fs::write(dir.join("producer.properties"), "acks=all\n").expect("writes");
+        std::fs::write(dir.join("values.txt"), "{\"id\": 1}\n{\"id\": 2}\n").expect("writes");
+        std::fs::write(dir.join("speeds.txt"), "lz4 9 700 4000\n").expect("writes");
+    });
     let source = Source {
         display_name: "k.toml".to_owned(),
         text: text.to_owned(),
