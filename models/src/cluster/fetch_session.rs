@@ -189,7 +189,11 @@ impl FetchSession {
 
 impl Cluster {
     /// `follower`'s fetch session with `leader`.
-    pub(crate) fn session_mut(&mut self, follower: BrokerId, leader: BrokerId) -> &mut FetchSession {
+    pub(crate) fn session_mut(
+        &mut self,
+        follower: BrokerId,
+        leader: BrokerId,
+    ) -> &mut FetchSession {
         &mut self.brokers[follower.0 as usize].fetchers[leader.0 as usize].session
     }
 
@@ -337,7 +341,12 @@ mod tests {
         }
         assert_eq!(
             s.begin_request(),
-            &[PartitionId(3), PartitionId(1), PartitionId(2), PartitionId(0)]
+            &[
+                PartitionId(3),
+                PartitionId(1),
+                PartitionId(2),
+                PartitionId(0)
+            ]
         );
         for p in [3, 1, 2] {
             s.mark_idle(&fp(p, 10), 1);

@@ -848,18 +848,16 @@ impl Broker {
         let session = &mut fetchers[leader.0 as usize].session;
         let explicit = session.begin_request();
         out.extend(explicit.iter().filter_map(|&p| {
-                    let replica = replicas[p.0 as usize].as_ref()?;
-                    match replica.role {
-                        Role::Follower { leader: l, epoch } if l == leader => {
-                            Some(FetchPartition {
-                                partition: p,
-                                fetch_offset: replica.log.leo(),
-                                epoch,
-                            })
-                        }
-                        _ => None,
-                    }
-                }));
+            let replica = replicas[p.0 as usize].as_ref()?;
+            match replica.role {
+                Role::Follower { leader: l, epoch } if l == leader => Some(FetchPartition {
+                    partition: p,
+                    fetch_offset: replica.log.leo(),
+                    epoch,
+                }),
+                _ => None,
+            }
+        }));
         session.implicit_count()
     }
 }
