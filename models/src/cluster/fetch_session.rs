@@ -21,11 +21,15 @@
 //! offset and epoch the request carried, so the leader handles and answers it as if the
 //! request had named it, in the session's partition order.
 //!
-//! Fidelity: this is a cost model only; the decisions are those of the full walk (Kafka's
-//! leader visits every partition of a fetch session in `ReplicaManager.readFromLog` and
-//! `Partition.updateFollowerFetchState`; KIP-227 incremental sessions shrink what is sent, not
-//! what is visited). `ClusterConfig::full_fetch_requests` turns it off, and a test compares
-//! both on the catalog, the scenarios and fuzzed experiments.
+//! Fidelity: this changes what the simulator computes, not what the brokers decide: the
+//! decisions are those of the full walk, which is what Kafka's leader does (with KIP-227
+//! incremental fetch sessions, `IncrementalFetchContext.foreachPartition` in `FetchSession.scala`
+//! still hands every cached partition of the session to `ReplicaManager.readFromLog`, and
+//! `Partition.updateFollowerFetchState` runs for each; the sessions shrink what is sent, not
+//! what is visited). The wire sizes stay those of full requests and responses, as before.
+//! The cluster config's `full_fetch_requests` turns the shortcut off, and
+//! `experiments/tests/fetch_sessions.rs` compares both on the catalog, the scenarios and
+//! fuzzed experiments.
 
 use sim::Instant;
 

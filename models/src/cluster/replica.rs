@@ -28,6 +28,10 @@
 //! both cases the next fetch goes out on a new connection after `replica.fetch.backoff.ms`
 //! (`AbstractFetcherThread.processFetchRequest` → `handlePartitionsWithErrors` →
 //! `delayPartitions`; `BrokerBlockingSender.sendRequest` closes its connection on any error).
+//!
+//! A fetch visits only the partitions of its session that are not idle (see `fetch_session`):
+//! the others are counted in the request's and the response's size, and their follower state
+//! is refreshed lazily, so the decisions are those of a walk over every partition.
 
 use std::rc::Rc;
 
