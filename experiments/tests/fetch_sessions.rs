@@ -106,12 +106,39 @@ fn many_partitions_with_crashes_and_cuts_decide_the_same_with_idle_partitions_sk
         .expect("the baseline ships")
         .text
         .replace("partitions = 6\n", "partitions = 60\n");
-    for faults in [
-        "[[faults.schedule]]\nat_ms = 300\naction = \"crash\"\nbroker = 1\n\n\
-         [[faults.schedule]]\nat_ms = 700\naction = \"restart\"\nbroker = 1\n",
-        "[[faults.schedule]]\nat_ms = 200\naction = \"cut\"\nlink = [\"broker0\", \"broker2\"]\n",
-        "[[faults.schedule]]\nat_ms = 250\naction = \"crash\"\nbroker = 0\n",
-    ] {
+    let crash_restart = "[[faults.schedule]]\nat_ms = 300\naction = \"crash\"\nbroker = 1\n\n\
+         [[faults.schedule]]\nat_ms = 700\naction = \"restart\"\nbroker = 1\n";
+    let cases = [
+        ("", crash_restart),
+        (
+            "",
+            "[[faults.schedule]]\nat_ms = 200\naction = \"cut\"\nlink = [\"broker0\", \"broker2\"]\n",
+        ),
+        (
+            "",
+            "[[faults.schedule]]\nat_ms = 250\naction = \"crash\"\nbroker = 0\n",
+        ),
+        (
+            "",
+            "[[faults.schedule]]\nat_ms = 250\naction = \"shutdown\"\nbroker = 2\n",
+        ),
+        // Fetches wait for a handler thread, so partitions change between arrival and handling.
+        ("fetch_cost_per_request_ns = 300000\n", crash_restart),
+        // No long poll: every fetch is answered at once.
+        ("\"replica.fetch.wait.max.ms\" = 0\n", crash_restart),
+        (
+            "\"unclean.leader.election.enable\" = true\n",
+            "[[faults.schedule]]\nat_ms = 200\naction = \"power_off\"\nbroker = 0\n\n\
+             [[faults.schedule]]\nat_ms = 210\naction = \"crash\"\nbroker = 1\n\n\
+             [[faults.schedule]]\nat_ms = 600\naction = \"restart\"\nbroker = 0\n\n\
+             [[faults.schedule]]\nat_ms = 900\naction = \"restart\"\nbroker = 1\n",
+        ),
+    ];
+    for (cluster, faults) in cases {
+        let text = text.replace(
+            "replication_factor = 3\n",
+            &format!("replication_factor = 3\n{cluster}"),
+        );
         let file = format!("{text}\n{faults}");
         let worlds = worlds("baseline-60", &file);
         assert_eq!(worlds.len(), 1, "{file}");
