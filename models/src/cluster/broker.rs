@@ -601,6 +601,7 @@ impl Cluster {
         });
         replica.producers.record(&entry);
         replica.log.append(Rc::clone(&entry));
+        self.touch_partition(p);
         trace_broker(ctx, b, "append", |e| {
             e.with("partition", p.0)
                 .with("base_offset", entry.base_offset)

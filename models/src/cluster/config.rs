@@ -467,6 +467,11 @@ pub struct ClusterConfig {
     /// metadata log. The controller applies the change halfway.
     #[serde(default = "default_alter_partition_round_trip_ms")]
     pub alter_partition_round_trip_ms: f64,
+    /// Not a key: makes every follower fetch visit all its partitions, as a reference for the
+    /// tests that check that visiting only the partitions with something to do decides the same.
+    #[serde(skip)]
+    #[doc(hidden)]
+    pub full_fetch_requests: bool,
 }
 
 impl Default for ClusterConfig {
@@ -494,6 +499,7 @@ impl Default for ClusterConfig {
             hw_frozen_under_min_isr: true,
             eligible_leader_replicas_version: None,
             alter_partition_round_trip_ms: default_alter_partition_round_trip_ms(),
+            full_fetch_requests: false,
         }
     }
 }
@@ -536,6 +542,8 @@ pub struct ClusterParams {
     /// (`LogValidator`: decompression to validate, recompression when the topic's codec is not
     /// the producer's); 0 when neither compresses. Set by the world from the codecs' speeds.
     pub codec_validation_ps_per_byte: u64,
+    /// Every follower fetch visits all its partitions (see `ClusterConfig::full_fetch_requests`).
+    pub full_fetch_requests: bool,
     /// Append cost per batch.
     pub append_cost_per_batch: Duration,
     /// Append cost per 1024 bytes, ns (kept as per-KiB to stay integer).
@@ -620,6 +628,7 @@ impl ClusterConfig {
             replica_socket_timeout: socket_timeout,
             max_message_bytes: self.max_message_bytes,
             codec_validation_ps_per_byte: 0,
+            full_fetch_requests: self.full_fetch_requests,
             append_cost_per_batch: Duration::from_nanos(self.append_cost_per_batch_ns),
             append_cost_per_kib_ns: (byte_cost * 1024.0).round() as u64,
             num_io_threads: self.num_io_threads,

@@ -95,6 +95,12 @@ impl Cluster {
         if !broker.alive {
             return;
         }
+        // Its fetch sessions, and those of its followers, end: nothing of them is idle.
+        for leader in 0..self.brokers.len() {
+            self.expire_fetch_request(b, BrokerId(leader as u32));
+        }
+        self.touch_broker_partitions(b);
+        let broker = &mut self.brokers[b.0 as usize];
         broker.alive = false;
         broker.incarnation += 1;
         broker.lifecycle = Lifecycle::Running;
@@ -488,6 +494,7 @@ impl Cluster {
         if !self.hears_controller(leader) {
             return;
         }
+        self.touch_partition(p);
         let record = &self.partitions[p.0 as usize];
         let (isr, partition_epoch) = (record.isr.clone(), record.partition_epoch);
         if let Some(Role::Leader(state)) = self.replica_mut(leader, p).map(|r| &mut r.role) {
@@ -591,6 +598,7 @@ impl Cluster {
         (b, p): (BrokerId, PartitionId),
         epoch: LeaderEpoch,
     ) {
+        self.touch_partition(p);
         let followers = self.initial_followers(ctx.now(), b, p);
         let isr = self.partitions[p.0 as usize].isr.clone();
         let partition_epoch = self.partitions[p.0 as usize].partition_epoch;
@@ -622,6 +630,7 @@ impl Cluster {
         (b, p): (BrokerId, PartitionId),
         (leader, epoch): (BrokerId, LeaderEpoch),
     ) {
+        self.touch_partition(p);
         let replica = self.replica_mut(b, p).expect("a follower is a replica");
         if matches!(replica.role, Role::Follower { leader: l, epoch: e } if l == leader && e == epoch)
         {
@@ -639,9 +648,9 @@ impl Cluster {
             e.with("partition", p.0).with("leader", leader.0)
         });
         self.detach_from_fetchers(b, p);
-        self.brokers[b.0 as usize].fetchers[leader.0 as usize]
-            .partitions
-            .push(p);
+        let fetcher = &mut self.brokers[b.0 as usize].fetchers[leader.0 as usize];
+        fetcher.partitions.push(p);
+        fetcher.session.join(p);
         self.kick_fetcher(ctx, b, leader);
     }
 
@@ -672,7 +681,10 @@ impl Cluster {
 
     fn detach_from_fetchers(&mut self, b: BrokerId, p: PartitionId) {
         for fetcher in &mut self.brokers[b.0 as usize].fetchers {
-            fetcher.partitions.retain(|&q| q != p);
+            if fetcher.partitions.contains(&p) {
+                fetcher.partitions.retain(|&q| q != p);
+                fetcher.session.leave(p);
+            }
         }
     }
 

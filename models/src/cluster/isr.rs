@@ -355,6 +355,8 @@ impl Cluster {
         }
         match answer.result {
             Ok((isr, partition_epoch)) if partition_epoch >= state.partition_epoch => {
+                self.touch_partition(p);
+                let state = self.leader_state_mut(leader, p).expect("looked up above");
                 let kind = if isr.len() < state.isr.len() {
                     "isr_shrink"
                 } else {

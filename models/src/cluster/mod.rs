@@ -86,6 +86,7 @@ pub mod producer_state;
 
 mod broker;
 mod controller;
+mod fetch_session;
 mod handlers;
 pub mod injected;
 mod isr;
@@ -347,6 +348,8 @@ pub(crate) struct Fetcher {
     pub(crate) fetch_seq: u64,
     pub(crate) sent_at: Instant,
     pub(crate) watchdog_armed: bool,
+    /// Which of `partitions` the fetches need not visit (see `fetch_session`).
+    pub(crate) session: fetch_session::FetchSession,
 }
 
 /// One broker.
@@ -805,6 +808,7 @@ impl Cluster {
     /// a run: the partition's replica logs are emptied once its ranges are read, so the batches
     /// and their ranges are not held at once.
     pub fn take_range_log(&mut self, partition: PartitionId) -> crate::checker::RangePartitionLog {
+        self.touch_partition(partition);
         let log = self.range_log(partition);
         let replicas = self
             .partitions

@@ -28,6 +28,10 @@
 //! both cases the next fetch goes out on a new connection after `replica.fetch.backoff.ms`
 //! (`AbstractFetcherThread.processFetchRequest` → `handlePartitionsWithErrors` →
 //! `delayPartitions`; `BrokerBlockingSender.sendRequest` closes its connection on any error).
+//!
+//! A fetch visits only the partitions of its session that are not idle (see `fetch_session`):
+//! the others are counted in the request's and the response's size, and their follower state
+//! is refreshed lazily, so the decisions are those of a walk over every partition.
 
 use std::rc::Rc;
 
@@ -221,10 +225,10 @@ impl Cluster {
             return;
         }
         let mut req = self.fetch_pool.request();
-        broker.fetch_partitions(leader, &mut req.partitions);
+        let implicit = broker.fetch_partitions(leader, &mut req.partitions);
         let fetcher = &mut broker.fetchers[leader.0 as usize];
         let now = ctx.now();
-        let bytes = 64 + 16 * req.partitions.len() as u64;
+        let bytes = 64 + 16 * (req.partitions.len() + implicit) as u64;
         fetcher.fetch_seq += 1;
         let fetch_seq = fetcher.fetch_seq;
         fetcher.in_flight = Some(fetch_seq);
@@ -320,6 +324,7 @@ impl Cluster {
         (follower, leader): (BrokerId, BrokerId),
     ) {
         let backoff = self.params.replica_fetch_backoff;
+        self.expire_fetch_request(follower, leader);
         let broker = &mut self.brokers[follower.0 as usize];
         let incarnation = broker.incarnation;
         let fetcher = &mut broker.fetchers[leader.0 as usize];
@@ -392,6 +397,14 @@ impl Cluster {
             self.fetch_pool.recycle_request(req);
             return;
         }
+        let mut req = req;
+        let current = self.is_current_fetch(&req);
+        if current {
+            let session = self.session_mut(req.follower, leader);
+            session.merge_touched(&mut req.partitions);
+            // The idle partitions, named implicitly, are handled now (see `fetch_session`).
+            session.last_handled = ctx.now();
+        }
         let mut has_data = false;
         for fp in &req.partitions {
             // A partition this broker does not lead at that epoch gets no data; roles change on
@@ -409,6 +422,17 @@ impl Cluster {
                 (req.follower, fp.fetch_offset),
             );
             has_data |= leo > fp.fetch_offset;
+        }
+        if current && !self.params.full_fetch_requests {
+            let now = ctx.now();
+            let follower = req.follower;
+            for fp in &req.partitions {
+                if self.idle_after_fetch(now, (follower, leader), fp) {
+                    self.session_mut(follower, leader)
+                        .mark_idle(fp, req.fetch_seq);
+                }
+            }
+            self.session_mut(follower, leader).settle_active();
         }
         let wait = self.params.replica_fetch_wait_max;
         if has_data || wait == Duration::ZERO {
@@ -473,6 +497,7 @@ impl Cluster {
     ) {
         for i in 0..self.partitions[p.0 as usize].replicas.len() {
             let follower = self.partitions[p.0 as usize].replicas[i];
+            self.merge_touched_into_parked(leader, follower);
             let slot = &mut self.brokers[leader.0 as usize].parked_fetches[follower.0 as usize];
             if slot
                 .as_ref()
@@ -493,16 +518,24 @@ impl Cluster {
         &mut self,
         ctx: &mut Ctx<'_, E>,
         net: &mut Network,
-        req: Box<FetchRequest>,
+        mut req: Box<FetchRequest>,
     ) {
         let (follower, leader) = (req.follower, req.leader);
+        // The idle partitions the request names implicitly are answered with no data and the
+        // high watermark the follower has: 16 bytes each, and nothing to do on arrival.
+        let mut implicit = 0;
+        if self.is_current_fetch(&req) {
+            let session = self.session_mut(follower, leader);
+            session.merge_touched(&mut req.partitions);
+            implicit = session.implicit_count() as u64;
+        }
         let mut resp = self.fetch_pool.response();
         resp.follower = follower;
         resp.leader = leader;
         resp.incarnation = req.incarnation;
         resp.fetch_seq = req.fetch_seq;
         resp.conn = req.conn;
-        let mut bytes = 64u64;
+        let mut bytes = 64 + 16 * implicit;
         for fp in &req.partitions {
             let Some(replica) =
                 self.brokers[leader.0 as usize].replicas[fp.partition.0 as usize].as_ref()
@@ -672,6 +705,13 @@ impl Cluster {
             return;
         }
         replica.hw = new_hw;
+        self.touch_partition(p);
+        let Some(replica) = self.brokers[leader.0 as usize].replicas[p.0 as usize].as_mut() else {
+            return;
+        };
+        let Role::Leader(state) = &mut replica.role else {
+            return;
+        };
         // Taken, not borrowed: resolving needs `self` (a nested use just allocates anew).
         let mut passed = std::mem::take(&mut self.produce_scratch.passed);
         while state
@@ -802,26 +842,26 @@ impl Cluster {
 }
 
 impl Broker {
-    /// Fills `out` with the partitions this broker fetches from `leader`, each at its LEO and
-    /// followed epoch.
-    fn fetch_partitions(&self, leader: BrokerId, out: &mut Vec<FetchPartition>) {
-        out.extend(
-            self.fetchers[leader.0 as usize]
-                .partitions
-                .iter()
-                .filter_map(|&p| {
-                    let replica = self.replicas[p.0 as usize].as_ref()?;
-                    match replica.role {
-                        Role::Follower { leader: l, epoch } if l == leader => {
-                            Some(FetchPartition {
-                                partition: p,
-                                fetch_offset: replica.log.leo(),
-                                epoch,
-                            })
-                        }
-                        _ => None,
-                    }
+    /// Fills `out` with the partitions this broker fetches from `leader` that are not idle,
+    /// each at its LEO and followed epoch, in the session's order; returns how many idle
+    /// partitions the request names implicitly.
+    fn fetch_partitions(&mut self, leader: BrokerId, out: &mut Vec<FetchPartition>) -> usize {
+        let Broker {
+            fetchers, replicas, ..
+        } = self;
+        let session = &mut fetchers[leader.0 as usize].session;
+        let explicit = session.begin_request();
+        out.extend(explicit.iter().filter_map(|&p| {
+            let replica = replicas[p.0 as usize].as_ref()?;
+            match replica.role {
+                Role::Follower { leader: l, epoch } if l == leader => Some(FetchPartition {
+                    partition: p,
+                    fetch_offset: replica.log.leo(),
+                    epoch,
                 }),
-        );
+                _ => None,
+            }
+        }));
+        session.implicit_count()
     }
 }
