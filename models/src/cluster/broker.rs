@@ -601,7 +601,6 @@ impl Cluster {
         });
         replica.producers.record(&entry);
         replica.log.append(Rc::clone(&entry));
-        self.touch_partition(p);
         trace_broker(ctx, b, "append", |e| {
             e.with("partition", p.0)
                 .with("base_offset", entry.base_offset)
@@ -616,6 +615,7 @@ impl Cluster {
                 .with("record_ids", entry.records.describe())
                 .with("stored", replica.producers.describe(entry.producer_id))
         });
+        self.touch_partition(p);
         entry.base_offset
     }
 
