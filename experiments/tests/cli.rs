@@ -439,7 +439,10 @@ fn bad_plot_input_leaves_no_plots_directory() {
     let text = dir.join("current").to_string_lossy().into_owned();
     let output = linger(&["plot", &text, "--x", "linger.ms", "--y", "p99"]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(dir.join("current/plots/p99-vs-linger_ms.svg").is_file());
+    assert!(
+        dir.join("current/plots/latency_p99_vs_linger_ms.svg")
+            .is_file()
+    );
 }
 
 const ALIASES: [(&str, &str); 3] = [
