@@ -82,7 +82,7 @@ impl Stats {
         self.window_bytes += bytes;
         self.window_total_latency += i64::from(latency_ms);
         self.window_max_latency = self.window_max_latency.max(latency_ms);
-        if self.iteration % self.sampling == 0 {
+        if self.iteration.is_multiple_of(self.sampling) {
             self.latencies.push(latency_ms);
         }
         if now_ms.saturating_sub(self.window_start_ms) >= REPORTING_INTERVAL_MS {
@@ -261,10 +261,9 @@ impl Tally {
     /// A tally for `num_records` records of `record_bytes` value bytes each, the application
     /// starting at virtual time `start_ns`.
     pub fn new(num_records: u64, record_bytes: u64, start_ns: u64) -> Tally {
-        let mut starts = Vec::new();
         // The first send() begins when the application starts: it may wait in send() for the
         // topic's metadata, which no event marks.
-        starts.push(start_ns);
+        let starts = vec![start_ns];
         Tally {
             stats: Stats::new(num_records, start_ns / 1_000_000),
             starts,

@@ -126,6 +126,27 @@ pub(crate) fn draw_line_chart<DB: DrawingBackend>(
     root.present().map_err(fail)
 }
 
+/// The most characters of a legend line at its font in [`LEGEND_WIDTH`].
+const LEGEND_CHARS: usize = 26;
+
+/// `name` in lines of at most `width` characters, broken after a `.` or `=` where one is near
+/// the end (`max.in.flight.requests.` / `per.connection=5`), else at the width.
+fn wrap_name(name: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut rest: Vec<char> = name.chars().collect();
+    while rest.len() > width {
+        let cut = rest[..width]
+            .iter()
+            .rposition(|c| *c == '.' || *c == '=')
+            .filter(|&i| i >= width / 2)
+            .map_or(width, |i| i + 1);
+        lines.push(rest[..cut].iter().collect());
+        rest = rest[cut..].to_vec();
+    }
+    lines.push(rest.iter().collect());
+    lines
+}
+
 /// The legend strip: one entry per series, an off-scale one with the range of its means.
 fn draw_line_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
@@ -148,9 +169,11 @@ fn draw_line_legend<DB: DrawingBackend>(
             area.draw(&Circle::new((14, y), 4, color.filled()))
                 .map_err(fail)?;
         }
-        area.draw_text(&series.name, &text, (32, y - 8))
-            .map_err(fail)?;
-        y += 20;
+        for line in wrap_name(&series.name, LEGEND_CHARS) {
+            area.draw_text(&line, &text, (32, y - 8)).map_err(fail)?;
+            y += 18;
+        }
+        y += 2;
         if series.off_scale {
             let lo = series
                 .points
@@ -595,4 +618,21 @@ fn draw_heatmap_labels<DB: DrawingBackend>(
         .map_err(fail)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_legend_names_wrap_after_a_dot() {
+        assert_eq!(
+            wrap_name("max.in.flight.requests.per.connection=5", 26),
+            vec!["max.in.flight.requests.", "per.connection=5"]
+        );
+        assert_eq!(
+            wrap_name("batch.size=16 KiB", 26),
+            vec!["batch.size=16 KiB"]
+        );
+    }
 }

@@ -527,7 +527,7 @@ pub(crate) fn line_chart(sweep: &Sweep, spec: &LineSpec) -> Result<LineChart, Re
 
 /// How far above the others a series must lie to be drawn off scale: its lowest mean above
 /// this many times the highest mean of the series drawn to scale.
-const OFF_SCALE_FACTOR: f64 = 10.0;
+const OFF_SCALE_FACTOR: f64 = 5.0;
 
 /// Marks the series that lie far above the rest (see [`LineSeries::off_scale`]): the largest
 /// group of highest series whose lowest mean exceeds [`OFF_SCALE_FACTOR`] times the highest
@@ -982,7 +982,7 @@ mod tests {
             note: None,
         };
         assert_eq!(chart.y_extent(), (4.0, 32.5));
-        // Series within a factor of ten of each other all stay to scale.
+        // Series within a factor of five of each other all stay to scale.
         let mut close = vec![series("a", &[10.0, 20.0]), series("b", &[30.0, 90.0])];
         mark_off_scale(&mut close);
         assert!(close.iter().all(|s| !s.off_scale));
