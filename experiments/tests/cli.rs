@@ -655,7 +655,7 @@ fn sweep_plots_are_valid_svg_and_png_with_their_series() {
                 assert!(text.trim_start().starts_with("<svg"), "{path:?}");
                 assert!(text.trim_end().ends_with("</svg>"), "{path:?}");
                 series_seen |=
-                    text.contains("batch.size=16384") && text.contains("batch.size=65536");
+                    text.contains("batch.size=16 KiB") && text.contains("batch.size=64 KiB");
                 svg_count += 1;
             }
             Some("png") => {
