@@ -9,6 +9,7 @@ pub mod guarantee;
 pub mod hunt;
 pub mod journal;
 pub mod lock;
+pub mod perf_test;
 pub mod producer_toml;
 pub mod progress_line;
 pub mod reference;

@@ -33,6 +33,7 @@ fn main() -> ExitCode {
         Some(Command::Bench(args)) => cli::bench::bench(&args),
         Some(Command::Plot(args)) => cli::render::plot(&args),
         Some(Command::Report(args)) => cli::render::report(&args),
+        Some(Command::PerfTest(args)) => cli::perf_test::perf_test(&args),
         Some(Command::Teach(args)) => cli::render::teach(&args),
         Some(Command::Crosscheck(args)) => cli::crosscheck::crosscheck(&args),
         Some(Command::Hunt(args)) => cli::hunt::hunt(&args),

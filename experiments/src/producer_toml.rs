@@ -119,6 +119,17 @@ pub fn producer_config_from_toml(
     origin: &TomlOrigin<'_>,
     profile: KafkaVersion,
 ) -> Result<Resolved, ProducerTomlError> {
+    let entries = producer_entries_from_toml(table, origin)?;
+    ProducerConfig::from_entries(profile, entries).map_err(ProducerTomlError::Config)
+}
+
+/// The entries of a `[producer]` table in the order they apply (the `properties` file first,
+/// then the TOML keys in file order, then keys with no line), each with its location: for a
+/// caller that adds entries of its own after them (`linger perf-test`'s `--producer-props`).
+pub fn producer_entries_from_toml(
+    table: &toml::Table,
+    origin: &TomlOrigin<'_>,
+) -> Result<Vec<ConfigEntry>, ProducerTomlError> {
     let lines = key_lines(origin);
     let mut entries = Vec::new();
     if let Some(value) = table.get(PROPERTIES_KEY) {
@@ -147,7 +158,7 @@ pub fn producer_config_from_toml(
     // In file order; keys with no line (set by a sweep or `--set`) last, so they override.
     toml_entries.sort_by_key(|entry| entry.location.line.unwrap_or(u32::MAX));
     entries.extend(toml_entries);
-    ProducerConfig::from_entries(profile, entries).map_err(ProducerTomlError::Config)
+    Ok(entries)
 }
 
 /// Reads the properties file named by `value`, relative to the TOML file's directory.

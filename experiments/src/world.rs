@@ -30,6 +30,16 @@ pub fn world_config(source: &Source, sections: &toml::Table) -> Result<WorldConf
     };
     let resolved = producer_config_from_toml(producer_table, &origin, KafkaVersion::default())
         .map_err(|error| InputError::new(error.to_string()))?;
+    world_config_with_producer(source, sections, resolved)
+}
+
+/// Builds the world of one point from its sections, with a producer configuration resolved by
+/// the caller (the sections' `[producer]` table is not read).
+pub fn world_config_with_producer(
+    source: &Source,
+    sections: &toml::Table,
+    resolved: models::batching::config::Resolved,
+) -> Result<WorldConfig, InputError> {
     let mut workload: models::producer::workload::WorkloadConfig =
         section(source, sections, "workload")?;
     resolve_sample_paths(&mut workload, &source.base_dir);

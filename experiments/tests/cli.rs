@@ -443,7 +443,10 @@ fn bad_plot_input_leaves_no_plots_directory() {
     let text = dir.join("current").to_string_lossy().into_owned();
     let output = linger(&["plot", &text, "--x", "linger.ms", "--y", "p99"]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(dir.join("current/plots/p99-vs-linger_ms.svg").is_file());
+    assert!(
+        dir.join("current/plots/latency_p99_vs_linger_ms.svg")
+            .is_file()
+    );
 }
 
 const ALIASES: [(&str, &str); 3] = [
@@ -656,7 +659,7 @@ fn sweep_plots_are_valid_svg_and_png_with_their_series() {
                 assert!(text.trim_start().starts_with("<svg"), "{path:?}");
                 assert!(text.trim_end().ends_with("</svg>"), "{path:?}");
                 series_seen |=
-                    text.contains("batch.size=16384") && text.contains("batch.size=65536");
+                    text.contains("batch.size=16 KiB") && text.contains("batch.size=64 KiB");
                 svg_count += 1;
             }
             Some("png") => {

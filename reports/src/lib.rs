@@ -74,11 +74,13 @@ pub struct PlotRequest<'a> {
 }
 
 /// Draws one line plot with 95% interval bars from the results in `dir` and writes
-/// `<out_stem>.svg` and `<out_stem>.png`; returns the two paths.
+/// `<out_stem>.svg` and `<out_stem>.png` (by default `dir/plots/` with the name
+/// [`standard_plots`] gives the same chart: `<metric>_vs_<x>[_by_<series>]`, from the columns
+/// the names resolve to); returns the two paths.
 pub fn plot(
     dir: &Path,
     request: &PlotRequest<'_>,
-    out_stem: &Path,
+    out_stem: Option<&Path>,
 ) -> Result<Vec<PathBuf>, ReportError> {
     let sweep = Sweep::load(dir)?;
     let spec = LineSpec {
@@ -86,18 +88,23 @@ pub fn plot(
         y: sweep.column(request.y)?,
         series: request.series.map(|s| sweep.column(s)).transpose()?,
     };
+    let out_stem = out_stem.map_or_else(
+        || dir.join(PLOTS_DIR).join(plots::line_stem(&sweep, &spec)),
+        Path::to_path_buf,
+    );
     let mut chart = Chart::Line(plots::line_chart(&sweep, &spec)?);
     if let Some(note) = sweep.partial_note() {
         chart.mark(&format!("partial: {note}"));
     }
-    plots::write_charts(&[(chart, out_stem.to_path_buf())])
+    plots::write_charts(&[(chart, out_stem)])
 }
 
 /// Draws the plots that suit the axes of the sweep in `dir` and writes them, as SVG and PNG, to
 /// `dir/plots/`; returns the paths written.
 ///
 /// Chosen plots: throughput and p99 latency against `linger.ms` (else the first varying axis),
-/// one line per `batch.size` (else the next varying axis); the throughput/p99 trade-off with its
+/// one line per `batch.size` (else the next varying axis), and over those two numeric axes heat
+/// maps of throughput, p99 and records per batch; the throughput/p99 trade-off with its
 /// Pareto front; and heatmaps of duplicates, reordering and acknowledged loss over
 /// `max.in.flight.requests.per.connection` x `retries` (else two other axes), one panel per
 /// `acks` x `enable.idempotence`.

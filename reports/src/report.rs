@@ -81,20 +81,39 @@ pub(crate) fn standard_charts(sweep: &Sweep) -> Result<Vec<NamedChart>, ReportEr
         let series = pick("batch.size")
             .filter(|s| *s != x)
             .or_else(|| varying.iter().map(|&a| sweep.axes[a]).find(|&c| c != x));
-        for (metric, stem) in [
-            ("throughput_records_per_s", "throughput"),
-            ("latency_p99_ms", "latency_p99"),
-        ] {
+        for metric in ["throughput_records_per_s", "latency_p99_ms"] {
             let Some(y) = sweep.find_column(metric) else {
                 continue;
             };
-            let chart = plots::line_chart(sweep, &LineSpec { x, y, series })?;
+            let spec = LineSpec { x, y, series };
+            let chart = plots::line_chart(sweep, &spec)?;
             let caption = format!("{} (mean and 95% CI per configuration).", chart.title);
             charts.push(NamedChart {
-                stem: format!("{stem}_vs_{}", file_part(&sweep.columns[x])),
+                stem: plots::line_stem(sweep, &spec),
                 caption,
                 chart: Chart::Line(chart),
             });
+        }
+        // Two numeric axes: heat maps of the grid, one cell per configuration.
+        let axis_of = |column: usize| sweep.axes.iter().position(|&c| c == column);
+        if let (Some(col), Some(row)) = (axis_of(x), series.and_then(axis_of)) {
+            let numeric = |axis: usize| {
+                plots::axis_levels(sweep, axis)
+                    .iter()
+                    .all(|v| v.trim().parse::<f64>().is_ok())
+            };
+            if numeric(col) && numeric(row) {
+                for (metric, title) in plots::GRID_METRICS {
+                    if let Some(map) = plots::metric_heatmap(sweep, (row, col), (metric, title))? {
+                        let caption = format!("{}. {}", map.title, map.caption);
+                        charts.push(NamedChart {
+                            stem: plots::heatmap_stem(metric),
+                            caption,
+                            chart: Chart::Heatmap(map),
+                        });
+                    }
+                }
+            }
         }
     }
     // A compression.type axis: one line per codec, for what compression changes.
@@ -108,12 +127,12 @@ pub(crate) fn standard_charts(sweep: &Sweep) -> Result<Vec<NamedChart>, ReportEr
         } else {
             x
         };
-        for (metric, stem) in [
-            ("records_per_batch_avg", "records_per_batch"),
-            ("batch_bytes_per_s", "wire_bytes"),
-            ("throughput_records_per_s", "throughput_by_codec"),
-            ("latency_p99_ms", "latency_p99_by_codec"),
-            ("producer_codec_cpu_ratio", "producer_codec_cpu"),
+        for metric in [
+            "records_per_batch_avg",
+            "batch_bytes_per_s",
+            "throughput_records_per_s",
+            "latency_p99_ms",
+            "producer_codec_cpu_ratio",
         ] {
             let Some(y) = sweep.find_column(metric) else {
                 continue;
@@ -121,17 +140,15 @@ pub(crate) fn standard_charts(sweep: &Sweep) -> Result<Vec<NamedChart>, ReportEr
             if x == codec {
                 break;
             }
-            let chart = plots::line_chart(
-                sweep,
-                &LineSpec {
-                    x,
-                    y,
-                    series: Some(codec),
-                },
-            )?;
+            let spec = LineSpec {
+                x,
+                y,
+                series: Some(codec),
+            };
+            let chart = plots::line_chart(sweep, &spec)?;
             let caption = format!("{} by compression.type (mean and 95% CI).", chart.title);
             charts.push(NamedChart {
-                stem: format!("{stem}_vs_{}", file_part(&sweep.columns[x])),
+                stem: plots::line_stem(sweep, &spec),
                 caption,
                 chart: Chart::Line(chart),
             });
@@ -152,7 +169,7 @@ pub(crate) fn standard_charts(sweep: &Sweep) -> Result<Vec<NamedChart>, ReportEr
             if let Some(map) = plots::heatmap(sweep, &axes, anomaly)? {
                 let caption = format!("{}. {}", map.title, map.caption);
                 charts.push(NamedChart {
-                    stem: anomaly.stem.to_owned(),
+                    stem: plots::heatmap_stem(anomaly.column),
                     caption,
                     chart: Chart::Heatmap(map),
                 });
@@ -165,13 +182,6 @@ pub(crate) fn standard_charts(sweep: &Sweep) -> Result<Vec<NamedChart>, ReportEr
         }
     }
     Ok(charts)
-}
-
-fn file_part(column: &str) -> String {
-    crate::sweep::short_name(column)
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect()
 }
 
 /// What the report says about one configuration point.

@@ -43,6 +43,21 @@ fn dump_dom(browser: &Path, page: &Path) -> String {
     String::from_utf8(output.stdout).expect("the DOM is UTF-8")
 }
 
+/// The content of the first `<text>` element of an SVG document (a plot's title), with the
+/// entities the page would show decoded as the DOM serialiser writes them.
+fn first_text(svg: &str) -> Option<String> {
+    let start = svg.find("<text")?;
+    let open_end = start + svg[start..].find('>')? + 1;
+    let close = open_end + svg[open_end..].find("</text>")?;
+    // The DOM serialiser writes quotes in text as they are, and keeps &amp;, &lt; and &gt;.
+    Some(
+        svg[open_end..close]
+            .trim()
+            .replace("&apos;", "'")
+            .replace("&quot;", "\""),
+    )
+}
+
 fn scratch(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = std::fs::remove_dir_all(&dir);
@@ -57,17 +72,43 @@ fn report_and_teaching_page_render_in_chromium() {
         return;
     };
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let dir = scratch("browser-report");
-    for file in ["manifest.json", "results.csv", "experiment.toml"] {
-        std::fs::copy(fixtures.join("sweep_semantics").join(file), dir.join(file)).expect("copy");
+    // The anomaly sweep (heat maps over acks and idempotence) and the tuning sweep (line
+    // plots, the trade-off scatter and heat maps of a linger.ms x batch.size grid).
+    for fixture in ["sweep_semantics", "sweep_tuning"] {
+        let dir = scratch(&format!("browser-report-{fixture}"));
+        for file in ["manifest.json", "results.csv", "experiment.toml"] {
+            let from = fixtures.join(fixture).join(file);
+            if from.is_file() {
+                std::fs::copy(from, dir.join(file)).expect("copy");
+            }
+        }
+        let files = reports::report(&dir).expect("report");
+        let dom = dump_dom(&browser, &files.html);
+        assert!(dom.contains("Best configurations under stated constraints"));
+        let plots: Vec<&PathBuf> = files
+            .plots
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "svg"))
+            .collect();
+        assert!(plots.len() >= 3, "{fixture}: only {} plots", plots.len());
+        assert!(
+            dom.matches("<svg").count() >= plots.len(),
+            "{fixture}: {} plots but {} <svg> after load",
+            plots.len(),
+            dom.matches("<svg").count()
+        );
+        // Every plot is in the page after its scripts ran: its title, and as many drawn text
+        // elements as the file has.
+        for plot in plots {
+            let svg = std::fs::read_to_string(plot).expect("plot svg");
+            let title = first_text(&svg).unwrap_or_else(|| panic!("{}: no text", plot.display()));
+            assert!(
+                dom.contains(&title),
+                "{fixture}: {} ({title:?}) is not in the page",
+                plot.display()
+            );
+        }
     }
-    let files = reports::report(&dir).expect("report");
-    let dom = dump_dom(&browser, &files.html);
-    assert!(
-        dom.matches("<svg").count() >= 6,
-        "report plots missing after load"
-    );
-    assert!(dom.contains("Best configurations under stated constraints"));
 
     let trace =
         std::fs::read_to_string(fixtures.join("traces/acks1_leader_crash.jsonl")).expect("trace");

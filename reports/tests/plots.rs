@@ -73,13 +73,13 @@ fn plot_writes_svg_and_png_with_series_names() {
         y: "throughput",
         series: Some("batch.size"),
     };
-    let files = reports::plot(&dir, &request, &dir.join("tp")).expect("plot succeeds");
+    let files = reports::plot(&dir, &request, Some(&dir.join("tp"))).expect("plot succeeds");
     assert_eq!(files, vec![dir.join("tp.svg"), dir.join("tp.png")]);
     assert_svg(
         &files[0],
         &[
-            "batch.size=16384",
-            "batch.size=65536",
+            "batch.size=16 KiB",
+            "batch.size=64 KiB",
             "throughput (records/s)",
             "linger.ms (ms)",
         ],
@@ -96,8 +96,8 @@ fn standard_plots_cover_lines_trade_off_and_heatmaps() {
         .map(|f| f.file_name().expect("name").to_string_lossy().into_owned())
         .collect();
     for expected in [
-        "throughput_vs_linger_ms.svg",
-        "latency_p99_vs_linger_ms.png",
+        "throughput_vs_linger_ms_by_batch_size.svg",
+        "latency_p99_vs_linger_ms_by_batch_size.png",
         "tradeoff_throughput_p99.svg",
     ] {
         assert!(
@@ -109,6 +109,27 @@ fn standard_plots_cover_lines_trade_off_and_heatmaps() {
         &tuning.join("plots/tradeoff_throughput_p99.svg"),
         &["Pareto-optimal"],
     );
+    // Two numeric axes: a heat map of the grid for throughput and p99, with the levels as
+    // their tick labels and each cell's mean printed.
+    for metric in ["throughput", "latency_p99"] {
+        let path = tuning.join(format!("plots/heatmap_{metric}.svg"));
+        assert_svg(
+            &path,
+            &["mean per configuration", "16 KiB", "linger.ms (ms)"],
+        );
+        assert_png(&tuning.join(format!("plots/heatmap_{metric}.png")));
+    }
+    // `linger plot` with the same columns names its file as `--plots` does.
+    let request = PlotRequest {
+        x: "linger.ms",
+        y: "p99",
+        series: Some("batch.size"),
+    };
+    let written = reports::plot(&tuning, &request, None).expect("plot");
+    assert_eq!(
+        written[0],
+        tuning.join("plots/latency_p99_vs_linger_ms_by_batch_size.svg")
+    );
     let semantics = scratch_copy("sweep_semantics", "standard");
     let files = reports::standard_plots(&semantics).expect("semantics plots");
     for f in &files {
@@ -117,10 +138,10 @@ fn standard_plots_cover_lines_trade_off_and_heatmaps() {
         }
     }
     assert_svg(
-        &semantics.join("plots/heatmap_duplicates.svg"),
+        &semantics.join("plots/heatmap_duplicated.svg"),
         &["acks=all, enable.idempotence=true", "retries"],
     );
-    assert!(semantics.join("plots/heatmap_acked_loss.png").is_file());
+    assert!(semantics.join("plots/heatmap_lost_acked.png").is_file());
     assert!(
         files_in(&semantics.join("plots"))
             .iter()
@@ -134,7 +155,7 @@ fn acks_only_sweep_gets_anomaly_heatmaps_over_acks() {
     let dir = scratch_copy("sweep_durability", "acks-only");
     reports::standard_plots(&dir).expect("plots");
     assert_svg(
-        &dir.join("plots/heatmap_acked_loss.svg"),
+        &dir.join("plots/heatmap_lost_acked.svg"),
         &["acks", "Acknowledged records lost"],
     );
     assert_png(&dir.join("plots/throughput_vs_acks.png"));
@@ -166,7 +187,7 @@ fn rejected_configurations_are_not_judged_and_get_no_panel() {
             "sent no records or had none acknowledged, and are neither judged nor ranked"
         )
     );
-    let svg = std::fs::read_to_string(dir.join("plots/heatmap_duplicates.svg")).expect("svg");
+    let svg = std::fs::read_to_string(dir.join("plots/heatmap_duplicated.svg")).expect("svg");
     assert!(
         !svg.contains("acks=1,"),
         "no panel for configurations that never ran"
@@ -205,7 +226,7 @@ fn report_is_self_contained_html_and_markdown() {
         "plain-language verdicts"
     );
     let md = std::fs::read_to_string(&out.markdown).expect("markdown written");
-    assert!(md.contains("](plots/heatmap_duplicates.png)"));
+    assert!(md.contains("](plots/heatmap_duplicated.png)"));
     assert!(md.contains("| constraint |"));
     assert!(out.plots.iter().all(|p| p.is_file()));
 }
@@ -219,7 +240,7 @@ fn unknown_column_lists_the_available_ones_and_writes_nothing() {
         y: "goodput",
         series: None,
     };
-    let err = reports::plot(&dir, &request, &dir.join("out")).expect_err("no such column");
+    let err = reports::plot(&dir, &request, Some(&dir.join("out"))).expect_err("no such column");
     assert!(matches!(err, ReportError::UnknownColumn { .. }), "{err:?}");
     let msg = err.to_string();
     assert!(
@@ -301,7 +322,7 @@ fn non_numeric_metric_cell_names_line_and_column() {
         y: "records_sent",
         series: None,
     };
-    let err = reports::plot(&dir, &request, &dir.join("out")).expect_err("bad cell");
+    let err = reports::plot(&dir, &request, Some(&dir.join("out"))).expect_err("bad cell");
     let msg = err.to_string();
     assert!(
         msg.contains("line 4") && msg.contains("records_sent") && msg.contains("lots"),
@@ -336,7 +357,7 @@ fn bad_plot_input_leaves_no_plots_directory() {
             series: None,
         };
         let stem = dir.join(reports::PLOTS_DIR).join("p99-vs-x");
-        reports::plot(&dir, &request, &stem).expect_err("bad input");
+        reports::plot(&dir, &request, Some(&stem)).expect_err("bad input");
         assert!(!dir.join(reports::PLOTS_DIR).exists(), "{fixture}");
         assert_eq!(files_in(&dir), before, "{fixture}");
     }

@@ -6,6 +6,7 @@ pub mod crosscheck;
 pub mod hunt;
 pub mod misc;
 pub mod pattern;
+pub mod perf_test;
 pub mod render;
 pub mod run;
 pub mod sweep;
@@ -48,6 +49,10 @@ pub enum Command {
     Plot(render::PlotArgs),
     /// Write an HTML and a Markdown report of a sweep's results, with plots.
     Report(render::ReportArgs),
+    /// kafka-producer-perf-test's options and output lines against a simulated cluster, with
+    /// linger's checker verdict below them (`linger perf-test --help`).
+    #[command(disable_help_flag = true)]
+    PerfTest(perf_test::PerfTestArgs),
     /// Run a teaching scenario and draw its events as a sequence diagram.
     Teach(render::TeachArgs),
     /// Compare linger's batching core decision by decision with the real Kafka Java client.

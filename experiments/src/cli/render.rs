@@ -29,7 +29,8 @@ pub struct PlotArgs {
     /// A column whose values make separate lines.
     #[arg(long)]
     pub series: Option<String>,
-    /// Output path without extension (default: DIR/plots/<y>-vs-<x>); writes .svg and .png.
+    /// Output path without extension (default: DIR/plots/<metric>_vs_<x>[_by_<series>], the
+    /// name `sweep --plots` and `report` give the same chart); writes .svg and .png.
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -81,18 +82,6 @@ fn report_error(error: ReportError) -> anyhow::Error {
     }
 }
 
-fn file_safe(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 /// Runs `linger plot`.
 pub fn plot(args: &PlotArgs) -> Result<ExitCode> {
     let request = PlotRequest {
@@ -100,16 +89,9 @@ pub fn plot(args: &PlotArgs) -> Result<ExitCode> {
         y: &args.y,
         series: args.series.as_deref(),
     };
-    let stem = args.out.clone().unwrap_or_else(|| {
-        args.dir.join(reports::PLOTS_DIR).join(format!(
-            "{}-vs-{}",
-            file_safe(&args.y),
-            file_safe(&args.x)
-        ))
-    });
     // The reports crate validates the directory, the columns and the chart before it creates
     // the output folder (DIR/plots/ by default), so bad input leaves nothing behind.
-    let written = reports::plot(&args.dir, &request, &stem).map_err(report_error)?;
+    let written = reports::plot(&args.dir, &request, args.out.as_deref()).map_err(report_error)?;
     for path in written {
         eprintln!("wrote {}", path.display());
     }

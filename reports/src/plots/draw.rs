@@ -7,7 +7,7 @@ use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use super::{Heatmap, LineChart, TradeOff, XScale};
+use super::{HeatKind, Heatmap, LineChart, TradeOff, XScale};
 
 /// Okabe-Ito colours: distinguishable with the common forms of colour blindness.
 const PALETTE: [RGBColor; 8] = [
@@ -59,7 +59,12 @@ fn padded(lo: f64, hi: f64) -> (f64, f64) {
     }
 }
 
-/// Draws a line chart: one line per series, a dot at each mean and a 95% interval bar.
+/// Width of the legend strip right of a line chart, in pixels: the legend never covers data.
+const LEGEND_WIDTH: u32 = 230;
+
+/// Draws a line chart: one line per series, a dot at each mean and a 95% interval bar; series
+/// far above the rest (`off_scale`) as triangles along the top edge, their values in the
+/// legend; the legend in a strip to the right of the plot.
 pub(crate) fn draw_line_chart<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     chart: &LineChart,
@@ -83,7 +88,8 @@ pub(crate) fn draw_line_chart<DB: DrawingBackend>(
         }
         None => root.clone(),
     };
-    let mut ctx = ChartBuilder::on(&area)
+    let (plot_area, legend_area) = area.split_horizontally(area.dim_in_pixel().0 - LEGEND_WIDTH);
+    let mut ctx = ChartBuilder::on(&plot_area)
         .caption(&chart.title, (FONT, 22))
         .margin(15)
         .x_label_area_size(50)
@@ -91,29 +97,109 @@ pub(crate) fn draw_line_chart<DB: DrawingBackend>(
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(fail)?;
     draw_line_mesh(&mut ctx, chart)?;
+    let mut off_rank = 0;
     for (index, series) in chart.series.iter().enumerate() {
         let color = PALETTE[index % PALETTE.len()];
+        if series.off_scale {
+            // Each off-scale series on its own row below the top edge.
+            let top_edge = y1 - (y1 - y0) * (0.025 + 0.035 * f64::from(off_rank));
+            off_rank += 1;
+            let marks: Vec<(f64, f64)> = series.points.iter().map(|p| (p.x, top_edge)).collect();
+            ctx.draw_series(LineSeries::new(marks.clone(), color.stroke_width(1)))
+                .map_err(fail)?;
+            ctx.draw_series(
+                marks
+                    .iter()
+                    .map(|&p| TriangleMarker::new(p, 6, color.filled())),
+            )
+            .map_err(fail)?;
+            continue;
+        }
         let line: Vec<(f64, f64)> = series.points.iter().map(|p| (p.x, p.mean)).collect();
         ctx.draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))
-            .map_err(fail)?
-            .label(series.name.as_str())
-            .legend(move |(x, y)| {
-                EmptyElement::at((x, y))
-                    + PathElement::new(vec![(0, 0), (20, 0)], color.stroke_width(2))
-                    + Circle::new((10, 0), 4, color.filled())
-            });
+            .map_err(fail)?;
         ctx.draw_series(line.iter().map(|&p| Circle::new(p, 4, color.filled())))
             .map_err(fail)?;
         draw_error_bars(&mut ctx, &series.points, color)?;
     }
-    ctx.configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(120, 120, 120))
-        .label_font((FONT, 14))
-        .draw()
-        .map_err(fail)?;
+    draw_line_legend(&legend_area, chart)?;
     root.present().map_err(fail)
+}
+
+/// The most characters of a legend line at its font in [`LEGEND_WIDTH`].
+const LEGEND_CHARS: usize = 26;
+
+/// `name` in lines of at most `width` characters, broken after a `.` or `=` where one is near
+/// the end (`max.in.flight.requests.` / `per.connection=5`), else at the width.
+fn wrap_name(name: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut rest: Vec<char> = name.chars().collect();
+    while rest.len() > width {
+        let cut = rest[..width]
+            .iter()
+            .rposition(|c| *c == '.' || *c == '=')
+            .filter(|&i| i >= width / 2)
+            .map_or(width, |i| i + 1);
+        lines.push(rest[..cut].iter().collect());
+        rest = rest[cut..].to_vec();
+    }
+    lines.push(rest.iter().collect());
+    lines
+}
+
+/// The legend strip: one entry per series, an off-scale one with the range of its means.
+fn draw_line_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    chart: &LineChart,
+) -> Result<(), String> {
+    let text = (FONT, 14).into_font().color(&BLACK);
+    let grey = (FONT, 12).into_font().color(&RGBColor(90, 90, 90));
+    let mut y = 60;
+    for (index, series) in chart.series.iter().enumerate() {
+        let color = PALETTE[index % PALETTE.len()];
+        if series.off_scale {
+            area.draw(&TriangleMarker::new((14, y), 6, color.filled()))
+                .map_err(fail)?;
+        } else {
+            area.draw(&PathElement::new(
+                vec![(4, y), (24, y)],
+                color.stroke_width(2),
+            ))
+            .map_err(fail)?;
+            area.draw(&Circle::new((14, y), 4, color.filled()))
+                .map_err(fail)?;
+        }
+        for line in wrap_name(&series.name, LEGEND_CHARS) {
+            area.draw_text(&line, &text, (32, y - 8)).map_err(fail)?;
+            y += 18;
+        }
+        y += 2;
+        if series.off_scale {
+            let lo = series
+                .points
+                .iter()
+                .map(|p| p.mean)
+                .fold(f64::MAX, f64::min);
+            let hi = series
+                .points
+                .iter()
+                .map(|p| p.mean)
+                .fold(f64::MIN, f64::max);
+            let range = if (hi - lo).abs() < 1e-9 {
+                compact(lo)
+            } else {
+                format!("{} to {}", compact(lo), compact(hi))
+            };
+            area.draw_text(
+                &format!("off scale, at the top: {range}"),
+                &grey,
+                (32, y - 8),
+            )
+            .map_err(fail)?;
+            y += 18;
+        }
+    }
+    Ok(())
 }
 
 /// Axes, tick labels (category names on a categorical x axis) and the light grid.
@@ -175,8 +261,13 @@ fn draw_error_bars<DB: DrawingBackend>(
     Ok(())
 }
 
+/// Width of the table of Pareto-optimal configurations right of the trade-off scatter.
+const FRONT_TABLE_WIDTH: u32 = 300;
+
 /// Draws the throughput-versus-p99 scatter with the Pareto-optimal configurations marked,
-/// joined and labelled.
+/// joined and numbered; the numbers are explained in a table to the right (labels in the plot
+/// would overprint where configurations lie close together). The latency axis is logarithmic
+/// when the latencies span more than a factor of 20.
 pub(crate) fn draw_trade_off<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     chart: &TradeOff,
@@ -184,7 +275,7 @@ pub(crate) fn draw_trade_off<DB: DrawingBackend>(
     root.fill(&WHITE).map_err(fail)?;
     let lat = chart.points.iter().map(|p| p.latency_ms);
     let thr = chart.points.iter().map(|p| p.throughput);
-    let (x0, x1) = padded(
+    let (lat_lo, lat_hi) = (
         lat.clone().fold(f64::MAX, f64::min),
         lat.fold(f64::MIN, f64::max),
     );
@@ -192,16 +283,57 @@ pub(crate) fn draw_trade_off<DB: DrawingBackend>(
         thr.clone().fold(f64::MAX, f64::min),
         thr.fold(f64::MIN, f64::max),
     );
-    let mut ctx = ChartBuilder::on(root)
+    let (plot_area, table_area) =
+        root.split_horizontally(root.dim_in_pixel().0 - FRONT_TABLE_WIDTH);
+    let log = lat_lo > 0.0 && lat_hi / lat_lo > 20.0;
+    let x_label = if log {
+        format!("{}, log scale", chart.x_label)
+    } else {
+        chart.x_label.clone()
+    };
+    let mut builder = ChartBuilder::on(&plot_area);
+    builder
         .caption(&chart.title, (FONT, 22))
         .margin(15)
         .x_label_area_size(50)
-        .y_label_area_size(80)
-        .build_cartesian_2d(x0.max(0.0)..x1, y0.max(0.0)..y1)
-        .map_err(fail)?;
+        .y_label_area_size(80);
+    if log {
+        let ctx = builder
+            .build_cartesian_2d((lat_lo / 1.3..lat_hi * 1.3).log_scale(), y0.max(0.0)..y1)
+            .map_err(fail)?;
+        draw_trade_off_points(ctx, chart, &x_label)?;
+    } else {
+        let (x0, x1) = padded(lat_lo, lat_hi);
+        let ctx = builder
+            .build_cartesian_2d(x0.max(0.0)..x1, y0.max(0.0)..y1)
+            .map_err(fail)?;
+        draw_trade_off_points(ctx, chart, &x_label)?;
+    }
+    draw_front_table(&table_area, chart)?;
+    root.present().map_err(fail)
+}
+
+/// The Pareto-optimal points in order of latency.
+fn front_of(chart: &TradeOff) -> Vec<&super::TradeOffPoint> {
+    let mut front: Vec<&super::TradeOffPoint> = chart.points.iter().filter(|p| p.pareto).collect();
+    front.sort_by(|a, b| a.latency_ms.total_cmp(&b.latency_ms));
+    front
+}
+
+/// The mesh, the dominated points in grey, the front in red with its numbers.
+fn draw_trade_off_points<DB, X>(
+    mut ctx: ChartContext<'_, DB, Cartesian2d<X, RangedCoordf64>>,
+    chart: &TradeOff,
+    x_label: &str,
+) -> Result<(), String>
+where
+    DB: DrawingBackend,
+    X: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+{
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
     let labels = |v: &f64| compact(*v);
     ctx.configure_mesh()
-        .x_desc(chart.x_label.as_str())
+        .x_desc(x_label)
         .y_desc(chart.y_label.as_str())
         .axis_desc_style((FONT, 16))
         .label_style((FONT, 13))
@@ -219,54 +351,81 @@ pub(crate) fn draw_trade_off<DB: DrawingBackend>(
         .map(|p| (p.latency_ms, p.throughput))
         .collect();
     ctx.draw_series(dominated.iter().map(|&p| Circle::new(p, 4, grey.filled())))
-        .map_err(fail)?
-        .label("dominated configuration")
-        .legend(move |(x, y)| Circle::new((x + 10, y), 4, grey.filled()));
-    let mut front: Vec<&super::TradeOffPoint> = chart.points.iter().filter(|p| p.pareto).collect();
-    front.sort_by(|a, b| a.latency_ms.total_cmp(&b.latency_ms));
+        .map_err(fail)?;
+    let front = front_of(chart);
     let front_xy: Vec<(f64, f64)> = front.iter().map(|p| (p.latency_ms, p.throughput)).collect();
     ctx.draw_series(LineSeries::new(front_xy.clone(), red.stroke_width(1)))
         .map_err(fail)?;
     ctx.draw_series(front_xy.iter().map(|&p| Circle::new(p, 6, red.filled())))
-        .map_err(fail)?
-        .label("Pareto-optimal (no config is both faster and higher-throughput)")
-        .legend(move |(x, y)| Circle::new((x + 10, y), 6, red.filled()));
-    draw_front_labels(&mut ctx, &front, (x0.max(0.0), x1), red)?;
-    ctx.configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(120, 120, 120))
-        .label_font((FONT, 14))
-        .draw()
         .map_err(fail)?;
-    root.present().map_err(fail)
-}
-
-/// Labels the Pareto-optimal points: alternating above and below so neighbours do not collide,
-/// and to the left of points near the right edge so labels stay inside the plot.
-fn draw_front_labels<DB: DrawingBackend>(
-    ctx: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
-    front: &[&super::TradeOffPoint],
-    (x0, x1): (f64, f64),
-    color: RGBColor,
-) -> Result<(), String> {
-    use plotters::style::text_anchor::{HPos, Pos, VPos};
-    ctx.draw_series(front.iter().enumerate().map(|(i, p)| {
-        let near_right = p.latency_ms > x0 + (x1 - x0) * 0.65;
-        let (dx, h) = if near_right {
-            (-10, HPos::Right)
-        } else {
-            (10, HPos::Left)
-        };
+    ctx.draw_series(front_xy.iter().enumerate().map(|(i, &p)| {
+        // Alternately above and below, so neighbours' numbers do not collide.
         let (dy, v) = if i % 2 == 0 {
-            (-8, VPos::Bottom)
+            (-9, VPos::Bottom)
         } else {
-            (8, VPos::Top)
+            (9, VPos::Top)
         };
-        let style = (FONT, 12).into_font().color(&color).pos(Pos::new(h, v));
-        EmptyElement::at((p.latency_ms, p.throughput)) + Text::new(p.label.clone(), (dx, dy), style)
+        let style = (FONT, 13)
+            .into_font()
+            .color(&red)
+            .pos(Pos::new(HPos::Center, v));
+        EmptyElement::at(p) + Text::new(format!("{}", i + 1), (0, dy), style)
     }))
     .map_err(fail)?;
+    Ok(())
+}
+
+/// The most Pareto-optimal configurations the table lists.
+const FRONT_TABLE_ROWS: usize = 12;
+
+/// The legend and the table of the numbered Pareto-optimal configurations.
+fn draw_front_table<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    chart: &TradeOff,
+) -> Result<(), String> {
+    let grey = RGBColor(150, 150, 150);
+    let red = RGBColor(200, 30, 30);
+    let text = (FONT, 13).into_font().color(&BLACK);
+    let small = (FONT, 12).into_font().color(&RGBColor(90, 90, 90));
+    area.draw(&Circle::new((14, 56), 4, grey.filled()))
+        .map_err(fail)?;
+    area.draw_text("dominated configuration", &text, (28, 48))
+        .map_err(fail)?;
+    area.draw(&Circle::new((14, 78), 6, red.filled()))
+        .map_err(fail)?;
+    area.draw_text("Pareto-optimal: no other configuration", &text, (28, 70))
+        .map_err(fail)?;
+    area.draw_text("has both lower p99 and higher throughput", &text, (28, 86))
+        .map_err(fail)?;
+    let front = front_of(chart);
+    let mut y = 116;
+    for (i, p) in front.iter().take(FRONT_TABLE_ROWS).enumerate() {
+        area.draw_text(
+            &format!(
+                "{}. p99 {} ms, {} records/s",
+                i + 1,
+                compact(p.latency_ms),
+                compact(p.throughput)
+            ),
+            &(FONT, 13).into_font().color(&red),
+            (8, y),
+        )
+        .map_err(fail)?;
+        area.draw_text(&p.label, &small, (24, y + 16))
+            .map_err(fail)?;
+        y += 36;
+    }
+    if front.len() > FRONT_TABLE_ROWS {
+        area.draw_text(
+            &format!(
+                "... and {} more (report.html lists them)",
+                front.len() - FRONT_TABLE_ROWS
+            ),
+            &small,
+            (8, y),
+        )
+        .map_err(fail)?;
+    }
     Ok(())
 }
 
@@ -285,6 +444,27 @@ fn heat_color(value: Option<f64>, max: f64) -> RGBColor {
             RGBColor(fade(165.0), fade(15.0), fade(21.0))
         }
     }
+}
+
+/// Where `v` lies between `min` and `max`, from 0 to 1, on a log scale when `log`.
+fn metric_position(v: f64, min: f64, max: f64, log: bool) -> f64 {
+    let k = if log && v > 0.0 && min > 0.0 {
+        (v / min).ln() / (max / min).ln()
+    } else if max > min {
+        (v - min) / (max - min)
+    } else {
+        0.5
+    };
+    k.clamp(0.0, 1.0)
+}
+
+/// A metric cell's colour: light to dark blue as `k` goes from 0 to 1; white for no value.
+fn metric_color(k: Option<f64>) -> RGBColor {
+    let Some(k) = k else {
+        return RGBColor(255, 255, 255);
+    };
+    let mix = |light: f64, dark: f64| (light + (dark - light) * k).round() as u8;
+    RGBColor(mix(239.0, 8.0), mix(243.0, 48.0), mix(255.0, 107.0))
 }
 
 /// Text for a fraction as a percentage.
@@ -358,16 +538,25 @@ fn draw_heatmap_panel<DB: DrawingBackend>(
         for (c, value) in row.iter().enumerate() {
             let x0 = left + c as i32 * cell_w;
             let cell = [(x0, y0), (x0 + cell_w, y0 + cell_h)];
-            area.draw(&Rectangle::new(
-                cell,
-                heat_color(*value, map.max_value).filled(),
-            ))
-            .map_err(fail)?;
+            let (fill, dark) = match map.kind {
+                HeatKind::Anomaly => (
+                    heat_color(*value, map.max_value),
+                    value.is_some_and(|x| map.max_value > 0.0 && x / map.max_value > 0.55),
+                ),
+                HeatKind::Metric { min, log } => {
+                    let k = value.map(|v| metric_position(v, min, map.max_value, log));
+                    (metric_color(k), k.is_some_and(|k| k > 0.55))
+                }
+            };
+            area.draw(&Rectangle::new(cell, fill.filled()))
+                .map_err(fail)?;
             area.draw(&Rectangle::new(cell, WHITE.stroke_width(1)))
                 .map_err(fail)?;
-            let dark = value.is_some_and(|x| map.max_value > 0.0 && x / map.max_value > 0.55);
             let color = if dark { WHITE } else { BLACK };
-            let text = value.map_or_else(|| "n/a".to_owned(), percent);
+            let text = match map.kind {
+                HeatKind::Anomaly => value.map_or_else(|| "n/a".to_owned(), percent),
+                HeatKind::Metric { .. } => value.map_or_else(|| "n/a".to_owned(), compact),
+            };
             let style = centred(13, VPos::Center).color(&color);
             area.draw(&Text::new(text, (x0 + cell_w / 2, y0 + cell_h / 2), style))
                 .map_err(fail)?;
@@ -429,4 +618,21 @@ fn draw_heatmap_labels<DB: DrawingBackend>(
         .map_err(fail)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_legend_names_wrap_after_a_dot() {
+        assert_eq!(
+            wrap_name("max.in.flight.requests.per.connection=5", 26),
+            vec!["max.in.flight.requests.", "per.connection=5"]
+        );
+        assert_eq!(
+            wrap_name("batch.size=16 KiB", 26),
+            vec!["batch.size=16 KiB"]
+        );
+    }
 }

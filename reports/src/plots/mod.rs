@@ -25,8 +25,61 @@ const PANEL_SIZE: (u32, u32) = (420, 460);
 pub(crate) enum XScale {
     /// Values are numbers, placed proportionally.
     Numeric,
-    /// Values are names, placed at 0, 1, 2, ...
+    /// Values are names (or numbers spaced evenly), placed at 0, 1, 2, ...
     Categories(Vec<String>),
+}
+
+/// How a numeric axis's values are best spread: proportionally, on a log2 scale (each value
+/// a constant multiple of the one before, such as a doubling `batch.size`), or evenly as
+/// ordered levels (values over a wide range with a 0, such as `linger.ms` 0, 1, 5 ... 100,
+/// where a linear axis would crowd the small ones).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Spread {
+    Linear,
+    Log2,
+    Even,
+}
+
+/// The [`Spread`] of sorted numeric levels.
+pub(crate) fn spread_of(levels: &[f64]) -> Spread {
+    if levels.len() < 3 {
+        return Spread::Linear;
+    }
+    let positive = levels.iter().all(|v| *v > 0.0);
+    if positive {
+        let ratios: Vec<f64> = levels.windows(2).map(|w| w[1] / w[0]).collect();
+        let first = ratios[0];
+        if first >= 1.5 && ratios.iter().all(|r| (r / first - 1.0).abs() < 0.01) {
+            return Spread::Log2;
+        }
+    }
+    let smallest = levels
+        .iter()
+        .copied()
+        .filter(|v| *v > 0.0)
+        .fold(f64::MAX, f64::min);
+    let largest = levels.iter().copied().fold(f64::MIN, f64::max);
+    if smallest < f64::MAX && largest / smallest >= 20.0 {
+        return Spread::Even;
+    }
+    Spread::Linear
+}
+
+/// A tick label for a numeric level: sizes in bytes of a power of two as KiB or MiB.
+pub(crate) fn level_label(column: &str, level: &str) -> String {
+    let bytes = short_name(column).ends_with(".size")
+        || short_name(column).ends_with(".bytes")
+        || short_name(column).ends_with(".memory");
+    match level.trim().parse::<u64>() {
+        Ok(v) if bytes && v >= 1024 && v % 1024 == 0 => {
+            if v >= 1 << 20 && v % (1 << 20) == 0 {
+                format!("{} MiB", v >> 20)
+            } else {
+                format!("{} KiB", v >> 10)
+            }
+        }
+        _ => level.to_owned(),
+    }
 }
 
 /// One mean with its interval on a line.
@@ -42,6 +95,10 @@ pub(crate) struct LinePoint {
 pub(crate) struct LineSeries {
     pub name: String,
     pub points: Vec<LinePoint>,
+    /// The series lies far above the others (a configuration that cannot carry the load, whose
+    /// latency is in seconds where the rest are in milliseconds): drawn as marks at the top
+    /// edge with its values, so that it does not flatten the others.
+    pub off_scale: bool,
 }
 
 /// A line chart with interval bars.
@@ -66,13 +123,23 @@ impl LineChart {
     pub(crate) fn x_max(&self) -> f64 {
         self.all_points().map(|p| p.x).fold(f64::MIN, f64::max)
     }
+    /// The y range of the series drawn to scale (all of them when every one is off scale).
     pub(crate) fn y_extent(&self) -> (f64, f64) {
-        let lo = self
-            .all_points()
+        let scaled: Vec<&LinePoint> = if self.series.iter().all(|s| s.off_scale) {
+            self.all_points().collect()
+        } else {
+            self.series
+                .iter()
+                .filter(|s| !s.off_scale)
+                .flat_map(|s| s.points.iter())
+                .collect()
+        };
+        let lo = scaled
+            .iter()
             .map(|p| p.mean - p.half_width)
             .fold(f64::MAX, f64::min);
-        let hi = self
-            .all_points()
+        let hi = scaled
+            .iter()
             .map(|p| p.mean + p.half_width)
             .fold(f64::MIN, f64::max);
         (lo, hi)
@@ -115,6 +182,18 @@ pub(crate) struct Heatmap {
     pub col_labels: Vec<String>,
     pub panels: Vec<HeatmapPanel>,
     pub max_value: f64,
+    /// What the cells hold, which decides their colours and text.
+    pub kind: HeatKind,
+}
+
+/// What a heatmap's cells hold.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum HeatKind {
+    /// A fraction of records sent with an anomaly: green for none, white to dark red.
+    Anomaly,
+    /// The mean of a metric: light to dark blue from `min` to the maximum, on a log scale when
+    /// `log` (values over more than a factor of 20, such as a p99 in ms and in seconds).
+    Metric { min: f64, log: bool },
 }
 
 /// Any chart this crate draws.
@@ -239,6 +318,49 @@ pub(crate) fn write_charts(charts: &[(Chart, PathBuf)]) -> Result<Vec<PathBuf>, 
     output::commit_all(staged).inspect_err(|_| output::remove_created_dirs(&created))
 }
 
+/// The file name part of a column in plot file names: the short metric names of the standard
+/// plots (`throughput`, `latency_p99`, `records_per_batch`), else the column's short name with
+/// every character other than a letter or digit written `_` (`linger.ms` -> `linger_ms`).
+pub(crate) fn file_part(column: &str) -> String {
+    const SHORT: &[(&str, &str)] = &[
+        ("throughput_records_per_s", "throughput"),
+        ("throughput_bytes_per_s", "throughput_bytes"),
+        ("latency_p50_ms", "latency_p50"),
+        ("latency_p90_ms", "latency_p90"),
+        ("latency_p99_ms", "latency_p99"),
+        ("latency_p999_ms", "latency_p999"),
+        ("latency_max_ms", "latency_max"),
+        ("latency_mean_ms", "latency_mean"),
+        ("records_per_batch_avg", "records_per_batch"),
+    ];
+    if let Some((_, short)) = SHORT.iter().find(|(c, _)| *c == column) {
+        return (*short).to_owned();
+    }
+    short_name(column)
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+/// The one naming scheme of plot files, for `sweep --plots`, `plot` and `report` alike:
+/// `<metric>_vs_<x>` with `_by_<series>` when lines are split by a column.
+pub(crate) fn line_stem(sweep: &Sweep, spec: &LineSpec) -> String {
+    let mut stem = format!(
+        "{}_vs_{}",
+        file_part(&sweep.columns[spec.y]),
+        file_part(&sweep.columns[spec.x])
+    );
+    if let Some(series) = spec.series {
+        stem.push_str(&format!("_by_{}", file_part(&sweep.columns[series])));
+    }
+    stem
+}
+
+/// The file name of a heatmap of `column`: `heatmap_<metric>`.
+pub(crate) fn heatmap_stem(column: &str) -> String {
+    format!("heatmap_{}", file_part(column))
+}
+
 /// A label with units for a column, for axis titles.
 pub(crate) fn column_label(column: &str) -> String {
     const KNOWN: &[(&str, &str)] = &[
@@ -315,7 +437,13 @@ pub(crate) fn line_chart(sweep: &Sweep, spec: &LineSpec) -> Result<LineChart, Re
         Some(a) => axis_levels(sweep, a),
         None => column_levels(sweep, spec.x),
     };
-    let x_numeric: Option<Vec<f64>> = x_levels.iter().map(|v| v.trim().parse().ok()).collect();
+    let mut x_numeric: Option<Vec<f64>> = x_levels.iter().map(|v| v.trim().parse().ok()).collect();
+    let spread = x_numeric.as_deref().map_or(Spread::Linear, spread_of);
+    if spread != Spread::Linear {
+        // Log2 and even spreads place the levels at 0, 1, 2, ...: for a constant ratio that is
+        // a log scale exactly.
+        x_numeric = None;
+    }
     let series_levels = match spec.series {
         Some(s) => match series_axis {
             Some(a) => axis_levels(sweep, a),
@@ -338,13 +466,22 @@ pub(crate) fn line_chart(sweep: &Sweep, spec: &LineSpec) -> Result<LineChart, Re
             }
         }
         let name = match spec.series {
-            Some(s) => format!("{}={level}", short_name(&sweep.columns[s])),
+            Some(s) => format!(
+                "{}={}",
+                short_name(&sweep.columns[s]),
+                level_label(&sweep.columns[s], level)
+            ),
             None => column_label(&sweep.columns[spec.y]),
         };
         if !points.is_empty() {
-            series.push(LineSeries { name, points });
+            series.push(LineSeries {
+                name,
+                points,
+                off_scale: false,
+            });
         }
     }
+    mark_off_scale(&mut series);
     let used: Vec<usize> = [x_axis, series_axis].into_iter().flatten().collect();
     let pooled = pooled_axes(sweep, &used);
     let note = Some(if pooled.is_empty() {
@@ -357,7 +494,14 @@ pub(crate) fn line_chart(sweep: &Sweep, spec: &LineSpec) -> Result<LineChart, Re
         )
     });
     let y_label = column_label(&sweep.columns[spec.y]);
-    let x_label = column_label(&sweep.columns[spec.x]);
+    let x_label = match spread {
+        Spread::Linear => column_label(&sweep.columns[spec.x]),
+        Spread::Log2 => format!("{}, log2 scale", column_label(&sweep.columns[spec.x])),
+        Spread::Even => format!(
+            "{}, values evenly spaced",
+            column_label(&sweep.columns[spec.x])
+        ),
+    };
     Ok(LineChart {
         title: format!(
             "{} vs {}",
@@ -369,11 +513,47 @@ pub(crate) fn line_chart(sweep: &Sweep, spec: &LineSpec) -> Result<LineChart, Re
         x_scale: if x_numeric.is_some() {
             XScale::Numeric
         } else {
-            XScale::Categories(x_levels)
+            XScale::Categories(
+                x_levels
+                    .iter()
+                    .map(|l| level_label(&sweep.columns[spec.x], l))
+                    .collect(),
+            )
         },
         series,
         note,
     })
+}
+
+/// How far above the others a series must lie to be drawn off scale: its lowest mean above
+/// this many times the highest mean of the series drawn to scale.
+const OFF_SCALE_FACTOR: f64 = 5.0;
+
+/// Marks the series that lie far above the rest (see [`LineSeries::off_scale`]): the largest
+/// group of highest series whose lowest mean exceeds [`OFF_SCALE_FACTOR`] times the highest
+/// mean of every other series. At least one series stays to scale.
+fn mark_off_scale(series: &mut [LineSeries]) {
+    let low = |s: &LineSeries| s.points.iter().map(|p| p.mean).fold(f64::MAX, f64::min);
+    let high = |s: &LineSeries| s.points.iter().map(|p| p.mean).fold(f64::MIN, f64::max);
+    let mut order: Vec<usize> = (0..series.len()).collect();
+    order.sort_by(|&a, &b| low(&series[b]).total_cmp(&low(&series[a])));
+    let mut cut = 0;
+    for k in 1..order.len() {
+        let top_low = order[..k]
+            .iter()
+            .map(|&i| low(&series[i]))
+            .fold(f64::MAX, f64::min);
+        let rest_high = order[k..]
+            .iter()
+            .map(|&i| high(&series[i]))
+            .fold(f64::MIN, f64::max);
+        if rest_high > 0.0 && top_low > OFF_SCALE_FACTOR * rest_high {
+            cut = k;
+        }
+    }
+    for &index in &order[..cut] {
+        series[index].off_scale = true;
+    }
 }
 
 fn capitalise(text: &str) -> String {
@@ -462,7 +642,6 @@ pub(crate) fn trade_off(sweep: &Sweep) -> Result<Option<TradeOff>, ReportError> 
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Anomaly {
     pub column: &'static str,
-    pub stem: &'static str,
     pub title: &'static str,
 }
 
@@ -470,17 +649,14 @@ pub(crate) struct Anomaly {
 pub(crate) const ANOMALIES: [Anomaly; 3] = [
     Anomaly {
         column: "duplicated",
-        stem: "heatmap_duplicates",
         title: "Duplicated records",
     },
     Anomaly {
         column: "reordered",
-        stem: "heatmap_reordering",
         title: "Reordered records",
     },
     Anomaly {
         column: "lost_acked",
-        stem: "heatmap_acked_loss",
         title: "Acknowledged records lost",
     },
 ];
@@ -629,6 +805,75 @@ pub(crate) fn heatmap(
         col_labels,
         panels,
         max_value,
+        kind: HeatKind::Anomaly,
+    }))
+}
+
+/// The metrics drawn as heatmaps over a two-axis grid: (column, title).
+pub(crate) const GRID_METRICS: [(&str, &str); 3] = [
+    ("throughput_records_per_s", "Throughput (records/s)"),
+    ("latency_p99_ms", "p99 send-to-ack latency (ms)"),
+    ("records_per_batch_avg", "Records per batch"),
+];
+
+/// A heatmap of the mean of `column` over a grid of two axes (`row` by `col`, as indices into
+/// `sweep.axes`), one cell per pair of levels, pooled over replicates and any other axis.
+pub(crate) fn metric_heatmap(
+    sweep: &Sweep,
+    (row, col): (usize, usize),
+    (column, title): (&str, &str),
+) -> Result<Option<Heatmap>, ReportError> {
+    let Some(metric) = sweep.find_column(column) else {
+        return Ok(None);
+    };
+    let rows = axis_levels(sweep, row);
+    let cols = axis_levels(sweep, col);
+    let mut cells = vec![vec![None; cols.len()]; rows.len()];
+    let (mut min, mut max) = (f64::MAX, f64::MIN);
+    for (r, row_level) in rows.iter().enumerate() {
+        for (c, col_level) in cols.iter().enumerate() {
+            let mut values = Vec::new();
+            for point in sweep
+                .points
+                .iter()
+                .filter(|p| p.axis_values[row] == *row_level && p.axis_values[col] == *col_level)
+            {
+                values.extend(sweep.values(point, metric)?);
+            }
+            if let Some(e) = stats::estimate(&values) {
+                cells[r][c] = Some(e.mean);
+                min = min.min(e.mean);
+                max = max.max(e.mean);
+            }
+        }
+    }
+    if max < min {
+        return Ok(None);
+    }
+    let log = min > 0.0 && max / min > 20.0;
+    let pooled = pooled_axes(sweep, &[row, col]);
+    let mut caption = format!(
+        "Cell = mean of {column} over replicates; lighter = lower, darker = higher{}.",
+        if log { " (colour on a log scale)" } else { "" }
+    );
+    if !pooled.is_empty() {
+        caption.push_str(&format!(" Pooled over {}.", pooled.join(", ")));
+    }
+    let row_column = &sweep.columns[sweep.axes[row]];
+    let col_column = &sweep.columns[sweep.axes[col]];
+    Ok(Some(Heatmap {
+        title: format!("{title}, mean per configuration"),
+        caption,
+        row_axis: column_label(row_column),
+        col_axis: column_label(col_column),
+        row_labels: rows.iter().map(|l| level_label(row_column, l)).collect(),
+        col_labels: cols.iter().map(|l| level_label(col_column, l)).collect(),
+        panels: vec![HeatmapPanel {
+            title: String::new(),
+            cells,
+        }],
+        max_value: max,
+        kind: HeatKind::Metric { min, log },
     }))
 }
 
@@ -675,4 +920,71 @@ fn anomaly_rate(
     } else {
         None
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doubling_values_get_a_log2_axis_and_wide_ones_with_a_zero_even_spacing() {
+        assert_eq!(spread_of(&[4096.0, 8192.0, 16384.0, 32768.0]), Spread::Log2);
+        assert_eq!(spread_of(&[1.0, 10.0, 100.0]), Spread::Log2);
+        assert_eq!(
+            spread_of(&[0.0, 1.0, 5.0, 10.0, 20.0, 50.0, 100.0]),
+            Spread::Even
+        );
+        assert_eq!(spread_of(&[1.0, 2.0, 3.0, 4.0]), Spread::Linear);
+        assert_eq!(spread_of(&[0.0, 5.0]), Spread::Linear);
+    }
+
+    #[test]
+    fn byte_sizes_read_as_kib_and_mib() {
+        assert_eq!(level_label("producer.batch.size", "16384"), "16 KiB");
+        assert_eq!(level_label("producer.buffer.memory", "33554432"), "32 MiB");
+        assert_eq!(level_label("producer.batch.size", "1000"), "1000");
+        assert_eq!(level_label("producer.linger.ms", "1024"), "1024");
+    }
+
+    fn series(name: &str, means: &[f64]) -> LineSeries {
+        LineSeries {
+            name: name.to_owned(),
+            points: means
+                .iter()
+                .enumerate()
+                .map(|(i, &mean)| LinePoint {
+                    x: i as f64,
+                    mean,
+                    half_width: 0.0,
+                })
+                .collect(),
+            off_scale: false,
+        }
+    }
+
+    #[test]
+    fn series_far_above_the_rest_go_off_scale_and_the_rest_keep_theirs() {
+        let mut lines = vec![
+            series("4k", &[1544.0, 1586.0]),
+            series("8k", &[586.0, 605.0]),
+            series("16k", &[6.3, 4.0]),
+            series("256k", &[6.3, 32.5]),
+        ];
+        mark_off_scale(&mut lines);
+        let off: Vec<bool> = lines.iter().map(|s| s.off_scale).collect();
+        assert_eq!(off, vec![true, true, false, false]);
+        let chart = LineChart {
+            title: String::new(),
+            x_label: String::new(),
+            y_label: String::new(),
+            x_scale: XScale::Numeric,
+            series: lines,
+            note: None,
+        };
+        assert_eq!(chart.y_extent(), (4.0, 32.5));
+        // Series within a factor of five of each other all stay to scale.
+        let mut close = vec![series("a", &[10.0, 20.0]), series("b", &[30.0, 90.0])];
+        mark_off_scale(&mut close);
+        assert!(close.iter().all(|s| !s.off_scale));
+    }
 }
