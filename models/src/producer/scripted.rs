@@ -593,6 +593,18 @@ impl ScriptedSender {
             .collect()
     }
 
+    /// Whether the sender's next wake-up falls inside the millisecond `t_ms` but after its
+    /// start: a request deadline (1 ns after `request.timeout.ms`) or what follows from one (a
+    /// retry backoff counted from it). An operation at `t_ms` comes before it here, and a
+    /// millisecond clock cannot tell the two apart.
+    pub fn wakes_within_ms(&mut self, t_ms: u64) -> bool {
+        let deadline = self.engine.ctx().deadline(self.harness.producer.sender_timer);
+        deadline.is_some_and(|at| {
+            let ns = at.as_nanos();
+            ns > t_ms * MS && ns < (t_ms + 1) * MS
+        })
+    }
+
     /// Records appended and not completed yet.
     pub fn unfinished(&self) -> u64 {
         self.harness.producer.unfinished()

@@ -144,12 +144,14 @@ public final class SenderDriver {
         private final ProducerMetadata metadata;
         private final int maxInFlight;
         private final long requestTimeoutMs;
+        private final boolean kafkaRequestTimeoutWake;
         private final Run run;
         MetadataResponse current;
         long lastPollTimeoutMs;
         long lastPollAtMs;
 
-        DriverClient(MockTime time, ProducerMetadata metadata, int maxInFlight, long requestTimeoutMs, Run run) {
+        DriverClient(MockTime time, ProducerMetadata metadata, int maxInFlight, long requestTimeoutMs,
+                     boolean kafkaRequestTimeoutWake, Run run) {
             super(time, new MockMetadataUpdater() {
                 @Override
                 public List<Node> fetchNodes() {
@@ -170,6 +172,7 @@ public final class SenderDriver {
             this.metadata = metadata;
             this.maxInFlight = maxInFlight;
             this.requestTimeoutMs = requestTimeoutMs;
+            this.kafkaRequestTimeoutWake = kafkaRequestTimeoutWake;
             this.run = run;
         }
 
@@ -197,10 +200,21 @@ public final class SenderDriver {
             lastPollTimeoutMs = timeoutMs;
             lastPollAtMs = now;
             timeOutRequests(now);
-            if (metadata.updateRequested() && metadata.timeToNextUpdate(now) == 0) {
+            // DefaultMetadataUpdater.maybeUpdate: a metadata request needs a node that can take
+            // one more request; the broker answers it at once.
+            if (metadata.updateRequested() && metadata.timeToNextUpdate(now) == 0 && anyNodeCanTakeRequest()) {
                 applyCurrentMetadata(now);
             }
             return super.poll(timeoutMs, now);
+        }
+
+        private boolean anyNodeCanTakeRequest() {
+            for (Node node : metadata.fetch().nodes()) {
+                if (inFlightRequestCount(node.idString()) < maxInFlight) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         void applyCurrentMetadata(long now) {
@@ -221,13 +235,43 @@ public final class SenderDriver {
             return lastPollAtMs + Math.max(1, delay);
         }
 
+        /**
+         * linger's way (unless {@code kafka_request_timeout_wake}): the earliest request
+         * deadline, {@code Long.MAX_VALUE} for none. linger's clock counts nanoseconds: its
+         * request times out 1 ns after {@code request.timeout.ms}, which this millisecond clock
+         * reads as the deadline itself, after everything else due at that millisecond. The
+         * driver plays that instant as a wake-up of its own ({@link #deadlinePhase}).
+         */
+        long nextDeadlineMs() {
+            if (kafkaRequestTimeoutWake) {
+                return Long.MAX_VALUE;
+            }
+            long deadline = Long.MAX_VALUE;
+            for (ClientRequest request : requests()) {
+                deadline = Math.min(deadline, request.createdTimeMs() + requestTimeoutMs);
+            }
+            return deadline;
+        }
+
+        /** Whether the thread is in the wake-up 1 ns after a request deadline (linger's way). */
+        boolean deadlinePhase;
+
+        /**
+         * Whether a request sent at {@code createdMs} has timed out at {@code now}: Kafka's test
+         * is strictly after {@code request.timeout.ms} on its millisecond clock; in the
+         * deadline wake-up, at the deadline.
+         */
+        private boolean timedOut(long createdMs, long now) {
+            return now - createdMs > requestTimeoutMs || (deadlinePhase && now - createdMs >= requestTimeoutMs);
+        }
+
         /** {@code NetworkClient.handleTimedOutRequests}. */
         private void timeOutRequests(long now) {
             List<String> expired = new ArrayList<>();
             Map<String, Boolean> seen = new LinkedHashMap<>();
             for (ClientRequest request : requests()) {
                 String node = request.destination();
-                if (seen.putIfAbsent(node, Boolean.TRUE) == null && now - request.createdTimeMs() > requestTimeoutMs) {
+                if (seen.putIfAbsent(node, Boolean.TRUE) == null && timedOut(request.createdTimeMs(), now)) {
                     expired.add(node);
                 }
             }
@@ -317,7 +361,9 @@ public final class SenderDriver {
             metadata = new ProducerMetadata(retryBackoffMs, retryBackoffMs, 3_600_000, 3_600_000, logContext,
                 new ClusterResourceListeners(), time);
             metadata.add(TOPIC, time.milliseconds());
-            client = new DriverClient(time, metadata, maxInFlight, requestTimeoutMs, this);
+            Object kafkaWake = header.get("kafka_request_timeout_wake");
+            client = new DriverClient(time, metadata, maxInFlight, requestTimeoutMs,
+                Boolean.TRUE.equals(kafkaWake), this);
             client.current = clusterResponse();
             client.applyCurrentMetadata(time.milliseconds());
             // The sender's own request timeout is never reached: the driver times requests out
@@ -400,12 +446,25 @@ public final class SenderDriver {
                         + (time.milliseconds() - EPOCH_MS) + " ms");
             }
             for (int wakes = 0; wakes < 1_000_000; wakes++) {
-                long next = Math.max(client.nextWakeMs(), time.milliseconds());
-                if (next > t) {
-                    break;
+                long now = time.milliseconds();
+                long next = Math.max(client.nextWakeMs(), now);
+                long deadline = Math.max(client.nextDeadlineMs(), now);
+                if (next <= deadline) {
+                    if (next > t) {
+                        break;
+                    }
+                    time.setCurrentTimeMs(next);
+                    wake();
+                } else {
+                    // The deadline wake-up comes after the operations at its millisecond.
+                    if (deadline >= t) {
+                        break;
+                    }
+                    time.setCurrentTimeMs(deadline);
+                    client.deadlinePhase = true;
+                    wake();
+                    client.deadlinePhase = false;
                 }
-                time.setCurrentTimeMs(next);
-                wake();
             }
             time.setCurrentTimeMs(t);
         }
@@ -564,7 +623,7 @@ public final class SenderDriver {
             if (request == null) {
                 return false;
             }
-            Map<TopicPartition, ProduceResponse.PartitionResponse> responses = new HashMap<>();
+            Map<TopicPartition, ProduceResponse.PartitionResponse> answers = new HashMap<>();
             for (Object item : (List<?>) list) {
                 if (!(item instanceof Map)) {
                     throw new AccumulatorDriver.Fields.FieldException("expected objects in \"partitions\"");
@@ -580,17 +639,20 @@ public final class SenderDriver {
                     throw new AccumulatorDriver.Fields.FieldException("unknown error \"" + errorName + "\"");
                 }
                 long baseOffset = AccumulatorDriver.Fields.integer(entry, "base_offset");
-                responses.put(new TopicPartition(TOPIC, partition), error == Errors.NONE
+                answers.put(new TopicPartition(TOPIC, partition), error == Errors.NONE
                     ? new ProduceResponse.PartitionResponse(Errors.NONE, baseOffset, RecordBatch.NO_TIMESTAMP, -1)
                     : new ProduceResponse.PartitionResponse(error));
             }
-            // Every batch of the request gets an answer, success unless the script says otherwise.
+            // Exactly the request's partitions are answered (a broker answers what it was
+            // sent): the script's answer where it gives one, success at offset -1 otherwise.
+            Map<TopicPartition, ProduceResponse.PartitionResponse> responses = new HashMap<>();
             ProduceRequestData data = (ProduceRequestData) AccumulatorDriver.Reflect.getField(
                 request.requestBuilder(), "data");
             for (ProduceRequestData.TopicProduceData topic : data.topicData()) {
                 for (ProduceRequestData.PartitionProduceData partition : topic.partitionData()) {
-                    responses.putIfAbsent(new TopicPartition(topic.name(), partition.index()),
-                        new ProduceResponse.PartitionResponse(Errors.NONE, -1, RecordBatch.NO_TIMESTAMP, -1));
+                    TopicPartition tp = new TopicPartition(topic.name(), partition.index());
+                    responses.put(tp, answers.getOrDefault(tp,
+                        new ProduceResponse.PartitionResponse(Errors.NONE, -1, RecordBatch.NO_TIMESTAMP, -1)));
                 }
             }
             client.respondToRequest(request, new ProduceResponse(responses));
@@ -600,6 +662,9 @@ public final class SenderDriver {
 
         /** linger's name for the error a record's future failed with. */
         private static String errorName(Exception exception) {
+            if (exception instanceof org.apache.kafka.common.errors.RecordTooLargeException) {
+                return "RecordTooLargeException";
+            }
             if (exception instanceof TimeoutException && String.valueOf(exception.getMessage()).startsWith("Expiring")) {
                 return "TimeoutException";
             }
