@@ -261,8 +261,7 @@ fn a_generated_sample_runs_through_both_senders() {
         project: project(),
         results_dir: results.clone(),
     };
-    let report =
-        sender::run_sender(&options, true, &mut |_| {}).expect("the differential runs");
+    let report = sender::run_sender(&options, true, &mut |_| {}).expect("the differential runs");
     let _ = std::fs::remove_dir_all(&results);
     assert_eq!(report.scripts, 20);
     assert_eq!(report.ops, 20 * 61);
@@ -274,7 +273,10 @@ fn a_generated_sample_runs_through_both_senders() {
         );
     }
     assert!(
-        report.coverage.keys().any(|k| k.starts_with("record failed")),
+        report
+            .coverage
+            .keys()
+            .any(|k| k.starts_with("record failed")),
         "no record failed in 20 scripts: {:?}",
         report.coverage
     );
@@ -286,7 +288,11 @@ fn a_generated_sample_runs_through_both_senders() {
     for difference in &report.differences {
         println!(
             "script {} operation {}: {}\n  linger: {}\n  Kafka:  {}",
-            difference.script, difference.op_index, difference.op, difference.linger, difference.kafka
+            difference.script,
+            difference.op_index,
+            difference.op,
+            difference.linger,
+            difference.kafka
         );
     }
 }

@@ -112,6 +112,9 @@ pub struct SenderArgs {
     /// Where scripts with a difference are saved (default: results/ in the project).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Also write the sender validation page (versions, figures, differences) to this file.
+    #[arg(long, value_name = "FILE", conflicts_with = "replay")]
+    pub write_doc: Option<PathBuf>,
 }
 
 /// Exit code: the differential found a difference.
@@ -223,6 +226,13 @@ fn sender(args: &SenderArgs) -> Result<ExitCode> {
         text.push('\n');
     }
     emit(&text);
+    if let Some(doc) = &args.write_doc {
+        let commit = linger_commit(&project);
+        let page = crosscheck::sender::validation_doc(&report, !args.without_faults, &commit);
+        std::fs::write(doc, page)
+            .map_err(|error| anyhow::anyhow!("cannot write {}: {error}", doc.display()))?;
+        emit(&format!("wrote {}\n", doc.display()));
+    }
     if report.differences.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {

@@ -283,9 +283,9 @@ fn sent_batch(batch: &WireBatch) -> SentBatch {
 
 /// Kafka's name of a produce error code.
 fn error_code(name: &str) -> Result<ErrorCode, ScriptedError> {
-    let found = ErrorCode::ALL.into_iter().find(|code| {
-        super::sender::produce_error(*code).map_or("NONE", |e| e.name()) == name
-    });
+    let found = ErrorCode::ALL
+        .into_iter()
+        .find(|code| super::sender::produce_error(*code).map_or("NONE", |e| e.name()) == name);
     found.ok_or_else(|| {
         let allowed: Vec<&str> = ErrorCode::ALL
             .into_iter()
@@ -441,10 +441,11 @@ impl ScriptedSender {
             max_block_ns: 0,
             abort_on_new_batch: AbortOnNewBatch::No,
         };
-        let outcome =
-            producer
-                .acc
-                .append(&request, &producer.metadata.view, &mut producer.partitioner_entropy);
+        let outcome = producer.acc.append(
+            &request,
+            &producer.metadata.view,
+            &mut producer.partitioner_entropy,
+        );
         let result = match outcome {
             AppendOutcome::Appended {
                 new_batch,
@@ -537,7 +538,12 @@ impl ScriptedSender {
 
     /// The cluster moves `partition`'s leadership to `node` at `t_ms` (a new leader epoch); the
     /// producer learns it from its next metadata response.
-    pub fn set_leader(&mut self, t_ms: u64, partition: u32, node: u32) -> Result<(), ScriptedError> {
+    pub fn set_leader(
+        &mut self,
+        t_ms: u64,
+        partition: u32,
+        node: u32,
+    ) -> Result<(), ScriptedError> {
         self.check_node(node)?;
         let p = partition as usize;
         if p >= self.harness.leaders.len() {
@@ -598,7 +604,10 @@ impl ScriptedSender {
     /// retry backoff counted from it). An operation at `t_ms` comes before it here, and a
     /// millisecond clock cannot tell the two apart.
     pub fn wakes_within_ms(&mut self, t_ms: u64) -> bool {
-        let deadline = self.engine.ctx().deadline(self.harness.producer.sender_timer);
+        let deadline = self
+            .engine
+            .ctx()
+            .deadline(self.harness.producer.sender_timer);
         deadline.is_some_and(|at| {
             let ns = at.as_nanos();
             ns > t_ms * MS && ns < (t_ms + 1) * MS
@@ -703,7 +712,10 @@ mod tests {
     #[test]
     fn a_reset_connection_fails_its_request_and_the_batch_is_sent_again_after_the_backoff() {
         let mut sender = ScriptedSender::new(&settings(false)).expect("valid settings");
-        sender.append(0, 1, 100).expect("in range").expect("appended");
+        sender
+            .append(0, 1, 100)
+            .expect("in range")
+            .expect("appended");
         sender.advance(5).expect("forward");
         assert_eq!(sender.take_events().len(), 1);
         sender.disconnect(7, 1).expect("a node");

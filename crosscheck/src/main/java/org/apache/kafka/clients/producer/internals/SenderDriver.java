@@ -65,9 +65,16 @@ import java.util.Optional;
  * (strictly) closes its connection and every request on it fails as timed out
  * ({@code handleTimedOutRequests}); a disconnect asks for a metadata update
  * ({@code handleServerDisconnect}); a wanted metadata update is answered with the cluster's
- * current leaders once {@code Metadata.timeToNextUpdate} allows it. Connections are ready as
+ * current leaders once {@code Metadata.timeToNextUpdate} allows it and some node can take one
+ * more request ({@code DefaultMetadataUpdater.maybeUpdate}). Connections are ready as
  * soon as they are wanted and InitProducerId is answered at once (producer ids from 1000, epoch
  * 0), as linger's scripted brokers do. The retry backoff's jitter is zero.
+ *
+ * <p>Request timeouts by default follow linger's clock, which counts nanoseconds: a request
+ * times out 1 ns after {@code request.timeout.ms}, after everything else due at that
+ * millisecond, and the thread is woken then. A header with {@code "kafka_request_timeout_wake":
+ * true} keeps Kafka's own timing instead (the thread notices the timeout at its next wake-up,
+ * strictly after the timeout on its millisecond clock), for the test that pins the difference.
  *
  * <p>Each record's value carries its number in the script in its first eight bytes, so that
  * the requests name their records.
