@@ -1,4 +1,6 @@
 //! `linger crosscheck accumulator`: linger's batching core against the real Kafka Java client;
+//! `linger crosscheck sender`: linger's producer client (sender, connections, idempotence)
+//! against the real Kafka `Sender`;
 //! `linger crosscheck cluster`: linger's experiments against a real Kafka cluster on loopback.
 
 use std::path::PathBuf;
@@ -24,6 +26,10 @@ pub enum CrosscheckWhat {
     /// Compare the record accumulator decision by decision with Kafka's `RecordAccumulator`
     /// (needs java and mvn; exit code 3 when they are missing, 1 on a difference).
     Accumulator(AccumulatorArgs),
+    /// Compare the sender (requests, retries, timeouts, in-flight limits, sequences, epoch
+    /// bumps, each record's outcome) decision by decision with Kafka's `Sender` over its test
+    /// client (needs java and mvn; exit code 3 when they are missing, 1 on a difference).
+    Sender(SenderArgs),
     /// Run experiments in linger and on a real 127.0.0.1 Kafka cluster (KRaft, one JVM per
     /// broker, fault proxies, the real producer) and compare lost, duplicated and reordered
     /// records, counts and timings (needs java and mvn; exit code 3 when they are missing, 1 on
@@ -81,6 +87,36 @@ pub struct AccumulatorArgs {
     pub write_doc: Option<PathBuf>,
 }
 
+/// Arguments of `linger crosscheck sender`.
+#[derive(Debug, clap::Args)]
+pub struct SenderArgs {
+    /// Number of random scripts.
+    #[arg(long, default_value_t = 1000)]
+    pub scripts: u64,
+    /// The master seed of the scripts.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Operations per script (a last one moves time past every deadline).
+    #[arg(long, default_value_t = 100)]
+    pub ops: usize,
+    /// Scripts without faults: every response a success, no connection reset, no leader
+    /// move (requests and batches still time out).
+    #[arg(long)]
+    pub without_faults: bool,
+    /// Replay one saved script instead of generating scripts.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["scripts", "seed", "ops", "without_faults"])]
+    pub replay: Option<PathBuf>,
+    /// The Maven project of the Java driver (default: crosscheck/ in the source tree).
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// Where scripts with a difference are saved (default: results/ in the project).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Also write the sender validation page (versions, figures, differences) to this file.
+    #[arg(long, value_name = "FILE", conflicts_with = "replay")]
+    pub write_doc: Option<PathBuf>,
+}
+
 /// Exit code: the differential found a difference.
 const EXIT_DIFFERENCE: u8 = 1;
 
@@ -89,6 +125,7 @@ pub fn crosscheck(args: &CrosscheckArgs) -> Result<ExitCode> {
     let args = match &args.what {
         CrosscheckWhat::Accumulator(args) => args,
         CrosscheckWhat::Cluster(args) => return cluster(args),
+        CrosscheckWhat::Sender(args) => return sender(args),
     };
     let project = args
         .project
@@ -143,9 +180,73 @@ pub fn crosscheck(args: &CrosscheckArgs) -> Result<ExitCode> {
     }
 }
 
+/// Runs `linger crosscheck sender`.
+fn sender(args: &SenderArgs) -> Result<ExitCode> {
+    let project = args
+        .project
+        .clone()
+        .unwrap_or_else(crosscheck::java::default_project_dir);
+    let results_dir = args.out.clone().unwrap_or_else(|| project.join("results"));
+    #[allow(clippy::disallowed_methods, clippy::disallowed_types)] // the rate is wall time
+    let start = std::time::Instant::now();
+    let outcome = match &args.replay {
+        Some(path) => crosscheck::sender::replay(path, &project),
+        None => {
+            let options = Options {
+                scripts: args.scripts,
+                seed: args.seed,
+                ops: args.ops,
+                project: project.clone(),
+                results_dir,
+            };
+            let step = (args.scripts / 10).max(1);
+            crosscheck::sender::run_sender(&options, !args.without_faults, &mut |done| {
+                if done % step == 0 && done < args.scripts {
+                    eprintln!("  {done} of {} scripts compared", args.scripts);
+                }
+            })
+        }
+    };
+    let report = match outcome {
+        Ok(report) => report,
+        Err(error) if error.is_not_available() => {
+            eprintln!("not available: {error}");
+            return Ok(ExitCode::from(super::EXIT_BOUND_REACHED));
+        }
+        Err(error) => return Err(anyhow::Error::new(error)),
+    };
+    let seconds = start.elapsed().as_secs_f64().max(1e-9);
+    let rate = report.scripts as f64 / seconds;
+    let mut text = summary_of("sender", &report, args.replay.is_some(), rate);
+    if !report.coverage.is_empty() {
+        text.push_str("covered:");
+        for (key, count) in &report.coverage {
+            text.push_str(&format!(" {key} {count};"));
+        }
+        text.push('\n');
+    }
+    emit(&text);
+    if let Some(doc) = &args.write_doc {
+        let commit = linger_commit(&project);
+        let page = crosscheck::sender::validation_doc(&report, !args.without_faults, &commit);
+        std::fs::write(doc, page)
+            .map_err(|error| anyhow::anyhow!("cannot write {}: {error}", doc.display()))?;
+        emit(&format!("wrote {}\n", doc.display()));
+    }
+    if report.differences.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::from(EXIT_DIFFERENCE))
+    }
+}
+
 fn summary(report: &Report, replay: bool, rate: f64) -> String {
+    summary_of("accumulator", report, replay, rate)
+}
+
+fn summary_of(what: &str, report: &Report, replay: bool, rate: f64) -> String {
     let mut text = format!(
-        "accumulator differential: {} script(s), {} operations, kafka-clients {} on Java {}, seed {}\n",
+        "{what} differential: {} script(s), {} operations, kafka-clients {} on Java {}, seed {}\n",
         report.scripts, report.ops, report.kafka_clients, report.java, report.seed
     );
     if !replay {
@@ -163,7 +264,7 @@ fn summary(report: &Report, replay: bool, rate: f64) -> String {
         ));
         if let Some(path) = &difference.saved {
             text.push_str(&format!(
-                "  replay:    linger crosscheck accumulator --replay {}\n",
+                "  replay:    linger crosscheck {what} --replay {}\n",
                 path.display()
             ));
         }

@@ -141,10 +141,15 @@ pub struct JavaDriver {
 }
 
 impl JavaDriver {
-    /// Starts the driver on `classpath`.
+    /// Starts the accumulator driver on `classpath`.
     pub fn start(classpath: &str) -> Result<JavaDriver, CrosscheckError> {
+        JavaDriver::start_class(classpath, DRIVER_CLASS)
+    }
+
+    /// Starts the driver whose main class is `class` on `classpath`.
+    pub fn start_class(classpath: &str, class: &str) -> Result<JavaDriver, CrosscheckError> {
         let mut child = Command::new("java")
-            .args(["-XX:+UseSerialGC", "-Xss4m", "-cp", classpath, DRIVER_CLASS])
+            .args(["-XX:+UseSerialGC", "-Xss4m", "-cp", classpath, class])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -27,6 +27,7 @@ pub mod generate;
 pub mod java;
 pub mod model;
 pub mod script;
+pub mod sender;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -28,6 +28,7 @@ pub mod compression;
 mod metadata;
 pub mod metrics;
 pub mod records;
+pub mod scripted;
 mod sender;
 pub mod workload;
 
