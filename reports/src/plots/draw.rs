@@ -129,18 +129,19 @@ pub(crate) fn draw_line_chart<DB: DrawingBackend>(
 /// The most characters of a legend line at its font in [`LEGEND_WIDTH`].
 const LEGEND_CHARS: usize = 26;
 
-/// `name` in lines of at most `width` characters, broken after a `.` or `=` where one is near
-/// the end (`max.in.flight.requests.` / `per.connection=5`), else at the width.
+/// `name` in lines of at most `width` characters, broken at a space or after a `.` or `=`
+/// where one is in the line's second half (`max.in.flight.requests.` / `per.connection=5`,
+/// `p99 send-to-ack latency` / `(ms)`), else at the width.
 fn wrap_name(name: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut rest: Vec<char> = name.chars().collect();
     while rest.len() > width {
         let cut = rest[..width]
             .iter()
-            .rposition(|c| *c == '.' || *c == '=')
+            .rposition(|c| *c == '.' || *c == '=' || *c == ' ')
             .filter(|&i| i >= width / 2)
             .map_or(width, |i| i + 1);
-        lines.push(rest[..cut].iter().collect());
+        lines.push(rest[..cut].iter().collect::<String>().trim_end().to_owned());
         rest = rest[cut..].to_vec();
     }
     lines.push(rest.iter().collect());
@@ -633,6 +634,10 @@ mod tests {
         assert_eq!(
             wrap_name("batch.size=16 KiB", 26),
             vec!["batch.size=16 KiB"]
+        );
+        assert_eq!(
+            wrap_name("p99 send-to-ack latency (ms)", 26),
+            vec!["p99 send-to-ack latency", "(ms)"]
         );
     }
 }
