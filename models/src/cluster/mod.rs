@@ -83,6 +83,7 @@
 pub mod config;
 pub mod log;
 pub mod producer_state;
+pub mod txn_coordinator;
 
 mod broker;
 mod controller;
