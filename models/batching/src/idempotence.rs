@@ -199,6 +199,14 @@ impl IdempotenceState {
         self.init_requested = false;
     }
 
+    /// `resetSequenceNumbers`: every partition starts again at sequence 0 (a transactional
+    /// producer's new epoch, with nothing in flight).
+    pub fn reset_sequences(&mut self) {
+        self.partitions.clear();
+        self.unresolved.clear();
+        self.partitions_to_rewrite.clear();
+    }
+
     /// One partition's sequence state, if tracked.
     pub fn partition(&self, partition: PartitionId) -> Option<&PartitionSequenceState> {
         self.partitions.get(&partition)

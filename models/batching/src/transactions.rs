@@ -574,6 +574,14 @@ impl TransactionManager {
         }
     }
 
+    /// The request [`TransactionManager::next_request`] returned could not be sent (no
+    /// connection to its node is ready): it goes back to the front of the queue.
+    pub fn requeue_unsent(&mut self) {
+        if let Some(request) = self.in_flight.take() {
+            self.pending_requests.push_front(request);
+        }
+    }
+
     /// The in-flight request was lost (disconnect, request timeout): it is queued again and
     /// the coordinator looked up again.
     pub fn on_request_lost(&mut self) {

@@ -187,6 +187,7 @@ mod tests {
                     .collect::<Vec<_>>(),
             ),
             size_bytes: 61,
+            kind: crate::cluster::log::BatchKind::Plain,
         }
     }
 
