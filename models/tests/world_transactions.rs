@@ -1,8 +1,10 @@
 //! The transactional producer in the whole world: commits at the workload's interval, the
 //! coordinator's markers in the partition logs, and the exactly-once verdict from the final logs.
 
+use models::cluster::config::NodeName;
+use models::faults::{FaultAction, FaultsConfig, ScheduledFault};
 use models::producer::workload::Arrivals;
-use models::world::{RunResult, WorldConfig, default_config, run};
+use models::world::{RunResult, WorldConfig, WorldConfigError, default_config, run};
 
 fn transactional(records: u64, per_sec: f64) -> WorldConfig {
     let mut config = default_config();
@@ -60,16 +62,146 @@ fn a_plain_idempotent_run_has_no_transaction_verdict() {
     assert!(r.transactions.is_none());
 }
 
-#[test]
-#[ignore = "prints a traced run for inspection"]
-fn print_run() {
-    let mut config = transactional(300, 5_000.0);
-    config.workload.commit_every_records = Some(100);
-    let r = traced(&config, 1);
-    for e in r.trace.events().iter().filter(|e| {
-        e.kind.starts_with("txn") || e.component == "app" || e.kind == "init_transactions"
-    }) {
-        println!("{e:?}");
+fn schedule(faults: Vec<ScheduledFault>) -> FaultsConfig {
+    FaultsConfig {
+        schedule: faults,
+        ..FaultsConfig::default()
     }
-    println!("{:?}\n{:?}", r.transactions, r.warnings);
+}
+
+fn broker_fault(at_ms: f64, action: FaultAction, broker: u32) -> ScheduledFault {
+    ScheduledFault {
+        broker: Some(broker),
+        ..ScheduledFault::new(at_ms, action)
+    }
+}
+
+fn link_fault(at_ms: f64, action: FaultAction, broker: u32) -> ScheduledFault {
+    ScheduledFault {
+        link: Some([
+            NodeName("client".into()),
+            NodeName(format!("broker{broker}")),
+        ]),
+        ..ScheduledFault::new(at_ms, action)
+    }
+}
+
+/// The broker that coordinates "orders" in the default three-broker cluster.
+fn coordinator_of_orders() -> u32 {
+    let config = transactional(1, 1.0);
+    let streams = sim::RngStreams::new(1);
+    let cluster =
+        models::cluster::Cluster::new(&config.cluster, config.producer.kafka_version, &streams)
+            .expect("the default cluster is valid");
+    cluster
+        .txn_coordinator_for("orders")
+        .expect("every broker is up")
+        .0
+}
+
+#[test]
+fn the_commit_interval_and_the_transaction_timeout_are_checked_before_the_run() {
+    let mut zero = transactional(10, 10.0);
+    zero.workload.commit_every_records = Some(0);
+    let error = zero.validate().unwrap_err().to_string();
+    assert!(error.contains("commit_every_records"), "{error}");
+    assert!(error.contains("at least 1 record"), "{error}");
+
+    let mut plain = default_config();
+    plain.workload.commit_every_ms = Some(50.0);
+    let error = plain.validate().unwrap_err();
+    assert!(matches!(error, WorldConfigError::Workload(ref e) if e.key == "commit_every_ms"));
+    assert!(error.to_string().contains("transactional.id"), "{error}");
+
+    let mut long = transactional(10, 10.0);
+    long.producer.transaction_timeout_ms = 900_001;
+    let error = long.validate().unwrap_err().to_string();
+    assert!(error.contains("transaction.timeout.ms"), "{error}");
+    assert!(error.contains("transaction.max.timeout.ms"), "{error}");
+    long.cluster.transaction_max_timeout_ms = 1_000_000;
+    long.validate().expect("a higher broker maximum allows it");
+}
+
+#[test]
+fn a_crash_of_the_coordinator_moves_it_and_nothing_is_lost_or_doubled() {
+    let coordinator = coordinator_of_orders();
+    let mut config = transactional(4_000, 2_000.0);
+    config.workload.commit_every_records = Some(200);
+    config.faults = schedule(vec![
+        broker_fault(700.0, FaultAction::Crash, coordinator),
+        broker_fault(1_500.0, FaultAction::Restart, coordinator),
+    ]);
+    let r = traced(&config, 3);
+    let v = r.transactions.clone().expect("transactional");
+    assert!(v.exactly_once(), "{v:?}\n{:?}", r.warnings);
+    assert!(v.committed_transactions >= 15, "{v:?}");
+    // Another broker answered as coordinator while the first was down.
+    let others = r
+        .trace
+        .events()
+        .iter()
+        .filter(|e| e.kind == "txn_request")
+        .filter(|e| {
+            e.component.starts_with("broker/") && e.component != format!("broker/{coordinator}")
+        })
+        .count();
+    assert!(others > 0, "no other broker coordinated");
+}
+
+#[test]
+fn a_hung_transaction_is_aborted_by_its_timeout_and_never_read_committed() {
+    // The producer loses its coordinator link in the middle of a transaction for longer
+    // than transaction.timeout.ms: the coordinator fences the epoch and aborts; the
+    // producer's EndTxn then gets PRODUCER_FENCED, a fatal error.
+    let coordinator = coordinator_of_orders();
+    let mut config = transactional(3_000, 1_000.0);
+    config.producer.transaction_timeout_ms = 1_000;
+    config.workload.commit_every_records = Some(100);
+    config.faults = schedule(vec![
+        link_fault(250.0, FaultAction::Cut, coordinator),
+        link_fault(12_000.0, FaultAction::Heal, coordinator),
+    ]);
+    let r = traced(&config, 5);
+    let v = r.transactions.clone().expect("transactional");
+    assert!(v.exactly_once(), "{v:?}\n{:?}", r.warnings);
+    assert!(count(&r, "broker/", "txn_timeout") >= 1, "{v:?}");
+    assert!(v.markers.1 >= 1, "an ABORT marker: {v:?}");
+    assert!(v.read_uncommitted_aborted > 0, "{v:?}");
+    assert!(count(&r, "app", "close_after_fatal") == 1, "{v:?}");
+    assert!(v.aborted_transactions >= 1, "{v:?}");
+}
+
+/// Random crash and restart times of the coordinator's broker and of another broker, acks=all,
+/// min.insync.replicas=2, no unclean election: read_committed has every committed record once
+/// and nothing else.
+#[test]
+fn random_broker_crashes_never_break_exactly_once_in_read_committed() {
+    let coordinator = coordinator_of_orders();
+    let mut rng = sim::RngStreams::new(99).stream("test/crash_times");
+    for seed in 0..12u64 {
+        let mut config = transactional(3_000, 2_000.0);
+        config.producer.acks = models::batching::config::Acks::All;
+        config.cluster.min_insync_replicas = 2;
+        config.cluster.unclean_leader_election_enable = false;
+        config.workload.commit_every_records = Some(1 + rng.below(300));
+        let victim = if seed % 2 == 0 {
+            coordinator
+        } else {
+            (coordinator + 1) % 3
+        };
+        let crash = 50.0 + rng.below(1_200) as f64;
+        let restart = crash + 100.0 + rng.below(1_500) as f64;
+        config.faults = schedule(vec![
+            broker_fault(crash, FaultAction::Crash, victim),
+            broker_fault(restart, FaultAction::Restart, victim),
+        ]);
+        let r = run(&config, seed, sim::Trace::off());
+        let v = r.transactions.clone().expect("transactional");
+        assert!(
+            v.exactly_once(),
+            "seed {seed}, broker {victim} down {crash}..{restart} ms: {v:?}\n{:?}",
+            r.warnings
+        );
+        assert!(v.committed_records > 0, "seed {seed}: {v:?}");
+    }
 }
