@@ -327,7 +327,6 @@ impl Producer {
             && app.mode == SendMode::Async
             && app.flush_every_ns == 0
             && app.record_limit.is_none()
-            && self.txn.is_none()
             && app.sending == Sending::Open
             && self.metadata.known;
         let (Some(send_end_ns), Some(arrival), true) = (
@@ -342,7 +341,7 @@ impl Producer {
 
     /// One `send()` call at `now` (the event's time, or a later instant when running ahead).
     fn app_send(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network, now: u64) {
-        if self.txn.is_some() && self.txn_before_send(ctx, net) {
+        if self.txn.is_some() && self.txn_before_send(ctx, net, now) {
             return;
         }
         if self.app.flush_due {
@@ -455,7 +454,7 @@ impl Producer {
             } => {
                 self.records.set_partition(id, partition.0);
                 if self.txn.is_some() {
-                    self.txn_on_appended(ctx, partition);
+                    self.txn_on_appended(ctx, partition, now);
                 }
                 // Checked here so that the untraced send path makes no call for the trace.
                 if ctx.tracing() {

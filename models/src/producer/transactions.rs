@@ -149,11 +149,27 @@ impl Producer {
 
     /// Before a `send()`: commits when the interval is reached, aborts after an abortable
     /// error, stops after a fatal one. True when the thread now blocks (or stopped).
-    pub(super) fn txn_before_send(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network) -> bool {
-        let now = ctx.now().as_nanos();
+    /// `now` is the send's instant: when the application thread runs ahead of the event's
+    /// time, a commit or abort due at a later send waits for its own `AppStep` at that instant.
+    pub(super) fn txn_before_send(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        net: &mut Network,
+        now: u64,
+    ) -> bool {
+        let running_ahead = now > ctx.now().as_nanos();
         let Some(txn) = &mut self.txn else {
             return false;
         };
+        if running_ahead
+            && matches!(
+                txn.tm.state(),
+                TxnState::AbortableError | TxnState::FatalError
+            )
+        {
+            self.app_resume(ctx, now);
+            return true;
+        }
         match txn.tm.state() {
             TxnState::AbortableError => {
                 self.txn_begin_abort(ctx, net);
@@ -171,6 +187,10 @@ impl Producer {
             .commit
             .interval_ns
             .is_some_and(|ns| now.saturating_sub(txn.began_ns) >= ns && in_txn > 0);
+        if (by_records || by_time) && running_ahead {
+            self.app_resume(ctx, now);
+            return true;
+        }
         if by_records || by_time {
             self.txn_begin_commit(ctx, net);
             return true;
@@ -234,12 +254,16 @@ impl Producer {
     }
 
     /// After a successful append: `maybeAddPartition`.
-    pub(super) fn txn_on_appended(&mut self, ctx: &mut Ctx<'_, Event>, partition: PartitionId) {
+    pub(super) fn txn_on_appended(
+        &mut self,
+        ctx: &mut Ctx<'_, Event>,
+        partition: PartitionId,
+        now: u64,
+    ) {
         let Some(txn) = &mut self.txn else {
             return;
         };
         if txn.tm.maybe_add_partition(partition).is_ok() && !txn.allowed.contains(&partition) {
-            let now = ctx.now().as_nanos();
             self.wake_sender_at(ctx, now);
         }
     }
