@@ -8,7 +8,7 @@
 //! batches of the partitions that asked for it (`bumpIdempotentProducerEpoch`,
 //! `startSequencesAtBeginning`); `canRetry` for `UNKNOWN_PRODUCER_ID` and
 //! `OUT_OF_ORDER_SEQUENCE_NUMBER`; `handleCompletedBatch` and `handleFailedBatch`.
-//! Transactions are not modelled.
+//! The transactional half of `TransactionManager` is in `transactions`.
 //!
 //! Batches are referred to by [`BatchId`]; when sequences are rewritten this module returns
 //! [`SequenceRewrite`]s, which the accumulator applies to the batches wherever they are.
