@@ -110,6 +110,13 @@ fn by_section(section: &str, parent: Option<&str>, last: &str) -> Option<&'stati
         ("cluster", None, "replication_factor") => "a whole number from 1 to brokers",
         ("cluster", None, "min.insync.replicas") => "a whole number from 1 to replication_factor",
         ("cluster", None, "max.message.bytes") => "a whole number of bytes from 1 to 2147483647",
+        ("cluster", None, "transaction.max.timeout.ms") => {
+            "a whole number of ms from 1 to 2147483647"
+        }
+        ("workload", None, "commit_every_records") => {
+            "a whole number of records from 1 to 10000000000"
+        }
+        ("workload", None, "commit_every_ms") => "a number of ms from 0.1",
         ("cluster", None, "compression.type") => {
             "the topic's codec: \"producer\" (the default), \"uncompressed\", \"gzip\", \"snappy\", \
              \"lz4\" or \"zstd\""

@@ -188,7 +188,17 @@ fn every_example_is_accepted_and_every_key_says_what_it_allows() {
         if entry.section == "not simulated" {
             continue;
         }
-        let text = format!("[{}]\n{}\n", header_of(entry.section), entry.example);
+        // A commit interval needs a transactional producer to be accepted.
+        let companion = if entry.key.starts_with("commit_every_") {
+            "[producer]\n\"transactional.id\" = \"t\"\n"
+        } else {
+            ""
+        };
+        let text = format!(
+            "{companion}[{}]\n{}\n",
+            header_of(entry.section),
+            entry.example
+        );
         if entry.section == "sweep" {
             let experiment = Experiment::parse(Source::built_in("k.toml", &text), &[])
                 .unwrap_or_else(|e| panic!("{}: {e}\n{text}", entry.key));

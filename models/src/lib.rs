@@ -13,4 +13,5 @@ pub mod network;
 pub mod producer;
 pub mod protocol;
 pub mod scenarios;
+pub mod txn_checker;
 pub mod world;

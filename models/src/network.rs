@@ -673,6 +673,8 @@ pub fn message_kind(msg: &Message) -> &'static str {
         Message::ApiVersionsRequest { .. } => "api_versions_request",
         Message::ApiVersionsResponse { .. } => "api_versions_response",
         Message::InitProducerIdResponse { .. } => "init_producer_id_response",
+        Message::TxnRequest { .. } => "txn_request",
+        Message::TxnResponse { .. } => "txn_response",
     }
 }
 
@@ -685,7 +687,9 @@ pub fn message_correlation_id(msg: &Message) -> i64 {
         | Message::InitProducerIdRequest { correlation_id }
         | Message::ApiVersionsRequest { correlation_id }
         | Message::ApiVersionsResponse { correlation_id }
-        | Message::InitProducerIdResponse { correlation_id, .. } => *correlation_id as i64,
+        | Message::InitProducerIdResponse { correlation_id, .. }
+        | Message::TxnRequest { correlation_id, .. }
+        | Message::TxnResponse { correlation_id, .. } => *correlation_id as i64,
         Message::MetadataResponse(_) => -1,
     }
 }

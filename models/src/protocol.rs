@@ -198,6 +198,8 @@ pub struct WireBatch {
     pub size_bytes: u32,
     /// The producer's id for this batch, echoed in the response (for tracing and teaching).
     pub batch_tag: u64,
+    /// The record batch's transactional attribute: written inside a transaction.
+    pub transactional: bool,
 }
 
 impl WireBatch {
@@ -308,6 +310,87 @@ pub enum Message {
         /// The assigned epoch.
         epoch: i16,
     },
+    /// Client to broker: a transactional request (FindCoordinator, InitProducerId with a
+    /// transactional id, AddPartitionsToTxn, EndTxn).
+    TxnRequest {
+        /// Correlation id.
+        correlation_id: u64,
+        /// The request.
+        request: TxnWireRequest,
+    },
+    /// Broker to client: the answer to a [`Message::TxnRequest`].
+    TxnResponse {
+        /// Correlation id.
+        correlation_id: u64,
+        /// The answer.
+        response: TxnWireResponse,
+    },
+}
+
+/// A transactional request as it crosses the network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TxnWireRequest {
+    /// FindCoordinator(TRANSACTION, key).
+    FindCoordinator {
+        /// The transactional id.
+        transactional_id: String,
+    },
+    /// InitProducerId with a transactional id.
+    InitProducerId {
+        /// The transactional id.
+        transactional_id: String,
+        /// `transaction.timeout.ms`.
+        timeout_ms: i32,
+        /// The producer id and epoch to bump, if any.
+        bump_from: Option<(ProducerId, i16)>,
+    },
+    /// AddPartitionsToTxn.
+    AddPartitions {
+        /// The transactional id.
+        transactional_id: String,
+        /// Producer id and epoch.
+        producer: (ProducerId, i16),
+        /// The partitions.
+        partitions: Vec<PartitionId>,
+    },
+    /// EndTxn.
+    EndTxn {
+        /// The transactional id.
+        transactional_id: String,
+        /// Producer id and epoch.
+        producer: (ProducerId, i16),
+        /// Commit (true) or abort.
+        commit: bool,
+    },
+}
+
+/// The answer to a transactional request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TxnWireResponse {
+    /// FindCoordinator: the coordinator, or none available.
+    FindCoordinator {
+        /// The coordinator's broker.
+        coordinator: Option<BrokerId>,
+    },
+    /// InitProducerId.
+    InitProducerId {
+        /// The error, or `NONE`.
+        error: crate::batching::transactions::TxnError,
+        /// The producer id and epoch assigned.
+        producer: (ProducerId, i16),
+    },
+    /// AddPartitionsToTxn (one error for the request).
+    AddPartitions {
+        /// The error, or `NONE`.
+        error: crate::batching::transactions::TxnError,
+    },
+    /// EndTxn; under transaction version 2 with the epoch to continue with.
+    EndTxn {
+        /// The error, or `NONE`.
+        error: crate::batching::transactions::TxnError,
+        /// The producer id and epoch to continue with.
+        producer: (ProducerId, i16),
+    },
 }
 
 impl Message {
@@ -331,6 +414,13 @@ impl Message {
             // about 70 APIs of 7 bytes each.
             Message::ApiVersionsRequest { .. } => 64,
             Message::ApiVersionsResponse { .. } => 512,
+            Message::TxnRequest { request, .. } => match request {
+                TxnWireRequest::AddPartitions { partitions, .. } => {
+                    64 + 4 * partitions.len() as u64
+                }
+                _ => 64,
+            },
+            Message::TxnResponse { .. } => 48,
         }
     }
 }

@@ -157,6 +157,7 @@ impl WorldConfig {
                     .into(),
             });
         }
+        self.validate_transactions()?;
         if let Some(drain) = self.run.drain_ms {
             ms_to_ns("drain_ms", drain).map_err(run_error)?;
         }
@@ -174,6 +175,45 @@ impl WorldConfig {
             return Err(WorldConfigError::Run {
                 key: "duration_ms",
                 message: "must be > 0 unless [workload] records limits the run".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl WorldConfig {
+    /// The transactional rules across sections: the commit keys need a `transactional.id`,
+    /// and `transaction.timeout.ms` may not exceed the brokers' `transaction.max.timeout.ms`
+    /// (the coordinator would refuse InitProducerId with INVALID_TRANSACTION_TIMEOUT, a fatal
+    /// error, so nothing could be sent).
+    fn validate_transactions(&self) -> Result<(), WorldConfigError> {
+        let transactional = self.producer.transactional_id.is_some();
+        for (key, given) in [
+            (
+                "commit_every_records",
+                self.workload.commit_every_records.is_some(),
+            ),
+            ("commit_every_ms", self.workload.commit_every_ms.is_some()),
+        ] {
+            if given && !transactional {
+                return Err(WorldConfigError::Workload(WorkloadError {
+                    key,
+                    message: "a commit interval needs a transactional producer: set \
+                              [producer] \"transactional.id\""
+                        .into(),
+                }));
+            }
+        }
+        let max = self.cluster.transaction_max_timeout_ms;
+        if transactional && self.producer.transaction_timeout_ms > max {
+            return Err(WorldConfigError::Producer {
+                key: "transaction.timeout.ms",
+                message: format!(
+                    "{} ms is above the brokers' transaction.max.timeout.ms ({max} ms): the \
+                     coordinator would refuse InitProducerId with INVALID_TRANSACTION_TIMEOUT; \
+                     allowed 1 ..= {max}, or raise [cluster] \"transaction.max.timeout.ms\"",
+                    self.producer.transaction_timeout_ms
+                ),
             });
         }
         Ok(())
@@ -208,6 +248,9 @@ pub struct RunResult {
     pub trace: sim::Trace,
     /// What each broker's request handler threads and fetcher threads did, by broker id.
     pub broker_cpu: Vec<crate::cluster::HandlerStats>,
+    /// The exactly-once verdict of a transactional producer (read_committed and
+    /// read_uncommitted views of the final logs); `None` for other producers.
+    pub transactions: Option<crate::txn_checker::TxnVerdict>,
 }
 
 /// How a run ended.
@@ -632,6 +675,8 @@ fn event_kind(event: &Event) -> &'static str {
                 Message::InitProducerIdResponse { .. } => "InitProducerId responses arriving",
                 Message::ApiVersionsRequest { .. } => "ApiVersions requests arriving",
                 Message::ApiVersionsResponse { .. } => "ApiVersions responses arriving",
+                Message::TxnRequest { .. } => "transactional requests arriving",
+                Message::TxnResponse { .. } => "transactional responses arriving",
             },
             NetEvent::Retransmit { .. } => "TCP retransmissions",
             NetEvent::Syn { .. } => "TCP connects (SYN)",
@@ -661,6 +706,8 @@ fn event_kind(event: &Event) -> &'static str {
             ClusterEvent::IsrCheck { .. } => "ISR lag checks",
             ClusterEvent::SessionExpired { .. } => "broker sessions expiring",
             ClusterEvent::ShutdownHeartbeat { .. } => "controlled-shutdown heartbeats",
+            ClusterEvent::TxnTimeoutCheck => "transaction timeout checks",
+            ClusterEvent::TxnMarkerRetry => "transaction marker retries",
             ClusterEvent::PublishMetadata(_) => "metadata publications",
             ClusterEvent::HeldResponseDue { .. } => "held responses released",
             ClusterEvent::AlterPartitionArrive(_) => "AlterPartition requests",
@@ -868,6 +915,7 @@ fn not_started(message: String, trace: sim::Trace) -> RunResult {
         stop: RunStop::Finished,
         trace,
         broker_cpu: Vec::new(),
+        transactions: None,
     }
 }
 
@@ -1086,6 +1134,11 @@ fn finish(
         .keeps_reference()
         .then(|| cluster.final_logs());
     let broker_cpu = cluster.handler_stats();
+    let txn_views = producer.txn.is_some().then(|| cluster.transaction_views());
+    let transactions = txn_views.map(|views| {
+        let ranges = producer.txn_ranges().unwrap_or_default();
+        crate::txn_checker::check_transactions(&ranges, producer.records.len(), &views)
+    });
     let mut producer = producer;
     let (sent, per_record_sent) = producer.records.take_sent();
     // One partition's ranges at a time, its replica logs freed as they are read.
@@ -1140,6 +1193,7 @@ fn finish(
         stop: RunStop::Finished,
         trace,
         broker_cpu,
+        transactions,
     };
     (result, reference)
 }

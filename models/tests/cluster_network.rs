@@ -89,6 +89,7 @@ impl Model for NetWorld {
                         records: Vec::new(),
                         size_bytes: bytes,
                         batch_tag: 0,
+                        transactional: false,
                     };
                     Message::ProduceRequest(ProduceRequest {
                         correlation_id: corr,

@@ -70,9 +70,10 @@ pub fn check_config(args: &CheckConfigArgs) -> Result<ExitCode> {
 /// What `check-config` says about every file: the parts of a producer the simulation leaves
 /// out, whatever the keys.
 const NOT_SIMULATED_NOTE: &str = "note: linger simulates batching, the buffer pool, \
-    partitioning, retries, idempotence and delivery against a simulated cluster; it does not \
-    simulate serialisation (value sizes come from [workload]), interceptors, TLS and SASL, \
-    Schema Registry, transactions or metrics reporters (`linger keys \"not simulated\"` lists \
+    partitioning, retries, idempotence, transactions and delivery against a simulated cluster; \
+    it does not simulate serialisation (value sizes come from [workload]), interceptors, TLS and \
+    SASL, Schema Registry, consumers (read_committed is judged from the final logs) or metrics \
+    reporters (`linger keys \"not simulated\"` lists \
     the keys)";
 
 /// Warnings for the keys a real `KafkaProducer` cannot start without, which a simulation does

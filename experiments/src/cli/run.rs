@@ -14,7 +14,7 @@ use experiments::error::{Error, InputError};
 use experiments::progress_line::ProgressLine;
 use experiments::runner::RunOutcome;
 use experiments::spec::{Experiment, Override};
-use experiments::summary::{distinct_warnings, metrics_table};
+use experiments::summary::{distinct_warnings, human, metrics_table};
 use experiments::sweep::{Points, canonical_point, run_seed};
 use experiments::world::{outcome_of, run_world, scenario_config, world_config};
 
@@ -166,6 +166,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
             events: result.events,
             virtual_time_ns: result.virtual_time_ns,
             trace_hash: result.trace.is_on().then_some(result.trace_hash),
+            transactions: result.transactions.clone(),
         });
     }
     let replay_seed = args
@@ -246,6 +247,8 @@ pub struct RunReport {
     virtual_time_ns: u64,
     /// The trace's hash, when the trace was built (`--trace` or `--trace-hash`).
     trace_hash: Option<u64>,
+    /// A transactional producer's exactly-once verdict.
+    transactions: Option<models::txn_checker::TxnVerdict>,
 }
 
 /// The trace of a run without a trace file: hashed only when `--trace-hash` asks for it, since
@@ -378,10 +381,48 @@ fn text_report(
     let outcomes: Vec<RunOutcome> = runs.iter().map(|r| r.outcome.clone()).collect();
     out.push_str(&metrics_table(&outcomes));
     out.push_str(&examples_table(runs));
+    out.push_str(&transactions_table(runs));
     let warnings = distinct_warnings(&outcomes);
     out.push_str(&format!("\nwarnings ({})\n", warnings.len()));
     for warning in warnings {
         out.push_str(&format!("  {warning}\n"));
+    }
+    out
+}
+
+/// A transactional producer's verdict per replicate: the read_committed and read_uncommitted
+/// views of the final logs against the transactions the application committed.
+fn transactions_table(runs: &[RunReport]) -> String {
+    let mut out = String::new();
+    for run in runs {
+        let Some(v) = &run.transactions else {
+            continue;
+        };
+        out.push_str(&format!(
+            "transactions (replicate {}: read_committed and read_uncommitted of the final logs)\n",
+            run.replicate
+        ));
+        let rows: [(&str, u64); 10] = [
+            ("committed_transactions", v.committed_transactions),
+            ("aborted_transactions", v.aborted_transactions),
+            ("committed_records", v.committed_records),
+            ("read_committed_records", v.read_committed_records),
+            ("read_committed_duplicates", v.read_committed_duplicates),
+            ("read_committed_lost", v.read_committed_lost),
+            ("read_committed_uncommitted", v.read_committed_uncommitted),
+            ("read_uncommitted_aborted", v.read_uncommitted_aborted),
+            ("beyond_lso", v.beyond_lso),
+            ("markers_commit_abort", v.markers.0 + v.markers.1),
+        ];
+        for (name, value) in rows {
+            out.push_str(&format!("  {name:<30} {}\n", human(value as f64)));
+        }
+        let verdict = if v.exactly_once() {
+            "exactly once"
+        } else {
+            "NOT exactly once"
+        };
+        out.push_str(&format!("  {:<30} {verdict}\n", "read_committed"));
     }
     out
 }

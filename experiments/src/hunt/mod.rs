@@ -52,7 +52,7 @@ pub enum Property {
     /// No record the application was told failed is in the final log.
     NoFailedPresent,
     /// Every acknowledged record is in the final log exactly once: no duplicates and no
-    /// acknowledged loss (the idempotent producer's promise; transactions are not simulated).
+    /// acknowledged loss (the idempotent producer's promise; a transactional run is judged by its read_committed verdict).
     ExactlyOnce,
 }
 

@@ -71,6 +71,9 @@ pub enum ProduceError {
     RecordTooLarge,
     /// Client side: `KafkaException` from a forced close.
     ProducerClosedForcefully,
+    /// Client side: `TransactionAbortedException`, a batch not sent because its transaction
+    /// aborted.
+    TransactionAborted,
 }
 
 impl ProduceError {
@@ -160,6 +163,7 @@ impl ProduceError {
             BufferExhausted => "BufferExhaustedException",
             RecordTooLarge => "RecordTooLargeException",
             ProducerClosedForcefully => "KafkaException(closed forcefully)",
+            TransactionAborted => "TransactionAbortedException",
         }
     }
 }

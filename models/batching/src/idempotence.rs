@@ -8,7 +8,7 @@
 //! batches of the partitions that asked for it (`bumpIdempotentProducerEpoch`,
 //! `startSequencesAtBeginning`); `canRetry` for `UNKNOWN_PRODUCER_ID` and
 //! `OUT_OF_ORDER_SEQUENCE_NUMBER`; `handleCompletedBatch` and `handleFailedBatch`.
-//! Transactions are not modelled.
+//! The transactional half of `TransactionManager` is in `transactions`.
 //!
 //! Batches are referred to by [`BatchId`]; when sequences are rewritten this module returns
 //! [`SequenceRewrite`]s, which the accumulator applies to the batches wherever they are.
@@ -197,6 +197,14 @@ impl IdempotenceState {
     pub fn set_producer_id_and_epoch(&mut self, state: ProducerIdAndEpoch) {
         self.producer_id_and_epoch = state;
         self.init_requested = false;
+    }
+
+    /// `resetSequenceNumbers`: every partition starts again at sequence 0 (a transactional
+    /// producer's new epoch, with nothing in flight).
+    pub fn reset_sequences(&mut self) {
+        self.partitions.clear();
+        self.unresolved.clear();
+        self.partitions_to_rewrite.clear();
     }
 
     /// One partition's sequence state, if tracked.

@@ -47,7 +47,8 @@
 //! Simplifications, each documented where it applies:
 //! - compression is modelled by its sizes and the decisions made with them ([`compression`]):
 //!   the caller supplies the codec's measured output sizes, the core compresses no byte;
-//! - one topic; transactions are not modelled;
+//! - one topic; the transactional state machine is in [`transactions`] (no
+//!   `sendOffsetsToTransaction`);
 //! - backoff jitter is drawn once per retry instead of on every check, in integer ns;
 //! - blocked appends are resumed by the caller instead of being woken threads.
 //!
@@ -77,6 +78,7 @@ pub mod metrics;
 pub mod murmur2;
 pub mod partitioner;
 pub mod sizes;
+pub mod transactions;
 
 pub use accumulator::{
     AbortOnNewBatch, AccumulatorConfig, AppendOutcome, AppendRequest, BatchResponse,

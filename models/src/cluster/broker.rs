@@ -45,7 +45,7 @@ use sim::{Ctx, Duration, Instant};
 
 use super::handlers::Work;
 use super::injected::{ErrorStage, InjectedError, PartitionError, error_for};
-use super::log::{BatchRecords, LogBatch};
+use super::log::{BatchKind, BatchRecords, LogBatch};
 use super::producer_state::SeqCheck;
 use super::{Broker, ClusterEvent, DelayedProduce, Role, Watcher, trace_broker};
 use crate::cluster::{Cluster, broker_list};
@@ -189,7 +189,8 @@ impl Cluster {
             }
             Message::MetadataRequest { .. }
             | Message::InitProducerIdRequest { .. }
-            | Message::ApiVersionsRequest { .. } => 0,
+            | Message::ApiVersionsRequest { .. }
+            | Message::TxnRequest { .. } => 0,
             // Responses are never addressed to a broker; ignore anything else.
             _ => return,
         };
@@ -278,13 +279,19 @@ impl Cluster {
                 );
                 self.unmute_client(ctx, net, (b, from, connection));
             }
+            Message::TxnRequest {
+                correlation_id,
+                request,
+            } => {
+                self.handle_txn_request(ctx, net, (b, from, connection), (correlation_id, request))
+            }
             _ => self.unmute_client(ctx, net, (b, from, connection)),
         }
     }
 
     /// The request from `from` on `connection` is answered (or needs no answer): its channel
     /// reads the next request it holds back, if that connection is still the client's.
-    fn unmute_client<E: From<ClusterEvent> + From<NetEvent>>(
+    pub(super) fn unmute_client<E: From<ClusterEvent> + From<NetEvent>>(
         &mut self,
         ctx: &mut Ctx<'_, E>,
         net: &mut Network,
@@ -598,6 +605,11 @@ impl Cluster {
             last_sequence: batch.last_sequence(),
             size_bytes: batch.size_bytes,
             records: BatchRecords::of(&batch.records),
+            kind: if batch.transactional {
+                BatchKind::Transactional
+            } else {
+                BatchKind::Plain
+            },
         });
         replica.producers.record(&entry);
         replica.log.append(Rc::clone(&entry));

@@ -365,6 +365,10 @@ impl TopicCompression {
     }
 }
 
+fn default_transaction_max_timeout_ms() -> i32 {
+    super::txn_coordinator::TRANSACTION_MAX_TIMEOUT_MS
+}
+
 fn default_max_message_bytes() -> u32 {
     1_048_588
 }
@@ -417,6 +421,13 @@ pub struct ClusterConfig {
     /// `max.message.bytes` (default 1048588): larger batches get MESSAGE_TOO_LARGE.
     #[serde(rename = "max.message.bytes", default = "default_max_message_bytes")]
     pub max_message_bytes: u32,
+    /// `transaction.max.timeout.ms` (default 900000): the longest `transaction.timeout.ms` a
+    /// producer may ask for (InitProducerId answers INVALID_TRANSACTION_TIMEOUT above it).
+    #[serde(
+        rename = "transaction.max.timeout.ms",
+        default = "default_transaction_max_timeout_ms"
+    )]
+    pub transaction_max_timeout_ms: i32,
     /// The topic's `compression.type` (default `producer`): a codec other than the
     /// producer's makes the leader recompress every batch (`LogValidator`).
     #[serde(rename = "compression.type", default)]
@@ -487,6 +498,7 @@ impl Default for ClusterConfig {
             replica_fetch_backoff_ms: default_fetch_backoff_ms(),
             replica_socket_timeout_ms: default_socket_timeout_ms(),
             max_message_bytes: default_max_message_bytes(),
+            transaction_max_timeout_ms: default_transaction_max_timeout_ms(),
             compression_type: TopicCompression::Producer,
             append_cost_per_batch_ns: default_append_batch_ns(),
             append_cost_per_byte_ns: default_append_byte_ns(),
@@ -538,6 +550,8 @@ pub struct ClusterParams {
     pub replica_socket_timeout: Duration,
     /// `max.message.bytes`.
     pub max_message_bytes: u32,
+    /// `transaction.max.timeout.ms`.
+    pub transaction_max_timeout_ms: i32,
     /// The leader's codec work per uncompressed byte of a produced batch, picoseconds
     /// (`LogValidator`: decompression to validate, recompression when the topic's codec is not
     /// the producer's); 0 when neither compresses. Set by the world from the codecs' speeds.
@@ -627,6 +641,7 @@ impl ClusterConfig {
             )?,
             replica_socket_timeout: socket_timeout,
             max_message_bytes: self.max_message_bytes,
+            transaction_max_timeout_ms: self.transaction_max_timeout_ms,
             codec_validation_ps_per_byte: 0,
             full_fetch_requests: self.full_fetch_requests,
             append_cost_per_batch: Duration::from_nanos(self.append_cost_per_batch_ns),
@@ -788,6 +803,15 @@ impl ClusterConfig {
                 format!(
                     "{}: allowed 1 ..= 2147483647 (an INT, as in Kafka)",
                     self.max_message_bytes
+                ),
+            ));
+        }
+        if self.transaction_max_timeout_ms < 1 {
+            return Err(ConfigError::invalid(
+                "cluster.\"transaction.max.timeout.ms\"",
+                format!(
+                    "{}: allowed 1 ..= 2147483647 (an INT, at least 1, as in Kafka)",
+                    self.transaction_max_timeout_ms
                 ),
             ));
         }

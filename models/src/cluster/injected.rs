@@ -151,6 +151,7 @@ mod tests {
             }],
             size_bytes: 80,
             batch_tag: 0,
+            transactional: false,
         }
     }
 

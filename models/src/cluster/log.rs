@@ -175,12 +175,30 @@ pub struct LogBatch {
     pub records: BatchRecords,
     /// Batch size in bytes.
     pub size_bytes: u32,
+    /// Plain data, transactional data, or a transaction marker (a control batch).
+    pub kind: BatchKind,
+}
+
+/// What a batch holds, as the record batch's attributes say (transactional bit, control bit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchKind {
+    /// Records outside any transaction.
+    Plain,
+    /// Records written inside a transaction.
+    Transactional,
+    /// A control batch: the COMMIT or ABORT marker of the producer's transaction. It holds no
+    /// application record and takes one offset, as Kafka's end-transaction marker does.
+    Marker {
+        /// COMMIT (true) or ABORT.
+        commit: bool,
+    },
 }
 
 impl LogBatch {
-    /// The offset after this batch's last record.
+    /// The offset after this batch's last record (a marker takes one offset).
     pub fn next_offset(&self) -> i64 {
-        self.base_offset + self.records.len() as i64
+        let marker = i64::from(matches!(self.kind, BatchKind::Marker { .. }));
+        self.base_offset + self.records.len() as i64 + marker
     }
 }
 
@@ -279,6 +297,7 @@ mod tests {
             producer_epoch: -1,
             base_sequence: -1,
             last_sequence: -1,
+            kind: BatchKind::Plain,
             records: BatchRecords::of(
                 &(0..n)
                     .map(|i| WireRecord {

@@ -83,6 +83,8 @@
 pub mod config;
 pub mod log;
 pub mod producer_state;
+mod txn_broker;
+pub mod txn_coordinator;
 
 mod broker;
 mod controller;
@@ -206,6 +208,10 @@ pub enum ClusterEvent {
     AlterPartitionArrive(Box<isr::AlterPartition>),
     /// The controller's answer to an AlterPartition reaches the leader.
     AlterPartitionAnswer(Box<isr::AlterPartitionAnswer>),
+    /// The transaction coordinators look for transactions past their timeout.
+    TxnTimeoutCheck,
+    /// Transaction markers that found no leader are tried again.
+    TxnMarkerRetry,
 }
 
 /// The controller's record of one partition.
@@ -408,6 +414,8 @@ pub struct Cluster {
     produce_scratch: broker::ProduceScratch,
     /// The id of the next AlterPartition proposal (matches answers to proposals).
     next_alter_partition_id: u64,
+    /// Transaction coordination (see `txn_broker`).
+    txn: txn_broker::TxnBrokers,
 }
 
 /// Traces under the component `broker/<id>`, building the name only when tracing is on.
@@ -522,6 +530,7 @@ impl Cluster {
                 elr: Vec::new(),
             })
             .collect();
+        let txn = txn_broker::TxnBrokers::new(params.transaction_max_timeout_ms);
         Ok(Cluster {
             params,
             brokers,
@@ -534,6 +543,7 @@ impl Cluster {
             fetch_pool: replica::FetchPool::default(),
             produce_scratch: broker::ProduceScratch::default(),
             next_alter_partition_id: 0,
+            txn,
         })
     }
 
@@ -649,6 +659,8 @@ impl Cluster {
             ClusterEvent::AlterPartitionAnswer(answer) => {
                 self.on_alter_partition_answer(ctx, net, *answer);
             }
+            ClusterEvent::TxnTimeoutCheck => self.on_txn_timeout_check(ctx, net),
+            ClusterEvent::TxnMarkerRetry => self.write_pending_markers(ctx, net),
         }
     }
 

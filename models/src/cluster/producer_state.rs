@@ -201,6 +201,7 @@ mod tests {
                     .collect::<Vec<_>>(),
             ),
             size_bytes: 61,
+            kind: crate::cluster::log::BatchKind::Plain,
         }
     }
 

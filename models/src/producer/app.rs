@@ -76,6 +76,9 @@ pub(crate) enum AppState {
     WaitingAck { record: RecordId },
     /// `flush()`: waiting until every record below `end` is complete.
     Flushing { end: u64 },
+    /// Inside `initTransactions`, `commitTransaction` or `abortTransaction`, until its
+    /// result (see `transactions`).
+    InTxnCall,
     /// Done sending.
     Stopped,
 }
@@ -171,7 +174,25 @@ impl Producer {
                 Event::Producer(ProducerEvent::FlushTick),
             );
         }
+        if self.txn_app_start(ctx) {
+            return;
+        }
         self.schedule_app_step(ctx, ctx.now().as_nanos());
+    }
+
+    /// Whether the application has stopped calling `send()`.
+    pub(super) fn app_is_stopping(&self) -> bool {
+        self.app.sending == Sending::Stopping
+    }
+
+    /// `main`'s end after its last transactional call.
+    pub(super) fn app_main_done(&mut self, ctx: &mut Ctx<'_, Event>) {
+        self.end_main(ctx);
+    }
+
+    /// The thread continues with its next `send()` at `at_ns` (after a transactional call).
+    pub(super) fn app_resume(&mut self, ctx: &mut Ctx<'_, Event>, at_ns: u64) {
+        self.schedule_app_step(ctx, at_ns);
     }
 
     fn schedule_app_step(&mut self, ctx: &mut Ctx<'_, Event>, at_ns: u64) {
@@ -196,6 +217,13 @@ impl Producer {
         self.app.sending = Sending::Stopping;
         if self.app.state == AppState::Scheduled {
             self.app.state = AppState::Stopped;
+        }
+        if self.txn.is_some() {
+            // The open transaction is committed first; `main` ends once it is.
+            self.txn_on_stop(ctx, net);
+            if self.app.state == AppState::InTxnCall {
+                return;
+            }
         }
         if self.app.end == EndPlan::Flush {
             let _ = self.acc.begin_flush();
@@ -313,6 +341,9 @@ impl Producer {
 
     /// One `send()` call at `now` (the event's time, or a later instant when running ahead).
     fn app_send(&mut self, ctx: &mut Ctx<'_, Event>, net: &mut Network, now: u64) {
+        if self.txn.is_some() && self.txn_before_send(ctx, net, now) {
+            return;
+        }
         if self.app.flush_due {
             self.app.flush_due = false;
             if self.app_flush(ctx, net) {
@@ -422,6 +453,9 @@ impl Producer {
                 new_batch,
             } => {
                 self.records.set_partition(id, partition.0);
+                if self.txn.is_some() {
+                    self.txn_on_appended(ctx, partition, now);
+                }
                 // Checked here so that the untraced send path makes no call for the trace.
                 if ctx.tracing() {
                     let records = &self.records;

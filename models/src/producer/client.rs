@@ -62,6 +62,8 @@ pub(crate) enum RequestKind<B> {
     InitProducerId,
     /// ApiVersions, the first request on a new connection.
     ApiVersions,
+    /// A transactional request (FindCoordinator, InitProducerId, AddPartitionsToTxn, EndTxn).
+    Transactional,
 }
 
 /// One request awaiting its response.

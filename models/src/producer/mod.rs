@@ -16,8 +16,9 @@
 //!
 //! Fidelity: `KafkaProducer` + `Sender` + `NetworkClient` + `Metadata` of the Java client 4.x
 //! (facts §2-§4). Simplified, and said where it applies: connection setup is instant,
-//! custom partitioners are not modelled (the built-in partitioner is used), transactions are
-//! not modelled. Compression (`compression`): the codec's sizes are measured at set-up; its
+//! custom partitioners are not modelled (the built-in partitioner is used). Transactions
+//! (`transactions`): the core's `TransactionManager` driven by the application's commit
+//! interval. Compression (`compression`): the codec's sizes are measured at set-up; its
 //! time is charged to `send()` for the stream buffers the application thread filled (see
 //! `batching::compression`), and counted, but not waited for, on the sender, which compresses
 //! the rest of a batch drained before it was full.
@@ -30,6 +31,7 @@ pub mod metrics;
 pub mod records;
 pub mod scripted;
 mod sender;
+pub mod transactions;
 pub mod workload;
 
 use sim::{Ctx, Stream, TimerId};
@@ -144,10 +146,6 @@ impl Settings {
                 config.partitioner_class.class_name()
             ));
         }
-        if config.transactional_id.is_some() {
-            warnings
-                .push("transactional.id is accepted but transactions are not modelled".to_owned());
-        }
         (settings, accumulator, warnings)
     }
 }
@@ -196,6 +194,8 @@ pub(crate) struct Producer {
     pub(crate) sender_settled: bool,
     /// Whether appends to a backlog may skip waking a settled sender.
     pub(crate) wake_skips: WakeSkips,
+    /// The transactional producer's state, with a `transactional.id`.
+    pub(crate) txn: Option<transactions::TxnProducer>,
 }
 
 /// Whether the sender skips the wake-ups that would find nothing to do.
@@ -222,6 +222,13 @@ impl Producer {
     ) -> (Producer, Vec<String>) {
         let (broker_count, partition_count) = topology;
         let (settings, acc_config, warnings) = Settings::from_config(config);
+        let txn = config.transactional_id.as_deref().map(|id| {
+            transactions::TxnProducer::new(
+                (id, config.transaction_timeout_ms),
+                plan.commit,
+                modelled_ns(config.retry_backoff_ms),
+            )
+        });
         let reconnect = ExponentialBackoff::new(
             modelled_ns(config.reconnect_backoff_ms),
             modelled_ns(config.reconnect_backoff_max_ms),
@@ -254,8 +261,8 @@ impl Producer {
                 streams.stream("producer/connection_setup"),
             ),
             pid_request: match settings.idempotence {
-                Idempotence::Enabled => ProducerIdRequest::Needed,
-                Idempotence::Disabled => ProducerIdRequest::Idle,
+                Idempotence::Enabled if txn.is_none() => ProducerIdRequest::Needed,
+                _ => ProducerIdRequest::Idle,
             },
             metrics: ProducerMetrics::new(),
             partitioner_entropy: StreamEntropy(streams.stream("producer/partitioner")),
@@ -266,6 +273,7 @@ impl Producer {
             codec: None,
             sender_settled: false,
             wake_skips: WakeSkips::WhenSettled,
+            txn,
         };
         (producer, warnings)
     }
@@ -372,7 +380,12 @@ impl Producer {
             Message::ApiVersionsResponse { correlation_id } => {
                 self.on_api_versions_response(ctx, from, correlation_id)
             }
-            Message::ProduceRequest(_)
+            Message::TxnResponse {
+                correlation_id,
+                response,
+            } => self.on_txn_response(ctx, net, (from, correlation_id), response),
+            Message::TxnRequest { .. }
+            | Message::ProduceRequest(_)
             | Message::MetadataRequest { .. }
             | Message::InitProducerIdRequest { .. }
             | Message::ApiVersionsRequest { .. } => {

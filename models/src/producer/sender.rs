@@ -120,6 +120,9 @@ impl Producer {
         self.handle_connection_setup_timeouts(ctx, net, now);
         self.idempotent_housekeeping(ctx);
         self.maybe_send_init_producer_id(ctx, net, now);
+        if self.txn.is_some() {
+            self.txn_sender_step(ctx, net, now);
+        }
         self.maybe_send_metadata_request(ctx, net, now);
         let mut next_check = None;
         let mut round = Round::Drained;
@@ -182,6 +185,7 @@ impl Producer {
                     .last_refresh_ns
                     .saturating_add(self.settings.metadata_max_age_ns)
             }),
+            self.txn_next_try_ns(),
         ];
         // Anything due now was just handled or is blocked by something with its own later
         // deadline (a reconnect backoff, an in-flight limit that a response will lift).
@@ -244,7 +248,7 @@ impl Producer {
 
     /// `NetworkClient.ready(node)`: true when a request can go to `node` now; otherwise, when
     /// `node` may connect (`canConnect`), a connect begins (`initiateConnect`).
-    fn node_ready(
+    pub(super) fn node_ready(
         &mut self,
         ctx: &mut Ctx<'_, Event>,
         net: &mut Network,
@@ -366,6 +370,7 @@ impl Producer {
                 RequestKind::Metadata => self.metadata.on_failed(now),
                 RequestKind::InitProducerId => self.pid_request = ProducerIdRequest::Needed,
                 RequestKind::ApiVersions => {}
+                RequestKind::Transactional => self.on_txn_request_lost(),
             }
         }
     }
@@ -452,7 +457,7 @@ impl Producer {
         let request = match kind {
             RequestKind::Metadata => Message::MetadataRequest { correlation_id },
             RequestKind::InitProducerId => Message::InitProducerIdRequest { correlation_id },
-            RequestKind::Produce { .. } | RequestKind::ApiVersions => {
+            RequestKind::Produce { .. } | RequestKind::ApiVersions | RequestKind::Transactional => {
                 unreachable!("produce requests go through drain, ApiVersions through a connect")
             }
         };
@@ -565,6 +570,7 @@ impl Producer {
                 .collect(),
             size_bytes: batch.size_bytes(),
             batch_tag: batch.id().0,
+            transactional: self.txn.is_some(),
         }
     }
 
@@ -709,6 +715,9 @@ impl Producer {
             }
             Some(FinalState::Aborted) => ProduceError::ProducerClosedForcefully,
         };
+        if let Some(txn) = &mut self.txn {
+            txn.tm.on_batch_failed(error);
+        }
         self.complete_records(ctx, batch.records(), |_| Outcome::Failed { error });
     }
 

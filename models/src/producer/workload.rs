@@ -179,6 +179,23 @@ pub struct WorkloadConfig {
     pub values: super::compression::ValueContent,
     /// Where the codec's ratio and speeds come from (`[workload.compression]`).
     pub compression: super::compression::CompressionCosts,
+    /// A transactional producer commits after this many records in its transaction.
+    pub commit_every_records: Option<u64>,
+    /// A transactional producer commits when its transaction has been open this many ms
+    /// (with neither key, every 100 ms).
+    pub commit_every_ms: Option<f64>,
+}
+
+/// A transactional producer's commit interval when the workload names none.
+pub const COMMIT_EVERY_MS_DEFAULT: f64 = 100.0;
+
+/// When a transactional producer's application commits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CommitPlan {
+    /// After this many records in the transaction.
+    pub(crate) records: Option<u64>,
+    /// After the transaction has been open this long.
+    pub(crate) interval_ns: Option<u64>,
 }
 
 impl Default for WorkloadConfig {
@@ -195,6 +212,8 @@ impl Default for WorkloadConfig {
             close_timeout_ms: None,
             values: super::compression::ValueContent::default(),
             compression: super::compression::CompressionCosts::default(),
+            commit_every_records: None,
+            commit_every_ms: None,
         }
     }
 }
@@ -317,6 +336,8 @@ pub(crate) struct WorkloadPlan {
     pub(crate) end: EndPlan,
     /// The send phase's length, when known (set by the world from `[run]`).
     pub(crate) duration_ns: Option<u64>,
+    /// When a transactional producer commits.
+    pub(crate) commit: CommitPlan,
 }
 
 /// Largest key count we build a Zipf table for (the table holds one u64 per key).
@@ -395,6 +416,7 @@ impl WorkloadConfig {
             }
         };
         super::compression::validate(&self.values, &self.compression)?;
+        let commit = self.commit_plan()?;
         Ok(WorkloadPlan {
             mode: self.mode,
             arrivals,
@@ -405,6 +427,49 @@ impl WorkloadConfig {
             record_limit: (self.records > 0).then_some(self.records),
             end,
             duration_ns: None,
+            commit,
+        })
+    }
+
+    /// The commit interval: records and/or ms, each at least 1 (a commit interval of 0 would
+    /// commit before any record).
+    fn commit_plan(&self) -> Result<CommitPlan, WorkloadError> {
+        if self.commit_every_records == Some(0) {
+            return Err(bad(
+                "commit_every_records",
+                "0: a transaction commits after at least 1 record; allowed 1 ..= 10000000000",
+            ));
+        }
+        if let Some(n) = self.commit_every_records
+            && n > RECORDS_MAX
+        {
+            return Err(bad(
+                "commit_every_records",
+                format!("{n}: allowed 1 ..= {RECORDS_MAX}"),
+            ));
+        }
+        let interval_ns = match self.commit_every_ms {
+            Some(ms) => {
+                let ns = ms_to_ns("commit_every_ms", ms)?;
+                if ns < 100_000 {
+                    return Err(bad(
+                        "commit_every_ms",
+                        format!(
+                            "{}: a commit interval must be at least 0.1 ms",
+                            crate::cluster::config::show_number(ms)
+                        ),
+                    ));
+                }
+                Some(ns)
+            }
+            None if self.commit_every_records.is_none() => {
+                Some(ms_to_ns("commit_every_ms", COMMIT_EVERY_MS_DEFAULT)?)
+            }
+            None => None,
+        };
+        Ok(CommitPlan {
+            records: self.commit_every_records,
+            interval_ns,
         })
     }
 

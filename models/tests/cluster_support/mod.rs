@@ -381,6 +381,7 @@ pub fn batch(p: u32, first: u64, count: u64) -> WireBatch {
             .collect(),
         size_bytes: 61 + 100 * count as u32,
         batch_tag: first,
+        transactional: false,
     }
 }
 

@@ -176,6 +176,13 @@ impl RecordAccumulator {
             return Step::StopNode;
         }
         let first_sequence = first.base_sequence;
+        // `shouldStopDrainBatchesForPartition`: a partition not yet added to the transaction
+        // stops this node's drain.
+        if let Some(allowed) = &self.txn_partitions
+            && !allowed.contains(&partition)
+        {
+            return Step::StopNode;
+        }
         if let Some(state) = &self.idempotence
             && state.should_stop_drain(partition, first_sequence)
         {

@@ -12,7 +12,8 @@ use crate::batch::{FinalState, ProducerBatch};
 use crate::buffer_pool::WaitTicket;
 use crate::completion::{AdjustSequences, ProduceError};
 use crate::idempotence::ProducerIdAction;
-use crate::ids::{BatchId, ProducerIdAndEpoch};
+use crate::ids::{BatchId, PartitionId, ProducerIdAndEpoch};
+use std::collections::BTreeSet;
 
 impl RecordAccumulator {
     /// Expires batches whose `delivery.timeout.ms` has passed since creation: each partition's
@@ -146,6 +147,47 @@ impl RecordAccumulator {
         for batch in &mut aborted {
             let _ = batch.close_for_record_appends();
             batch.final_state = Some(FinalState::Aborted);
+            self.metrics.record_error_total += u64::from(batch.record_count());
+            self.deallocate(batch, now_ns);
+        }
+        aborted
+    }
+
+    /// A transactional producer's gate: only `allowed` partitions may be drained
+    /// (`TransactionManager.isSendToPartitionAllowed`).
+    pub fn set_transaction_partitions(&mut self, allowed: BTreeSet<PartitionId>) {
+        self.txn_partitions = Some(allowed);
+    }
+
+    /// A transactional producer's new producer id and epoch (InitProducerId, or the epoch
+    /// bump EndTxn returns under transaction version 2); every sequence starts again at 0.
+    pub fn set_transactional_producer(&mut self, producer_id_and_epoch: ProducerIdAndEpoch) {
+        if let Some(state) = &mut self.idempotence {
+            state.set_producer_id_and_epoch(producer_id_and_epoch);
+            state.reset_sequences();
+        }
+    }
+
+    /// `abortUndrainedBatches` for a transactional producer: every queued batch that was never
+    /// drained (it has no sequence) fails with `error`, its memory freed. Returned in partition
+    /// order.
+    pub fn abort_undrained_batches(
+        &mut self,
+        now_ns: u64,
+        error: ProduceError,
+    ) -> Vec<ProducerBatch> {
+        let mut aborted = Vec::new();
+        for queues in &mut self.partitions {
+            let (undrained, kept): (Vec<_>, Vec<_>) = queues
+                .queued
+                .drain(..)
+                .partition(|b| b.base_sequence.is_none());
+            queues.queued.extend(kept);
+            aborted.extend(undrained);
+        }
+        for batch in &mut aborted {
+            let _ = batch.close_for_record_appends();
+            batch.final_state = Some(FinalState::Failed { error });
             self.metrics.record_error_total += u64::from(batch.record_count());
             self.deallocate(batch, now_ns);
         }

@@ -165,6 +165,9 @@ pub struct RecordAccumulator {
     /// when their late response arrives (`Sender.failBatch` with `deallocateBatch = false`).
     held_by_expired: Vec<(BatchId, u64)>,
     flushes_in_progress: u32,
+    /// A transactional producer's partitions that may be drained (`isSendToPartitionAllowed`);
+    /// `None` for other producers.
+    txn_partitions: Option<BTreeSet<PartitionId>>,
     closed: bool,
     next_batch_id: u64,
     metrics: AccumulatorMetrics,
@@ -206,6 +209,7 @@ impl RecordAccumulator {
             zombies: Vec::new(),
             held_by_expired: Vec::new(),
             flushes_in_progress: 0,
+            txn_partitions: None,
             closed: false,
             next_batch_id: 0,
             metrics: AccumulatorMetrics::default(),

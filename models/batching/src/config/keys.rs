@@ -535,7 +535,7 @@ pub(crate) fn not_simulated_reason(key: &str) -> Option<&'static str> {
             "rebootstrapping is not simulated"
         }
         "config.providers" => "values are taken as written",
-        "transaction.two.phase.commit.enable" => "transactions are not simulated",
+        "transaction.two.phase.commit.enable" => "two-phase commit (KIP-939) is not simulated",
         _ if key.starts_with("ssl.")
             || key.starts_with("sasl.")
             || key.starts_with("security.") =>
