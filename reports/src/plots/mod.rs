@@ -851,10 +851,19 @@ pub(crate) fn metric_heatmap(
         return Ok(None);
     }
     let log = min > 0.0 && max / min > 20.0;
+    // A linear colour scale starts at 0 for a metric that cannot be negative, so that cells
+    // 47k and 49.5k look alike, as they are, instead of white and dark.
+    let floor = if !log && min >= 0.0 { 0.0 } else { min };
     let pooled = pooled_axes(sweep, &[row, col]);
     let mut caption = format!(
         "Cell = mean of {column} over replicates; lighter = lower, darker = higher{}.",
-        if log { " (colour on a log scale)" } else { "" }
+        if log {
+            " (colour on a log scale)"
+        } else if floor == 0.0 {
+            " (colour from 0 to the largest)"
+        } else {
+            ""
+        }
     );
     if !pooled.is_empty() {
         caption.push_str(&format!(" Pooled over {}.", pooled.join(", ")));
@@ -873,7 +882,7 @@ pub(crate) fn metric_heatmap(
             cells,
         }],
         max_value: max,
-        kind: HeatKind::Metric { min, log },
+        kind: HeatKind::Metric { min: floor, log },
     }))
 }
 
