@@ -53,6 +53,30 @@ fn committed_transactions_are_read_exactly_once_in_read_committed() {
     assert!(count(&r, "producer", "txn_request") > 20);
 }
 
+/// A transactional producer's id comes from its coordinator only (Kafka's
+/// `bumpIdempotentEpochAndResetIdIfNeeded` sends the plain InitProducerId only for a producer
+/// that is not transactional), so no plain InitProducerId can hand the batches another id.
+#[test]
+fn a_transactional_producer_sends_no_plain_init_producer_id() {
+    let mut config = transactional(200, 5_000.0);
+    config.workload.commit_every_records = Some(50);
+    let r = traced(&config, 1);
+    assert_eq!(count(&r, "producer", "init_producer_id"), 0);
+    let transactional_inits = r
+        .trace
+        .events()
+        .iter()
+        .filter(|e| {
+            e.component == "producer"
+                && e.kind == "txn_request"
+                && e.field("api")
+                    .is_some_and(|v| format!("{v:?}").contains("InitProducerId"))
+        })
+        .count();
+    assert_eq!(transactional_inits, 1);
+    assert!(r.transactions.expect("a verdict").exactly_once());
+}
+
 #[test]
 fn a_plain_idempotent_run_has_no_transaction_verdict() {
     let mut config = default_config();

@@ -414,6 +414,10 @@ impl Producer {
                         .with("epoch", i64::from(state.epoch))
                 });
             }
+            // A transactional producer gets its producer id from its coordinator, through the
+            // transaction manager's own InitProducerId; `bumpIdempotentEpochAndResetIdIfNeeded`
+            // enqueues the plain one only when the producer is not transactional.
+            ProducerIdAction::InitProducerIdNeeded if self.txn.is_some() => {}
             ProducerIdAction::InitProducerIdNeeded => {
                 if self.pid_request != ProducerIdRequest::InFlight {
                     self.pid_request = ProducerIdRequest::Needed;
