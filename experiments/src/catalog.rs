@@ -129,6 +129,11 @@ pub const CATALOG: &[Entry] = &[
     entry!(Scenario, "close-timeout", "scenarios/close-timeout.toml"),
     entry!(
         Scenario,
+        "transaction-commit",
+        "scenarios/transaction-commit.toml"
+    ),
+    entry!(
+        Scenario,
         "idempotence-acks0-conflict",
         "scenarios/idempotence-acks0-conflict.toml"
     ),

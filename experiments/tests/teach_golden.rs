@@ -188,6 +188,15 @@ golden! {
         "FAILED record 2: KafkaException(closed forcefully)",
         "failed-but-present 3",
     ],
+    transaction_commit => "transaction-commit": [
+        "initTransactions(): the producer id and epoch come from the transaction coordinator",
+        "InitProducerId #",
+        "AddPartitionsToTxn #",
+        "commitTransaction(): flush every batch, then EndTxn(COMMIT)",
+        "COMMIT marker in p0 at offset 3 (PID 0 epoch 1)",
+        "the transaction is committed",
+        "once 3, duplicated 0",
+    ],
 }
 
 /// The one scenario Kafka refuses to start: no diagram, exit code 2 and the ConfigException's

@@ -233,6 +233,17 @@ The checker reports three records failed but present: an application that resend
         build: close_timeout,
     },
     Scenario {
+        name: "transaction-commit",
+        title: "a transaction: the coordinator gives the producer id, the partition joins the transaction, a COMMIT marker makes the records visible",
+        description: "transactional.id=orders, acks=all, one broker, which also leads the transaction coordinator's partition of __transaction_state. \
+initTransactions() finds the coordinator and gets producer id 0, epoch 0 from it (InitProducerId). Three records 10 ms apart form one transaction: \
+before the partition's first batch leaves, the producer adds p0 to the transaction (AddPartitionsToTxn). commitTransaction() flushes the last batch, \
+then sends EndTxn(COMMIT): the coordinator writes a COMMIT marker into p0 at offset 3, with the epoch raised to 1 (transaction version 2 ends every \
+transaction with an epoch bump), and only from then on does a read_committed consumer see the three records. The checker reads the final log: the \
+three records once, the marker being no record.",
+        build: transaction_commit,
+    },
+    Scenario {
         name: "idempotence-acks0-conflict",
         title: "enable.idempotence=true with acks=0: the producer does not start",
         description: "Setting enable.idempotence=true explicitly together with acks=0 makes `new KafkaProducer(props)` throw ConfigException \
@@ -704,6 +715,16 @@ fn close_timeout() -> Result<WorldConfig, ScenarioError> {
         until_ms: Some(1_000.0),
         ..fault(5.0, FaultAction::LatencySpike)
     }]);
+    Ok(config)
+}
+
+fn transaction_commit() -> Result<WorldConfig, ScenarioError> {
+    let mut config = small_world(
+        "transaction-commit",
+        Shape::OneBroker,
+        &[("transactional.id", "orders"), ("acks", "all")],
+    )?;
+    config.workload.commit_every_records = Some(3);
     Ok(config)
 }
 

@@ -70,6 +70,7 @@ pub const TEACHING_ALIASES: &[(&str, &str)] = &[
     ("at-most-once", "acks0-lost"),
     ("at-least-once", "retry-duplicate"),
     ("exactly-once", "idempotent-retry"),
+    ("exactly-once-transactions", "transaction-commit"),
 ];
 
 /// The teaching scenario an alias stands for, or `name` itself.

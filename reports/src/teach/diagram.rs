@@ -427,6 +427,40 @@ fn app_step(e: &TraceLine) -> Parts {
             "main returns without flush() or close(): the JVM exits, and the I/O thread with it"
                 .to_owned(),
         ),
+        "init_transactions" => (
+            None,
+            Tone::Normal,
+            "initTransactions(): the producer id and epoch come from the transaction coordinator"
+                .to_owned(),
+        ),
+        "commit_transaction" => (
+            None,
+            Tone::Normal,
+            "commitTransaction(): flush every batch, then EndTxn(COMMIT) to the coordinator"
+                .to_owned(),
+        ),
+        "abort_transaction" => (
+            None,
+            Tone::Recovery,
+            format!(
+                "abortTransaction() after {}: unsent batches fail, EndTxn(ABORT)",
+                e.text("after")
+            ),
+        ),
+        "close_after_fatal" => (
+            None,
+            Tone::Fault,
+            format!("fatal {}: the application closes the producer", e.text("error")),
+        ),
+        "transaction_done" => (
+            to_app,
+            if e.text("outcome") == "committed" {
+                Tone::Normal
+            } else {
+                Tone::Recovery
+            },
+            format!("the transaction is {}", e.text("outcome")),
+        ),
         "send_blocked" => (
             Some(Shape::Arrow {
                 from: APP,
@@ -463,6 +497,31 @@ fn app_step(e: &TraceLine) -> Parts {
 
 fn producer_step(e: &TraceLine, lanes: &LaneLookup, state: &mut ProducerState) -> Parts {
     match e.kind.as_str() {
+        "txn_request" => (
+            lanes
+                .node_field(e, "node")
+                .map(|to| Shape::Arrow { from: PRODUCER, to }),
+            Tone::Normal,
+            format!(
+                "{} #{} to the transaction coordinator",
+                e.text("api"),
+                e.text("corr")
+            ),
+        ),
+        "txn_response" => (
+            None,
+            if e.text("error") == "NONE" {
+                Tone::Normal
+            } else {
+                Tone::Fault
+            },
+            format!(
+                "answer to #{}: {}; transaction state {}",
+                e.text("corr"),
+                e.text("error"),
+                e.text("state")
+            ),
+        ),
         "drain" => {
             let again = !state.drained.insert(e.text("batch"));
             state.pending.push((
@@ -708,6 +767,70 @@ fn broker_step(e: &TraceLine, lanes: &LaneLookup) -> Parts {
                 "TRUNCATE p{p} to offset {}: {} removed",
                 e.text("to_offset"),
                 records_named(e, "removed")
+            ),
+        ),
+        "txn_request" => {
+            let shape = Some(Shape::Arrow {
+                from: lanes.named(&e.component).unwrap_or(PRODUCER),
+                to: PRODUCER,
+            });
+            let tone = if e.text("error") == "NONE" {
+                Tone::Normal
+            } else {
+                Tone::Fault
+            };
+            let text = format!(
+                "coordinator answers #{}: {}",
+                e.text("corr"),
+                e.text("error")
+            );
+            return (shape, tone, text);
+        }
+        "txn_marker" => (
+            Tone::Guard,
+            format!(
+                "{} marker in p{p} at offset {} (PID {} epoch {}): the transaction's records there are {}",
+                if e.text("commit") == "true" {
+                    "COMMIT"
+                } else {
+                    "ABORT"
+                },
+                e.text("offset"),
+                e.text("pid"),
+                e.text("epoch"),
+                if e.text("commit") == "true" {
+                    "visible to read_committed"
+                } else {
+                    "skipped by read_committed"
+                }
+            ),
+        ),
+        "txn_complete" => (
+            Tone::Normal,
+            format!(
+                "coordinator: transaction {} {} (markers written)",
+                e.text("txn_id"),
+                if e.text("commit") == "true" {
+                    "CompleteCommit"
+                } else {
+                    "CompleteAbort"
+                }
+            ),
+        ),
+        "txn_timeout" => (
+            Tone::Fault,
+            format!(
+                "coordinator: transaction {} open past transaction.timeout.ms: aborted, epoch bumped",
+                e.text("txn_id")
+            ),
+        ),
+        "txn_fence" => (
+            Tone::Fault,
+            format!(
+                "coordinator: PID {} epoch {} of {} fenced",
+                e.text("pid"),
+                e.text("epoch"),
+                e.text("txn_id")
             ),
         ),
         "become_leader" => (
