@@ -1027,3 +1027,20 @@ fn report_plot_and_merge_refuse_a_manifest_that_does_not_match_its_rows() {
     );
     assert!(!merged.exists(), "a refused merge writes nothing");
 }
+
+/// `linger run --json` of a transactional run carries the read_committed verdict of its final
+/// logs; a plain run has no such field.
+#[test]
+fn run_json_carries_the_transactional_verdict_only_for_transactional_runs() {
+    let output = linger(&["run", "--scenario", "transaction-commit", "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let value: serde_json::Value = serde_json::from_str(stdout(&output).trim()).expect("JSON");
+    let verdict = &value["runs"][0]["transactions"];
+    assert_eq!(verdict["committed_transactions"], 1, "{value}");
+    assert_eq!(verdict["read_committed_records"], 3, "{value}");
+    assert_eq!(verdict["markers_commit_abort"], 1, "{value}");
+    assert_eq!(verdict["exactly_once"], true, "{value}");
+    let output = linger(&["run", "--scenario", "retry-duplicate", "--json"]);
+    let value: serde_json::Value = serde_json::from_str(stdout(&output).trim()).expect("JSON");
+    assert!(value["runs"][0].get("transactions").is_none(), "{value}");
+}

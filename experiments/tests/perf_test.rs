@@ -335,7 +335,7 @@ fn options_linger_does_not_support_exit_2_saying_what_to_use() {
     let cases: &[(&[&str], &str)] = &[
         (
             &["--transactional-id", "x", "--producer-props", "acks=1"],
-            "does not simulate transactions",
+            "does not run the tool's transactional mode",
         ),
         (
             &[
@@ -344,11 +344,11 @@ fn options_linger_does_not_support_exit_2_saying_what_to_use() {
                 "--producer-props",
                 "acks=1",
             ],
-            "does not simulate transactions",
+            "does not run the tool's transactional mode",
         ),
         (
             &["--producer-props", "transactional.id=x"],
-            "does not simulate transactions",
+            "does not run the tool's transactional mode",
         ),
         (
             &["--payload-monotonic", "--producer-props", "acks=1"],

@@ -19,8 +19,9 @@
 //! `THROUGHPUT` records/s and sleeps once the deficit reaches 2 ms, so sends leave in bursts of
 //! about 2 ms worth of records; linger spaces them evenly at the rate (a constant arrival
 //! process), and a send that falls behind (blocked in `send()`) catches up back to back as
-//! the throttler does. Transactions are not simulated, so `--transactional-id`,
-//! `--transaction-duration-ms` and `transactional.id` are refused.
+//! the throttler does. The tool's transactional mode is not offered here yet, so
+//! `--transactional-id`, `--transaction-duration-ms` and `transactional.id` are refused with the
+//! way to run a transactional producer (`linger run` on an experiment file).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -84,7 +85,8 @@ linger options:
   --seed N                      the master seed (default the file's [run] seed)
   --set SECTION.KEY=VALUE       override a key of the experiment (repeatable)
 
-Not simulated, refused: --transactional-id, --transaction-duration-ms, transactional.id.
+Not offered here yet, refused: --transactional-id, --transaction-duration-ms, transactional.id
+(run a transactional producer with linger run: [producer] transactional.id, [workload] commit_every_ms).
 --payload-monotonic is refused: use --record-size with the length of the numbers.
 ";
 
@@ -235,9 +237,10 @@ fn parse_options(args: &[String]) -> Result<Options> {
             "--set" => options.sets.push(value("SECTION.KEY=VALUE")?),
             "--transactional-id" | "--transaction-duration-ms" => {
                 return Err(bad(format!(
-                    "{name}: linger does not simulate transactions, so it cannot run a \
-                     transactional perf test; drop {name} to measure the idempotent producer \
-                     (enable.idempotence=true, the default)"
+                    "{name}: linger perf-test does not run the tool's transactional mode yet; \
+                     drop {name} to measure the idempotent producer (enable.idempotence=true, \
+                     the default), or run a transactional producer with `linger run FILE` \
+                     ([producer] transactional.id, [workload] commit_every_ms)"
                 )));
             }
             "--payload-monotonic" => {
@@ -619,9 +622,10 @@ fn resolve_producer(
     if let Some(entry) = entries.iter().find(|entry| entry.key == "transactional.id") {
         let place = entry.location.file.clone().unwrap_or_default();
         return Err(bad(format!(
-            "transactional.id (in {place}): linger does not simulate transactions, so it cannot \
-             run a transactional perf test; remove transactional.id to measure the idempotent \
-             producer"
+            "transactional.id (in {place}): linger perf-test does not run the tool's \
+             transactional mode yet; remove transactional.id to measure the idempotent \
+             producer, or run a transactional producer with `linger run FILE` ([producer] \
+             transactional.id, [workload] commit_every_ms)"
         )));
     }
     let client_id = entries
@@ -771,7 +775,7 @@ mod tests {
             err("--topic t --num-records 5 --record-size 10 --throughput 1")
                 .contains("Either --producer-props or --producer.config must be specified.")
         );
-        assert!(err("--topic t --transactional-id x").contains("does not simulate transactions"));
+        assert!(err("--topic t --transactional-id x").contains("transactional mode"));
         assert!(err("--topic t --payload-monotonic").contains("use --record-size"));
         assert!(err("--topci t").contains("did you mean --topic?"));
         assert!(

@@ -402,19 +402,7 @@ fn transactions_table(runs: &[RunReport]) -> String {
             "transactions (replicate {}: read_committed and read_uncommitted of the final logs)\n",
             run.replicate
         ));
-        let rows: [(&str, u64); 10] = [
-            ("committed_transactions", v.committed_transactions),
-            ("aborted_transactions", v.aborted_transactions),
-            ("committed_records", v.committed_records),
-            ("read_committed_records", v.read_committed_records),
-            ("read_committed_duplicates", v.read_committed_duplicates),
-            ("read_committed_lost", v.read_committed_lost),
-            ("read_committed_uncommitted", v.read_committed_uncommitted),
-            ("read_uncommitted_aborted", v.read_uncommitted_aborted),
-            ("beyond_lso", v.beyond_lso),
-            ("markers_commit_abort", v.markers.0 + v.markers.1),
-        ];
-        for (name, value) in rows {
+        for (name, value) in transaction_rows(v) {
             out.push_str(&format!("  {name:<30} {}\n", human(value as f64)));
         }
         let verdict = if v.exactly_once() {
@@ -425,6 +413,22 @@ fn transactions_table(runs: &[RunReport]) -> String {
         out.push_str(&format!("  {:<30} {verdict}\n", "read_committed"));
     }
     out
+}
+
+/// A transactional run's verdict as named counts, for the table and the JSON report.
+fn transaction_rows(v: &models::txn_checker::TxnVerdict) -> [(&'static str, u64); 10] {
+    [
+        ("committed_transactions", v.committed_transactions),
+        ("aborted_transactions", v.aborted_transactions),
+        ("committed_records", v.committed_records),
+        ("read_committed_records", v.read_committed_records),
+        ("read_committed_duplicates", v.read_committed_duplicates),
+        ("read_committed_lost", v.read_committed_lost),
+        ("read_committed_uncommitted", v.read_committed_uncommitted),
+        ("read_uncommitted_aborted", v.read_uncommitted_aborted),
+        ("beyond_lso", v.beyond_lso),
+        ("markers_commit_abort", v.markers.0 + v.markers.1),
+    ]
 }
 
 /// The checker's example record ids of every class but `delivered_once`, in the report's order.
@@ -485,7 +489,7 @@ fn json_report(
                 .iter()
                 .map(|(name, value)| (name.clone(), json_number(*value)))
                 .collect();
-            serde_json::json!({
+            let mut value = serde_json::json!({
                 "replicate": run.replicate,
                 "seed": run.seed,
                 "events": run.events,
@@ -498,7 +502,17 @@ fn json_report(
                     .map(|(class, ids)| ((*class).to_string(), serde_json::json!(ids)))
                     .collect::<serde_json::Map<String, serde_json::Value>>(),
                 "warnings": run.outcome.warnings,
-            })
+            });
+            // A transactional run also carries the read_committed verdict of its final logs.
+            if let (Some(v), Some(object)) = (&run.transactions, value.as_object_mut()) {
+                let mut verdict: serde_json::Map<String, serde_json::Value> = transaction_rows(v)
+                    .iter()
+                    .map(|(name, count)| ((*name).to_string(), serde_json::json!(count)))
+                    .collect();
+                verdict.insert("exactly_once".into(), serde_json::json!(v.exactly_once()));
+                object.insert("transactions".into(), serde_json::Value::Object(verdict));
+            }
+            value
         })
         .collect();
     serde_json::json!({
