@@ -821,7 +821,7 @@ fn a_slurm_job_array_on_a_real_single_node_matches_the_unsharded_sweep() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(result_files(&whole), result_files(&merged));
 
-    // Task 2 killed after its first point: its journal keeps one line. Submitting index 2
+    // Array index 2 killed after its first point: its journal keeps one line. Submitting index 2
     // again, with the shard count (the re-run is an array of one), resumes that shard.
     let journal = results.join("shard-2").join("journal.jsonl");
     let text = std::fs::read_to_string(&journal).expect("journal");

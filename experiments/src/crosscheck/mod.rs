@@ -199,13 +199,41 @@ fn save_script(dir: &Path, seed: u64, script: &Script) -> Option<PathBuf> {
     Some(path)
 }
 
-fn read_decision(driver: &mut JavaDriver) -> Result<String, CrosscheckError> {
+/// The driver's next line; its end before every operation was answered is an error.
+pub(crate) fn read_decision(driver: &mut JavaDriver) -> Result<String, CrosscheckError> {
     driver.read_line()?.ok_or_else(|| {
         CrosscheckError::Driver(format!(
             "it ended before answering every operation: {}",
             driver.stderr_tail()
         ))
     })
+}
+
+/// Reads the driver's answer to a script's header line (script `script`), and the versions it
+/// names into `report`.
+pub(crate) fn read_header_answer(
+    driver: &mut JavaDriver,
+    script: u64,
+    report: &mut Report,
+) -> Result<(), CrosscheckError> {
+    let first = read_decision(driver)?;
+    let first_value: Value = serde_json::from_str(&first)
+        .map_err(|_| CrosscheckError::Driver(format!("expected a JSON line, got {first:?}")))?;
+    if let Some(error) = first_value["error"].as_str() {
+        // A header the driver cannot use: it skipped the script.
+        return Err(CrosscheckError::Driver(format!("script {script}: {error}")));
+    }
+    if first_value["script"].as_u64() != Some(script) {
+        return Err(CrosscheckError::Driver(format!(
+            "expected the header answer of script {script}, got {first}"
+        )));
+    }
+    report.kafka_clients = first_value["kafka_clients"]
+        .as_str()
+        .unwrap_or("?")
+        .to_string();
+    report.java = first_value["java"].as_str().unwrap_or("?").to_string();
+    Ok(())
 }
 
 /// Compares one script's decisions with the driver's lines. Returns the first difference.
@@ -215,27 +243,7 @@ fn compare_script(
     report: &mut Report,
 ) -> Result<Option<Difference>, CrosscheckError> {
     let script = &generated.script;
-    let first = read_decision(driver)?;
-    let first_value: Value = serde_json::from_str(&first)
-        .map_err(|_| CrosscheckError::Driver(format!("expected a JSON line, got {first:?}")))?;
-    if let Some(error) = first_value["error"].as_str() {
-        // A header the driver cannot use: it skipped the script.
-        return Err(CrosscheckError::Driver(format!(
-            "script {}: {error}",
-            script.header.script
-        )));
-    }
-    if first_value["script"].as_u64() != Some(script.header.script) {
-        return Err(CrosscheckError::Driver(format!(
-            "expected the header answer of script {}, got {first}",
-            script.header.script
-        )));
-    }
-    report.kafka_clients = first_value["kafka_clients"]
-        .as_str()
-        .unwrap_or("?")
-        .to_string();
-    report.java = first_value["java"].as_str().unwrap_or("?").to_string();
+    read_header_answer(driver, script.header.script, report)?;
     let mut difference = None;
     for (index, (op, linger)) in script.ops.iter().zip(&generated.decisions).enumerate() {
         let line = read_decision(driver)?;

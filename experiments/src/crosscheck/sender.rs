@@ -44,7 +44,7 @@ use sim::rng::Stream;
 
 use super::java::{self, JavaDriver};
 use super::script::{END_LINE, ScriptError};
-use super::{CrosscheckError, Difference, Options, Report};
+use super::{CrosscheckError, Difference, Options, Report, read_decision, read_header_answer};
 
 /// The driver's main class.
 pub const SENDER_DRIVER_CLASS: &str = "org.apache.kafka.clients.producer.internals.SenderDriver";
@@ -592,15 +592,6 @@ fn count_coverage(coverage: &mut BTreeMap<String, u64>, op: &SenderOp, decision:
     }
 }
 
-fn read_line(driver: &mut JavaDriver) -> Result<String, CrosscheckError> {
-    driver.read_line()?.ok_or_else(|| {
-        CrosscheckError::Driver(format!(
-            "it ended before answering every operation: {}",
-            driver.stderr_tail()
-        ))
-    })
-}
-
 /// Compares one script's decisions with the driver's lines; returns the first difference.
 fn compare_script(
     driver: &mut JavaDriver,
@@ -608,29 +599,10 @@ fn compare_script(
     report: &mut Report,
 ) -> Result<Option<Difference>, CrosscheckError> {
     let script = &generated.script;
-    let first = read_line(driver)?;
-    let first_value: Value = serde_json::from_str(&first)
-        .map_err(|_| CrosscheckError::Driver(format!("expected a JSON line, got {first:?}")))?;
-    if let Some(error) = first_value["error"].as_str() {
-        return Err(CrosscheckError::Driver(format!(
-            "script {}: {error}",
-            script.header.script
-        )));
-    }
-    if first_value["script"].as_u64() != Some(script.header.script) {
-        return Err(CrosscheckError::Driver(format!(
-            "expected the header answer of script {}, got {first}",
-            script.header.script
-        )));
-    }
-    report.kafka_clients = first_value["kafka_clients"]
-        .as_str()
-        .unwrap_or("?")
-        .to_string();
-    report.java = first_value["java"].as_str().unwrap_or("?").to_string();
+    read_header_answer(driver, script.header.script, report)?;
     let mut difference = None;
     for (index, (op, linger)) in script.ops.iter().zip(&generated.decisions).enumerate() {
-        let line = read_line(driver)?;
+        let line = read_decision(driver)?;
         let kafka: Value = serde_json::from_str(&line).unwrap_or(Value::String(line.clone()));
         if kafka["skipped"] == Value::Bool(true) {
             return Err(CrosscheckError::Driver(
@@ -651,7 +623,7 @@ fn compare_script(
             });
         }
     }
-    let end = read_line(driver)?;
+    let end = read_decision(driver)?;
     let end_value: Value = serde_json::from_str(&end).unwrap_or(Value::Null);
     if end_value["end"].as_u64() != Some(script.header.script) {
         return Err(CrosscheckError::Driver(format!(
